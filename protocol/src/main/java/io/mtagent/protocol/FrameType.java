@@ -1,0 +1,33 @@
+package io.mtagent.protocol;
+
+/**
+ * Frame type bytes (SPEC.md §3). C = process server (client), A = agent. The byte values are stable.
+ */
+public enum FrameType {
+    HELLO(0x01), CHALLENGE(0x02), AUTH_PROOF(0x03), AUTH_OK(0x04),
+    OPEN_DISK(0x10), DISK_OPENED(0x11), CLOSE_DISK(0x12), DISK_CLOSED(0x13),
+    WRITE(0x20), TAG(0x21),
+    ACK(0x30), CREDIT(0x31),
+    ERROR(0x40),
+    PING(0x50), PONG(0x51);
+
+    private final int code;
+
+    FrameType(int code) {
+        this.code = code;
+    }
+
+    public int code() { return code; }
+
+    private static final FrameType[] BY_CODE = new FrameType[256];
+    static {
+        for (FrameType t : values()) {
+            BY_CODE[t.code] = t;
+        }
+    }
+
+    /** The type for a wire byte, or null for an unknown one. */
+    public static FrameType of(int code) {
+        return BY_CODE[code & 0xff];
+    }
+}
