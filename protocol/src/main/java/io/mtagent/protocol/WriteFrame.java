@@ -71,6 +71,11 @@ public final class WriteFrame extends DefaultByteBufHolder implements Frame {
     }
 
     @Override
+    public WriteFrame retainedDuplicate() {
+        return replace(content().retainedDuplicate());
+    }
+
+    @Override
     public WriteFrame retain() {
         super.retain();
         return this;
