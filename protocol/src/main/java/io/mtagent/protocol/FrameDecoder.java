@@ -89,10 +89,10 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     }
 
     /**
-     * Parses one frame (type byte + body, exactly). Visible for the client's decoder and tests.
+     * Parses one frame (type byte + body, exactly); public for raw clients and tests.
      * The returned WRITE holds a retained slice of {@code frame}.
      */
-    static Frame parse(ByteBuf frame) throws ProtocolException {
+    public static Frame parse(ByteBuf frame) throws ProtocolException {
         int typeCode = frame.readUnsignedByte();
         FrameType type = FrameType.of(typeCode);
         if (type == null) {

@@ -1,6 +1,49 @@
 package io.mtagent.agent.cli;
 
+import io.mtagent.agent.config.ConfigException;
+import java.util.logging.Level;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code mtagent} command: the daemon and the operator's tools. */
+@Command(name = "mtagent", mixinStandardHelpOptions = true, versionProvider = MtAgentCli.Version.class,
+        description = {
+            "mtagent is the master target of a disaster-recovery replication system: it receives change-block",
+            "streams from process servers over TLS (port 9443), makes every write durable in a per-disk ingest",
+            "log before acknowledging it, and applies the writes to the target disks.",
+            "",
+            "Start here:  mtagent demo --seconds 20     (a self-checking demo, nothing to set up)",
+            "             mtagent run                   (the daemon; embedded default in ./mtagent-data)"},
+        subcommands = {RunCommand.class, DemoCommand.class, CertCommand.class, PassphraseCommand.class,
+            VerifyCommand.class, CommandLine.HelpCommand.class})
 public final class MtAgentCli {
+
     public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs a command line and returns the exit code (tests call this in-process). */
+    public static int execute(String... args) {
+        LogSetup.install(Level.INFO);
+        CommandLine cl = new CommandLine(new MtAgentCli());
+        cl.setExecutionExceptionHandler((ex, line, parsed) -> {
+            // Operator-facing failures (bad config, no passphrase, corrupt log) carry their fix: print it, no trace.
+            if (ex instanceof ConfigException || ex instanceof IllegalStateException
+                    || ex instanceof java.io.IOException) {
+                line.getErr().println("mtagent: " + ex.getMessage());
+                return 2;
+            }
+            throw ex;
+        });
+        return cl.execute(args);
+    }
+
+    /** Version from the jar manifest (Maven fills it), "dev" when run from classes. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = MtAgentCli.class.getPackage().getImplementationVersion();
+            return new String[] {"mtagent " + (v == null ? "dev" : v)};
+        }
     }
 }

@@ -1,0 +1,289 @@
+package io.mtagent.agent.disk;
+
+import io.mtagent.agent.storage.Applier;
+import io.mtagent.agent.storage.DiskStateStore;
+import io.mtagent.agent.storage.IngestLog;
+import io.mtagent.agent.storage.IngestRecord;
+import io.mtagent.agent.storage.OfferResult;
+import io.mtagent.nativeio.BlockDevice;
+import io.mtagent.protocol.DiskState;
+import io.mtagent.protocol.ErrorCode;
+import io.mtagent.protocol.TagType;
+import io.netty.buffer.ByteBuf;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.logging.Logger;
+
+/**
+ * One declared target disk at run time: its target device, ingest log, applier and persisted state, and which
+ * session stream currently owns it (fencing by stream epoch, DESIGN.md write path §2).
+ *
+ * <p>Thread-safety: {@link #open}, {@link #offerWrite}, {@link #offerTag} and {@link #release} are
+ * {@code synchronized}, so ownership checks and sequence classification are atomic even when an old and a new
+ * session race on different event loops. They never block on I/O except {@link #open} when the epoch changes
+ * (persisted before answering, so fencing survives restarts) and when the disk moves to needs-resync.
+ */
+public final class ReplicatedDisk implements Closeable {
+    private static final Logger LOG = Logger.getLogger(ReplicatedDisk.class.getName());
+
+    private final String name;
+    private final String id;
+    private final BlockDevice target;
+    private final IngestLog log;
+    private final Applier applier;
+    private final DiskStateStore stateStore;
+    private final long quotaBytes;
+    private final List<Waiter> waiters = new ArrayList<>();
+
+    // Guarded by this.
+    private long epoch;
+    private DiskState state;
+    private String reason;
+    private long lastTimestampMicros;
+    private volatile DiskOwner owner;
+    private volatile CacheBudget cacheBudget;
+
+    private record Waiter(long seq, Runnable action) {
+    }
+
+    ReplicatedDisk(String name, String id, BlockDevice target, IngestLog log, Applier applier,
+                   DiskStateStore stateStore, long quotaBytes) {
+        this.name = name;
+        this.id = id;
+        this.target = target;
+        this.log = log;
+        this.applier = applier;
+        this.stateStore = stateStore;
+        this.quotaBytes = quotaBytes;
+        DiskStateStore.Snapshot s = stateStore.current();
+        this.epoch = s.epoch();
+        this.state = s.state();
+        this.reason = s.reason();
+        log.addListener(new IngestLog.Listener() {
+            @Override
+            public void onDurable(long durableSeq) {
+                DiskOwner o = owner;
+                if (o != null) {
+                    o.durable(durableSeq);
+                }
+                runWaiters(durableSeq);
+            }
+
+            @Override
+            public void onApplied(long appliedSeq) {
+                DiskOwner o = owner;
+                if (o != null) {
+                    o.drained();
+                }
+                CacheBudget c = cacheBudget;
+                if (c != null) {
+                    c.drained();
+                }
+            }
+
+            @Override
+            public void onFailure(IOException e) {
+                markFailed("ingest log: " + e.getMessage());
+            }
+        });
+    }
+
+    void attach(CacheBudget budget) {
+        this.cacheBudget = budget;
+    }
+
+    public String name() { return name; }
+    public String id() { return id; }
+    public long sizeBytes() { return target.size(); }
+    public int sectorSize() { return target.logicalSectorSize(); }
+    public long lastAcceptedSeq() { return log.lastAcceptedSeq(); }
+    public long lastDurableSeq() { return log.lastDurableSeq(); }
+    public long appliedSeq() { return log.appliedSeq(); }
+    public long backlogBytes() { return log.backlogBytes(); }
+    public Applier applier() { return applier; }
+    public IngestLog ingestLog() { return log; }
+    public BlockDevice target() { return target; }
+
+    /** True while the ingest log holds at least the disk's quota of unapplied bytes: credit is withheld. */
+    public boolean overQuota() {
+        return log.backlogBytes() >= quotaBytes;
+    }
+
+    public synchronized DiskState state() {
+        if (state == DiskState.PROTECTED && applier.state() == Applier.State.FAILED) {
+            markFailed("applier: " + applier.lastError());
+        }
+        return state;
+    }
+
+    public synchronized String stateReason() {
+        return reason == null ? "" : reason;
+    }
+
+    public synchronized long epoch() {
+        return epoch;
+    }
+
+    /**
+     * Handles OPEN_DISK (SPEC.md §6): refuses an older epoch, fences the previous owner, persists a newer epoch,
+     * and moves the disk to needs-resync when the sender's history does not reach back to our next sequence.
+     */
+    public synchronized OpenOutcome open(long newEpoch, long oldestSeq, DiskOwner newOwner) {
+        if (newEpoch < epoch) {
+            return OpenOutcome.refused(ErrorCode.STALE_EPOCH, "disk " + id + " is held under epoch " + epoch
+                    + "; this open uses epoch " + newEpoch + " (an older process server?)");
+        }
+        DiskOwner previous = owner;
+        if (previous != null && previous != newOwner) {
+            previous.fenced(newEpoch);
+        }
+        owner = newOwner;
+        if (newEpoch > epoch) {
+            epoch = newEpoch;
+            persist();
+        }
+        DiskState current = state();
+        long next = log.lastAcceptedSeq() + 1;
+        if (current == DiskState.PROTECTED && oldestSeq != 0 && oldestSeq > next) {
+            markNeedsResync("no common history: the process server can send from seq " + oldestSeq
+                    + " but the agent holds writes only up to seq " + (next - 1));
+        }
+        return new OpenOutcome(null, null, target.size(), target.logicalSectorSize(), state, log.lastDurableSeq(),
+                log.appliedSeq());
+    }
+
+    /** Offers a verified WRITE; takes ownership of {@code data} in every case. */
+    public synchronized WriteOutcome offerWrite(DiskOwner from, long seq, long timestampMicros, long offset, int length,
+                                                int crc32c, boolean compressed, ByteBuf data) {
+        WriteOutcome refused = refusal(from);
+        if (refused != null) {
+            data.release();
+            return refused;
+        }
+        long ts = Math.max(timestampMicros, lastTimestampMicros);
+        IngestRecord rec = IngestRecord.write(seq, epoch, ts, offset, length, crc32c, compressed);
+        return classify(log.offer(rec, data), seq, ts);
+    }
+
+    /** Offers a TAG (a recovery point once durable). */
+    public synchronized WriteOutcome offerTag(DiskOwner from, long seq, long timestampMicros, TagType type, String tagName) {
+        WriteOutcome refused = refusal(from);
+        if (refused != null) {
+            return refused;
+        }
+        long ts = Math.max(timestampMicros, lastTimestampMicros);
+        IngestRecord rec = IngestRecord.tag(seq, epoch, ts, (byte) type.code(), tagName);
+        return classify(log.offer(rec, null), seq, ts);
+    }
+
+    private WriteOutcome refusal(DiskOwner from) {
+        if (from != owner) {
+            return WriteOutcome.NOT_OWNER;
+        }
+        DiskState s = state();
+        if (s == DiskState.NEEDS_RESYNC) {
+            return WriteOutcome.NEEDS_RESYNC;
+        }
+        if (s == DiskState.FAILED) {
+            return WriteOutcome.FAILED;
+        }
+        return null;
+    }
+
+    private WriteOutcome classify(OfferResult r, long seq, long ts) {
+        switch (r) {
+            case ACCEPTED:
+                lastTimestampMicros = ts;
+                return WriteOutcome.ACCEPTED;
+            case DUPLICATE:
+                return WriteOutcome.DUPLICATE;
+            case CONFLICT:
+                return WriteOutcome.CONFLICT;
+            case GAP:
+                markNeedsResync("sequence gap: received seq " + seq + " after " + log.lastAcceptedSeq());
+                return WriteOutcome.GAP;
+            default:
+                markFailed("ingest log closed");
+                return WriteOutcome.FAILED;
+        }
+    }
+
+    /** The owner's stream stopped (error, close, disconnect): stop sending it callbacks. */
+    public synchronized void release(DiskOwner from) {
+        if (owner == from) {
+            owner = null;
+        }
+    }
+
+    /** Runs {@code action} (on a disk thread, or now) once everything up to {@code seq} is durable. */
+    public void whenDurable(long seq, Runnable action) {
+        synchronized (waiters) {
+            if (log.lastDurableSeq() < seq) {
+                waiters.add(new Waiter(seq, action));
+                return;
+            }
+        }
+        action.run();
+    }
+
+    private void runWaiters(long durable) {
+        List<Runnable> due = new ArrayList<>();
+        synchronized (waiters) {
+            for (Iterator<Waiter> it = waiters.iterator(); it.hasNext(); ) {
+                Waiter w = it.next();
+                if (w.seq() <= durable) {
+                    due.add(w.action());
+                    it.remove();
+                }
+            }
+        }
+        due.forEach(Runnable::run);
+    }
+
+    synchronized void markNeedsResync(String why) {
+        if (state != DiskState.NEEDS_RESYNC) {
+            state = DiskState.NEEDS_RESYNC;
+            reason = why;
+            LOG.warning(() -> "disk " + id + " is now needs-resync: " + why);
+            persist();
+        }
+    }
+
+    synchronized void markFailed(String why) {
+        if (state != DiskState.FAILED) {
+            state = DiskState.FAILED;
+            reason = why;
+            LOG.severe(() -> "disk " + id + " FAILED: " + why);
+            persist();
+            DiskOwner o = owner;
+            if (o != null) {
+                o.failed(why);
+            }
+        }
+    }
+
+    private void persist() {
+        try {
+            stateStore.save(new DiskStateStore.Snapshot(epoch, state, reason));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot persist the state of disk " + id + " in " + stateStore.path(), e);
+        }
+    }
+
+    /** Makes every accepted record durable (clean shutdown step). */
+    public void flush() throws IOException, InterruptedException {
+        log.flush();
+    }
+
+    /** Stops the applier after its current batch, then closes the log and the target. */
+    @Override
+    public void close() throws IOException {
+        applier.close();
+        log.close();
+        target.close();
+    }
+}

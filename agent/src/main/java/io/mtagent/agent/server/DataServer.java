@@ -1,0 +1,135 @@
+package io.mtagent.agent.server;
+
+import io.mtagent.agent.disk.CacheBudget;
+import io.mtagent.agent.disk.DiskRegistry;
+import io.mtagent.agent.security.AuthFailureLimiter;
+import io.mtagent.agent.security.PassphraseStore;
+import io.mtagent.protocol.FrameDecoder;
+import io.mtagent.protocol.FrameEncoder;
+import io.mtagent.protocol.Protocol;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.flush.FlushConsolidationHandler;
+import io.netty.handler.ssl.SslContext;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * The 9443 data server: Netty (epoll where it loads, NIO otherwise) with the named pipeline
+ * {@code tls-detect/tls → flush → frames → encoder → session}. The frame decoder's cap is 1 KiB until a session
+ * authenticates (SPEC.md §3), so unauthenticated peers cannot make the agent buffer more than that.
+ *
+ * <p>Lifecycle: {@link #start()} binds; {@link #stopAccepting()} closes the listening socket and pauses reads;
+ * {@link #closeSessions()} says SHUTTING_DOWN to every session after the caller made all accepted data durable.
+ * Thread-safe.
+ */
+public final class DataServer implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(DataServer.class.getName());
+
+    private final InetSocketAddress listen;
+    private final SslContext sslContext;
+    private final DataServerContext context;
+    private final EventLoopGroup boss;
+    private final EventLoopGroup workers;
+    private final Class<? extends ServerChannel> channelClass;
+    private Channel serverChannel;
+
+    /**
+     * @param sslContext the server TLS context, or null for the explicit insecure plaintext test mode
+     * @param fingerprint SHA-256 of our certificate (ignored in plaintext mode, where 32 zero bytes are used)
+     */
+    public DataServer(InetSocketAddress listen, SslContext sslContext, byte[] fingerprint, String agentName,
+                      PassphraseStore passphrase, AuthFailureLimiter limiter, DiskRegistry disks, CacheBudget cacheBudget,
+                      int maxWriteBytes, int creditWindow, DataServerStats stats, int ioThreads) {
+        this.listen = listen;
+        this.sslContext = sslContext;
+        this.context = new DataServerContext(agentName, sslContext == null ? new byte[32] : fingerprint, passphrase,
+                limiter, disks, cacheBudget, maxWriteBytes, creditWindow, 10_000, stats);
+        boolean epoll = Epoll.isAvailable();
+        IoHandlerFactory factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        this.channelClass = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        this.boss = new MultiThreadIoEventLoopGroup(1, factory);
+        this.workers = new MultiThreadIoEventLoopGroup(ioThreads, factory);
+        cacheBudget.bind(s -> ((ServerSession) s).setReading(false), s -> ((ServerSession) s).setReading(true));
+        LOG.fine(() -> "data server transport: " + (epoll ? "epoll" : "nio"));
+    }
+
+    /** Binds the listening socket; returns the bound address (the real port when 0 was asked for). */
+    public InetSocketAddress start() throws InterruptedException {
+        ServerBootstrap b = new ServerBootstrap().group(boss, workers).channel(channelClass)
+                .option(ChannelOption.SO_BACKLOG, 256)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        if (sslContext != null) {
+                            ch.pipeline().addLast("tls-detect", new TlsRequiredHandler(sslContext,
+                                    context.stats().plaintextRefused::increment));
+                        }
+                        ch.pipeline().addLast("flush", new FlushConsolidationHandler(256, true));
+                        ch.pipeline().addLast("frames", new FrameDecoder(Protocol.HANDSHAKE_MAX_FRAME_LENGTH));
+                        ch.pipeline().addLast("encoder", FrameEncoder.INSTANCE);
+                        ch.pipeline().addLast("session", new ServerSession(context));
+                    }
+                });
+        serverChannel = b.bind(listen).sync().channel();
+        InetSocketAddress bound = (InetSocketAddress) serverChannel.localAddress();
+        LOG.info(() -> "data server listening on " + bound + (sslContext == null
+                ? " WITHOUT TLS (data.insecure.plaintext=true: test use only)" : " (TLS)"));
+        return bound;
+    }
+
+    public InetSocketAddress boundAddress() {
+        return (InetSocketAddress) serverChannel.localAddress();
+    }
+
+    public boolean isListening() {
+        return serverChannel != null && serverChannel.isActive();
+    }
+
+    public DataServerStats stats() {
+        return context.stats();
+    }
+
+    public int sessionCount() {
+        return context.sessions().size();
+    }
+
+    /** Shutdown step 1: no new connections, no more frames read from existing ones. */
+    public void stopAccepting() {
+        if (serverChannel != null) {
+            serverChannel.close().syncUninterruptibly();
+        }
+        for (ServerSession s : context.sessions()) {
+            s.setReading(false);
+        }
+    }
+
+    /** Shutdown step 3 (after the ingest logs are flushed): final ACKs, SHUTTING_DOWN, close. */
+    public void closeSessions() {
+        for (ServerSession s : context.sessions()) {
+            s.shutdown();
+        }
+    }
+
+    @Override
+    public void close() {
+        stopAccepting();
+        workers.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS).syncUninterruptibly();
+        boss.shutdownGracefully(0, 1000, TimeUnit.MILLISECONDS).syncUninterruptibly();
+    }
+}

@@ -1,0 +1,51 @@
+package io.mtagent.agent.server;
+
+import io.mtagent.protocol.ErrorCode;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Metrics of the 9443 data server, built from an injected registry (a {@code SimpleMeterRegistry} or the
+ * Prometheus one). Thread-safe: Micrometer meters are.
+ */
+public final class DataServerStats {
+    final Counter authFailures;
+    final Counter authSuccesses;
+    final Counter plaintextRefused;
+    final Counter bytesReceived;
+    final Counter writesReceived;
+    final Counter tagsReceived;
+    final AtomicInteger sessions = new AtomicInteger();
+    private final Map<ErrorCode, Counter> rejected = new EnumMap<>(ErrorCode.class);
+
+    public DataServerStats(MeterRegistry registry) {
+        authFailures = Counter.builder("mtagent.auth.failures").description("Failed passphrase proofs").register(registry);
+        authSuccesses = Counter.builder("mtagent.auth.successes").description("Authenticated sessions").register(registry);
+        plaintextRefused = Counter.builder("mtagent.data.plaintext.refused")
+                .description("Connections refused because they did not start TLS").register(registry);
+        bytesReceived = Counter.builder("mtagent.data.received").baseUnit("bytes")
+                .description("Uncompressed write bytes accepted into ingest logs").register(registry);
+        writesReceived = Counter.builder("mtagent.data.writes.received").description("WRITE frames accepted").register(registry);
+        tagsReceived = Counter.builder("mtagent.data.tags.received").description("TAG frames accepted").register(registry);
+        registry.gauge("mtagent.data.sessions", sessions);
+        for (ErrorCode c : ErrorCode.values()) {
+            rejected.put(c, Counter.builder("mtagent.data.frames.rejected").tag("reason", c.name().toLowerCase())
+                    .description("Frames refused with an ERROR, by reason").register(registry));
+        }
+    }
+
+    void rejected(ErrorCode code) {
+        rejected.get(code).increment();
+    }
+
+    public double rejectedCount(ErrorCode code) {
+        return rejected.get(code).count();
+    }
+
+    public double authFailures() {
+        return authFailures.count();
+    }
+}

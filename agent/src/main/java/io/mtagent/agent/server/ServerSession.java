@@ -1,0 +1,515 @@
+package io.mtagent.agent.server;
+
+import io.mtagent.agent.disk.DiskOwner;
+import io.mtagent.agent.disk.OpenOutcome;
+import io.mtagent.agent.disk.ReplicatedDisk;
+import io.mtagent.agent.disk.WriteOutcome;
+import io.mtagent.protocol.DiskState;
+import io.mtagent.protocol.ErrorCode;
+import io.mtagent.protocol.Frame;
+import io.mtagent.protocol.FrameDecoder;
+import io.mtagent.protocol.Frames;
+import io.mtagent.protocol.HandshakeCrypto;
+import io.mtagent.protocol.Protocol;
+import io.mtagent.protocol.ProtocolException;
+import io.mtagent.protocol.WriteFrame;
+import io.mtagent.protocol.WritePayloads;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderException;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.collection.IntObjectHashMap;
+import io.netty.util.concurrent.FastThreadLocal;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.security.SecureRandom;
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * One process-server connection on the data port: the handshake (SPEC.md §4), then any number of disk streams
+ * (§6) with per-disk credit (§7). Last handler of the pipeline {@code tls → frames → encoder → session}.
+ *
+ * <p>Thread-safety: every field is confined to the channel's event loop. Disks call back through
+ * {@link Binding} from their writer and applier threads; those calls only hand work to the event loop.
+ *
+ * <p>Nothing of a refused frame reaches a disk: every check (credit, size, alignment, range, LZ4, CRC) runs
+ * before the record is offered to the disk's ingest log.
+ */
+final class ServerSession extends ChannelInboundHandlerAdapter {
+    private static final Logger LOG = Logger.getLogger(ServerSession.class.getName());
+    private static final SecureRandom RANDOM = new SecureRandom();
+    /** One decode buffer per event-loop thread: a WRITE is verified synchronously, so threads never share it. */
+    private static final FastThreadLocal<ByteBuffer> SCRATCH = new FastThreadLocal<>();
+
+    private enum Phase { AWAIT_HELLO, AWAIT_PROOF, AUTHENTICATED, CLOSING }
+
+    private final DataServerContext server;
+    private final IntObjectHashMap<Binding> bindings = new IntObjectHashMap<>();
+    private final long sessionId;
+    private ChannelHandlerContext ctx;
+    private Phase phase = Phase.AWAIT_HELLO;
+    private byte[] clientNonce;
+    private byte[] serverNonce;
+    private InetAddress peer;
+    private String peerName = "?";
+    private ScheduledFuture<?> handshakeTimer;
+    private long clockOffsetMicros;
+
+    ServerSession(DataServerContext server) {
+        this.server = server;
+        this.sessionId = server.nextSessionId();
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        InetSocketAddress remote = (InetSocketAddress) ctx.channel().remoteAddress();
+        peer = remote.getAddress();
+        peerName = remote.toString();
+        server.stats().sessions.incrementAndGet();
+        server.register(this);
+        handshakeTimer = ctx.executor().schedule(() -> {
+            if (phase != Phase.AUTHENTICATED) {
+                LOG.warning(() -> "closing " + peerName + ": handshake not completed within "
+                        + server.handshakeTimeoutMillis() + " ms");
+                ctx.close();
+            }
+        }, server.handshakeTimeoutMillis(), TimeUnit.MILLISECONDS);
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        server.stats().sessions.decrementAndGet();
+        server.unregister(this);
+        if (handshakeTimer != null) {
+            handshakeTimer.cancel(false);
+        }
+        for (Binding b : bindings.values()) {
+            b.detach();
+        }
+        bindings.clear();
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        try {
+            if (phase == Phase.CLOSING) {
+                return;
+            }
+            Frame frame = (Frame) msg;
+            switch (phase) {
+                case AWAIT_HELLO -> onHello(frame);
+                case AWAIT_PROOF -> onProof(frame);
+                case AUTHENTICATED -> onStreamFrame(frame);
+                default -> { }
+            }
+        } catch (ProtocolException e) {
+            reject(e);
+        } finally {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+        if (c instanceof ProtocolException pe) {
+            reject(pe);
+            return;
+        }
+        if (c instanceof javax.net.ssl.SSLException || c instanceof java.io.IOException) {
+            LOG.fine(() -> peerName + ": " + c);
+            ctx.close();
+            return;
+        }
+        LOG.log(Level.WARNING, "unexpected error on session with " + peerName + "; closing it", c);
+        sendError(ErrorCode.INTERNAL, Protocol.NO_HANDLE, 0, "internal error: " + c.getClass().getSimpleName());
+    }
+
+    // ---------------------------------------------------------------- handshake
+
+    private void onHello(Frame frame) throws ProtocolException {
+        if (!(frame instanceof Frames.Hello hello)) {
+            throw new ProtocolException(ErrorCode.NOT_AUTHENTICATED, frame.type() + " before the handshake; send HELLO first");
+        }
+        if (hello.magic() != Protocol.MAGIC) {
+            throw new ProtocolException(ErrorCode.UNSUPPORTED_VERSION, "bad magic: not an mtagent client");
+        }
+        int version = Math.min(hello.maxVersion(), Protocol.MAX_VERSION);
+        if (version < Math.max(hello.minVersion(), Protocol.MIN_VERSION)) {
+            throw new ProtocolException(ErrorCode.UNSUPPORTED_VERSION, "client speaks versions " + hello.minVersion()
+                    + ".." + hello.maxVersion() + ", this agent " + Protocol.MIN_VERSION + ".." + Protocol.MAX_VERSION);
+        }
+        if (!server.limiter().allow(peer)) {
+            throw new ProtocolException(ErrorCode.AUTH_RATE_LIMITED, "too many failed proofs from " + peer.getHostAddress()
+                    + "; retry in " + server.limiter().lockoutRemaining(peer).toSeconds() + " s");
+        }
+        clientNonce = hello.clientNonce();
+        serverNonce = new byte[HandshakeCrypto.NONCE_LENGTH];
+        RANDOM.nextBytes(serverNonce);
+        long now = System.currentTimeMillis() * 1000;
+        clockOffsetMicros = now - hello.clientTimeMicros();
+        var pass = server.passphrase();
+        phase = Phase.AWAIT_PROOF;
+        ctx.writeAndFlush(new Frames.Challenge(version, serverNonce, pass.salt(), pass.iterations(), now, server.agentName()));
+    }
+
+    private void onProof(Frame frame) throws ProtocolException {
+        if (!(frame instanceof Frames.AuthProof proof)) {
+            throw new ProtocolException(ErrorCode.NOT_AUTHENTICATED, frame.type() + " before AUTH_OK; send AUTH_PROOF");
+        }
+        if (!server.passphrase().verifyClientProof(clientNonce, serverNonce, server.fingerprint(), proof.proof())) {
+            server.limiter().recordFailure(peer);
+            server.stats().authFailures.increment();
+            LOG.warning(() -> "authentication failed from " + peerName
+                    + " (wrong passphrase, or a relay with its own certificate)");
+            throw new ProtocolException(ErrorCode.AUTH_FAILED, "passphrase proof did not verify");
+        }
+        server.limiter().recordSuccess(peer);
+        server.stats().authSuccesses.increment();
+        handshakeTimer.cancel(false);
+        phase = Phase.AUTHENTICATED;
+        ctx.pipeline().get(FrameDecoder.class).setMaxFrameLength(server.maxFrameLength());
+        ctx.writeAndFlush(new Frames.AuthOk(server.passphrase().serverProof(clientNonce, serverNonce, server.fingerprint()),
+                server.maxFrameLength(), server.maxWriteBytes(), sessionId));
+        LOG.info(() -> "session " + sessionId + " authenticated from " + peerName);
+    }
+
+    // ---------------------------------------------------------------- streams
+
+    private void onStreamFrame(Frame frame) throws ProtocolException {
+        switch (frame.type()) {
+            case WRITE -> onWrite((WriteFrame) frame);
+            case TAG -> onTag((Frames.Tag) frame);
+            case OPEN_DISK -> onOpen((Frames.OpenDisk) frame);
+            case CLOSE_DISK -> onClose((Frames.CloseDisk) frame);
+            case PING -> ctx.writeAndFlush(new Frames.Pong(((Frames.Ping) frame).nonce()));
+            case PONG -> { }
+            case HELLO, AUTH_PROOF -> throw new ProtocolException(ErrorCode.PROTOCOL_VIOLATION,
+                    frame.type() + " after the handshake completed");
+            default -> throw new ProtocolException(ErrorCode.PROTOCOL_VIOLATION,
+                    frame.type() + " is sent by the agent, not to it");
+        }
+    }
+
+    private void onOpen(Frames.OpenDisk open) throws ProtocolException {
+        int handle = open.handle();
+        if (handle == Protocol.NO_HANDLE) {
+            throw new ProtocolException(ErrorCode.PROTOCOL_VIOLATION, "handle 0xFFFFFFFF is reserved");
+        }
+        Binding existing = bindings.get(handle);
+        if (existing != null && !existing.stopped) {
+            if (!existing.disk.id().equals(open.diskId())) {
+                throw new ProtocolException(ErrorCode.PROTOCOL_VIOLATION, "handle " + handle + " is already open for disk "
+                        + existing.disk.id());
+            }
+            existing.detach(); // re-open of the same disk on the same handle: start afresh
+        }
+        ReplicatedDisk disk = server.disks().byId(open.diskId());
+        if (disk == null) {
+            bindings.remove(handle);
+            throw new ProtocolException(ErrorCode.UNKNOWN_DISK, handle, 0, "disk '" + open.diskId()
+                    + "' is not declared on this agent (declared: " + server.disks().ids() + ")");
+        }
+        Binding b = new Binding(handle, disk, open.epoch());
+        OpenOutcome out = disk.open(open.epoch(), open.oldestSeq(), b);
+        if (out.error() != null) {
+            bindings.remove(handle);
+            throw new ProtocolException(out.error(), handle, 0, out.message());
+        }
+        bindings.put(handle, b);
+        int credit = out.state() == DiskState.PROTECTED ? server.creditWindow() : 0;
+        b.creditAvailable = credit;
+        if (out.state() != DiskState.PROTECTED) {
+            b.stopped = true;
+        }
+        ctx.writeAndFlush(new Frames.DiskOpened(handle, out.sizeBytes(), out.sectorSize(), out.state(),
+                out.lastDurableSeq(), out.appliedSeq(), credit));
+    }
+
+    private void onClose(Frames.CloseDisk close) {
+        Binding b = bindings.remove(close.handle());
+        if (b == null) {
+            sendError(ErrorCode.DISK_NOT_OPEN, close.handle(), 0, "handle " + close.handle() + " is not open");
+            return;
+        }
+        b.closing = true;
+        b.stopped = true;
+        long accepted = b.disk.lastAcceptedSeq();
+        b.disk.whenDurable(accepted, () -> ctx.executor().execute(() -> {
+            b.detach();
+            ctx.writeAndFlush(new Frames.DiskClosed(b.handle, b.disk.lastDurableSeq()));
+        }));
+    }
+
+    private Binding bindingFor(int handle, long seq, int cost) throws ProtocolException {
+        Binding b = bindings.get(handle);
+        if (b == null) {
+            throw new ProtocolException(ErrorCode.DISK_NOT_OPEN, handle, seq, "handle " + handle + " is not open; send OPEN_DISK");
+        }
+        if (b.stopped) {
+            return null; // stopped by an earlier error: discard until the client re-opens (SPEC.md §6)
+        }
+        b.creditAvailable -= cost;
+        if (b.creditAvailable < 0) {
+            throw new ProtocolException(ErrorCode.CREDIT_EXCEEDED, handle, seq, "disk " + b.disk.id()
+                    + ": frame of " + cost + " bytes exceeds the remaining credit");
+        }
+        return b;
+    }
+
+    private void onWrite(WriteFrame w) throws ProtocolException {
+        Binding b = bindingFor(w.handle(), w.seq(), w.wireLength());
+        if (b == null) {
+            return;
+        }
+        ReplicatedDisk disk = b.disk;
+        int length = w.length();
+        if (length > server.maxWriteBytes()) {
+            throw b.refuse(ErrorCode.WRITE_TOO_LARGE, w.seq(), "write of " + length + " bytes exceeds the maximum of "
+                    + server.maxWriteBytes());
+        }
+        if (length <= 0 || (length % Protocol.WRITE_ALIGNMENT) != 0 || (w.offset() % Protocol.WRITE_ALIGNMENT) != 0) {
+            throw b.refuse(ErrorCode.UNALIGNED, w.seq(), "offset " + w.offset() + " and length " + length
+                    + " must be positive multiples of 512");
+        }
+        if (w.offset() < 0 || w.offset() > disk.sizeBytes() - length) {
+            throw b.refuse(ErrorCode.OUT_OF_RANGE, w.seq(), "write at " + w.offset() + "+" + length
+                    + " passes the end of disk " + disk.id() + " (" + disk.sizeBytes() + " bytes)");
+        }
+        ByteBuffer scratch = scratch();
+        scratch.clear();
+        try {
+            WritePayloads.decodeInto(w, scratch);
+        } catch (ProtocolException e) {
+            throw b.refuse(e.code(), w.seq(), e.getMessage());
+        }
+        WriteOutcome outcome = disk.offerWrite(b, w.seq(), w.timestampMicros(), w.offset(), length, w.crc32c(),
+                w.compressed(), w.data().retain());
+        if (outcome == WriteOutcome.ACCEPTED) {
+            server.stats().writesReceived.increment();
+            server.stats().bytesReceived.increment(length);
+        }
+        b.after(outcome, w.seq(), w.wireLength());
+    }
+
+    private void onTag(Frames.Tag t) throws ProtocolException {
+        int cost = Protocol.LENGTH_FIELD_LENGTH + 1 + t.bodyLength();
+        Binding b = bindingFor(t.handle(), t.seq(), cost);
+        if (b == null) {
+            return;
+        }
+        WriteOutcome outcome = b.disk.offerTag(b, t.seq(), t.timestampMicros(), t.tagType(), t.name());
+        if (outcome == WriteOutcome.ACCEPTED) {
+            server.stats().tagsReceived.increment();
+        }
+        b.after(outcome, t.seq(), cost);
+    }
+
+    private ByteBuffer scratch() {
+        ByteBuffer b = SCRATCH.get();
+        if (b == null || b.capacity() < server.maxWriteBytes()) {
+            b = ByteBuffer.allocateDirect(server.maxWriteBytes());
+            SCRATCH.set(b);
+        }
+        return b;
+    }
+
+    // ---------------------------------------------------------------- errors and shutdown
+
+    private void reject(ProtocolException e) {
+        server.stats().rejected(e.code());
+        sendError(e.code(), e.handle(), e.seq(), e.getMessage());
+    }
+
+    private void sendError(ErrorCode code, int handle, long seq, String message) {
+        if (phase == Phase.CLOSING) {
+            return;
+        }
+        Frames.Error err = Frames.Error.of(code, handle, seq, message);
+        if (code.fatal()) {
+            phase = Phase.CLOSING;
+            ctx.channel().config().setAutoRead(false);
+            ctx.writeAndFlush(err).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            ctx.writeAndFlush(err);
+        }
+    }
+
+    /** Clean shutdown, on the event loop: acks were already flushed by the caller; say goodbye and close. */
+    void shutdown() {
+        ctx.executor().execute(() -> {
+            for (Binding b : bindings.values()) {
+                b.flushAcks();
+            }
+            sendError(ErrorCode.SHUTTING_DOWN, Protocol.NO_HANDLE, 0, "agent is shutting down; reconnect and resume later");
+        });
+    }
+
+    /** Stops reading from the socket (shutdown and the global cache cap); thread-safe. */
+    void setReading(boolean reading) {
+        ctx.channel().config().setAutoRead(reading);
+    }
+
+    /**
+     * One open disk handle on this session: acks, credit and fencing. Durability callbacks arrive on disk
+     * threads and are coalesced into one event-loop task each (AtomicLong/AtomicBoolean), so a burst of group
+     * commits costs one ACK frame, not one per commit.
+     */
+    final class Binding implements DiskOwner {
+        final int handle;
+        final ReplicatedDisk disk;
+        final long epoch;
+        /** Credit the client still has (as we count it); event loop only. */
+        long creditAvailable;
+        /** Costs of accepted frames not yet durable: credit returns only after durability. Event loop only. */
+        private final ArrayDeque<long[]> pendingCost = new ArrayDeque<>();
+        private long returnable;
+        private long lastAckSent;
+        boolean stopped;
+        boolean closing;
+        private final AtomicLong durableSeen = new AtomicLong();
+        private final AtomicBoolean taskQueued = new AtomicBoolean();
+        private volatile boolean detached;
+
+        Binding(int handle, ReplicatedDisk disk, long epoch) {
+            this.handle = handle;
+            this.disk = disk;
+            this.epoch = epoch;
+        }
+
+        ProtocolException refuse(ErrorCode code, long seq, String message) {
+            stop();
+            return new ProtocolException(code, handle, seq, "disk " + disk.id() + ": " + message);
+        }
+
+        private void stop() {
+            stopped = true;
+            disk.release(this);
+        }
+
+        /** Books the outcome of an offered frame; throws the ERROR for refusals. Event loop. */
+        void after(WriteOutcome outcome, long seq, int cost) throws ProtocolException {
+            switch (outcome) {
+                case ACCEPTED -> pendingCost.addLast(new long[] {seq, cost});
+                case DUPLICATE -> {
+                    returnable += cost;
+                    long durable = disk.lastDurableSeq();
+                    if (durable >= seq) {
+                        sendAck(durable);
+                    }
+                    returnCredit();
+                }
+                case CONFLICT -> throw refuse(ErrorCode.SEQUENCE_CONFLICT, seq, "sequence number " + seq
+                        + " re-sent with different content");
+                case GAP -> throw refuse(ErrorCode.SEQUENCE_GAP, seq, "sequence number " + seq + " after "
+                        + disk.lastAcceptedSeq() + ": writes were skipped; the disk is now needs-resync");
+                case NEEDS_RESYNC -> throw refuse(ErrorCode.DISK_NEEDS_RESYNC, seq, "disk needs a resync ("
+                        + disk.stateReason() + ")");
+                case FAILED -> throw refuse(ErrorCode.DISK_FAILED, seq, "disk failed: " + disk.stateReason());
+                case NOT_OWNER -> {
+                    stopped = true;
+                    throw new ProtocolException(ErrorCode.FENCED, handle, seq, "disk " + disk.id()
+                            + " was opened by another session under an equal or newer epoch");
+                }
+                default -> throw new IllegalStateException(outcome.toString());
+            }
+            if (server.cacheBudget().overCap()) {
+                server.cacheBudget().park(ServerSession.this);
+            }
+        }
+
+        @Override
+        public void durable(long durableSeq) {
+            durableSeen.accumulateAndGet(durableSeq, Math::max);
+            schedule();
+        }
+
+        @Override
+        public void drained() {
+            schedule();
+        }
+
+        private void schedule() {
+            if (!detached && taskQueued.compareAndSet(false, true)) {
+                ctx.executor().execute(() -> {
+                    taskQueued.set(false);
+                    flushAcks();
+                });
+            }
+        }
+
+        void flushAcks() {
+            if (detached) {
+                return;
+            }
+            long durable = durableSeen.get();
+            while (!pendingCost.isEmpty() && pendingCost.peekFirst()[0] <= durable) {
+                returnable += pendingCost.pollFirst()[1];
+            }
+            if (durable > lastAckSent) {
+                sendAck(durable);
+            }
+            returnCredit();
+        }
+
+        private void sendAck(long seq) {
+            if (seq > lastAckSent) {
+                lastAckSent = seq;
+                ctx.writeAndFlush(new Frames.Ack(handle, seq));
+            }
+        }
+
+        private void returnCredit() {
+            // Withhold credit while this disk's ingest log is over its quota: that is what stops a slow disk
+            // without stalling the others on the connection (SPEC.md §7).
+            if (returnable > 0 && !stopped && !disk.overQuota()) {
+                int grant = (int) Math.min(returnable, Integer.MAX_VALUE);
+                returnable -= grant;
+                creditAvailable += grant;
+                ctx.writeAndFlush(new Frames.Credit(handle, grant));
+            }
+        }
+
+        @Override
+        public void fenced(long newEpoch) {
+            ctx.executor().execute(() -> {
+                if (bindings.get(handle) == this) {
+                    bindings.remove(handle);
+                }
+                detached = true;
+                if (!stopped && ctx.channel().isActive()) {
+                    stopped = true;
+                    server.stats().rejected(ErrorCode.FENCED);
+                    sendError(ErrorCode.FENCED, handle, 0, "disk " + disk.id() + " was opened by another session under epoch "
+                            + newEpoch);
+                }
+            });
+        }
+
+        @Override
+        public void failed(String reason) {
+            ctx.executor().execute(() -> {
+                if (!stopped) {
+                    stop();
+                    sendError(ErrorCode.DISK_FAILED, handle, 0, "disk " + disk.id() + " failed: " + reason);
+                }
+            });
+        }
+
+        void detach() {
+            detached = true;
+            disk.release(this);
+        }
+    }
+}

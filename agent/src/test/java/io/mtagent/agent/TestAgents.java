@@ -1,0 +1,74 @@
+package io.mtagent.agent;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.mtagent.agent.config.AgentConfig;
+import io.mtagent.agent.disk.ReplicatedDisk;
+import io.mtagent.agent.security.PassphraseStore;
+import io.mtagent.protocol.client.ClientOptions;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Builds real agents for tests: small file-backed disks in a temp dir, ephemeral port, TLS on. */
+public final class TestAgents {
+    public static final String PASSPHRASE = "correct horse battery staple";
+    /** The lowest iteration count the protocol allows: keeps tests fast, the agent code path is the same. */
+    public static final int ITERATIONS = 10_000;
+
+    private TestAgents() {
+    }
+
+    /** Settings for {@code disks} disks named disk-0.. of {@code diskBytes} each, under {@code dir}. */
+    public static Map<String, String> settings(Path dir, int disks, long diskBytes) {
+        Map<String, String> s = new LinkedHashMap<>();
+        s.put("data.listen", "127.0.0.1:0");
+        s.put("state.dir", dir.resolve("state").toString());
+        s.put("cache.dir", dir.resolve("cache").toString());
+        s.put("ingest.segment.bytes", "1MiB");
+        s.put("auth.iterations", String.valueOf(ITERATIONS));
+        for (int i = 0; i < disks; i++) {
+            s.put("disk.d" + i + ".id", "disk-" + i);
+            s.put("disk.d" + i + ".path", dir.resolve("targets").resolve("disk-" + i + ".img").toString());
+            s.put("disk.d" + i + ".size", String.valueOf(diskBytes));
+        }
+        return s;
+    }
+
+    public static void setPassphrase(Path stateDir) throws Exception {
+        Files.createDirectories(stateDir);
+        PassphraseStore.set(stateDir, PASSPHRASE.toCharArray(), ITERATIONS);
+    }
+
+    /** Sets the passphrase (if not yet) and starts an in-process agent. */
+    public static Agent start(Map<String, String> settings) throws Exception {
+        AgentConfig config = AgentConfig.of(settings);
+        if (PassphraseStore.load(config.stateDir()).isEmpty()) {
+            setPassphrase(config.stateDir());
+        }
+        return Agent.start(config, new SimpleMeterRegistry(), line -> { });
+    }
+
+    public static ClientOptions.Builder client(Agent agent) {
+        return ClientOptions.builder("127.0.0.1", agent.dataAddress().getPort())
+                .passphrase(PASSPHRASE.toCharArray()).clientName("test");
+    }
+
+    /** Waits until every disk applied everything durable. */
+    public static void awaitApplied(Agent agent, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (ReplicatedDisk d : agent.disks().all()) {
+            while (d.appliedSeq() < d.lastDurableSeq()) {
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("disk " + d.id() + " applied " + d.appliedSeq() + " of " + d.lastDurableSeq());
+                }
+                Thread.sleep(10);
+            }
+        }
+    }
+
+    public static Path target(Path dir, int disk) {
+        return dir.resolve("targets").resolve("disk-" + disk + ".img");
+    }
+}
