@@ -26,8 +26,8 @@ public final class AgentConfigKeys {
             "Address and port of the data server process servers stream to. Port 0 picks a free port (tests).");
     public static final ConfigKey<Boolean> DATA_INSECURE_PLAINTEXT = ConfigKey.of("data.insecure.plaintext",
             ConfigType.BOOLEAN, false, Validator.any(),
-            "Test only: serve the data port without TLS. The passphrase proof still runs, but the data and the"
-                    + " proof travel in clear and can be altered; the agent logs a loud warning.");
+            "Test only: serve the data port without TLS, so everything on it travels in clear and can be read"
+                    + " or altered on the way. The agent logs a loud warning.");
     public static final ConfigKey<Long> DATA_MAX_WRITE_BYTES = ConfigKey.of("data.max.write.bytes", ConfigType.SIZE,
             MIB, Validator.allOf(Validator.between(4 * KIB, 16 * MIB), Validator.multipleOf(512)),
             "The largest uncompressed write a change block may carry; larger frames are refused before any buffer"

@@ -82,7 +82,8 @@ public final class ConfigDef {
                 values.put(setting.name(), key.parse(setting.value()));
                 origins.put(setting.name(), setting.origin());
             } catch (IllegalArgumentException e) {
-                problems.add(badValue(setting, e.getMessage(), key));
+                problems.add("bad value for '" + setting.name() + "' (" + setting.origin() + "): '" + setting.value()
+                        + "' — " + e.getMessage());
             }
         }
         for (IndexedKeys group : groups) {
@@ -164,11 +165,6 @@ public final class ConfigDef {
                 " — 'mtagent run --help-config' lists the known settings");
     }
 
-    private static String badValue(Setting setting, String why, ConfigKey<?> key) {
-        return "bad value for '" + setting.name() + "' (" + setting.origin() + "): '" + setting.value() + "' — " + why
-                + " (allowed: " + key.allowed() + ")";
-    }
-
     /** The known name with the fewest edits from {@code name}, if close enough to be a typo. */
     Optional<String> closestKnownName(String name) {
         List<String> candidates = new ArrayList<>(keys.keySet());
@@ -183,7 +179,8 @@ public final class ConfigDef {
         String best = null;
         int bestDistance = Integer.MAX_VALUE;
         for (String candidate : candidates) {
-            int distance = editDistance(name, candidate);
+            // A name cut short ("disk.d0.sector") is as likely a slip as a typo, however many characters are missing.
+            int distance = candidate.startsWith(name + ".") ? 1 : editDistance(name, candidate);
             if (distance < bestDistance) {
                 best = candidate;
                 bestDistance = distance;

@@ -89,10 +89,15 @@ public final class ConfigKey<T> {
     /**
      * Parses and checks {@code text}.
      *
-     * @throws IllegalArgumentException with what is allowed
+     * @throws IllegalArgumentException saying what is wrong and what is allowed
      */
     public T parse(String text) {
-        T value = type.parse(text.trim());
+        T value;
+        try {
+            value = type.parse(text.trim());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage() + " (allowed: " + allowed() + ")", e);
+        }
         if (!validator.test(value)) {
             throw new IllegalArgumentException("must be " + validator.describe(type::format));
         }
