@@ -1,5 +1,6 @@
 package io.mtagent.agent.config;
 
+import java.util.Collections;
 import java.util.Map;
 import java.util.Set;
 import java.util.SortedSet;
@@ -37,7 +38,7 @@ public final class ConfigValues {
 
     /** The instance names of a group that have at least one setting, sorted. */
     public Set<String> instances(IndexedKeys group) {
-        return instances.getOrDefault(group.prefix(), new TreeSet<>());
+        return Collections.unmodifiableSortedSet(instances.getOrDefault(group.prefix(), new TreeSet<>()));
     }
 
     /** Where a setting came from ("file line 3", "command line"), or "default" if it was not set. */
