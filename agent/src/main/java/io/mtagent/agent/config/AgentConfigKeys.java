@@ -1,0 +1,95 @@
+package io.mtagent.agent.config;
+
+import io.mtagent.protocol.HandshakeCrypto;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Every setting of {@code mtagent run}, with its default, constraint and documentation: the single source for
+ * parsing, {@code --help-config} and the README table. Directory defaults are the Linux package paths; the
+ * zero-setup default ({@link AgentConfig#embeddedDefault}) replaces them.
+ */
+public final class AgentConfigKeys {
+    private static final long KIB = 1024;
+    private static final long MIB = 1024 * KIB;
+    private static final long GIB = 1024 * MIB;
+
+    public static final ConfigKey<String> AGENT_NAME = ConfigKey.computed("agent.name", ConfigType.STRING,
+            "the host name",
+            Validator.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,252}", "a host-name-like word of letters, digits, '.', '_'"
+                    + " and '-'"),
+            "The name the agent registers under and puts into a newly generated TLS certificate.");
+    public static final ConfigKey<HostPort> DATA_LISTEN = ConfigKey.of("data.listen", ConfigType.HOST_PORT,
+            new HostPort("0.0.0.0", 9443), Validator.any(),
+            "Address and port of the data server process servers stream to. Port 0 picks a free port (tests).");
+    public static final ConfigKey<Boolean> DATA_INSECURE_PLAINTEXT = ConfigKey.of("data.insecure.plaintext",
+            ConfigType.BOOLEAN, false, Validator.any(),
+            "Test only: serve the data port without TLS, so everything on it travels in clear and can be read"
+                    + " or altered on the way. The agent logs a loud warning.");
+    public static final ConfigKey<Long> DATA_MAX_WRITE_BYTES = ConfigKey.of("data.max.write.bytes", ConfigType.SIZE,
+            MIB, Validator.allOf(Validator.between(4 * KIB, 16 * MIB), Validator.multipleOf(512)),
+            "The largest uncompressed write a change block may carry; larger frames are refused before any buffer"
+                    + " is allocated.");
+    public static final ConfigKey<Long> DATA_CREDIT_WINDOW_BYTES = ConfigKey.of("data.credit.window.bytes",
+            ConfigType.SIZE, 8 * MIB, Validator.between(8 * KIB, GIB),
+            "Bytes a process server may have in flight per disk stream before it waits for credit. At least twice"
+                    + " data.max.write.bytes, so one full-size write can be acknowledged while the next is sent.");
+    public static final ConfigKey<Path> STATE_DIR = ConfigKey.of("state.dir", ConfigType.PATH,
+            Path.of("/var/lib/mtagent"), Validator.any(),
+            "Directory of the agent's certificate and key, the passphrase verifier and the disk states.");
+    public static final ConfigKey<Path> CACHE_DIR = ConfigKey.of("cache.dir", ConfigType.PATH,
+            Path.of("/var/cache/mtagent"), Validator.any(),
+            "Directory of the ingest logs (the cache volume): acknowledged writes wait here until applied.");
+    public static final ConfigKey<Long> CACHE_MAX_BYTES = ConfigKey.of("cache.max.bytes", ConfigType.SIZE, 0L,
+            Validator.atLeast(0L),
+            "Cap on all ingest logs together; when reached, the data server stops reading (TCP back-pressure)."
+                    + " 0 means 80% of the cache volume's free space when the agent starts.");
+    public static final ConfigKey<Long> DISK_QUOTA_BYTES = ConfigKey.of("disk.quota.bytes", ConfigType.SIZE,
+            256 * MIB, Validator.atLeast(MIB),
+            "Ingest-log quota per disk: when a disk's unapplied writes reach it, that disk's stream gets no more"
+                    + " credit while the other disks carry on.");
+    public static final ConfigKey<Long> INGEST_SEGMENT_BYTES = ConfigKey.of("ingest.segment.bytes",
+            ConfigType.SIZE, 64 * MIB, Validator.allOf(Validator.between(MIB, GIB), Validator.multipleOf(4 * KIB)),
+            "Size of one preallocated ingest-log segment file; at least twice data.max.write.bytes.");
+    public static final ConfigKey<Long> INGEST_COMMIT_MAX_BYTES = ConfigKey.of("ingest.commit.max.bytes",
+            ConfigType.SIZE, 4 * MIB, Validator.between(4 * KIB, 256 * MIB),
+            "Group commit: fsync once this many bytes are waiting, even if ingest.commit.max.delay has not passed."
+                    + " At most ingest.segment.bytes.");
+    public static final ConfigKey<Duration> INGEST_COMMIT_MAX_DELAY = ConfigKey.of("ingest.commit.max.delay",
+            ConfigType.DURATION, Duration.ofMillis(2), Validator.between(Duration.ZERO, Duration.ofSeconds(1)),
+            "Group commit: the longest a write waits for the fsync that acknowledges it (0 = no waiting).");
+    public static final ConfigKey<Integer> AUTH_ITERATIONS = ConfigKey.of("auth.iterations", ConfigType.INT,
+            HandshakeCrypto.DEFAULT_ITERATIONS,
+            Validator.between(HandshakeCrypto.MIN_ITERATIONS, HandshakeCrypto.MAX_ITERATIONS),
+            "PBKDF2 iterations used when a passphrase is set; takes effect at the next 'mtagent passphrase set'.");
+    public static final ConfigKey<Optional<Path>> AUTH_PASSPHRASE_FILE = ConfigKey.of("auth.passphrase.file",
+            ConfigType.OPTIONAL_PATH, Optional.empty(), Validator.any(),
+            "If no passphrase is set yet, the agent reads one from the first line of this file at start and stores"
+                    + " only its derived key (unattended installs). Delete the file afterwards.");
+
+    public static final ConfigKey<String> DISK_ID = ConfigKey.computed("id", ConfigType.STRING, "<name>",
+            Validator.matches("[A-Za-z0-9._:-]{1,128}", "1 to 128 characters of letters, digits, '.', '_', ':', '-'"),
+            "Stable disk id the process server opens the disk by (VMDK UUID, SCSI WWN or any agreed name).");
+    public static final ConfigKey<Path> DISK_PATH = ConfigKey.required("path", ConfigType.PATH, Validator.any(),
+            "Block device (by a stable name such as /dev/disk/by-id/...) or raw image file of the target disk.");
+    public static final ConfigKey<Long> DISK_SIZE = ConfigKey.of("size", ConfigType.SIZE, 0L, Validator.atLeast(0L),
+            "Create a file target of this size if the path does not exist; 0 means the path must exist.");
+    public static final ConfigKey<Integer> DISK_SECTOR_SIZE = ConfigKey.of("sector.size", ConfigType.INT, 512,
+            Validator.oneOf(512, 4096), "Logical sector size of the target disk.");
+
+    public static final IndexedKeys DISKS = new IndexedKeys("disk",
+            List.of(DISK_ID, DISK_PATH, DISK_SIZE, DISK_SECTOR_SIZE),
+            "Target disks, one group of settings per disk; <name> is 1 to 64 characters of a-z, 0-9, '_' and '-'.");
+
+    /** The whole table. */
+    public static final ConfigDef DEF = new ConfigDef(List.of(
+            AGENT_NAME, DATA_LISTEN, DATA_INSECURE_PLAINTEXT, DATA_MAX_WRITE_BYTES, DATA_CREDIT_WINDOW_BYTES,
+            STATE_DIR, CACHE_DIR, CACHE_MAX_BYTES, DISK_QUOTA_BYTES,
+            INGEST_SEGMENT_BYTES, INGEST_COMMIT_MAX_BYTES, INGEST_COMMIT_MAX_DELAY,
+            AUTH_ITERATIONS, AUTH_PASSPHRASE_FILE), List.of(DISKS));
+
+    private AgentConfigKeys() {
+    }
+}
