@@ -1,0 +1,226 @@
+package io.mtagent.agent.storage;
+
+import io.mtagent.nativeio.BlockDevice;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+import java.util.logging.Logger;
+import java.util.zip.CRC32C;
+import net.jpountz.lz4.LZ4Exception;
+import net.jpountz.lz4.LZ4Factory;
+import net.jpountz.lz4.LZ4SafeDecompressor;
+
+/**
+ * Applies one disk's durable ingest-log records to its target, in sequence order, on its own thread.
+ *
+ * <p>Ordering promise, per batch: {@link ApplyStage#beforeOverwrite} (before-images durable, later), then the
+ * target writes, then {@link BlockDevice#flush()}, and only then {@link IngestLog#markApplied}, which persists
+ * the applied point and frees log segments. A crash anywhere re-applies from the last persisted point; target
+ * writes are idempotent, so that is harmless. Every payload is decompressed with a bounded safe decompressor and
+ * its CRC-32C re-checked before it touches the target: a mismatch means on-disk corruption and fails the disk.
+ *
+ * <p>Thread-safe control methods; the apply loop runs on thread "applier-&lt;disk&gt;".
+ */
+public final class Applier implements Closeable {
+    private static final Logger LOG = Logger.getLogger(Applier.class.getName());
+    private static final LZ4SafeDecompressor LZ4 = LZ4Factory.fastestInstance().safeDecompressor();
+
+    /** Run state as operators see it. */
+    public enum State { RUNNING, PAUSED, FAILED, STOPPED }
+
+    private final String diskName;
+    private final IngestLog log;
+    private final BlockDevice target;
+    private final ApplyStage stage;
+    private final ApplierOptions options;
+    private final Thread thread;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    private final CRC32C crc = new CRC32C();
+    private ByteBuffer buffer = ByteBuffer.allocateDirect(1 << 20);
+    // Guarded by lock.
+    private boolean paused;
+    private boolean stopping;
+    private boolean newData = true;
+    private volatile State state = State.RUNNING;
+    private volatile Throwable lastError;
+    private volatile long appliedSeq;
+    private volatile Consumer<Throwable> onFailure = t -> { };
+
+    public Applier(String diskName, IngestLog log, BlockDevice target, ApplyStage stage, ApplierOptions options) {
+        this.diskName = diskName;
+        this.log = log;
+        this.target = target;
+        this.stage = stage;
+        this.options = options;
+        this.appliedSeq = log.appliedSeq();
+        this.thread = new Thread(this::loop, "applier-" + diskName);
+        this.thread.setDaemon(true);
+        log.addListener(new IngestLog.Listener() {
+            @Override
+            public void onDurable(long durableSeq) {
+                wake();
+            }
+        });
+    }
+
+    public void start() {
+        thread.start();
+    }
+
+    /** Called (on the applier thread) when the applier fails. */
+    public void onFailure(Consumer<Throwable> listener) {
+        this.onFailure = listener;
+    }
+
+    /** Holds the applier after its current batch (tests; operator pause later); the log keeps absorbing writes. */
+    public void setPaused(boolean p) {
+        lock.lock();
+        try {
+            paused = p;
+            if (state != State.FAILED && state != State.STOPPED) {
+                state = p ? State.PAUSED : State.RUNNING;
+            }
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public long appliedSeq() { return appliedSeq; }
+    public State state() { return state; }
+    public Throwable lastError() { return lastError; }
+
+    public void awaitApplied(long seq, Duration timeout) throws InterruptedException, TimeoutException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (appliedSeq < seq) {
+            if (state == State.FAILED) {
+                throw new IllegalStateException("applier of " + diskName + " failed", lastError);
+            }
+            if (System.nanoTime() > deadline) {
+                throw new TimeoutException("disk " + diskName + " applied " + appliedSeq + " of " + seq);
+            }
+            Thread.sleep(5);
+        }
+    }
+
+    private void wake() {
+        lock.lock();
+        try {
+            newData = true;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void loop() {
+        try {
+            while (true) {
+                lock.lock();
+                try {
+                    while (!stopping && (paused || (!newData && log.lastDurableSeq() <= appliedSeq))) {
+                        changed.await();
+                    }
+                    if (stopping) {
+                        break;
+                    }
+                    newData = false;
+                } finally {
+                    lock.unlock();
+                }
+                List<StoredRecord> batch = log.readDurable(appliedSeq, options.batchBytes());
+                if (batch.isEmpty()) {
+                    continue;
+                }
+                applyBatch(batch);
+                long last = batch.get(batch.size() - 1).record().seq();
+                log.markApplied(last);
+                appliedSeq = last;
+                lock.lock();
+                try {
+                    newData = true; // there may be more than one batch's worth durable
+                } finally {
+                    lock.unlock();
+                }
+            }
+            state = State.STOPPED;
+        } catch (InterruptedException e) {
+            state = State.STOPPED;
+        } catch (Throwable e) {
+            lastError = e;
+            state = State.FAILED;
+            LOG.severe("applier of disk " + diskName + " failed; the ingest log keeps the writes: " + e);
+            onFailure.accept(e);
+        }
+    }
+
+    private void applyBatch(List<StoredRecord> batch) throws IOException {
+        stage.beforeOverwrite(batch, target);
+        for (StoredRecord r : batch) {
+            IngestRecord rec = r.record();
+            if (rec.type() != IngestRecord.Type.WRITE) {
+                continue; // a tag only moves the applied point
+            }
+            ByteBuffer data = decode(rec, r.payload());
+            target.write(rec.offset(), data);
+        }
+        target.flush();
+    }
+
+    private ByteBuffer decode(IngestRecord rec, byte[] payload) throws IOException {
+        int length = rec.length();
+        if (length < 0 || length > options.maxWriteBytes()) {
+            throw new IOException("record seq " + rec.seq() + " of " + diskName + " has length " + length);
+        }
+        if (buffer.capacity() < length) {
+            buffer = ByteBuffer.allocateDirect(Integer.highestOneBit(length - 1) << 1);
+        }
+        buffer.clear().limit(length);
+        if (rec.compressed()) {
+            try {
+                int n = LZ4.decompress(ByteBuffer.wrap(payload), 0, payload.length, buffer, 0, length);
+                if (n != length) {
+                    throw new IOException("record seq " + rec.seq() + " decompressed to " + n + " bytes, not " + length);
+                }
+            } catch (LZ4Exception e) {
+                throw new IOException("record seq " + rec.seq() + " of " + diskName + ": corrupt LZ4 data", e);
+            }
+        } else {
+            if (payload.length != length) {
+                throw new IOException("record seq " + rec.seq() + " holds " + payload.length + " bytes, not " + length);
+            }
+            buffer.put(payload).flip();
+        }
+        buffer.position(0).limit(length);
+        crc.reset();
+        crc.update(buffer.duplicate());
+        if ((int) crc.getValue() != rec.crc32c()) {
+            throw new IOException("record seq " + rec.seq() + " of " + diskName + " fails its data CRC: ingest log corrupt");
+        }
+        return buffer;
+    }
+
+    /** Stops after the current batch and waits for the thread. */
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            stopping = true;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        try {
+            thread.join(30_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

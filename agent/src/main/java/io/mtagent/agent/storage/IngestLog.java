@@ -1,0 +1,714 @@
+package io.mtagent.agent.storage;
+
+import io.netty.buffer.ByteBuf;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.stream.Stream;
+import java.util.zip.CRC32C;
+
+/**
+ * One disk's ingest log on the cache volume: the redo log every received write lands in before it is
+ * acknowledged (DESIGN.md write path §4). Format: {@link SegmentFormat}.
+ *
+ * <h2>Durability promise</h2>
+ * A record is reported durable ({@link Listener#onDurable}, {@link #lastDurableSeq()}, {@link #flush()}) only
+ * after the segment holding it was fdatasync'd, and for a new segment after the file and its directory were
+ * fsync'd. The session acknowledges a sequence number only from {@code onDurable}, so an acknowledged write
+ * survives kill -9 and power loss. Group commit: the writer thread writes every queued record (up to
+ * {@code commitMaxBytes}) and then syncs once, so one fdatasync covers all writes that arrived while the previous
+ * one ran.
+ *
+ * <h2>Recovery</h2>
+ * {@link #open} scans the segments. The {@code checkpoint} file (segment, offset, seq; written atomically at
+ * every segment roll, at close and at most once a second) says how far the log was known synced: a record that
+ * does not verify <em>after</em> it is a torn tail and is truncated away automatically (a power cut must never
+ * stop the agent from starting); one <em>before</em> it is corruption: {@link CorruptLogException}, fixed with
+ * {@link IngestLogRepair}. The in-memory index (seq → segment, position, CRC) is rebuilt from the records.
+ *
+ * <h2>Threads</h2>
+ * {@link #offer} is called from network event loops and never blocks on I/O; one writer thread
+ * ("ingest-&lt;disk&gt;") writes and syncs; one applier thread calls {@link #readDurable} and {@link #markApplied}.
+ * Shared state is guarded by one lock, held only for bookkeeping.
+ */
+public final class IngestLog implements Closeable {
+    static final String CHECKPOINT_FILE = "checkpoint";
+    static final String APPLIED_FILE = "applied";
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    /** Callbacks; run on the writer thread (durable, failure) or the applier thread (applied). Keep them short. */
+    public interface Listener {
+        default void onDurable(long durableSeq) { }
+        default void onApplied(long appliedSeq) { }
+        default void onFailure(IOException e) { }
+    }
+
+    /** Index entry of a record with seq > applied. Position fields are written by the writer thread under the lock. */
+    private static final class Entry {
+        final long seq;
+        final int crc;
+        final boolean tag;
+        final int length;
+        long segment = -1;
+        long position = -1;
+
+        Entry(long seq, int crc, boolean tag, int length) {
+            this.seq = seq;
+            this.crc = crc;
+            this.tag = tag;
+            this.length = length;
+        }
+    }
+
+    private record Pending(IngestRecord record, ByteBuf payload, byte[] name, Entry entry) {
+    }
+
+    private static final class Segment {
+        final long index;
+        final long incarnation;
+        final Path file;
+        long lastSeq;
+
+        Segment(long index, long incarnation, Path file, long lastSeq) {
+            this.index = index;
+            this.incarnation = incarnation;
+            this.file = file;
+            this.lastSeq = lastSeq;
+        }
+    }
+
+    private final Path dir;
+    private final String name;
+    private final IngestLogOptions options;
+    private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition work = lock.newCondition();
+    private final Condition synced = lock.newCondition();
+
+    // Guarded by lock.
+    private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+    private final ArrayList<Entry> entries = new ArrayList<>();
+    private int head;
+    private final TreeMap<Long, Segment> segments = new TreeMap<>();
+    private long lastAccepted;
+    private long durableSeq;
+    private long notifiedSeq;
+    private long appliedSeq;
+    private long backlogBytes;
+    private IOException failure;
+    private boolean closing;
+
+    // Writer thread only (after open).
+    private Segment current;
+    private FileChannel currentChannel;
+    private long currentPosition;
+    private long lastCheckpointNanos;
+    private final ByteBuffer recordHeader = ByteBuffer.allocateDirect(SegmentFormat.RECORD_PREFIX_LENGTH
+            + SegmentFormat.BODY_HEADER_LENGTH);
+    private final ByteBuffer padding = ByteBuffer.allocateDirect(8);
+    private final CRC32C crc = new CRC32C();
+    private final Thread writer;
+
+    // Applier thread only.
+    private final Map<Long, FileChannel> readChannels = new HashMap<>();
+
+    private IngestLog(Path dir, String name, IngestLogOptions options) {
+        this.dir = dir;
+        this.name = name;
+        this.options = options;
+        this.writer = new Thread(this::writeLoop, "ingest-" + name);
+        this.writer.setDaemon(true);
+    }
+
+    /** Opens (creating if needed) and recovers the log in {@code dir}, then starts its writer thread. */
+    public static IngestLog open(Path dir, String diskName, IngestLogOptions options) throws IOException {
+        Files.createDirectories(dir);
+        IngestLog log = new IngestLog(dir, diskName, options);
+        try {
+            log.recover();
+        } catch (IOException | RuntimeException e) {
+            log.closeChannels();
+            throw e;
+        }
+        log.writer.start();
+        return log;
+    }
+
+    // ------------------------------------------------------------------ recovery
+
+    private void recover() throws IOException {
+        appliedSeq = readApplied();
+        Checkpoint cp = Checkpoint.read(dir.resolve(CHECKPOINT_FILE));
+        List<Path> files;
+        try (Stream<Path> s = Files.list(dir)) {
+            files = s.filter(p -> SegmentFormat.isSegment(p.getFileName().toString())).sorted().toList();
+        }
+        long last = appliedSeq;
+        boolean truncatedTail = false;
+        for (int i = 0; i < files.size(); i++) {
+            Path file = files.get(i);
+            long index = SegmentFormat.indexOf(file.getFileName().toString());
+            if (truncatedTail) {
+                Files.delete(file); // everything after a torn tail is part of the tail
+                continue;
+            }
+            boolean beforeCheckpoint = cp != null && index < cp.segment();
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                ByteBuffer hb = ByteBuffer.allocate(SegmentFormat.HEADER_LENGTH);
+                while (hb.hasRemaining() && ch.read(hb, hb.position()) > 0) {
+                    // read the header
+                }
+                hb.flip();
+                SegmentFormat.Header header = SegmentFormat.readHeader(hb);
+                if (header == null || header.index() != index) {
+                    if (beforeCheckpoint || (cp != null && index == cp.segment())) {
+                        throw new CorruptLogException(file, 0, "segment header does not verify");
+                    }
+                    Files.delete(file); // a segment whose creation was cut short: nothing in it was ever acked
+                    truncatedTail = true;
+                    continue;
+                }
+                SegmentScanner scanner = new SegmentScanner(ch, header.incarnation());
+                Segment seg = new Segment(index, header.incarnation(), file, last);
+                SegmentScanner.Scanned r;
+                while ((r = scanner.next()) != null) {
+                    long seq = r.record().seq();
+                    if (seq <= appliedSeq) {
+                        last = Math.max(last, seq);
+                        continue;
+                    }
+                    if (seq != last + 1) {
+                        throw new CorruptLogException(file, r.position(), "sequence " + seq + " follows " + last);
+                    }
+                    Entry e = new Entry(seq, r.record().crc32c(), r.record().type() == IngestRecord.Type.TAG, r.length());
+                    e.segment = index;
+                    e.position = r.position();
+                    entries.add(e);
+                    backlogBytes += r.length();
+                    last = seq;
+                }
+                seg.lastSeq = last;
+                if (scanner.stopReason() != null) {
+                    long pos = scanner.position();
+                    boolean synced = beforeCheckpoint || (cp != null && index == cp.segment() && pos < cp.position());
+                    if (synced) {
+                        throw new CorruptLogException(file, pos, scanner.stopReason());
+                    }
+                    // Torn tail: the power cut came before these bytes were synced, so nothing here was acked.
+                    ch.truncate(pos);
+                    ch.force(true);
+                    truncatedTail = true;
+                }
+                segments.put(index, seg);
+            }
+        }
+        if (cp != null && last < cp.seq()) {
+            throw new CorruptLogException(dir.resolve(CHECKPOINT_FILE), 0, "the checkpoint says seq " + cp.seq()
+                    + " was synced but the log ends at seq " + last + " (a segment file is missing or damaged)");
+        }
+        lastAccepted = last;
+        durableSeq = last;
+        notifiedSeq = last;
+        if (segments.isEmpty()) {
+            long index = cp == null ? 1 : cp.segment() + 1;
+            startSegment(index, last + 1);
+        } else {
+            Segment seg = segments.lastEntry().getValue();
+            current = seg;
+            currentChannel = FileChannel.open(seg.file, StandardOpenOption.WRITE, StandardOpenOption.READ);
+            currentPosition = currentChannel.size();
+        }
+        writeCheckpoint();
+    }
+
+    private long readApplied() throws IOException {
+        Path f = dir.resolve(APPLIED_FILE);
+        if (!Files.exists(f)) {
+            return 0;
+        }
+        byte[] b = Files.readAllBytes(f);
+        ByteBuffer bb = ByteBuffer.wrap(b);
+        if (b.length != 12) {
+            throw new CorruptLogException(f, 0, "applied-point file has " + b.length + " bytes, expected 12");
+        }
+        long seq = bb.getLong();
+        CRC32C c = new CRC32C();
+        c.update(b, 0, 8);
+        if ((int) c.getValue() != bb.getInt()) {
+            throw new CorruptLogException(f, 0, "applied-point CRC mismatch");
+        }
+        return seq;
+    }
+
+    // ------------------------------------------------------------------ offer (event loops)
+
+    /**
+     * Classifies and, if new, queues the record. Never blocks on I/O. Takes ownership of {@code payload}
+     * (released in every case). WRITE needs a payload, TAG none.
+     */
+    public OfferResult offer(IngestRecord rec, ByteBuf payload) {
+        lock.lock();
+        try {
+            if (failure != null || closing) {
+                release(payload);
+                return OfferResult.CLOSED;
+            }
+            long seq = rec.seq();
+            if (seq <= lastAccepted) {
+                Entry e = entry(seq);
+                release(payload);
+                if (e == null || (e.crc == rec.crc32c() && e.tag == (rec.type() == IngestRecord.Type.TAG))) {
+                    return OfferResult.DUPLICATE;
+                }
+                return OfferResult.CONFLICT;
+            }
+            if (seq != lastAccepted + 1) {
+                release(payload);
+                return OfferResult.GAP;
+            }
+            byte[] nameBytes = rec.type() == IngestRecord.Type.TAG
+                    ? rec.tagName().getBytes(java.nio.charset.StandardCharsets.UTF_8) : null;
+            int payloadLength = nameBytes != null ? nameBytes.length : payload.readableBytes();
+            int length = SegmentFormat.recordLength(payloadLength);
+            Entry e = new Entry(seq, rec.crc32c(), nameBytes != null, length);
+            entries.add(e);
+            queue.addLast(new Pending(rec, payload, nameBytes, e));
+            lastAccepted = seq;
+            backlogBytes += length;
+            work.signal();
+            return OfferResult.ACCEPTED;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private static void release(ByteBuf b) {
+        if (b != null) {
+            b.release();
+        }
+    }
+
+    private Entry entry(long seq) {
+        if (head >= entries.size()) {
+            return null;
+        }
+        long first = entries.get(head).seq;
+        long i = seq - first;
+        return i < 0 || i >= entries.size() - head ? null : entries.get(head + (int) i);
+    }
+
+    // ------------------------------------------------------------------ writer thread
+
+    private void writeLoop() {
+        List<Pending> batch = new ArrayList<>();
+        while (true) {
+            lock.lock();
+            try {
+                while (queue.isEmpty() && !closing) {
+                    work.awaitUninterruptibly();
+                }
+                if (queue.isEmpty()) {
+                    return;
+                }
+                long bytes = 0;
+                while (!queue.isEmpty() && (batch.isEmpty() || bytes < options.commitMaxBytes())) {
+                    Pending p = queue.pollFirst();
+                    bytes += p.entry().length;
+                    batch.add(p);
+                }
+            } finally {
+                lock.unlock();
+            }
+            try {
+                for (Pending p : batch) {
+                    append(p);
+                }
+                currentChannel.force(false);
+                long last = batch.get(batch.size() - 1).record().seq();
+                lock.lock();
+                try {
+                    durableSeq = last;
+                    current.lastSeq = last;
+                } finally {
+                    lock.unlock();
+                }
+                for (Listener l : listeners) {
+                    l.onDurable(last);
+                }
+                lock.lock();
+                try {
+                    notifiedSeq = last;
+                    synced.signalAll();
+                } finally {
+                    lock.unlock();
+                }
+                if (System.nanoTime() - lastCheckpointNanos > options.checkpointIntervalMillis() * 1_000_000L) {
+                    writeCheckpoint();
+                }
+            } catch (IOException | RuntimeException e) {
+                IOException io = e instanceof IOException ioe ? ioe
+                        : new IOException("ingest log writer of " + name + " failed", e);
+                fail(io, batch);
+                return;
+            } finally {
+                for (Pending p : batch) {
+                    release(p.payload());
+                }
+                batch.clear();
+            }
+        }
+    }
+
+    private void fail(IOException e, List<Pending> batch) {
+        lock.lock();
+        try {
+            failure = e;
+            for (Pending p : queue) {
+                release(p.payload());
+            }
+            queue.clear();
+            synced.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        for (Listener l : listeners) {
+            l.onFailure(e);
+        }
+    }
+
+    private void append(Pending p) throws IOException {
+        int payloadLength = p.name() != null ? p.name().length : p.payload().readableBytes();
+        int length = p.entry().length;
+        if (currentPosition + length > options.segmentBytes() && currentPosition > SegmentFormat.HEADER_LENGTH) {
+            roll(p.record().seq());
+        }
+        SegmentFormat.writeRecordHeader(recordHeader, p.record(), current.incarnation, payloadLength);
+        ByteBuffer payload = p.name() != null ? ByteBuffer.wrap(p.name()) : p.payload().nioBuffer();
+        crc.reset();
+        crc.update(recordHeader.duplicate().position(SegmentFormat.RECORD_PREFIX_LENGTH));
+        crc.update(payload.duplicate());
+        recordHeader.putInt(4, (int) crc.getValue());
+        int pad = length - SegmentFormat.RECORD_PREFIX_LENGTH - SegmentFormat.BODY_HEADER_LENGTH - payloadLength;
+        padding.clear().limit(pad);
+        ByteBuffer[] parts = {recordHeader, payload, padding};
+        long pos = currentPosition;
+        long written = 0;
+        while (written < length) {
+            currentChannel.position(pos + written);
+            written += currentChannel.write(parts);
+        }
+        currentPosition += length;
+        lock.lock();
+        try {
+            p.entry().segment = current.index;
+            p.entry().position = pos;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Closes the current segment (synced) and starts the next one; the checkpoint then moves past it. */
+    private void roll(long nextSeq) throws IOException {
+        currentChannel.force(false);
+        currentChannel.close();
+        startSegment(current.index + 1, nextSeq);
+        writeCheckpoint();
+    }
+
+    private void startSegment(long index, long firstSeq) throws IOException {
+        Path file = dir.resolve(SegmentFormat.fileName(index));
+        long incarnation = RANDOM.nextLong();
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+        ByteBuffer h = SegmentFormat.header(incarnation, firstSeq, index);
+        while (h.hasRemaining()) {
+            ch.write(h, h.position());
+        }
+        ch.force(true);
+        AtomicFile.fsyncDirectory(dir);
+        Segment seg = new Segment(index, incarnation, file, firstSeq - 1);
+        lock.lock();
+        try {
+            segments.put(index, seg);
+        } finally {
+            lock.unlock();
+        }
+        current = seg;
+        currentChannel = ch;
+        currentPosition = SegmentFormat.HEADER_LENGTH;
+    }
+
+    /** Records how far the log is synced: only ever called right after a force of everything before it. */
+    private void writeCheckpoint() throws IOException {
+        long seq;
+        lock.lock();
+        try {
+            seq = durableSeq;
+        } finally {
+            lock.unlock();
+        }
+        Checkpoint.write(dir.resolve(CHECKPOINT_FILE), new Checkpoint(current.index, currentPosition, seq));
+        lastCheckpointNanos = System.nanoTime();
+    }
+
+    // ------------------------------------------------------------------ applier side
+
+    /**
+     * Durable records with seq &gt; {@code afterSeq}, in order, up to about {@code maxBytes} (at least one if any).
+     * Payloads are byte arrays as stored (compressed when flagged). Applier thread only.
+     */
+    public List<StoredRecord> readDurable(long afterSeq, int maxBytes) throws IOException {
+        List<long[]> where = new ArrayList<>();
+        lock.lock();
+        try {
+            long bytes = 0;
+            for (long seq = afterSeq + 1; seq <= durableSeq && (where.isEmpty() || bytes < maxBytes); seq++) {
+                Entry e = entry(seq);
+                if (e == null) {
+                    break;
+                }
+                where.add(new long[] {e.segment, e.position, segments.get(e.segment).incarnation});
+                bytes += e.length;
+            }
+        } finally {
+            lock.unlock();
+        }
+        List<StoredRecord> out = new ArrayList<>(where.size());
+        for (long[] w : where) {
+            FileChannel ch = readChannels.get(w[0]);
+            if (ch == null) {
+                ch = FileChannel.open(dir.resolve(SegmentFormat.fileName(w[0])), StandardOpenOption.READ);
+                readChannels.put(w[0], ch);
+            }
+            SegmentScanner.Scanned s = new SegmentScanner(ch, w[2], w[1]).next();
+            if (s == null) {
+                throw new CorruptLogException(dir.resolve(SegmentFormat.fileName(w[0])), w[1],
+                        "a durable record no longer verifies");
+            }
+            out.add(new StoredRecord(s.record(), s.payload()));
+        }
+        return out;
+    }
+
+    /**
+     * Everything ≤ {@code seq} is on the target and the target is flushed: persists the applied point, frees
+     * the backlog and deletes segments that hold nothing newer. Applier thread only.
+     */
+    public void markApplied(long seq) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(12).putLong(seq);
+        CRC32C c = new CRC32C();
+        c.update(b.array(), 0, 8);
+        b.putInt((int) c.getValue());
+        AtomicFile.write(dir.resolve(APPLIED_FILE), b.array());
+        List<Segment> deletable = new ArrayList<>();
+        lock.lock();
+        try {
+            appliedSeq = Math.max(appliedSeq, seq);
+            while (head < entries.size() && entries.get(head).seq <= seq) {
+                backlogBytes -= entries.get(head).length;
+                head++;
+            }
+            if (head > 4096 && head > entries.size() / 2) {
+                entries.subList(0, head).clear();
+                head = 0;
+            }
+            long currentIndex = segments.lastKey();
+            for (Segment s : segments.values()) {
+                if (s.index != currentIndex && s.lastSeq <= seq) {
+                    deletable.add(s);
+                }
+            }
+            deletable.forEach(s -> segments.remove(s.index));
+        } finally {
+            lock.unlock();
+        }
+        for (Segment s : deletable) {
+            FileChannel ch = readChannels.remove(s.index);
+            if (ch != null) {
+                ch.close();
+            }
+            Files.deleteIfExists(s.file);
+        }
+        if (!deletable.isEmpty()) {
+            AtomicFile.fsyncDirectory(dir);
+        }
+        for (Listener l : listeners) {
+            l.onApplied(seq);
+        }
+    }
+
+    // ------------------------------------------------------------------ queries
+
+    public void addListener(Listener l) {
+        listeners.add(l);
+    }
+
+    public long lastAcceptedSeq() {
+        lock.lock();
+        try {
+            return lastAccepted;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public long lastDurableSeq() {
+        lock.lock();
+        try {
+            return durableSeq;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public long appliedSeq() {
+        lock.lock();
+        try {
+            return appliedSeq;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Bytes of records accepted but not yet applied (record framing included). */
+    public long backlogBytes() {
+        lock.lock();
+        try {
+            return backlogBytes;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** CRC of a record still held (seq &gt; applied), for re-send comparison. */
+    public OptionalInt crcOf(long seq) {
+        lock.lock();
+        try {
+            Entry e = entry(seq);
+            return e == null ? OptionalInt.empty() : OptionalInt.of(e.crc);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The failure that stopped the writer, or null. */
+    public IOException failure() {
+        lock.lock();
+        try {
+            return failure;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Number of segment files (for tests and status). */
+    public int segmentCount() {
+        lock.lock();
+        try {
+            return segments.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public Path directory() {
+        return dir;
+    }
+
+    /** Blocks until every record offered before this call is durable and its listeners ran. */
+    public void flush() throws IOException, InterruptedException {
+        lock.lock();
+        try {
+            long target = lastAccepted;
+            while (notifiedSeq < target) {
+                if (failure != null) {
+                    throw failure;
+                }
+                synced.await();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Writes what is queued, syncs, checkpoints and stops the writer. */
+    @Override
+    public void close() throws IOException {
+        lock.lock();
+        try {
+            if (closing) {
+                return;
+            }
+            closing = true;
+            work.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        try {
+            writer.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            if (failure() == null && currentChannel != null && currentChannel.isOpen()) {
+                currentChannel.force(false);
+                writeCheckpoint();
+            }
+        } finally {
+            closeChannels();
+        }
+    }
+
+    private void closeChannels() throws IOException {
+        if (currentChannel != null) {
+            currentChannel.close();
+        }
+        for (FileChannel ch : readChannels.values()) {
+            ch.close();
+        }
+        readChannels.clear();
+    }
+
+    /** The durable "synced up to here" mark: {@code segment u64, position u64, seq u64, crc u32}. */
+    record Checkpoint(long segment, long position, long seq) {
+        static Checkpoint read(Path f) throws IOException {
+            if (!Files.exists(f)) {
+                return null;
+            }
+            byte[] b = Files.readAllBytes(f);
+            if (b.length != 28) {
+                throw new CorruptLogException(f, 0, "checkpoint has " + b.length + " bytes, expected 28");
+            }
+            CRC32C c = new CRC32C();
+            c.update(b, 0, 24);
+            ByteBuffer bb = ByteBuffer.wrap(b);
+            if ((int) c.getValue() != bb.getInt(24)) {
+                throw new CorruptLogException(f, 0, "checkpoint CRC mismatch");
+            }
+            return new Checkpoint(bb.getLong(0), bb.getLong(8), bb.getLong(16));
+        }
+
+        static void write(Path f, Checkpoint cp) throws IOException {
+            ByteBuffer b = ByteBuffer.allocate(28).putLong(cp.segment).putLong(cp.position).putLong(cp.seq);
+            CRC32C c = new CRC32C();
+            c.update(b.array(), 0, 24);
+            b.putInt((int) c.getValue());
+            AtomicFile.write(f, b.array());
+        }
+    }
+}

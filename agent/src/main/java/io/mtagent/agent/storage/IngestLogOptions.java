@@ -1,0 +1,44 @@
+package io.mtagent.agent.storage;
+
+/**
+ * Tuning of an {@link IngestLog}. Immutable; {@link #builder()} starts from the defaults.
+ *
+ * @param segmentBytes a segment is closed and a new one started past this size (default 64 MiB)
+ * @param commitMaxBytes a group commit syncs once this many bytes are written, even if more are queued (4 MiB)
+ * @param commitMaxDelayMicros the longest a queued record waits for its sync; the writer syncs as soon as its
+ *        queue is empty, so this only bounds batches under continuous load (2 ms)
+ * @param checkpointIntervalMillis the checkpoint file is rewritten at most this often while records flow (1 s)
+ */
+public record IngestLogOptions(long segmentBytes, long commitMaxBytes, long commitMaxDelayMicros,
+                               long checkpointIntervalMillis) {
+
+    public IngestLogOptions {
+        if (segmentBytes < 64 * 1024) {
+            throw new IllegalArgumentException("segmentBytes must be at least 64 KiB");
+        }
+        if (commitMaxBytes <= 0 || commitMaxDelayMicros < 0 || checkpointIntervalMillis < 0) {
+            throw new IllegalArgumentException("commit bounds must be positive");
+        }
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builder with the defaults above. */
+    public static final class Builder {
+        private long segmentBytes = 64L << 20;
+        private long commitMaxBytes = 4L << 20;
+        private long commitMaxDelayMicros = 2000;
+        private long checkpointIntervalMillis = 1000;
+
+        public Builder segmentBytes(long v) { segmentBytes = v; return this; }
+        public Builder commitMaxBytes(long v) { commitMaxBytes = v; return this; }
+        public Builder commitMaxDelayMicros(long v) { commitMaxDelayMicros = v; return this; }
+        public Builder checkpointIntervalMillis(long v) { checkpointIntervalMillis = v; return this; }
+
+        public IngestLogOptions build() {
+            return new IngestLogOptions(segmentBytes, commitMaxBytes, commitMaxDelayMicros, checkpointIntervalMillis);
+        }
+    }
+}

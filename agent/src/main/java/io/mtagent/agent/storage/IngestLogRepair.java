@@ -1,0 +1,75 @@
+package io.mtagent.agent.storage;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * {@code mtagent verify --repair}: makes a corrupt ingest log openable again. The first segment with a bad
+ * record is copied aside to {@code <name>.broken}, truncated before the bad record, every later segment is moved
+ * aside too, and the checkpoint is removed (recovery then treats what follows as a tail). Records after the
+ * damage are lost from the log: the process server re-sends them from the agent's durable point if it still
+ * has them, otherwise the disk must be resynced. Run only while the agent is stopped.
+ */
+public final class IngestLogRepair {
+    private IngestLogRepair() {
+    }
+
+    /** @return the number of segments moved aside or truncated */
+    public static int repair(Path dir) throws IOException {
+        List<Path> files;
+        try (Stream<Path> s = Files.list(dir)) {
+            files = s.filter(p -> SegmentFormat.isSegment(p.getFileName().toString())).sorted().toList();
+        }
+        int touched = 0;
+        boolean damaged = false;
+        for (Path file : files) {
+            if (damaged) {
+                Files.move(file, file.resolveSibling(file.getFileName() + ".broken"), StandardCopyOption.REPLACE_EXISTING);
+                touched++;
+                continue;
+            }
+            long goodEnd;
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                ByteBuffer hb = ByteBuffer.allocate(SegmentFormat.HEADER_LENGTH);
+                while (hb.hasRemaining() && ch.read(hb, hb.position()) > 0) {
+                    // read the header
+                }
+                hb.flip();
+                SegmentFormat.Header h = SegmentFormat.readHeader(hb);
+                if (h == null) {
+                    goodEnd = 0;
+                } else {
+                    SegmentScanner sc = new SegmentScanner(ch, h.incarnation());
+                    while (sc.next() != null) {
+                        // scan to the first bad record
+                    }
+                    goodEnd = sc.stopReason() == null ? -1 : sc.position();
+                }
+            }
+            if (goodEnd < 0) {
+                continue;
+            }
+            damaged = true;
+            touched++;
+            Files.copy(file, file.resolveSibling(file.getFileName() + ".broken"), StandardCopyOption.REPLACE_EXISTING);
+            if (goodEnd == 0) {
+                Files.delete(file);
+            } else {
+                try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                    ch.truncate(goodEnd);
+                    ch.force(true);
+                }
+            }
+        }
+        Files.deleteIfExists(dir.resolve(IngestLog.CHECKPOINT_FILE));
+        AtomicFile.fsyncDirectory(dir);
+        return touched;
+    }
+}

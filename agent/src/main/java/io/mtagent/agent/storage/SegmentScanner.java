@@ -1,0 +1,103 @@
+package io.mtagent.agent.storage;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.util.zip.CRC32C;
+
+/**
+ * Reads records of one segment in order, verifying each (length bound, CRC, incarnation). Stops at the first
+ * record that does not verify and reports where and why; the caller decides whether that is a torn tail
+ * (after the checkpoint) or corruption (before it). Not thread-safe; one per scan.
+ */
+final class SegmentScanner {
+    private final FileChannel channel;
+    private final long fileSize;
+    private final long incarnation;
+    private final CRC32C crc = new CRC32C();
+    private final ByteBuffer prefix = ByteBuffer.allocate(SegmentFormat.RECORD_PREFIX_LENGTH);
+    private long position;
+    private String stopReason;
+
+    /** One verified record and where it lies. */
+    record Scanned(IngestRecord record, byte[] payload, long position, int length) {
+    }
+
+    SegmentScanner(FileChannel channel, long incarnation) throws IOException {
+        this(channel, incarnation, SegmentFormat.HEADER_LENGTH);
+    }
+
+    /** A scanner starting at {@code position} (a record boundary known from the index). */
+    SegmentScanner(FileChannel channel, long incarnation, long position) throws IOException {
+        this.channel = channel;
+        this.fileSize = channel.size();
+        this.incarnation = incarnation;
+        this.position = position;
+    }
+
+    /** The next verified record, or null at the end or at the first bad record ({@link #stopReason()}). */
+    Scanned next() throws IOException {
+        if (position + SegmentFormat.RECORD_PREFIX_LENGTH > fileSize) {
+            stopReason = position == fileSize ? null : "truncated record prefix";
+            return null;
+        }
+        prefix.clear();
+        readFully(prefix, position);
+        int bodyLength = prefix.getInt(0);
+        int storedCrc = prefix.getInt(4);
+        if (bodyLength == 0 && storedCrc == 0) {
+            stopReason = null; // zeroed space after the last record: a clean end
+            return null;
+        }
+        if (bodyLength < SegmentFormat.BODY_HEADER_LENGTH || bodyLength > SegmentFormat.MAX_BODY_LENGTH
+                || position + SegmentFormat.RECORD_PREFIX_LENGTH + bodyLength > fileSize) {
+            stopReason = "bad record length " + Integer.toUnsignedString(bodyLength);
+            return null;
+        }
+        ByteBuffer body = ByteBuffer.allocate(bodyLength);
+        readFully(body, position + SegmentFormat.RECORD_PREFIX_LENGTH);
+        crc.reset();
+        crc.update(body.array(), 0, bodyLength);
+        if ((int) crc.getValue() != storedCrc) {
+            stopReason = "CRC mismatch";
+            return null;
+        }
+        int payloadLength = body.getInt(4);
+        if (body.getLong(8) != incarnation) {
+            stopReason = "record of an earlier incarnation of this file";
+            return null;
+        }
+        if (payloadLength != bodyLength - SegmentFormat.BODY_HEADER_LENGTH
+                || (body.get(0) != SegmentFormat.TYPE_WRITE && body.get(0) != SegmentFormat.TYPE_TAG)) {
+            stopReason = "inconsistent record header";
+            return null;
+        }
+        byte[] payload = new byte[payloadLength];
+        body.get(SegmentFormat.BODY_HEADER_LENGTH, payload);
+        IngestRecord r = SegmentFormat.decodeBody(body, payload);
+        int length = SegmentFormat.recordLength(payloadLength);
+        Scanned s = new Scanned(r, payload, position, length);
+        position += length;
+        return s;
+    }
+
+    /** Where the next record would start (after the last verified one). */
+    long position() {
+        return position;
+    }
+
+    /** Why the scan stopped early, or null when it reached a clean end. */
+    String stopReason() {
+        return stopReason;
+    }
+
+    private void readFully(ByteBuffer b, long pos) throws IOException {
+        while (b.hasRemaining()) {
+            int n = channel.read(b, pos + b.position());
+            if (n < 0) {
+                throw new java.io.EOFException();
+            }
+        }
+        b.flip();
+    }
+}
