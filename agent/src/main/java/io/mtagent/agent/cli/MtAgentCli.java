@@ -30,7 +30,10 @@ public final class MtAgentCli {
             // Operator-facing failures (bad config, no passphrase, corrupt log) carry their fix: print it, no trace.
             if (ex instanceof ConfigException || ex instanceof IllegalStateException
                     || ex instanceof java.io.IOException) {
-                line.getErr().println("mtagent: " + ex.getMessage());
+                String msg = ex instanceof java.nio.file.NoSuchFileException ? "no such file: " + ex.getMessage()
+                        : ex instanceof java.nio.file.AccessDeniedException ? "permission denied: " + ex.getMessage()
+                        : ex.getMessage();
+                line.getErr().println("mtagent: " + msg);
                 return 2;
             }
             throw ex;

@@ -46,6 +46,9 @@ public final class DiskRegistry implements Closeable {
             Files.createDirectories(stateDir.resolve("disks"));
             for (DiskConfig d : disks) {
                 progress.accept("recovering ingest log of disk " + d.id());
+                if (d.sizeBytes() > 0 && d.path().toAbsolutePath().getParent() != null) {
+                    Files.createDirectories(d.path().toAbsolutePath().getParent()); // file target created at its size
+                }
                 BlockDevice target = FileBlockDevice.open(d.path(), d.sizeBytes(), d.sectorSize());
                 IngestLog log;
                 try {

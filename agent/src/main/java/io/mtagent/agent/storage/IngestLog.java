@@ -426,6 +426,13 @@ public final class IngestLog implements Closeable {
     private void roll(long nextSeq) throws IOException {
         currentChannel.force(false);
         currentChannel.close();
+        lock.lock();
+        try {
+            // The closing segment holds everything before nextSeq: it may be deleted only once that is applied.
+            current.lastSeq = nextSeq - 1;
+        } finally {
+            lock.unlock();
+        }
         startSegment(current.index + 1, nextSeq);
         writeCheckpoint();
     }
