@@ -26,7 +26,8 @@ public final class TestAgents {
         s.put("data.listen", "127.0.0.1:0");
         s.put("state.dir", dir.resolve("state").toString());
         s.put("cache.dir", dir.resolve("cache").toString());
-        s.put("ingest.segment.bytes", "1MiB");
+        s.put("ingest.segment.bytes", "2MiB");
+        s.put("ingest.commit.max.bytes", "1MiB");
         s.put("auth.iterations", String.valueOf(ITERATIONS));
         for (int i = 0; i < disks; i++) {
             s.put("disk.d" + i + ".id", "disk-" + i);
