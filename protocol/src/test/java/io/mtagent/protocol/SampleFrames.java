@@ -45,7 +45,17 @@ final class SampleFrames {
         l.add(new Frames.Error(999, Protocol.NO_HANDLE, 0, true, "an error code of a future version"));
         l.add(new Frames.Ping(-1L));
         l.add(new Frames.Pong(0x55AA55AA55AA55AAL));
+        l.addAll(maxStringFrames());
         return l;
+    }
+
+    /** Frames whose strings are exactly at their byte limit, in multi-byte UTF-8 (so bit flips break it). */
+    static List<Frame> maxStringFrames() {
+        return List.of(
+                new Frames.Hello(Protocol.MAGIC, 1, 1, pattern(32, 1), 0, "é".repeat(Protocol.MAX_NAME_BYTES / 2)),
+                new Frames.OpenDisk(2, 3, 4, "ü".repeat(Protocol.MAX_DISK_ID_BYTES / 2)),
+                new Frames.Tag(2, 5, 6, TagType.CRASH_CONSISTENT, "€".repeat(Protocol.MAX_TAG_NAME_BYTES / 3) + "x"),
+                new Frames.Error(ErrorCode.INTERNAL.code(), 7, 8, true, "ß".repeat(450)));
     }
 
     /** A raw (uncompressed) WRITE of {@code n} random, incompressible bytes. */
