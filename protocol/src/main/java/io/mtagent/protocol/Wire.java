@@ -6,7 +6,7 @@ import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 
-/** Field helpers for frame bodies: bounded strings and fixed byte arrays (SPEC.md §2). */
+/** Field helpers for frame bodies: bounded strings and fixed byte arrays (SPEC.md §1). */
 final class Wire {
     /**
      * Strict UTF-8: malformed input (stray bytes, overlong forms, encoded surrogates) is refused rather than
