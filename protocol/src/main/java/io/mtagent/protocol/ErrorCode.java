@@ -1,7 +1,7 @@
 package io.mtagent.protocol;
 
 /**
- * Error codes of the ERROR frame (SPEC.md §7). The numbers are stable: process servers and operators key on
+ * Error codes of the ERROR frame (SPEC.md §8). The numbers are stable: process servers and operators key on
  * them. {@link #fatal()} says whether the agent closes the connection after sending it; a non-fatal error
  * names a disk handle, and that handle stops (frames for it are discarded) until the sender opens the disk again.
  */

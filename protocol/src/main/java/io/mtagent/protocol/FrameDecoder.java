@@ -6,11 +6,11 @@ import io.netty.handler.codec.ByteToMessageDecoder;
 import java.util.List;
 
 /**
- * Turns the byte stream into {@link Frame}s (SPEC.md §2–§5). A state machine with limits:
+ * Turns the byte stream into {@link Frame}s (SPEC.md §3–§5). A state machine with limits:
  * <ul>
- *   <li>{@code READ_LENGTH}: needs 4 bytes; a length of 0 or above the cap in force is
- *       {@link ErrorCode#FRAME_TOO_LARGE} / {@link ErrorCode#MALFORMED_FRAME} <em>before</em> any body byte is
- *       buffered, so a forged length never drives an allocation.</li>
+ *   <li>{@code READ_LENGTH}: needs 4 bytes; a length of 0 is {@link ErrorCode#MALFORMED_FRAME} and one above
+ *       the cap in force {@link ErrorCode#FRAME_TOO_LARGE}, both <em>before</em> any body byte is buffered, so a
+ *       forged length never drives an allocation.</li>
  *   <li>{@code READ_FRAME}: waits until the whole frame is in the cumulation, then parses it in place; a WRITE's
  *       data is a retained slice of the input (no copy).</li>
  *   <li>{@code BAD}: after a framing error every further byte is discarded; the error was passed on as a

@@ -1,7 +1,7 @@
 package io.mtagent.protocol;
 
 /**
- * Frame type bytes (SPEC.md §3). C = process server (client), A = agent. The byte values are stable.
+ * Frame type bytes (SPEC.md §5). C = process server (client), A = agent. The byte values are stable.
  */
 public enum FrameType {
     HELLO(0x01), CHALLENGE(0x02), AUTH_PROOF(0x03), AUTH_OK(0x04),

@@ -97,7 +97,13 @@ public final class HandshakeCrypto {
         }
         byte[] out = new byte[FINGERPRINT_LENGTH];
         for (int i = 0; i < out.length; i++) {
-            out[i] = (byte) Integer.parseInt(hex.substring(2 * i, 2 * i + 2), 16);
+            // Character.digit, not Integer.parseInt: parseInt accepts a sign, so "-1" or "+F" would pass.
+            int hi = Character.digit(hex.charAt(2 * i), 16);
+            int lo = Character.digit(hex.charAt(2 * i + 1), 16);
+            if (hi < 0 || lo < 0) {
+                throw new IllegalArgumentException("not a hex digit pair: '" + hex.substring(2 * i, 2 * i + 2) + "'");
+            }
+            out[i] = (byte) (hi << 4 | lo);
         }
         return out;
     }

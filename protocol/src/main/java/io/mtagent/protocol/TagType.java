@@ -1,6 +1,6 @@
 package io.mtagent.protocol;
 
-/** Consistency tag kinds (SPEC.md §5.9). */
+/** Consistency tag kinds (SPEC.md §5.10, §6.5). */
 public enum TagType {
     /** A crash-consistent marker of one disk (frequent). */
     CRASH_CONSISTENT(1),

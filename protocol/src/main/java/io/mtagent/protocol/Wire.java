@@ -1,10 +1,21 @@
 package io.mtagent.protocol;
 
 import io.netty.buffer.ByteBuf;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 
-/** Field helpers for frame bodies: bounded strings and fixed byte arrays (SPEC.md §2). */
+/** Field helpers for frame bodies: bounded strings and fixed byte arrays (SPEC.md §1). */
 final class Wire {
+    /**
+     * Strict UTF-8: malformed input (stray bytes, overlong forms, encoded surrogates) is refused rather than
+     * replaced by U+FFFD, so a decoded string always re-encodes to exactly the bytes received -- and within the
+     * field's limit, which the frame records check again.
+     */
+    private static final ThreadLocal<CharsetDecoder> UTF8 = ThreadLocal.withInitial(() -> StandardCharsets.UTF_8
+            .newDecoder().onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT));
+
     private Wire() {
     }
 
@@ -29,7 +40,12 @@ final class Wire {
             throw new ProtocolException(ErrorCode.MALFORMED_FRAME, field + " length " + len + " exceeds " + max);
         }
         need(in, len, field);
-        String s = in.toString(in.readerIndex(), len, StandardCharsets.UTF_8);
+        String s;
+        try {
+            s = UTF8.get().decode(in.nioBuffer(in.readerIndex(), len)).toString();
+        } catch (CharacterCodingException e) {
+            throw new ProtocolException(ErrorCode.MALFORMED_FRAME, field + " is not valid UTF-8");
+        }
         in.skipBytes(len);
         return s;
     }

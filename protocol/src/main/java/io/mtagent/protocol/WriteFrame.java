@@ -4,7 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.DefaultByteBufHolder;
 
 /**
- * C→A change block (SPEC.md §5.8):
+ * C→A change block (SPEC.md §5.9, §10):
  * <pre>
  *   handle:u32 seq:u64 timestampMicros:i64 offset:u64 length:u32 crc32c:u32 flags:u8 data[frameLength-38]
  * </pre>

@@ -61,7 +61,8 @@ public final class WritePayloads {
             ByteBuf out = alloc.directBuffer(max);
             try {
                 ByteBuffer dst = out.nioBuffer(0, max);
-                int n = COMPRESSOR.compress(data.nioBuffer(), data.readerIndex(), length, dst, 0, max);
+                // nioBuffer() exposes the readable bytes starting at position 0, whatever the reader index.
+                int n = COMPRESSOR.compress(data.nioBuffer(), 0, length, dst, 0, max);
                 if (n <= length - (length >>> 3)) {
                     out.writerIndex(n);
                     ByteBuf sent = out;
