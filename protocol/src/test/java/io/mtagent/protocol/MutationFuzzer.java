@@ -37,12 +37,16 @@ import java.util.function.Supplier;
  * </ol>
  * A failure is an {@link AssertionError} naming the master seed, the case index and the case seed;
  * {@link #runCase(long)} replays one case. Not thread-safe.
+ *
+ * <p>Public, and shipped in the protocol module's test-jar, so the agent module can fuzz its server pipeline:
+ * depend on {@code mtagent-protocol} with {@code <type>test-jar</type>} in test scope, build seed streams that
+ * start with a valid handshake, and pass a supplier of channels carrying the whole pipeline.
  */
-final class MutationFuzzer {
-    static final long MAX_CASE_MILLIS = 5_000;
+public final class MutationFuzzer {
+    public static final long MAX_CASE_MILLIS = 5_000;
 
     /** Per-run counters, for the test's log line. */
-    record Stats(long cases, long mutatedCases, long inputBytes, long framesOut, long protocolErrors,
+    public record Stats(long cases, long mutatedCases, long inputBytes, long framesOut, long protocolErrors,
                  int largestCumulation, int largestLeftover, Map<ErrorCode, Long> errorsByCode) {
     }
 
@@ -66,7 +70,7 @@ final class MutationFuzzer {
      *                 boundaries to aim mutations at length words and type bytes)
      * @param channels a fresh channel per case; the fuzzer installs its own allocator on it right away
      */
-    MutationFuzzer(List<List<byte[]>> seeds, Supplier<EmbeddedChannel> channels) {
+    public MutationFuzzer(List<List<byte[]>> seeds, Supplier<EmbeddedChannel> channels) {
         if (seeds.isEmpty()) {
             throw new IllegalArgumentException("no seeds");
         }
@@ -75,19 +79,19 @@ final class MutationFuzzer {
     }
 
     /** Largest chunk handed to the channel at once (default 1024). */
-    MutationFuzzer maxChunk(int maxChunk) {
+    public MutationFuzzer maxChunk(int maxChunk) {
         this.maxChunk = maxChunk;
         return this;
     }
 
     /** Allow more than one ProtocolException per channel (a pipeline that reports per frame and stays open). */
-    MutationFuzzer allowRepeatedErrors(boolean allow) {
+    public MutationFuzzer allowRepeatedErrors(boolean allow) {
         this.allowRepeatedErrors = allow;
         return this;
     }
 
     /** Runs {@code n} cases derived from {@code seed}. */
-    Stats run(long seed, int n) {
+    public Stats run(long seed, int n) {
         SplittableRandom master = new SplittableRandom(seed);
         for (int i = 0; i < n; i++) {
             long caseSeed = master.nextLong();
@@ -101,7 +105,7 @@ final class MutationFuzzer {
         return stats();
     }
 
-    Stats stats() {
+    public Stats stats() {
         Map<ErrorCode, Long> byCode = new java.util.EnumMap<>(ErrorCode.class);
         for (ErrorCode c : ErrorCode.values()) {
             if (errorsByCode[c.code()] > 0) {
@@ -113,7 +117,7 @@ final class MutationFuzzer {
     }
 
     /** Largest cumulation capacity allowed for a decoder with this cap fed chunks of at most {@code maxChunk}. */
-    static int cumulationBound(int cap, int maxChunk) {
+    public static int cumulationBound(int cap, int maxChunk) {
         // Held-over bytes (< cap + 4) plus one chunk, rounded up to a power of two by Netty's growth policy, and
         // at most doubled once more for read bytes not yet discarded (discardSomeReadBytes keeps up to half).
         long need = (long) cap + Protocol.LENGTH_FIELD_LENGTH + maxChunk;
@@ -122,7 +126,7 @@ final class MutationFuzzer {
     }
 
     /** Replays one case. */
-    void runCase(long caseSeed) throws Exception {
+    public void runCase(long caseSeed) throws Exception {
         SplittableRandom rnd = new SplittableRandom(caseSeed);
         List<byte[]> frames = seeds.get(rnd.nextInt(seeds.size()));
         StringBuilder how = new StringBuilder();
