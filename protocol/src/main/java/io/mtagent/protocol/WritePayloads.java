@@ -50,7 +50,8 @@ public final class WritePayloads {
 
     /**
      * Builds a WRITE frame for {@code data} (readable bytes, not consumed, not released), compressing it with
-     * LZ4 when that saves at least 1/8 of the bytes; otherwise the data is sent as is (retained slice).
+     * LZ4 when that saves at least 1/8 of the bytes; otherwise the data is sent as is. The frame owns its own
+     * copy either way, so the caller may reuse {@code data} at once.
      */
     public static WriteFrame encode(ByteBufAllocator alloc, int handle, long seq, long timestampMicros,
                                     long offset, ByteBuf data, boolean tryCompress) {
@@ -75,7 +76,10 @@ public final class WritePayloads {
                 }
             }
         }
-        return new WriteFrame(handle, seq, timestampMicros, offset, length, crc, 0, data.retainedSlice());
+        // A copy, not a slice: the frame outlives this call (pipelining, and kept until acked for re-sending),
+        // and the caller may reuse its buffer as soon as we return.
+        ByteBuf copy = alloc.directBuffer(length).writeBytes(data, data.readerIndex(), length);
+        return new WriteFrame(handle, seq, timestampMicros, offset, length, crc, 0, copy);
     }
 
     /**
