@@ -52,7 +52,7 @@ public final class AgentConfigKeys {
                     + " credit while the other disks carry on.");
     public static final ConfigKey<Long> INGEST_SEGMENT_BYTES = ConfigKey.of("ingest.segment.bytes",
             ConfigType.SIZE, 64 * MIB, Validator.allOf(Validator.between(MIB, GIB), Validator.multipleOf(4 * KIB)),
-            "Size of one preallocated ingest-log segment file; at least twice data.max.write.bytes.");
+            "Size of one ingest-log segment file; at least twice data.max.write.bytes.");
     public static final ConfigKey<Long> INGEST_COMMIT_MAX_BYTES = ConfigKey.of("ingest.commit.max.bytes",
             ConfigType.SIZE, 4 * MIB, Validator.between(4 * KIB, 256 * MIB),
             "Group commit: fsync once this many bytes are waiting, even if ingest.commit.max.delay has not passed."
