@@ -107,6 +107,7 @@ public final class Agent implements AutoCloseable {
     public AgentIdentity identity() { return identity; }
     public DiskRegistry disks() { return disks; }
     public DataServerStats dataStats() { return dataServer.stats(); }
+    public DataServer dataServer() { return dataServer; }
     public CacheBudget cacheBudget() { return cacheBudget; }
 
     /** Where the data server listens (the real port when 0 was configured). */

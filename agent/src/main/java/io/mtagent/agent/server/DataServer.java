@@ -109,6 +109,11 @@ public final class DataServer implements AutoCloseable {
         return context.sessions().size();
     }
 
+    /** A session handler sharing this server's context, for in-memory channels (the pipeline fuzz test). */
+    public io.netty.channel.ChannelHandler newSessionHandler() {
+        return new ServerSession(context);
+    }
+
     /** Shutdown step 1: no new connections, no more frames read from existing ones. */
     public void stopAccepting() {
         if (serverChannel != null) {

@@ -71,9 +71,10 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         this.ctx = ctx;
-        InetSocketAddress remote = (InetSocketAddress) ctx.channel().remoteAddress();
-        peer = remote.getAddress();
-        peerName = remote.toString();
+        java.net.SocketAddress remote = ctx.channel().remoteAddress();
+        // Real sockets give an InetSocketAddress; an in-memory channel (tests) counts as loopback.
+        peer = remote instanceof InetSocketAddress inet ? inet.getAddress() : InetAddress.getLoopbackAddress();
+        peerName = String.valueOf(remote);
         server.stats().sessions.incrementAndGet();
         server.register(this);
         handshakeTimer = ctx.executor().schedule(() -> {
@@ -133,6 +134,7 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
             return;
         }
         LOG.log(Level.WARNING, "unexpected error on session with " + peerName + "; closing it", c);
+        server.stats().rejected(ErrorCode.INTERNAL);
         sendError(ErrorCode.INTERNAL, Protocol.NO_HANDLE, 0, "internal error: " + c.getClass().getSimpleName());
     }
 
