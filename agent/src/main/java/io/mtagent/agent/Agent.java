@@ -63,7 +63,7 @@ public final class Agent implements AutoCloseable {
                 .commitMaxBytes(config.ingestCommitMaxBytes())
                 .commitMaxDelayMicros(config.ingestCommitMaxDelay().toNanos() / 1000)
                 .build();
-        DiskRegistry disks = DiskRegistry.open(config.disks(), config.cacheDir(), config.stateDir(), logOptions,
+        DiskRegistry disks = DiskRegistry.open(config.disks(), config.cacheDir(), config.stateDir(), config.retentionDir(), logOptions,
                 ApplierOptions.defaults(), config.diskQuotaBytes(), progress);
         try {
             long cap = config.cacheMaxBytesFor(Files.getFileStore(config.cacheDir()).getUsableSpace());

@@ -150,6 +150,11 @@ public final class AgentConfig {
         return values.get(AUTH_PASSPHRASE_FILE);
     }
 
+    /** Where the retention journals live; empty when none are kept. */
+    public Optional<Path> retentionDir() {
+        return values.get(RETENTION_DIR);
+    }
+
     /** The target disks, sorted by name. */
     public List<DiskConfig> disks() {
         return disks;

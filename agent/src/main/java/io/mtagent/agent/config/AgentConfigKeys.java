@@ -69,6 +69,11 @@ public final class AgentConfigKeys {
             "If no passphrase is set yet, the agent reads one from the first line of this file at start and stores"
                     + " only its derived key (unattended installs). Delete the file afterwards.");
 
+    public static final ConfigKey<Optional<Path>> RETENTION_DIR = ConfigKey.of("retention.dir",
+            ConfigType.OPTIONAL_PATH, Optional.empty(), Validator.any(),
+            "Directory of the retention journals (the retention volume): the before-image of every applied write,"
+            + " so disks can be viewed and exported at earlier recovery points. Empty: no journal is kept.");
+
     public static final ConfigKey<String> DISK_ID = ConfigKey.computed("id", ConfigType.STRING, "<name>",
             Validator.matches("[A-Za-z0-9._:-]{1,128}", "1 to 128 characters of letters, digits, '.', '_', ':', '-'"),
             "Stable disk id the process server opens the disk by (VMDK UUID, SCSI WWN or any agreed name).");
@@ -88,7 +93,7 @@ public final class AgentConfigKeys {
             AGENT_NAME, DATA_LISTEN, DATA_INSECURE_PLAINTEXT, DATA_MAX_WRITE_BYTES, DATA_CREDIT_WINDOW_BYTES,
             STATE_DIR, CACHE_DIR, CACHE_MAX_BYTES, DISK_QUOTA_BYTES,
             INGEST_SEGMENT_BYTES, INGEST_COMMIT_MAX_BYTES, INGEST_COMMIT_MAX_DELAY,
-            AUTH_ITERATIONS, AUTH_PASSPHRASE_FILE), List.of(DISKS));
+            AUTH_ITERATIONS, AUTH_PASSPHRASE_FILE, RETENTION_DIR), List.of(DISKS));
 
     private AgentConfigKeys() {
     }

@@ -7,6 +7,8 @@ import io.mtagent.agent.storage.ApplyStage;
 import io.mtagent.agent.storage.DiskStateStore;
 import io.mtagent.agent.storage.IngestLog;
 import io.mtagent.agent.storage.IngestLogOptions;
+import io.mtagent.agent.retention.JournalingApplyStage;
+import io.mtagent.agent.retention.RetentionJournal;
 import io.mtagent.nativeio.BlockDevice;
 import io.mtagent.nativeio.FileBlockDevice;
 import java.io.Closeable;
@@ -27,6 +29,8 @@ import java.util.logging.Logger;
  */
 public final class DiskRegistry implements Closeable {
     private static final Logger LOG = Logger.getLogger(DiskRegistry.class.getName());
+    /** Journal segment size; a setting once pruning (which works in whole segments) lands. */
+    static final long JOURNAL_SEGMENT_BYTES = 64L << 20;
     private final Map<String, ReplicatedDisk> byId;
 
     private DiskRegistry(Map<String, ReplicatedDisk> byId) {
@@ -39,6 +43,17 @@ public final class DiskRegistry implements Closeable {
      * @param progress receives one line per recovered disk (systemd STATUS=, terminal)
      */
     public static DiskRegistry open(Collection<DiskConfig> disks, Path cacheDir, Path stateDir, IngestLogOptions logOptions,
+                                    ApplierOptions applierOptions, long quotaBytes, Consumer<String> progress)
+            throws IOException {
+        return open(disks, cacheDir, stateDir, java.util.Optional.empty(), logOptions, applierOptions, quotaBytes, progress);
+    }
+
+    /**
+     * As above, with a retention journal per disk under {@code retentionDir} (when present) between the ingest
+     * log and the target.
+     */
+    public static DiskRegistry open(Collection<DiskConfig> disks, Path cacheDir, Path stateDir,
+                                    java.util.Optional<Path> retentionDir, IngestLogOptions logOptions,
                                     ApplierOptions applierOptions, long quotaBytes, Consumer<String> progress)
             throws IOException {
         Map<String, ReplicatedDisk> map = new LinkedHashMap<>();
@@ -58,8 +73,15 @@ public final class DiskRegistry implements Closeable {
                     throw e;
                 }
                 DiskStateStore state = DiskStateStore.load(stateDir.resolve("disks").resolve(d.name() + ".state"));
-                Applier applier = new Applier(d.name(), log, target, ApplyStage.NONE, applierOptions);
-                ReplicatedDisk disk = new ReplicatedDisk(d.name(), d.id(), target, log, applier, state, quotaBytes);
+                RetentionJournal journal = null;
+                ApplyStage stage = ApplyStage.NONE;
+                if (retentionDir.isPresent()) {
+                    progress.accept("recovering retention journal of disk " + d.id());
+                    journal = RetentionJournal.open(retentionDir.get().resolve(d.name()), JOURNAL_SEGMENT_BYTES);
+                    stage = new JournalingApplyStage(journal);
+                }
+                Applier applier = new Applier(d.name(), log, target, stage, applierOptions);
+                ReplicatedDisk disk = new ReplicatedDisk(d.name(), d.id(), target, log, applier, state, quotaBytes, journal);
                 map.put(d.id(), disk);
                 applier.start();
                 LOG.info(() -> "disk " + d.id() + " (" + d.path() + ", " + target.size() + " bytes): "

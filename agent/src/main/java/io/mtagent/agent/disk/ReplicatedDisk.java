@@ -1,5 +1,7 @@
 package io.mtagent.agent.disk;
 
+import io.mtagent.agent.retention.PointInTimeView;
+import io.mtagent.agent.retention.RetentionJournal;
 import io.mtagent.agent.storage.Applier;
 import io.mtagent.agent.storage.DiskStateStore;
 import io.mtagent.agent.storage.IngestLog;
@@ -38,6 +40,8 @@ public final class ReplicatedDisk implements Closeable {
     private final DiskStateStore stateStore;
     private final long quotaBytes;
     private final List<Waiter> waiters = new ArrayList<>();
+    /** Null when no retention journal is kept. */
+    private final RetentionJournal journal;
 
     // Guarded by this.
     private long epoch;
@@ -51,7 +55,8 @@ public final class ReplicatedDisk implements Closeable {
     }
 
     ReplicatedDisk(String name, String id, BlockDevice target, IngestLog log, Applier applier,
-                   DiskStateStore stateStore, long quotaBytes) {
+                   DiskStateStore stateStore, long quotaBytes, RetentionJournal journal) {
+        this.journal = journal;
         this.name = name;
         this.id = id;
         this.target = target;
@@ -107,6 +112,28 @@ public final class ReplicatedDisk implements Closeable {
     public Applier applier() { return applier; }
     public IngestLog ingestLog() { return log; }
     public BlockDevice target() { return target; }
+
+    /** The retention journal, or null when none is kept (retention.dir unset). */
+    public RetentionJournal journal() { return journal; }
+
+    /**
+     * A read-only view of the disk at {@code point} (a sequence number). Points beyond the applied point are
+     * reached by letting the applier catch up first (bounded wait).
+     *
+     * @throws IllegalStateException when no journal is kept, or the point is not held
+     */
+    public PointInTimeView view(long point, java.time.Duration maxWait) throws InterruptedException,
+            java.util.concurrent.TimeoutException {
+        if (journal == null) {
+            throw new IllegalStateException("disk " + id + " keeps no retention journal (set retention.dir)");
+        }
+        if (point > log.lastDurableSeq()) {
+            throw new IllegalStateException("disk " + id + " holds writes up to seq " + log.lastDurableSeq()
+                    + "; point " + point + " is not there yet");
+        }
+        applier.awaitApplied(point, maxWait);
+        return new PointInTimeView(target, journal, point);
+    }
 
     /** True while the ingest log holds at least the disk's quota of unapplied bytes: credit is withheld. */
     public boolean overQuota() {
@@ -284,6 +311,9 @@ public final class ReplicatedDisk implements Closeable {
     public void close() throws IOException {
         applier.close();
         log.close();
+        if (journal != null) {
+            journal.close();
+        }
         target.close();
     }
 }

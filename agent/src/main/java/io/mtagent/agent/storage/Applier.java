@@ -11,10 +11,6 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.logging.Logger;
-import java.util.zip.CRC32C;
-import net.jpountz.lz4.LZ4Exception;
-import net.jpountz.lz4.LZ4Factory;
-import net.jpountz.lz4.LZ4SafeDecompressor;
 
 /**
  * Applies one disk's durable ingest-log records to its target, in sequence order, on its own thread.
@@ -29,7 +25,6 @@ import net.jpountz.lz4.LZ4SafeDecompressor;
  */
 public final class Applier implements Closeable {
     private static final Logger LOG = Logger.getLogger(Applier.class.getName());
-    private static final LZ4SafeDecompressor LZ4 = LZ4Factory.fastestInstance().safeDecompressor();
 
     /** Run state as operators see it. */
     public enum State { RUNNING, PAUSED, FAILED, STOPPED }
@@ -42,7 +37,6 @@ public final class Applier implements Closeable {
     private final Thread thread;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
-    private final CRC32C crc = new CRC32C();
     private ByteBuffer buffer = ByteBuffer.allocateDirect(1 << 20);
     // Guarded by lock.
     private boolean paused;
@@ -182,29 +176,11 @@ public final class Applier implements Closeable {
         if (buffer.capacity() < length) {
             buffer = ByteBuffer.allocateDirect(Integer.highestOneBit(length - 1) << 1);
         }
-        buffer.clear().limit(length);
-        if (rec.compressed()) {
-            try {
-                int n = LZ4.decompress(ByteBuffer.wrap(payload), 0, payload.length, buffer, 0, length);
-                if (n != length) {
-                    throw new IOException("record seq " + rec.seq() + " decompressed to " + n + " bytes, not " + length);
-                }
-            } catch (LZ4Exception e) {
-                throw new IOException("record seq " + rec.seq() + " of " + diskName + ": corrupt LZ4 data", e);
-            }
-        } else {
-            if (payload.length != length) {
-                throw new IOException("record seq " + rec.seq() + " holds " + payload.length + " bytes, not " + length);
-            }
-            buffer.put(payload).flip();
+        try {
+            return RecordPayloads.decode(rec, payload, buffer);
+        } catch (IOException e) {
+            throw new IOException("disk " + diskName + ": " + e.getMessage(), e);
         }
-        buffer.position(0).limit(length);
-        crc.reset();
-        crc.update(buffer.duplicate());
-        if ((int) crc.getValue() != rec.crc32c()) {
-            throw new IOException("record seq " + rec.seq() + " of " + diskName + " fails its data CRC: ingest log corrupt");
-        }
-        return buffer;
     }
 
     /** Stops after the current batch and waits for the thread. */
