@@ -34,15 +34,45 @@ public final class Agent implements AutoCloseable {
     private final DiskRegistry disks;
     private final DataServer dataServer;
     private final CacheBudget cacheBudget;
+    private final io.mtagent.agent.retention.RetentionEnforcer retention;
+    private final java.util.concurrent.ScheduledExecutorService housekeeping;
     private volatile boolean closed;
 
     private Agent(AgentConfig config, AgentIdentity identity, DiskRegistry disks, DataServer dataServer,
-                  CacheBudget cacheBudget) {
+                  CacheBudget cacheBudget) throws IOException {
         this.config = config;
         this.identity = identity;
         this.disks = disks;
         this.dataServer = dataServer;
         this.cacheBudget = cacheBudget;
+        this.housekeeping = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "housekeeping");
+            t.setDaemon(true);
+            return t;
+        });
+        if (config.retentionDir().isPresent()) {
+            long capacity = Files.getFileStore(config.retentionDir().get()).getTotalSpace();
+            this.retention = new io.mtagent.agent.retention.RetentionEnforcer(disks.all(), config.retentionWindow(),
+                    config.retentionMaxBytesFor(capacity),
+                    io.mtagent.agent.retention.SpacePolicy.ofLabel(config.retentionSpacePolicy()),
+                    () -> System.currentTimeMillis() * 1000);
+            housekeeping.scheduleWithFixedDelay(this::enforceRetention, 5, 5, java.util.concurrent.TimeUnit.SECONDS);
+        } else {
+            this.retention = null;
+        }
+    }
+
+    private void enforceRetention() {
+        try {
+            retention.enforce();
+        } catch (IOException | RuntimeException e) {
+            LOG.warning("retention pruning failed (will retry): " + e);
+        }
+    }
+
+    /** The retention policy in force, or null when no journal is kept. */
+    public io.mtagent.agent.retention.RetentionEnforcer retention() {
+        return retention;
     }
 
     /**
@@ -58,12 +88,14 @@ public final class Agent implements AutoCloseable {
         Files.createDirectories(config.cacheDir());
         AgentIdentity identity = AgentIdentity.loadOrCreate(config.stateDir(), config.agentName());
         PassphraseStore passphrase = loadPassphrase(config);
+        checkRetentionVolume(config);
         IngestLogOptions logOptions = IngestLogOptions.builder()
                 .segmentBytes(config.ingestSegmentBytes())
                 .commitMaxBytes(config.ingestCommitMaxBytes())
                 .commitMaxDelayMicros(config.ingestCommitMaxDelay().toNanos() / 1000)
                 .build();
-        DiskRegistry disks = DiskRegistry.open(config.disks(), config.cacheDir(), config.stateDir(), config.retentionDir(), logOptions,
+        DiskRegistry disks = DiskRegistry.open(config.disks(), config.cacheDir(), config.stateDir(), config.retentionDir(),
+                config.retentionSegmentBytes(), logOptions,
                 ApplierOptions.defaults(), config.diskQuotaBytes(), progress);
         try {
             long cap = config.cacheMaxBytesFor(Files.getFileStore(config.cacheDir()).getUsableSpace());
@@ -88,6 +120,31 @@ public final class Agent implements AutoCloseable {
         } catch (IOException | RuntimeException | InterruptedException e) {
             disks.close();
             throw e;
+        }
+    }
+
+    /** Refuses to start on a retention volume that breaks a rule, naming every rule it breaks. */
+    private static void checkRetentionVolume(AgentConfig config) {
+        if (config.retentionDir().isEmpty()) {
+            return;
+        }
+        Path install = null;
+        try {
+            install = Path.of(Agent.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        } catch (Exception e) {
+            // unknown install location: that rule is skipped
+        }
+        var failures = io.mtagent.agent.retention.RetentionVolumeCheck.check(config.retentionDir().get(), install,
+                config.cacheDir(), config.disks().stream().map(d -> d.path()).toList(), config.retentionAllowSharedVolume());
+        if (!failures.isEmpty()) {
+            StringBuilder sb = new StringBuilder("the retention volume " + config.retentionDir().get() + " is refused:");
+            failures.forEach(f -> sb.append("\n  [").append(f.rule()).append("] ").append(f.message()));
+            sb.append("\n  (run 'mtagent retention check PATH' to test another location)");
+            throw new IllegalStateException(sb.toString());
+        }
+        if (config.retentionAllowSharedVolume()) {
+            LOG.warning("retention.allow.shared.volume=true: the retention journals may share a volume with the cache"
+                    + " or the install; fine for a demo or tests, not for production");
         }
     }
 
@@ -122,6 +179,7 @@ public final class Agent implements AutoCloseable {
             return;
         }
         closed = true;
+        housekeeping.shutdownNow();
         LOG.info("shutting down: no new connections; flushing ingest logs");
         dataServer.stopAccepting();
         try {

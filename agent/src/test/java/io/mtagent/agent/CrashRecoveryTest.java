@@ -133,8 +133,10 @@ class CrashRecoveryTest {
                     64L << 20);
                  var target = io.mtagent.nativeio.FileBlockDevice.open(TestAgents.target(dir, d))) {
                 for (Map.Entry<Long, byte[]> e : snapshots.get(d).entrySet()) {
-                    byte[] image = new io.mtagent.agent.retention.PointInTimeView(target, journal, e.getKey())
-                            .read(0, DISK_BYTES);
+                    byte[] image;
+                    try (var view = new io.mtagent.agent.retention.PointInTimeView(target, journal, e.getKey())) {
+                        image = view.read(0, DISK_BYTES);
+                    }
                     assertThat(java.util.Arrays.mismatch(image, e.getValue()))
                             .as("%s: disk-%d view at seq %d, first differing byte", context, d, e.getKey()).isEqualTo(-1);
                     checked++;

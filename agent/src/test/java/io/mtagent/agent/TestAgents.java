@@ -29,6 +29,7 @@ public final class TestAgents {
         s.put("ingest.segment.bytes", "2MiB");
         s.put("ingest.commit.max.bytes", "1MiB");
         s.put("auth.iterations", String.valueOf(ITERATIONS));
+        s.put("retention.allow.shared.volume", "true"); // tests keep everything in one temp dir on purpose
         for (int i = 0; i < disks; i++) {
             s.put("disk.d" + i + ".id", "disk-" + i);
             s.put("disk.d" + i + ".path", dir.resolve("targets").resolve("disk-" + i + ".img").toString());

@@ -71,6 +71,8 @@ public final class AgentConfig {
         defaults.put(DATA_LISTEN.name(), "127.0.0.1:9443");
         defaults.put(STATE_DIR.name(), data.resolve("state").toString());
         defaults.put(CACHE_DIR.name(), data.resolve("cache").toString());
+        defaults.put(RETENTION_DIR.name(), data.resolve("retention").toString());
+        defaults.put(RETENTION_ALLOW_SHARED_VOLUME.name(), "true"); // one folder for everything, on purpose
         for (String disk : List.of("disk0", "disk1")) {
             defaults.put(DISKS.fullName(disk, DISK_PATH), data.resolve("disks").resolve(disk + ".img").toString());
             defaults.put(DISKS.fullName(disk, DISK_SIZE), Units.formatSize(EMBEDDED_DISK_BYTES));
@@ -148,6 +150,41 @@ public final class AgentConfig {
 
     public Optional<Path> authPassphraseFile() {
         return values.get(AUTH_PASSPHRASE_FILE);
+    }
+
+    /** Replication group of each disk that has one: disk id → group name. */
+    public Map<String, String> diskGroups() {
+        Map<String, String> groups = new java.util.TreeMap<>();
+        for (String name : values.instances(DISKS)) {
+            String group = values.get(DISKS, name, DISK_GROUP);
+            if (group != null && !group.isEmpty()) {
+                String id = values.get(DISKS, name, DISK_ID);
+                groups.put(id != null ? id : name, group);
+            }
+        }
+        return groups;
+    }
+
+    public long retentionSegmentBytes() {
+        return values.get(RETENTION_SEGMENT_BYTES);
+    }
+
+    public Duration retentionWindow() {
+        return values.get(RETENTION_WINDOW);
+    }
+
+    /** The journals' space cap for a retention volume of this capacity. */
+    public long retentionMaxBytesFor(long volumeCapacity) {
+        long v = values.get(RETENTION_MAX_BYTES);
+        return v > 0 ? v : volumeCapacity / 10 * 8;
+    }
+
+    public String retentionSpacePolicy() {
+        return values.get(RETENTION_SPACE_POLICY);
+    }
+
+    public boolean retentionAllowSharedVolume() {
+        return values.get(RETENTION_ALLOW_SHARED_VOLUME);
     }
 
     /** Where the retention journals live; empty when none are kept. */

@@ -74,6 +74,29 @@ public final class AgentConfigKeys {
             "Directory of the retention journals (the retention volume): the before-image of every applied write,"
             + " so disks can be viewed and exported at earlier recovery points. Empty: no journal is kept.");
 
+    public static final ConfigKey<Long> RETENTION_SEGMENT_BYTES = ConfigKey.of("retention.segment.bytes",
+            ConfigType.SIZE, 64L << 20, Validator.between(64L << 10, 1L << 30),
+            "Size of one retention-journal segment; pruning removes whole segments, so smaller segments prune"
+            + " closer to the window.");
+
+    public static final ConfigKey<Duration> RETENTION_WINDOW = ConfigKey.of("retention.window", ConfigType.DURATION,
+            Duration.ofHours(24), Validator.between(Duration.ofMinutes(1), Duration.ofDays(3650)),
+            "How far back recovery points are kept (by the source time of the writes).");
+
+    public static final ConfigKey<Long> RETENTION_MAX_BYTES = ConfigKey.of("retention.max.bytes", ConfigType.SIZE, 0L,
+            Validator.atLeast(0L), "Space cap of all retention journals together; 0 means 80% of the retention"
+            + " volume's capacity.");
+
+    public static final ConfigKey<String> RETENTION_SPACE_POLICY = ConfigKey.of("retention.space.policy",
+            ConfigType.STRING, "shrink-window", Validator.oneOf("shrink-window", "pause-apply", "stop-writes"),
+            "What happens when the space cap is reached before the window: shrink-window (prune early, warn;"
+            + " replication continues), pause-apply (the ingest logs absorb, then back-pressure), stop-writes"
+            + " (no more credit until space frees up).");
+
+    public static final ConfigKey<Boolean> RETENTION_ALLOW_SHARED_VOLUME = ConfigKey.of("retention.allow.shared.volume",
+            ConfigType.BOOLEAN, false, Validator.any(), "Allow the retention journals on the install or cache volume"
+            + " (demo and tests); the agent logs a warning when this is on.");
+
     public static final ConfigKey<String> DISK_ID = ConfigKey.computed("id", ConfigType.STRING, "<name>",
             Validator.matches("[A-Za-z0-9._:-]{1,128}", "1 to 128 characters of letters, digits, '.', '_', ':', '-'"),
             "Stable disk id the process server opens the disk by (VMDK UUID, SCSI WWN or any agreed name).");
@@ -84,8 +107,12 @@ public final class AgentConfigKeys {
     public static final ConfigKey<Integer> DISK_SECTOR_SIZE = ConfigKey.of("sector.size", ConfigType.INT, 512,
             Validator.oneOf(512, 4096), "Logical sector size of the target disk.");
 
+    public static final ConfigKey<String> DISK_GROUP = ConfigKey.of("group", ConfigType.STRING, "", Validator.any(),
+            "Replication group the disk belongs to (multi-VM consistency): a group recovery point exists when every"
+            + " disk of the group holds the group tag of that name. Empty: in no group.");
+
     public static final IndexedKeys DISKS = new IndexedKeys("disk",
-            List.of(DISK_ID, DISK_PATH, DISK_SIZE, DISK_SECTOR_SIZE),
+            List.of(DISK_ID, DISK_PATH, DISK_SIZE, DISK_SECTOR_SIZE, DISK_GROUP),
             "Target disks, one group of settings per disk; <name> is 1 to 64 characters of a-z, 0-9, '_' and '-'.");
 
     /** The whole table. */
@@ -93,7 +120,8 @@ public final class AgentConfigKeys {
             AGENT_NAME, DATA_LISTEN, DATA_INSECURE_PLAINTEXT, DATA_MAX_WRITE_BYTES, DATA_CREDIT_WINDOW_BYTES,
             STATE_DIR, CACHE_DIR, CACHE_MAX_BYTES, DISK_QUOTA_BYTES,
             INGEST_SEGMENT_BYTES, INGEST_COMMIT_MAX_BYTES, INGEST_COMMIT_MAX_DELAY,
-            AUTH_ITERATIONS, AUTH_PASSPHRASE_FILE, RETENTION_DIR), List.of(DISKS));
+            AUTH_ITERATIONS, AUTH_PASSPHRASE_FILE, RETENTION_DIR, RETENTION_SEGMENT_BYTES, RETENTION_WINDOW, RETENTION_MAX_BYTES,
+            RETENTION_SPACE_POLICY, RETENTION_ALLOW_SHARED_VOLUME), List.of(DISKS));
 
     private AgentConfigKeys() {
     }

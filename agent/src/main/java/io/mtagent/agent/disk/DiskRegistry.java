@@ -29,7 +29,7 @@ import java.util.logging.Logger;
  */
 public final class DiskRegistry implements Closeable {
     private static final Logger LOG = Logger.getLogger(DiskRegistry.class.getName());
-    /** Journal segment size; a setting once pruning (which works in whole segments) lands. */
+    /** Journal segment size when none is configured. */
     static final long JOURNAL_SEGMENT_BYTES = 64L << 20;
     private final Map<String, ReplicatedDisk> byId;
 
@@ -45,7 +45,8 @@ public final class DiskRegistry implements Closeable {
     public static DiskRegistry open(Collection<DiskConfig> disks, Path cacheDir, Path stateDir, IngestLogOptions logOptions,
                                     ApplierOptions applierOptions, long quotaBytes, Consumer<String> progress)
             throws IOException {
-        return open(disks, cacheDir, stateDir, java.util.Optional.empty(), logOptions, applierOptions, quotaBytes, progress);
+        return open(disks, cacheDir, stateDir, java.util.Optional.empty(), JOURNAL_SEGMENT_BYTES, logOptions,
+                applierOptions, quotaBytes, progress);
     }
 
     /**
@@ -53,7 +54,8 @@ public final class DiskRegistry implements Closeable {
      * log and the target.
      */
     public static DiskRegistry open(Collection<DiskConfig> disks, Path cacheDir, Path stateDir,
-                                    java.util.Optional<Path> retentionDir, IngestLogOptions logOptions,
+                                    java.util.Optional<Path> retentionDir, long journalSegmentBytes,
+                                    IngestLogOptions logOptions,
                                     ApplierOptions applierOptions, long quotaBytes, Consumer<String> progress)
             throws IOException {
         Map<String, ReplicatedDisk> map = new LinkedHashMap<>();
@@ -77,7 +79,7 @@ public final class DiskRegistry implements Closeable {
                 ApplyStage stage = ApplyStage.NONE;
                 if (retentionDir.isPresent()) {
                     progress.accept("recovering retention journal of disk " + d.id());
-                    journal = RetentionJournal.open(retentionDir.get().resolve(d.name()), JOURNAL_SEGMENT_BYTES);
+                    journal = RetentionJournal.open(retentionDir.get().resolve(d.name()), journalSegmentBytes);
                     stage = new JournalingApplyStage(journal);
                 }
                 Applier applier = new Applier(d.name(), log, target, stage, applierOptions);

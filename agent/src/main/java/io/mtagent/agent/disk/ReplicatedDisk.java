@@ -50,6 +50,7 @@ public final class ReplicatedDisk implements Closeable {
     private long lastTimestampMicros;
     private volatile DiskOwner owner;
     private volatile CacheBudget cacheBudget;
+    private volatile boolean acceptingWrites = true;
 
     private record Waiter(long seq, Runnable action) {
     }
@@ -135,9 +136,23 @@ public final class ReplicatedDisk implements Closeable {
         return new PointInTimeView(target, journal, point);
     }
 
-    /** True while the ingest log holds at least the disk's quota of unapplied bytes: credit is withheld. */
+    /**
+     * True while the ingest log holds at least the disk's quota of unapplied bytes, or writes are held by the
+     * retention policy: credit is withheld.
+     */
     public boolean overQuota() {
-        return log.backlogBytes() >= quotaBytes;
+        return !acceptingWrites || log.backlogBytes() >= quotaBytes;
+    }
+
+    /** The retention policy's stop-writes switch: when false, the disk's streams get no more credit. */
+    public void setAcceptingWrites(boolean accepting) {
+        this.acceptingWrites = accepting;
+        if (accepting) {
+            DiskOwner o = owner;
+            if (o != null) {
+                o.drained();
+            }
+        }
     }
 
     public synchronized DiskState state() {

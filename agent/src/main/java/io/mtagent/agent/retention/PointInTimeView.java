@@ -12,17 +12,34 @@ import java.nio.ByteBuffer;
  * the target, and {@link #read} reads the target <em>before</em> it snapshots the journal's index, so any target
  * bytes of a write that is landing (even torn ones) are covered by that write's before-image.
  *
- * <p>Thread-safe; reads are independent.
+ * <p>Thread-safe; reads are independent. Close it when done, or pruning stays held back.
  */
-public final class PointInTimeView {
+public final class PointInTimeView implements AutoCloseable {
     private final BlockDevice target;
     private final RetentionJournal journal;
     private final long point;
+    private final AutoCloseable lease;
 
+    /**
+     * Opens a view; it holds a lease on the journal, so pruning keeps every record it needs until {@link #close()}.
+     *
+     * @throws IllegalStateException if the point was already pruned
+     */
     public PointInTimeView(BlockDevice target, RetentionJournal journal, long point) {
         this.target = target;
         this.journal = journal;
         this.point = point;
+        this.lease = journal.lease(point);
+    }
+
+    /** Releases the lease; reads after close are not allowed. */
+    @Override
+    public void close() {
+        try {
+            lease.close();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     public long point() {

@@ -35,6 +35,7 @@ import java.util.zip.CRC32C;
  */
 public final class RetentionJournal implements Closeable {
     static final String CHECKPOINT_FILE = "checkpoint";
+    static final String PRUNED_FILE = "pruned";
     private static final SecureRandom RANDOM = new SecureRandom();
 
     /** Where one before-image lies. */
@@ -55,6 +56,15 @@ public final class RetentionJournal implements Closeable {
     private long[] times = new long[1024];
     private int count;
     private final TreeMap<Long, Long> incarnations = new TreeMap<>();
+    /** Segment index → its last journaled seq (for pruning whole segments). */
+    private final TreeMap<Long, Long> segmentLastSeq = new TreeMap<>();
+    /** Open views/exports: their points; pruning keeps every segment holding a record above the lowest. */
+    private final java.util.TreeMap<Long, Integer> leases = new java.util.TreeMap<>();
+    /** Everything ≤ this seq was pruned: the earliest point still recoverable. */
+    private long prunedThrough;
+    private long prunedThroughTimestamp = -1;
+    /** Position of seqs[0] in the arrays after pruning (the arrays are compacted lazily). */
+    private int base;
     private long lastSeq;
     private long syncedSeq;
 
@@ -81,6 +91,7 @@ public final class RetentionJournal implements Closeable {
     // ------------------------------------------------------------------ recovery
 
     private void recover() throws IOException {
+        readPrunedMark();
         long[] cp = readCheckpoint();
         List<Path> files;
         try (Stream<Path> s = Files.list(dir)) {
@@ -109,6 +120,7 @@ public final class RetentionJournal implements Closeable {
                 }
                 incarnations.put(index, h.incarnation());
                 int chainNow = h.chainSeed();
+                boolean prunedLeftover = false;
                 long pos = JournalFormat.HEADER_LENGTH;
                 long size = ch.size();
                 String bad = null;
@@ -135,13 +147,27 @@ public final class RetentionJournal implements Closeable {
                         break;
                     }
                     long seq = body.getLong(16);
-                    if (lastSeq != 0 && seq != lastSeq + 1) {
+                    if (seq <= prunedThrough) {
+                        // A segment whose pruning was interrupted after the mark: skip, it is removed below.
+                        chainNow = c;
+                        pos += JournalFormat.recordLength(body.getInt(4));
+                        prunedLeftover = true;
+                        continue;
+                    }
+                    if ((lastSeq != 0 && seq != lastSeq + 1) || (lastSeq == 0 && prunedThrough != 0 && seq != prunedThrough + 1)) {
                         bad = "sequence " + seq + " after " + lastSeq;
                         break;
                     }
                     index(body, index, pos);
                     chainNow = c;
                     pos += JournalFormat.recordLength(body.getInt(4));
+                }
+                if (prunedLeftover && bad == null && !segmentLastSeq.containsKey(index)) {
+                    incarnations.remove(index);
+                    ch.close();
+                    Files.delete(file);
+                    prevChain = chainNow;
+                    continue;
                 }
                 if (bad != null) {
                     boolean synced = beforeCp || (cp != null && index == cp[0] && pos < cp[1]);
@@ -177,6 +203,7 @@ public final class RetentionJournal implements Closeable {
         int type = body.get(0);
         long seq = body.getLong(16);
         long ts = body.getLong(24);
+        segmentLastSeq.put(seg, seq);
         if (type == JournalFormat.TYPE_BEFORE_IMAGE) {
             images.add(new ImageRef(seq, ts, body.getLong(32), body.getInt(40), seg, pos));
         } else {
@@ -307,6 +334,146 @@ public final class RetentionJournal implements Closeable {
 
     // ------------------------------------------------------------------ reads
 
+    /** A view's hold on the journal: while open, pruning keeps every record above its point. */
+    public AutoCloseable lease(long point) {
+        synchronized (this) {
+            if (point < prunedThrough) {
+                throw new IllegalStateException("point seq " + point + " is no longer held: retention starts after seq "
+                        + prunedThrough);
+            }
+            leases.merge(point, 1, Integer::sum);
+        }
+        return () -> {
+            synchronized (RetentionJournal.this) {
+                leases.computeIfPresent(point, (k, v) -> v == 1 ? null : v - 1);
+            }
+        };
+    }
+
+    /** The earliest recoverable point (seq) and its source time (-1 when unknown). */
+    public synchronized long earliestSeq() {
+        return prunedThrough;
+    }
+
+    public synchronized long earliestTimestampMicros() {
+        if (prunedThrough == 0) {
+            return count > base ? times[base] : -1;
+        }
+        return prunedThroughTimestamp;
+    }
+
+    /** Bytes of all journal segments. */
+    public long sizeBytes() throws IOException {
+        long sum = 0;
+        List<Long> segs;
+        synchronized (this) {
+            segs = new ArrayList<>(incarnations.keySet());
+        }
+        for (long seg : segs) {
+            Path f = dir.resolve(JournalFormat.fileName(seg));
+            if (Files.exists(f)) {
+                sum += Files.size(f);
+            }
+        }
+        return sum;
+    }
+
+    /** The oldest prunable segment's last seq and timestamp, or null when only the current segment is left. */
+    public synchronized long[] oldestPrunable() {
+        if (incarnations.size() <= 1) {
+            return null;
+        }
+        long seg = incarnations.firstKey();
+        Long last = segmentLastSeq.get(seg);
+        if (last == null) {
+            return null;
+        }
+        return new long[] {seg, last, timestampOfLocked(last)};
+    }
+
+    /**
+     * Drops the oldest segment if no open view still needs it (a view at P needs every record above P) and it is
+     * not the current one. Records are removed whole-segment, oldest first.
+     *
+     * @return true if a segment was dropped
+     */
+    public boolean pruneOldestSegment() throws IOException {
+        long seg;
+        long last;
+        synchronized (this) {
+            long[] o = oldestPrunable();
+            if (o == null) {
+                return false;
+            }
+            seg = o[0];
+            last = o[1];
+            if (!leases.isEmpty() && last > leases.firstKey()) {
+                return false; // an open view at a point below this segment's records still reads them
+            }
+            prunedThroughTimestamp = timestampOfLocked(last);
+            prunedThrough = last;
+            incarnations.remove(seg);
+            segmentLastSeq.remove(seg);
+            int drop = 0;
+            while (drop < images.size() && images.get(drop).seq() <= last) {
+                drop++;
+            }
+            images.subList(0, drop).clear();
+            points.removeIf(p -> p.seq() <= last);
+            while (base < count && seqs[base] <= last) {
+                base++;
+            }
+            if (base > 4096 && base > count / 2) {
+                System.arraycopy(seqs, base, seqs, 0, count - base);
+                System.arraycopy(times, base, times, 0, count - base);
+                count -= base;
+                base = 0;
+            }
+        }
+        // The mark first: a crash before the delete leaves a segment wholly at or below the mark, which recovery
+        // removes; the other order would leave a hole that looks like corruption.
+        writePrunedMark(last);
+        Files.deleteIfExists(dir.resolve(JournalFormat.fileName(seg)));
+        AtomicFile.fsyncDirectory(dir);
+        return true;
+    }
+
+    private long timestampOfLocked(long seq) {
+        if (count == base || seq < seqs[base] || seq > seqs[count - 1]) {
+            return -1;
+        }
+        return times[base + (int) (seq - seqs[base])];
+    }
+
+    /** {@code pruned}: seq u64, timestamp i64, crc u32 — what was pruned, so the earliest point survives restarts. */
+    private void writePrunedMark(long seq) throws IOException {
+        long ts;
+        synchronized (this) {
+            ts = prunedThroughTimestamp;
+        }
+        ByteBuffer b = ByteBuffer.allocate(20).putLong(seq).putLong(ts);
+        CRC32C c = new CRC32C();
+        c.update(b.array(), 0, 16);
+        b.putInt((int) c.getValue());
+        AtomicFile.write(dir.resolve(PRUNED_FILE), b.array());
+    }
+
+    private void readPrunedMark() throws IOException {
+        Path f = dir.resolve(PRUNED_FILE);
+        if (!Files.exists(f)) {
+            return;
+        }
+        byte[] b = Files.readAllBytes(f);
+        CRC32C c = new CRC32C();
+        c.update(b, 0, Math.min(16, b.length));
+        ByteBuffer bb = ByteBuffer.wrap(b);
+        if (b.length != 20 || (int) c.getValue() != bb.getInt(16)) {
+            throw new CorruptLogException(f, 0, "journal pruning mark does not verify");
+        }
+        prunedThrough = bb.getLong(0);
+        prunedThroughTimestamp = bb.getLong(8);
+    }
+
     /** Highest journaled sequence number (durable only after {@link #sync()}). */
     public synchronized long lastSeq() {
         return lastSeq;
@@ -319,7 +486,7 @@ public final class RetentionJournal implements Closeable {
 
     /** The largest journaled seq whose timestamp is ≤ {@code timestampMicros}, or 0 when none is. */
     public synchronized long seqAtOrBefore(long timestampMicros) {
-        int lo = 0;
+        int lo = base;
         int hi = count - 1;
         long best = 0;
         while (lo <= hi) {
@@ -336,10 +503,10 @@ public final class RetentionJournal implements Closeable {
 
     /** Timestamp of journaled seq, or -1. */
     public synchronized long timestampOf(long seq) {
-        if (count == 0 || seq < seqs[0] || seq > seqs[count - 1]) {
+        if (count == base || seq < seqs[base] || seq > seqs[count - 1]) {
             return -1;
         }
-        return times[(int) (seq - seqs[0])];
+        return times[base + (int) (seq - seqs[base])];
     }
 
     /**

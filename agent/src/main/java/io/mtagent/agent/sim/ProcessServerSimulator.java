@@ -26,6 +26,9 @@ public final class ProcessServerSimulator {
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final List<Thread> threads = new ArrayList<>();
     private volatile boolean stop;
+    private volatile boolean captureNextAppPoint;
+    private volatile long capturedSeq;
+    private volatile byte[] capturedImage;
 
     public ProcessServerSimulator(List<DiskStream> streams, List<DiskModel> models, long seed) {
         this.streams = streams;
@@ -56,8 +59,14 @@ public final class ProcessServerSimulator {
                 bytesSent.addAndGet(c.data().length);
                 writesSent.incrementAndGet();
                 if (n % 25 == 0) {
-                    s.tag(n % 250 == 0 ? TagType.APP_CONSISTENT : TagType.CRASH_CONSISTENT, "sim-" + n, now);
+                    boolean app = n % 250 == 0;
+                    long seq = s.tag(app ? TagType.APP_CONSISTENT : TagType.CRASH_CONSISTENT, "sim-" + n, now);
                     tagsSent.incrementAndGet();
+                    if (app && captureNextAppPoint && s == streams.get(0)) {
+                        capturedImage = model.snapshot();
+                        capturedSeq = seq;
+                        captureNextAppPoint = false;
+                    }
                 }
             }
         } catch (InterruptedException e) {
@@ -93,6 +102,17 @@ public final class ProcessServerSimulator {
             throw new IllegalStateException("simulated process server failed: " + failure.get(), failure.get());
         }
     }
+
+    /** Asks the first disk's sender to remember the disk image at its next app-consistent tag. */
+    public void captureNextAppPoint() {
+        captureNextAppPoint = true;
+    }
+
+    /** The sequence number of the captured app-consistent tag, or 0 when none was captured. */
+    public long capturedSeq() { return capturedSeq; }
+
+    /** The first disk's image at {@link #capturedSeq()}. */
+    public byte[] capturedImage() { return capturedImage; }
 
     public Throwable failure() { return failure.get(); }
     public long bytesSent() { return bytesSent.get(); }

@@ -64,14 +64,19 @@ public final class IngestLog implements Closeable {
         final int crc;
         final boolean tag;
         final int length;
+        final long timestampMicros;
+        /** The record itself for tags (recovery points before they are applied); null for writes. */
+        final IngestRecord tagRecord;
         long segment = -1;
         long position = -1;
 
-        Entry(long seq, int crc, boolean tag, int length) {
-            this.seq = seq;
-            this.crc = crc;
-            this.tag = tag;
+        Entry(IngestRecord r, int length) {
+            this.seq = r.seq();
+            this.crc = r.crc32c();
+            this.tag = r.type() == IngestRecord.Type.TAG;
             this.length = length;
+            this.timestampMicros = r.timestampMicros();
+            this.tagRecord = tag ? r : null;
         }
     }
 
@@ -195,7 +200,7 @@ public final class IngestLog implements Closeable {
                     if (seq != last + 1) {
                         throw new CorruptLogException(file, r.position(), "sequence " + seq + " follows " + last);
                     }
-                    Entry e = new Entry(seq, r.record().crc32c(), r.record().type() == IngestRecord.Type.TAG, r.length());
+                    Entry e = new Entry(r.record(), r.length());
                     e.segment = index;
                     e.position = r.position();
                     entries.add(e);
@@ -285,7 +290,7 @@ public final class IngestLog implements Closeable {
                     ? rec.tagName().getBytes(java.nio.charset.StandardCharsets.UTF_8) : null;
             int payloadLength = nameBytes != null ? nameBytes.length : payload.readableBytes();
             int length = SegmentFormat.recordLength(payloadLength);
-            Entry e = new Entry(seq, rec.crc32c(), nameBytes != null, length);
+            Entry e = new Entry(rec, length);
             entries.add(e);
             queue.addLast(new Pending(rec, payload, nameBytes, e));
             lastAccepted = seq;
@@ -597,6 +602,55 @@ public final class IngestLog implements Closeable {
         lock.lock();
         try {
             return backlogBytes;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Durable tags not yet applied (seq &gt; max(afterSeq, applied)), oldest first. */
+    public List<IngestRecord> durableTagsAfter(long afterSeq) {
+        lock.lock();
+        try {
+            List<IngestRecord> out = new ArrayList<>();
+            for (int i = head; i < entries.size(); i++) {
+                Entry e = entries.get(i);
+                if (e.seq > durableSeq) {
+                    break;
+                }
+                if (e.tag && e.seq > afterSeq) {
+                    out.add(e.tagRecord);
+                }
+            }
+            return out;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The largest durable, not yet applied seq whose source time is ≤ {@code timestampMicros}; 0 if none. */
+    public long durableSeqAtOrBefore(long timestampMicros) {
+        lock.lock();
+        try {
+            long best = 0;
+            for (int i = head; i < entries.size(); i++) {
+                Entry e = entries.get(i);
+                if (e.seq > durableSeq || e.timestampMicros > timestampMicros) {
+                    break; // timestamps are non-decreasing (the agent clamps them)
+                }
+                best = e.seq;
+            }
+            return best;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Source time of a held (not yet applied) record, or -1. */
+    public long timestampOf(long seq) {
+        lock.lock();
+        try {
+            Entry e = entry(seq);
+            return e == null ? -1 : e.timestampMicros;
         } finally {
             lock.unlock();
         }

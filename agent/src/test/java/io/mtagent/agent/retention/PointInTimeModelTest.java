@@ -117,8 +117,10 @@ class PointInTimeModelTest {
     }
 
     private static void assertView(ReplicatedDisk disk, long point, byte[] expected, String context) throws Exception {
-        PointInTimeView view = disk.view(point, WAIT);
-        byte[] image = view.read(0, DISK_BYTES);
+        byte[] image;
+        try (PointInTimeView view = disk.view(point, WAIT)) {
+            image = view.read(0, DISK_BYTES);
+        }
         int mismatch = java.util.Arrays.mismatch(image, expected);
         assertThat(mismatch).as("%s: first differing byte of the view at seq %d", context, point).isEqualTo(-1);
     }

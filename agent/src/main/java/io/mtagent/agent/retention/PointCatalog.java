@@ -1,0 +1,167 @@
+package io.mtagent.agent.retention;
+
+import io.mtagent.agent.disk.ReplicatedDisk;
+import io.mtagent.agent.storage.IngestRecord;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The recovery points of a disk or a replication group (DESIGN.md write path §6):
+ * <ul>
+ *   <li>tags: crash-consistent, app-consistent and group tags, as soon as they are durable (acked): applied ones
+ *       from the retention journal, the rest from the ingest log;</li>
+ *   <li>"latest" = everything acked, "latest processed" = the applied point, "latest app-consistent" = the newest
+ *       app tag;</li>
+ *   <li>any time T: the longest prefix of the stream whose writes are at or before T (timestamps are kept
+ *       non-decreasing per disk);</li>
+ *   <li>a group point exists when every member disk holds a group tag of that name.</li>
+ * </ul>
+ * Stateless; reads the disks' current state (thread-safe as they are).
+ */
+public final class PointCatalog {
+    private PointCatalog() {
+    }
+
+    /** All points of a disk, oldest first, then the three derived points. */
+    public static List<RecoveryPoint> points(ReplicatedDisk disk) {
+        RetentionJournal journal = requireJournal(disk);
+        List<RecoveryPoint> out = new ArrayList<>(journal.points());
+        long journaled = journal.lastSeq();
+        for (IngestRecord t : disk.ingestLog().durableTagsAfter(journaled)) {
+            out.add(new RecoveryPoint(RecoveryPoint.Kind.ofTag(t.tagType()), t.seq(), t.timestampMicros(), t.tagName()));
+        }
+        RecoveryPoint app = null;
+        for (RecoveryPoint p : out) {
+            if (p.kind() == RecoveryPoint.Kind.APP_CONSISTENT) {
+                app = p;
+            }
+        }
+        long latest = disk.lastDurableSeq();
+        long applied = disk.appliedSeq();
+        out.add(new RecoveryPoint(RecoveryPoint.Kind.LATEST, latest, timestampOf(disk, latest), "latest"));
+        out.add(new RecoveryPoint(RecoveryPoint.Kind.LATEST_PROCESSED, applied, timestampOf(disk, applied),
+                "latest processed"));
+        if (app != null) {
+            out.add(new RecoveryPoint(RecoveryPoint.Kind.LATEST_APP_CONSISTENT, app.seq(), app.timestampMicros(), app.name()));
+        }
+        return out;
+    }
+
+    /** Source time of a seq the disk still holds (journal or ingest log), or -1. */
+    public static long timestampOf(ReplicatedDisk disk, long seq) {
+        long t = disk.ingestLog().timestampOf(seq);
+        return t >= 0 ? t : requireJournal(disk).timestampOf(seq);
+    }
+
+    /** The point at time T: the largest held seq whose source time is ≤ T (0 = before anything journaled). */
+    public static long seqAtTime(ReplicatedDisk disk, long timestampMicros) {
+        long fromLog = disk.ingestLog().durableSeqAtOrBefore(timestampMicros);
+        return fromLog > 0 ? fromLog : requireJournal(disk).seqAtOrBefore(timestampMicros);
+    }
+
+    /** The earliest recoverable point of the disk: its seq and time (time -1 when unknown). */
+    public static RecoveryPoint earliest(ReplicatedDisk disk) {
+        RetentionJournal j = requireJournal(disk);
+        return new RecoveryPoint(RecoveryPoint.Kind.TIME, j.earliestSeq(), j.earliestTimestampMicros(), "earliest");
+    }
+
+    /**
+     * Resolves an operator's point specification for one disk: {@code latest}, {@code latest-processed},
+     * {@code latest-app}, {@code seq:N}, {@code tag:NAME} (the newest tag of that name), or an ISO-8601 instant
+     * such as {@code 2026-11-23T10:42:17Z}.
+     *
+     * @throws IllegalArgumentException naming what was not found, and what is available
+     */
+    public static RecoveryPoint resolve(ReplicatedDisk disk, String spec) {
+        List<RecoveryPoint> points = points(disk);
+        switch (spec) {
+            case "latest":
+                return find(points, RecoveryPoint.Kind.LATEST, spec, disk);
+            case "latest-processed":
+                return find(points, RecoveryPoint.Kind.LATEST_PROCESSED, spec, disk);
+            case "latest-app":
+                return find(points, RecoveryPoint.Kind.LATEST_APP_CONSISTENT, spec, disk);
+            default:
+                break;
+        }
+        if (spec.startsWith("seq:")) {
+            long seq = Long.parseLong(spec.substring(4));
+            check(disk, seq);
+            return new RecoveryPoint(RecoveryPoint.Kind.TIME, seq, timestampOf(disk, seq), spec);
+        }
+        if (spec.startsWith("tag:")) {
+            String name = spec.substring(4);
+            RecoveryPoint found = null;
+            for (RecoveryPoint p : points) {
+                if (p.name().equals(name) && p.kind().ordinal() <= RecoveryPoint.Kind.GROUP.ordinal()) {
+                    found = p;
+                }
+            }
+            if (found == null) {
+                throw new IllegalArgumentException("disk " + disk.id() + " holds no tag named '" + name + "'");
+            }
+            return found;
+        }
+        try {
+            Instant t = Instant.parse(spec);
+            long micros = t.getEpochSecond() * 1_000_000L + t.getNano() / 1000;
+            long seq = seqAtTime(disk, micros);
+            check(disk, seq);
+            return new RecoveryPoint(RecoveryPoint.Kind.TIME, seq, micros, spec);
+        } catch (DateTimeParseException e) {
+            throw new IllegalArgumentException("'" + spec + "' is not a point: use latest, latest-processed, latest-app,"
+                    + " seq:N, tag:NAME or a time such as 2026-11-23T10:42:17Z");
+        }
+    }
+
+    private static void check(ReplicatedDisk disk, long seq) {
+        RecoveryPoint earliest = earliest(disk);
+        if (seq < earliest.seq()) {
+            throw new IllegalArgumentException("disk " + disk.id() + ": seq " + seq + " is older than the retention"
+                    + " window (earliest recoverable seq " + earliest.seq() + ")");
+        }
+        if (seq > disk.lastDurableSeq()) {
+            throw new IllegalArgumentException("disk " + disk.id() + ": seq " + seq + " is beyond the latest ("
+                    + disk.lastDurableSeq() + ")");
+        }
+    }
+
+    private static RecoveryPoint find(List<RecoveryPoint> points, RecoveryPoint.Kind kind, String spec, ReplicatedDisk d) {
+        for (int i = points.size() - 1; i >= 0; i--) {
+            if (points.get(i).kind() == kind) {
+                return points.get(i);
+            }
+        }
+        throw new IllegalArgumentException("disk " + d.id() + " has no " + spec + " point yet");
+    }
+
+    /**
+     * Group points: the names of group tags held by every member, each with the seq it has on each disk (the
+     * newest tag of that name per disk).
+     */
+    public static Map<String, Map<String, Long>> groupPoints(Collection<ReplicatedDisk> members) {
+        Map<String, Map<String, Long>> byName = new LinkedHashMap<>();
+        for (ReplicatedDisk d : members) {
+            for (RecoveryPoint p : points(d)) {
+                if (p.kind() == RecoveryPoint.Kind.GROUP) {
+                    byName.computeIfAbsent(p.name(), n -> new LinkedHashMap<>()).put(d.id(), p.seq());
+                }
+            }
+        }
+        byName.values().removeIf(perDisk -> perDisk.size() != members.size());
+        return byName;
+    }
+
+    private static RetentionJournal requireJournal(ReplicatedDisk disk) {
+        RetentionJournal j = disk.journal();
+        if (j == null) {
+            throw new IllegalStateException("disk " + disk.id() + " keeps no retention journal: set retention.dir");
+        }
+        return j;
+    }
+}

@@ -1,0 +1,138 @@
+package io.mtagent.agent.retention;
+
+import io.mtagent.agent.disk.ReplicatedDisk;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.function.LongSupplier;
+import java.util.logging.Logger;
+
+/**
+ * Applies the retention policy to every disk's journal: prune whole segments, oldest first, whose records are
+ * all older than the time window; then, while all journals together exceed the space cap, act by the
+ * {@link SpacePolicy}. A segment an open view or export still reads is never pruned (journal leases).
+ *
+ * <p>Thread-safety: {@link #enforce()} is synchronized and meant to run from one scheduler thread; the status
+ * getters are safe from any thread.
+ */
+public final class RetentionEnforcer {
+    private static final Logger LOG = Logger.getLogger(RetentionEnforcer.class.getName());
+
+    private final Collection<ReplicatedDisk> disks;
+    private final long windowMicros;
+    private final long capBytes;
+    private final SpacePolicy policy;
+    private final LongSupplier nowMicros;
+    private volatile boolean windowShortened;
+    private volatile boolean holding;
+    private volatile long journalBytes;
+
+    public RetentionEnforcer(Collection<ReplicatedDisk> disks, Duration window, long capBytes, SpacePolicy policy,
+                             LongSupplier nowMicros) {
+        this.disks = disks;
+        this.windowMicros = window.toNanos() / 1000;
+        this.capBytes = capBytes;
+        this.policy = policy;
+        this.nowMicros = nowMicros;
+    }
+
+    /** One pass; returns the number of segments pruned. */
+    public synchronized int enforce() throws IOException {
+        int pruned = 0;
+        long horizon = nowMicros.getAsLong() - windowMicros;
+        for (ReplicatedDisk d : disks) {
+            RetentionJournal j = d.journal();
+            long[] oldest;
+            while (j != null && (oldest = j.oldestPrunable()) != null && oldest[2] >= 0 && oldest[2] < horizon) {
+                if (!j.pruneOldestSegment()) {
+                    break; // held by a view
+                }
+                pruned++;
+            }
+        }
+        long total = totalBytes();
+        boolean over = total > capBytes;
+        if (over && policy == SpacePolicy.SHRINK_WINDOW) {
+            while (total > capBytes) {
+                ReplicatedDisk victim = oldestPrunable();
+                if (victim == null || !victim.journal().pruneOldestSegment()) {
+                    break;
+                }
+                pruned++;
+                if (!windowShortened) {
+                    LOG.warning("retention volume cap of " + capBytes + " bytes reached before the " + windowMicros / 3_600_000_000L
+                            + " h window: pruning early, the recoverable window is now shorter than the policy");
+                }
+                windowShortened = true;
+                total = totalBytes();
+            }
+        } else if (policy != SpacePolicy.SHRINK_WINDOW) {
+            boolean hold = total > capBytes;
+            if (hold != holding) {
+                LOG.warning(hold ? "retention volume cap reached: " + policy.label() + " until space frees up"
+                        : "retention volume back under its cap: resuming");
+                for (ReplicatedDisk d : disks) {
+                    if (policy == SpacePolicy.PAUSE_APPLY) {
+                        d.applier().setPaused(hold);
+                    } else {
+                        d.setAcceptingWrites(!hold);
+                    }
+                }
+                holding = hold;
+            }
+        }
+        journalBytes = totalBytes();
+        if (windowShortened && earliestAcrossDisks() <= horizon) {
+            windowShortened = false; // the window holds again
+        }
+        return pruned;
+    }
+
+    private ReplicatedDisk oldestPrunable() {
+        ReplicatedDisk best = null;
+        long bestTime = Long.MAX_VALUE;
+        for (ReplicatedDisk d : disks) {
+            if (d.journal() == null) {
+                continue;
+            }
+            long[] o = d.journal().oldestPrunable();
+            if (o != null && o[2] < bestTime) {
+                bestTime = o[2];
+                best = d;
+            }
+        }
+        return best;
+    }
+
+    private long earliestAcrossDisks() {
+        long min = Long.MAX_VALUE;
+        for (ReplicatedDisk d : disks) {
+            if (d.journal() != null) {
+                long t = d.journal().earliestTimestampMicros();
+                if (t >= 0) {
+                    min = Math.min(min, t);
+                }
+            }
+        }
+        return min;
+    }
+
+    private long totalBytes() throws IOException {
+        long sum = 0;
+        for (ReplicatedDisk d : disks) {
+            if (d.journal() != null) {
+                sum += d.journal().sizeBytes();
+            }
+        }
+        return sum;
+    }
+
+    /** True while the cap forced pruning inside the time window (status warning, metric). */
+    public boolean windowShortened() { return windowShortened; }
+    /** True while PAUSE_APPLY or STOP_WRITES is holding replication back. */
+    public boolean holding() { return holding; }
+    public long journalBytes() { return journalBytes; }
+    public long capBytes() { return capBytes; }
+    public SpacePolicy policy() { return policy; }
+    public Duration window() { return Duration.ofNanos(windowMicros * 1000); }
+}
