@@ -98,6 +98,11 @@ public final class Agent implements AutoCloseable {
                 config.retentionSegmentBytes(), logOptions,
                 ApplierOptions.defaults(), config.diskQuotaBytes(), progress);
         try {
+            for (var d : disks.all()) {
+                if (d.journal() != null) {
+                    io.mtagent.agent.retention.RollbackService.resume(d);
+                }
+            }
             long cap = config.cacheMaxBytesFor(Files.getFileStore(config.cacheDir()).getUsableSpace());
             CacheBudget budget = new CacheBudget(cap, disks::totalBacklog);
             disks.attach(budget);

@@ -4,7 +4,9 @@ package io.mtagent.protocol;
 public enum DiskState {
     PROTECTED(1, "protected"),
     NEEDS_RESYNC(2, "needs-resync"),
-    FAILED(3, "failed");
+    FAILED(3, "failed"),
+    /** Being rolled back to a recovery point by the operator; replication is stopped until commit. */
+    RECOVERING(4, "recovering");
 
     private final int code;
     private final String label;

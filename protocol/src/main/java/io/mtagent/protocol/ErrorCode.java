@@ -29,7 +29,8 @@ public enum ErrorCode {
     SHUTTING_DOWN(21, true, "the agent is shutting down"),
     PROTOCOL_VIOLATION(22, true, "a frame that is valid but not allowed here (e.g. handshake frame twice)"),
     WRITE_TOO_LARGE(23, false, "the write's length exceeds the announced maximum"),
-    INTERNAL(24, true, "unexpected agent error");
+    INTERNAL(24, true, "unexpected agent error"),
+    DISK_RECOVERING(25, false, "the disk is being rolled back to a recovery point; replication is stopped until commit");
 
     private final int code;
     private final boolean fatal;

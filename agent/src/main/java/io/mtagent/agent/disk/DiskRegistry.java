@@ -85,6 +85,11 @@ public final class DiskRegistry implements Closeable {
                 Applier applier = new Applier(d.name(), log, target, stage, applierOptions);
                 ReplicatedDisk disk = new ReplicatedDisk(d.name(), d.id(), target, log, applier, state, quotaBytes, journal);
                 map.put(d.id(), disk);
+                if (journal != null && io.mtagent.agent.retention.RollbackService.rolledBack(journal.directory())) {
+                    // A rollback was in progress or not yet committed: the target is not at latest, so the applier
+                    // must not write on it; the agent finishes the rollback (RollbackService.resume) after start.
+                    applier.setPaused(true);
+                }
                 applier.start();
                 LOG.info(() -> "disk " + d.id() + " (" + d.path() + ", " + target.size() + " bytes): "
                         + disk.state().label() + ", durable seq " + log.lastDurableSeq() + ", applied seq " + log.appliedSeq());

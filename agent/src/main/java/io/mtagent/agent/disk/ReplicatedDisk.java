@@ -132,6 +132,18 @@ public final class ReplicatedDisk implements Closeable {
             throw new IllegalStateException("disk " + id + " holds writes up to seq " + log.lastDurableSeq()
                     + "; point " + point + " is not there yet");
         }
+        try {
+            if (io.mtagent.agent.retention.RollbackService.rolledBack(journal.directory())) {
+                throw new IllegalStateException("disk " + id + " is rolled back to an earlier point: views are available"
+                        + " again after 'mtagent commit' or a recover to latest");
+            }
+            long ceiling = io.mtagent.agent.retention.RollbackService.committedCeiling(journal.directory());
+            if (point > ceiling) {
+                throw new IllegalStateException("disk " + id + " was committed at seq " + ceiling + "; later points are gone");
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
         applier.awaitApplied(point, maxWait);
         return new PointInTimeView(target, journal, point);
     }
@@ -233,6 +245,9 @@ public final class ReplicatedDisk implements Closeable {
         if (s == DiskState.FAILED) {
             return WriteOutcome.FAILED;
         }
+        if (s == DiskState.RECOVERING) {
+            return WriteOutcome.RECOVERING;
+        }
         return null;
     }
 
@@ -284,6 +299,22 @@ public final class ReplicatedDisk implements Closeable {
             }
         }
         due.forEach(Runnable::run);
+    }
+
+    /**
+     * Moves the disk into or out of an operator's recovery (rollback): persisted, and while recovering every
+     * stream is fenced and writes are refused. {@code next} is the state after (protected or needs-resync).
+     */
+    public synchronized void setRecoveryState(DiskState next, String why) {
+        DiskOwner o = owner;
+        if (next == DiskState.RECOVERING && o != null) {
+            o.fenced(epoch);
+            owner = null;
+        }
+        state = next;
+        reason = why;
+        LOG.warning(() -> "disk " + id + " is now " + next.label() + ": " + why);
+        persist();
     }
 
     synchronized void markNeedsResync(String why) {

@@ -12,6 +12,8 @@ public enum WriteOutcome {
     GAP,
     /** The disk is needs-resync: writes are refused until a resync. */
     NEEDS_RESYNC,
+    /** The disk is being rolled back to a recovery point. */
+    RECOVERING,
     /** The disk or its ingest log failed. */
     FAILED,
     /** The caller no longer owns the disk (fenced by a newer open). */

@@ -479,6 +479,20 @@ public final class RetentionJournal implements Closeable {
         return lastSeq;
     }
 
+    /** Where the before-images with seq &gt; {@code point} lie, oldest first (for rollback). */
+    synchronized List<ImageRef> imagesAfter(long point) {
+        return List.copyOf(images.subList(firstImageAfter(point), images.size()));
+    }
+
+    /** Reads one before-image's bytes. */
+    byte[] image(ImageRef r) throws IOException {
+        return readImage(r);
+    }
+
+    public Path directory() {
+        return dir;
+    }
+
     /** Tags journaled so far, oldest first. */
     public synchronized List<RecoveryPoint> points() {
         return List.copyOf(points);

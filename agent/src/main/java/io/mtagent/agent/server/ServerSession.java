@@ -419,6 +419,8 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
                 case NEEDS_RESYNC -> throw refuse(ErrorCode.DISK_NEEDS_RESYNC, seq, "disk needs a resync ("
                         + disk.stateReason() + ")");
                 case FAILED -> throw refuse(ErrorCode.DISK_FAILED, seq, "disk failed: " + disk.stateReason());
+                case RECOVERING -> throw refuse(ErrorCode.DISK_RECOVERING, seq, "disk is being recovered ("
+                        + disk.stateReason() + "); replication resumes after 'mtagent commit'");
                 case NOT_OWNER -> {
                     stopped = true;
                     throw new ProtocolException(ErrorCode.FENCED, handle, seq, "disk " + disk.id()

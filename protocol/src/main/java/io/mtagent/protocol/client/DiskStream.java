@@ -259,8 +259,11 @@ public final class DiskStream {
             }
             dropAckedThrough(durable);
             if (info.state() != DiskState.PROTECTED) {
-                stopped = new ReplicationException(info.state() == DiskState.NEEDS_RESYNC
-                        ? ErrorCode.DISK_NEEDS_RESYNC : ErrorCode.DISK_FAILED,
+                stopped = new ReplicationException(switch (info.state()) {
+                    case NEEDS_RESYNC -> ErrorCode.DISK_NEEDS_RESYNC;
+                    case RECOVERING -> ErrorCode.DISK_RECOVERING;
+                    default -> ErrorCode.DISK_FAILED;
+                },
                         "disk " + diskId + " is " + info.state().label());
                 changed.signalAll();
                 return;

@@ -1,0 +1,323 @@
+package io.mtagent.agent.retention;
+
+import io.mtagent.agent.disk.ReplicatedDisk;
+import io.mtagent.agent.storage.AtomicFile;
+import io.mtagent.nativeio.BlockDevice;
+import io.mtagent.protocol.DiskState;
+import java.io.IOException;
+import java.io.StringReader;
+import java.io.StringWriter;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.function.BiConsumer;
+import java.util.logging.Logger;
+
+/**
+ * Rollback ("recover") of a disk to a recovery point, and commit (DESIGN.md "Retention journal and recovery").
+ *
+ * <p>{@link #recover} stops replication on the disk (state {@code recovering}: streams fenced, writes refused),
+ * lets the applier apply everything acknowledged, pauses it, then in two persisted phases:
+ * <ol>
+ *   <li>{@code capturing}: copies the target's current content of every range the rollback will overwrite into an
+ *       <em>undo journal</em> next to the retention journal, and syncs it. The target is untouched in this phase,
+ *       so a crash here simply restarts the capture.</li>
+ *   <li>{@code rolling}: writes the before-images with seq &gt; P onto the target, newest first, so the earliest
+ *       image of each range lands last; flushes. Idempotent, so a crash here re-runs this phase.</li>
+ * </ol>
+ * The disk is then {@code at-point}. Another {@code recover} (to another point, or {@code latest}) first restores
+ * the undo journal ({@code restoring}, idempotent) and starts over. Without room for the undo journal the
+ * rollback is refused up front with the bytes it needs, unless {@code irreversible}. {@link #commit} at latest
+ * resumes replication; at an earlier point it leaves the disk {@code needs-resync}.
+ *
+ * <p>Phases are kept in {@code rollback.state} (written atomically) in the disk's journal directory, and
+ * {@link #resume} finishes an interrupted operation at start. Not thread-safe per disk: one operation at a time
+ * (the control API serialises jobs per disk).
+ */
+public final class RollbackService {
+    private static final Logger LOG = Logger.getLogger(RollbackService.class.getName());
+    static final String STATE_FILE = "rollback.state";
+    static final String UNDO_DIR = "undo";
+    static final String COMMITTED_FILE = "rollback.committed";
+    /** Space kept free on the retention volume beyond the undo journal's size. */
+    private static final long SPACE_MARGIN = 16L << 20;
+
+    /** Persisted phase of a disk's rollback. */
+    enum Phase { CAPTURING, ROLLING, AT_POINT, RESTORING, AT_LATEST }
+
+    /** Progress: bytes done and bytes in all. */
+    public interface Progress extends BiConsumer<Long, Long> {
+        Progress NONE = (done, total) -> { };
+    }
+
+    /** What a rollback would need: the before-images it writes and the undo journal's size. */
+    public record Plan(long point, int images, long bytes) {
+    }
+
+    private RollbackService() {
+    }
+
+    /** Plans a rollback of {@code disk} to {@code point} without changing anything. */
+    public static Plan plan(ReplicatedDisk disk, long point) {
+        List<RetentionJournal.ImageRef> refs = journal(disk).imagesAfter(point);
+        long bytes = 0;
+        for (RetentionJournal.ImageRef r : refs) {
+            bytes += r.length();
+        }
+        return new Plan(point, refs.size(), bytes);
+    }
+
+    /**
+     * Rolls the disk back to {@code point} (a sequence number at or below the latest acknowledged one).
+     *
+     * @throws IllegalStateException with the bytes needed when the undo journal does not fit, or when the point
+     *         is outside the retention window
+     */
+    public static void recover(ReplicatedDisk disk, long point, boolean irreversible, Progress progress)
+            throws IOException, InterruptedException, java.util.concurrent.TimeoutException {
+        RetentionJournal journal = journal(disk);
+        if (point < journal.earliestSeq() || point > disk.lastDurableSeq()) {
+            throw new IllegalStateException("disk " + disk.id() + ": seq " + point + " is not a recoverable point (earliest "
+                    + journal.earliestSeq() + ", latest " + disk.lastDurableSeq() + ")");
+        }
+        Properties st = readState(disk);
+        if (st != null && Phase.valueOf(st.getProperty("phase")) != Phase.AT_LATEST) {
+            restoreLatest(disk, progress); // back to latest before going to another point
+        }
+        if (disk.state() != DiskState.RECOVERING) {
+            disk.setRecoveryState(DiskState.RECOVERING, "rolling back to seq " + point);
+        }
+        // No write is accepted any more: make what was accepted durable, let the applier apply all of it, hold it.
+        disk.flush();
+        disk.applier().awaitApplied(disk.lastDurableSeq(), Duration.ofMinutes(10));
+        disk.applier().setPaused(true);
+        Plan plan = plan(disk, point);
+        if (!irreversible) {
+            long free = Files.getFileStore(journal.directory()).getUsableSpace();
+            long need = plan.bytes() + (long) plan.images() * 64 + SPACE_MARGIN;
+            if (need > free) {
+                throw new IllegalStateException("rolling disk " + disk.id() + " back to seq " + point + " needs "
+                        + need / (1 << 20) + " MiB on the retention volume to stay reversible, but only "
+                        + free / (1 << 20) + " MiB are free; free space, or use --irreversible (no way back)");
+            }
+        }
+        run(disk, point, irreversible, Phase.CAPTURING, progress);
+    }
+
+    /** Finishes an operation a crash interrupted (called at start for every disk). */
+    public static void resume(ReplicatedDisk disk) throws IOException {
+        Properties st = readState(disk);
+        if (st == null) {
+            return;
+        }
+        Phase phase = Phase.valueOf(st.getProperty("phase"));
+        long point = Long.parseLong(st.getProperty("point"));
+        boolean irreversible = Boolean.parseBoolean(st.getProperty("irreversible"));
+        disk.applier().setPaused(true);
+        switch (phase) {
+            case CAPTURING, ROLLING -> {
+                LOG.warning("disk " + disk.id() + ": finishing the rollback to seq " + point + " a restart interrupted ("
+                        + phase.name().toLowerCase() + ")");
+                run(disk, point, irreversible, phase, Progress.NONE);
+            }
+            case RESTORING -> {
+                LOG.warning("disk " + disk.id() + ": finishing the return to latest a restart interrupted");
+                restoreLatest(disk, Progress.NONE);
+            }
+            default -> { }
+        }
+    }
+
+    private static void run(ReplicatedDisk disk, long point, boolean irreversible, Phase from, Progress progress)
+            throws IOException {
+        RetentionJournal journal = journal(disk);
+        BlockDevice target = disk.target();
+        List<RetentionJournal.ImageRef> refs = journal.imagesAfter(point);
+        long total = 0;
+        for (RetentionJournal.ImageRef r : refs) {
+            total += r.length();
+        }
+        long done = 0;
+        Path undoDir = journal.directory().resolve(UNDO_DIR);
+        if (from == Phase.CAPTURING) {
+            writeState(disk, Phase.CAPTURING, point, irreversible);
+            deleteTree(undoDir);
+            if (!irreversible) {
+                try (RetentionJournal undo = RetentionJournal.open(undoDir, 64L << 20)) {
+                    long n = 0;
+                    for (RetentionJournal.ImageRef r : refs) {
+                        byte[] current = new byte[r.length()];
+                        target.read(r.offset(), ByteBuffer.wrap(current));
+                        undo.appendBeforeImage(++n, 0, r.offset(), ByteBuffer.wrap(current));
+                        done += r.length();
+                        progress.accept(done, 2 * total);
+                    }
+                    undo.sync();
+                }
+            }
+        }
+        writeState(disk, Phase.ROLLING, point, irreversible);
+        done = total;
+        for (int i = refs.size() - 1; i >= 0; i--) {
+            RetentionJournal.ImageRef r = refs.get(i);
+            target.write(r.offset(), ByteBuffer.wrap(journal.image(r)));
+            done += r.length();
+            progress.accept(done, 2 * total);
+        }
+        target.flush();
+        writeState(disk, Phase.AT_POINT, point, irreversible);
+        disk.setRecoveryState(DiskState.RECOVERING, "rolled back to seq " + point + (irreversible ? " (irreversible)" : "")
+                + "; 'mtagent commit' to keep it, or recover to another point or latest");
+    }
+
+    /** Undoes a rollback: the target gets back the content it had at latest. */
+    public static void restoreLatest(ReplicatedDisk disk, Progress progress) throws IOException {
+        Properties st = readState(disk);
+        if (st == null || Phase.valueOf(st.getProperty("phase")) == Phase.AT_LATEST) {
+            return;
+        }
+        Phase phase = Phase.valueOf(st.getProperty("phase"));
+        long point = Long.parseLong(st.getProperty("point"));
+        boolean irreversible = Boolean.parseBoolean(st.getProperty("irreversible"));
+        Path undoDir = journal(disk).directory().resolve(UNDO_DIR);
+        if (phase == Phase.CAPTURING) {
+            deleteTree(undoDir); // the target was not touched yet
+        } else {
+            if (irreversible) {
+                throw new IllegalStateException("disk " + disk.id() + " was rolled back with --irreversible: there is no"
+                        + " way back to latest; commit, then resync");
+            }
+            writeState(disk, Phase.RESTORING, point, false);
+            try (RetentionJournal undo = RetentionJournal.open(undoDir, 64L << 20)) {
+                List<RetentionJournal.ImageRef> refs = undo.imagesAfter(0);
+                long total = refs.stream().mapToLong(RetentionJournal.ImageRef::length).sum();
+                long done = 0;
+                for (RetentionJournal.ImageRef r : refs) {
+                    disk.target().write(r.offset(), ByteBuffer.wrap(undo.image(r)));
+                    done += r.length();
+                    progress.accept(done, total);
+                }
+            }
+            disk.target().flush();
+            deleteTree(undoDir);
+        }
+        writeState(disk, Phase.AT_LATEST, disk.lastDurableSeq(), false);
+        disk.setRecoveryState(DiskState.RECOVERING, "back at latest; 'mtagent commit' resumes replication");
+    }
+
+    /**
+     * Keeps the current state: at latest, replication resumes (protected); at an earlier point the disk is
+     * needs-resync (the source must resync before it is protected again).
+     */
+    public static DiskState commit(ReplicatedDisk disk) throws IOException {
+        Properties st = readState(disk);
+        if (st == null) {
+            throw new IllegalStateException("disk " + disk.id() + " is not being recovered: nothing to commit");
+        }
+        Phase phase = Phase.valueOf(st.getProperty("phase"));
+        if (phase != Phase.AT_POINT && phase != Phase.AT_LATEST) {
+            throw new IllegalStateException("disk " + disk.id() + " is in the middle of a rollback (" + phase + ")");
+        }
+        long point = Long.parseLong(st.getProperty("point"));
+        deleteTree(journal(disk).directory().resolve(UNDO_DIR));
+        if (phase == Phase.AT_POINT) {
+            // The target now is the disk at `point`: later points are gone, earlier ones stay viewable.
+            AtomicFile.write(journal(disk).directory().resolve(COMMITTED_FILE),
+                    Long.toString(point).getBytes(StandardCharsets.UTF_8));
+        }
+        Files.deleteIfExists(journal(disk).directory().resolve(STATE_FILE));
+        DiskState next = phase == Phase.AT_LATEST ? DiskState.PROTECTED : DiskState.NEEDS_RESYNC;
+        disk.setRecoveryState(next, next == DiskState.PROTECTED ? "recovery committed at latest; replicating"
+                : "recovery committed at seq " + point + ": the target no longer matches the source; resync it");
+        disk.applier().setPaused(false);
+        return next;
+    }
+
+    /** True when a rollback (in progress or not yet undone) means the target is not the disk at latest. */
+    public static boolean rolledBack(java.nio.file.Path journalDir) throws IOException {
+        Path f = journalDir.resolve(STATE_FILE);
+        if (!Files.exists(f)) {
+            return false;
+        }
+        Properties p = new Properties();
+        p.load(new StringReader(Files.readString(f, StandardCharsets.UTF_8)));
+        return Phase.valueOf(p.getProperty("phase")) != Phase.AT_LATEST;
+    }
+
+    /** After a commit at an earlier point: the highest seq the target still reflects (views above it are gone). */
+    public static long committedCeiling(java.nio.file.Path journalDir) throws IOException {
+        Path f = journalDir.resolve(COMMITTED_FILE);
+        return Files.exists(f) ? Long.parseLong(Files.readString(f, StandardCharsets.UTF_8).trim()) : Long.MAX_VALUE;
+    }
+
+    /** "at-point seq N", "at-latest", "rolling" … for status; null when no recovery is in progress. */
+    public static String describe(ReplicatedDisk disk) throws IOException {
+        Properties st = readState(disk);
+        return st == null ? null : st.getProperty("phase").toLowerCase().replace('_', '-') + " seq " + st.getProperty("point");
+    }
+
+    private static RetentionJournal journal(ReplicatedDisk disk) {
+        RetentionJournal j = disk.journal();
+        if (j == null) {
+            throw new IllegalStateException("disk " + disk.id() + " keeps no retention journal: set retention.dir");
+        }
+        return j;
+    }
+
+    private static Properties readState(ReplicatedDisk disk) throws IOException {
+        Path f = journal(disk).directory().resolve(STATE_FILE);
+        if (!Files.exists(f)) {
+            return null;
+        }
+        Properties p = new Properties();
+        p.load(new StringReader(Files.readString(f, StandardCharsets.UTF_8)));
+        return p;
+    }
+
+    private static void writeState(ReplicatedDisk disk, Phase phase, long point, boolean irreversible) throws IOException {
+        Properties p = new Properties();
+        p.setProperty("phase", phase.name());
+        p.setProperty("point", Long.toString(point));
+        p.setProperty("irreversible", Boolean.toString(irreversible));
+        StringWriter w = new StringWriter();
+        p.store(w, "mtagent rollback state; do not edit");
+        AtomicFile.write(journal(disk).directory().resolve(STATE_FILE), w.toString().getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                Files.delete(file);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
+                Files.delete(d);
+                return FileVisitResult.CONTINUE;
+            }
+        });
+        AtomicFile.fsyncDirectory(dir.getParent());
+    }
+
+    /** Convenience for group operations: the disks' plans. */
+    public static List<Plan> plans(List<ReplicatedDisk> disks, List<Long> points) {
+        List<Plan> out = new ArrayList<>();
+        for (int i = 0; i < disks.size(); i++) {
+            out.add(plan(disks.get(i), points.get(i)));
+        }
+        return out;
+    }
+}
