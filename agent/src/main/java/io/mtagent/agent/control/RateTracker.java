@@ -19,6 +19,8 @@ public final class RateTracker {
         static final Rates NONE = new Rates(0, 0);
     }
 
+    /** An RPO above this means writes are not arriving right now (the rates still show the past window). */
+    static final double IDLE_SECONDS = 5;
     private final int window;
     private final Map<String, ArrayDeque<Sample>> samples = new HashMap<>();
 
@@ -59,8 +61,11 @@ public final class RateTracker {
         if (rpoSeconds == null) {
             return null;
         }
-        if (rates.ingestBytesPerSecond() <= 0) {
-            return Math.max(0, thresholdSeconds - rpoSeconds);
+        if (rpoSeconds >= thresholdSeconds) {
+            return 0.0;
+        }
+        if (rpoSeconds > IDLE_SECONDS || rates.ingestBytesPerSecond() <= 0) {
+            return thresholdSeconds - rpoSeconds; // nothing arriving now: the RPO grows by a second per second
         }
         double growth = rates.ingestBytesPerSecond() - rates.applyBytesPerSecond();
         if (growth <= 0) {
