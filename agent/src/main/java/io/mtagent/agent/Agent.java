@@ -11,7 +11,16 @@ import io.mtagent.agent.server.DataServer;
 import io.mtagent.agent.server.DataServerStats;
 import io.mtagent.agent.storage.ApplierOptions;
 import io.mtagent.agent.storage.IngestLogOptions;
+import io.mtagent.agent.control.ControlServer;
+import io.mtagent.agent.control.HeartbeatClient;
+import io.mtagent.agent.control.PinnedTrust;
+import io.mtagent.agent.control.RuntimeSettings;
+import io.mtagent.agent.security.ControlToken;
+import io.mtagent.protocol.HandshakeCrypto;
 import java.io.IOException;
+import java.security.GeneralSecurityException;
+import java.time.Duration;
+import javax.net.ssl.SSLContext;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,6 +45,11 @@ public final class Agent implements AutoCloseable {
     private final CacheBudget cacheBudget;
     private final io.mtagent.agent.retention.RetentionEnforcer retention;
     private final java.util.concurrent.ScheduledExecutorService housekeeping;
+    private final long startedNanos = System.nanoTime();
+    private final RuntimeSettings runtimeSettings;
+    private volatile ControlServer controlServer;
+    private volatile InetSocketAddress controlAddress;
+    private volatile HeartbeatClient heartbeat;
     private volatile boolean closed;
 
     private Agent(AgentConfig config, AgentIdentity identity, DiskRegistry disks, DataServer dataServer,
@@ -45,6 +59,7 @@ public final class Agent implements AutoCloseable {
         this.disks = disks;
         this.dataServer = dataServer;
         this.cacheBudget = cacheBudget;
+        this.runtimeSettings = new RuntimeSettings(config);
         this.housekeeping = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "housekeeping");
             t.setDaemon(true);
@@ -52,7 +67,7 @@ public final class Agent implements AutoCloseable {
         });
         if (config.retentionDir().isPresent()) {
             long capacity = Files.getFileStore(config.retentionDir().get()).getTotalSpace();
-            this.retention = new io.mtagent.agent.retention.RetentionEnforcer(disks.all(), config.retentionWindow(),
+            this.retention = new io.mtagent.agent.retention.RetentionEnforcer(disks::all, config.retentionWindow(),
                     config.retentionMaxBytesFor(capacity),
                     io.mtagent.agent.retention.SpacePolicy.ofLabel(config.retentionSpacePolicy()),
                     () -> System.currentTimeMillis() * 1000);
@@ -95,8 +110,8 @@ public final class Agent implements AutoCloseable {
                 .commitMaxDelayMicros(config.ingestCommitMaxDelay().toNanos() / 1000)
                 .build();
         DiskRegistry disks = DiskRegistry.open(config.disks(), config.cacheDir(), config.stateDir(), config.retentionDir(),
-                config.retentionSegmentBytes(), logOptions,
-                ApplierOptions.defaults(), config.diskQuotaBytes(), progress);
+                config.retentionSegmentBytes(), logOptions, ApplierOptions.defaults(), config.diskQuotaBytes(), registry,
+                progress);
         try {
             for (var d : disks.all()) {
                 if (d.journal() != null) {
@@ -121,7 +136,14 @@ public final class Agent implements AutoCloseable {
                 throw new IllegalStateException("cannot listen on " + config.dataListen() + ": " + e.getMessage()
                         + " (is another agent running? change data.listen)", e);
             }
-            return new Agent(config, identity, disks, server, budget);
+            Agent agent = new Agent(config, identity, disks, server, budget);
+            try {
+                agent.startControlPlane(registry);
+            } catch (RuntimeException | InterruptedException e) {
+                agent.close();
+                throw e;
+            }
+            return agent;
         } catch (IOException | RuntimeException | InterruptedException e) {
             disks.close();
             throw e;
@@ -153,6 +175,36 @@ public final class Agent implements AutoCloseable {
         }
     }
 
+    /** Control server after the data server (issue 6), then the heartbeat client if one is configured. */
+    private void startControlPlane(MeterRegistry registry) throws InterruptedException {
+        ControlToken token = ControlToken.loadOrCreate(config.controlTokenFile());
+        ControlServer control = new ControlServer(this, identity.serverSslContext(), token, runtimeSettings, registry);
+        controlServer = control;
+        try {
+            controlAddress = control.start();
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("cannot listen on " + config.controlListen() + " for the control API: "
+                    + e.getMessage() + " (is another agent running? change control.listen)", e);
+        }
+        if (!config.configServerUrl().isEmpty()) {
+            SSLContext tls;
+            try {
+                if (config.configServerCaFile().isPresent()) {
+                    tls = PinnedTrust.fromPemFile(config.configServerCaFile().get());
+                } else if (!config.configServerFingerprint().isEmpty()) {
+                    tls = PinnedTrust.pinned(HandshakeCrypto.parseFingerprint(config.configServerFingerprint()));
+                } else {
+                    tls = SSLContext.getDefault();
+                }
+            } catch (IOException | GeneralSecurityException e) {
+                throw new IllegalStateException("cannot set up TLS to the configuration server: " + e.getMessage()
+                        + " (check configserver.ca.file or configserver.fingerprint)", e);
+            }
+            heartbeat = new HeartbeatClient(this, control.report(), runtimeSettings, tls);
+            heartbeat.start();
+        }
+    }
+
     private static PassphraseStore loadPassphrase(AgentConfig config) {
         var stored = PassphraseStore.load(config.stateDir());
         if (stored.isPresent()) {
@@ -177,6 +229,33 @@ public final class Agent implements AutoCloseable {
         return dataServer.boundAddress();
     }
 
+    /** Where the control server listens (the real port when 0 was configured). */
+    public InetSocketAddress controlAddress() {
+        return controlAddress;
+    }
+
+    /** The settings that may change at run time (health thresholds). */
+    public RuntimeSettings runtimeSettings() {
+        return runtimeSettings;
+    }
+
+    /** The heartbeat client, or null when no configuration server is configured. */
+    public HeartbeatClient heartbeat() {
+        return heartbeat;
+    }
+
+    public Duration uptime() {
+        return Duration.ofNanos(System.nanoTime() - startedNanos);
+    }
+
+    public boolean dataServerListening() {
+        return dataServer.isListening();
+    }
+
+    public int dataSessions() {
+        return dataServer.sessionCount();
+    }
+
     /** Clean shutdown (idempotent). */
     @Override
     public synchronized void close() {
@@ -185,6 +264,14 @@ public final class Agent implements AutoCloseable {
         }
         closed = true;
         housekeeping.shutdownNow();
+        HeartbeatClient hb = heartbeat;
+        if (hb != null) {
+            hb.close();
+        }
+        ControlServer control = controlServer;
+        if (control != null) {
+            control.close();
+        }
         LOG.info("shutting down: no new connections; flushing ingest logs");
         dataServer.stopAccepting();
         try {

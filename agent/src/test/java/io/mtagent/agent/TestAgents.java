@@ -24,6 +24,7 @@ public final class TestAgents {
     public static Map<String, String> settings(Path dir, int disks, long diskBytes) {
         Map<String, String> s = new LinkedHashMap<>();
         s.put("data.listen", "127.0.0.1:0");
+        s.put("control.listen", "127.0.0.1:0");
         s.put("state.dir", dir.resolve("state").toString());
         s.put("cache.dir", dir.resolve("cache").toString());
         s.put("ingest.segment.bytes", "2MiB");
@@ -49,7 +50,15 @@ public final class TestAgents {
         if (PassphraseStore.load(config.stateDir()).isEmpty()) {
             setPassphrase(config.stateDir());
         }
-        return Agent.start(config, new SimpleMeterRegistry(), line -> { });
+        return start(config, new SimpleMeterRegistry());
+    }
+
+    /** Starts an agent from a loaded configuration with the given meter registry (sets the passphrase if not yet). */
+    public static Agent start(AgentConfig config, io.micrometer.core.instrument.MeterRegistry registry) throws Exception {
+        if (PassphraseStore.load(config.stateDir()).isEmpty()) {
+            setPassphrase(config.stateDir());
+        }
+        return Agent.start(config, registry, line -> { });
     }
 
     public static ClientOptions.Builder client(Agent agent) {

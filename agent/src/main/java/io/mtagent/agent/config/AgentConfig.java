@@ -26,6 +26,7 @@ public final class AgentConfig {
     private final ConfigValues values;
     private final String agentName;
     private final List<DiskConfig> disks;
+    private Path sourceFile;
 
     private AgentConfig(ConfigValues values) {
         this.values = values;
@@ -47,7 +48,14 @@ public final class AgentConfig {
     public static AgentConfig load(Path file, Map<String, String> overrides) {
         List<Setting> settings = new ArrayList<>(PropertiesSource.read(file));
         settings.addAll(settings(overrides, COMMAND_LINE));
-        return new AgentConfig(DEF.parse(settings));
+        AgentConfig config = new AgentConfig(DEF.parse(settings));
+        config.sourceFile = file;
+        return config;
+    }
+
+    /** The file this configuration was read from (the control API's disk rescan re-reads it), if any. */
+    public Optional<Path> sourceFile() {
+        return Optional.ofNullable(sourceFile);
     }
 
     /** A configuration from settings alone (no file), e.g. command-line flags; unset keys take their defaults. */
@@ -190,6 +198,48 @@ public final class AgentConfig {
     /** Where the retention journals live; empty when none are kept. */
     public Optional<Path> retentionDir() {
         return values.get(RETENTION_DIR);
+    }
+
+    public HostPort controlListen() {
+        return values.get(CONTROL_LISTEN);
+    }
+
+    public boolean controlOpenHealth() {
+        return values.get(CONTROL_OPEN_HEALTH);
+    }
+
+    public boolean controlOpenMetrics() {
+        return values.get(CONTROL_OPEN_METRICS);
+    }
+
+    /** The control API token file: the configured one, else {@code <state.dir>/control.token}. */
+    public Path controlTokenFile() {
+        return values.get(CONTROL_TOKEN_FILE).orElse(stateDir().resolve("control.token"));
+    }
+
+    public Duration healthRpoThreshold() {
+        return values.get(HEALTH_RPO_THRESHOLD);
+    }
+
+    public Duration healthAppConsistentFrequency() {
+        return values.get(HEALTH_APP_CONSISTENT_FREQUENCY);
+    }
+
+    /** Empty when no configuration server is configured. */
+    public String configServerUrl() {
+        return values.get(CONFIGSERVER_URL);
+    }
+
+    public Optional<Path> configServerCaFile() {
+        return values.get(CONFIGSERVER_CA_FILE);
+    }
+
+    public String configServerFingerprint() {
+        return values.get(CONFIGSERVER_FINGERPRINT);
+    }
+
+    public Duration heartbeatInterval() {
+        return values.get(HEARTBEAT_INTERVAL);
     }
 
     /** The target disks, sorted by name. */

@@ -96,6 +96,46 @@ public final class AgentConfigKeys {
     public static final ConfigKey<Boolean> RETENTION_ALLOW_SHARED_VOLUME = ConfigKey.of("retention.allow.shared.volume",
             ConfigType.BOOLEAN, false, Validator.any(), "Allow the retention journals on the install or cache volume"
             + " (demo and tests); the agent logs a warning when this is on.");
+    // Control plane (issue 6).
+    public static final ConfigKey<HostPort> CONTROL_LISTEN = ConfigKey.of("control.listen", ConfigType.HOST_PORT,
+            new HostPort("127.0.0.1", 9444), Validator.any(),
+            "Address and port of the HTTPS control server (/health, /status, /metrics, /v1/...). Port 443 needs"
+                    + " CAP_NET_BIND_SERVICE. Port 0 picks a free port (tests).");
+    public static final ConfigKey<Boolean> CONTROL_OPEN_HEALTH = ConfigKey.of("control.open.health",
+            ConfigType.BOOLEAN, true, Validator.any(),
+            "Serve GET /health without the bearer token (load balancers, monitoring checks).");
+    public static final ConfigKey<Boolean> CONTROL_OPEN_METRICS = ConfigKey.of("control.open.metrics",
+            ConfigType.BOOLEAN, true, Validator.any(),
+            "Serve GET /metrics without the bearer token (Prometheus scrapers).");
+    public static final ConfigKey<Optional<Path>> CONTROL_TOKEN_FILE = ConfigKey.of("control.token.file",
+            ConfigType.OPTIONAL_PATH, Optional.empty(), Validator.any(),
+            "Bearer token of the control API (32 random bytes, base64url, mode 0600), generated at first start."
+                    + " Empty means <state.dir>/control.token.");
+    public static final ConfigKey<Duration> HEALTH_RPO_THRESHOLD = ConfigKey.of("health.rpo.threshold",
+            ConfigType.DURATION, Duration.ofMinutes(15), Validator.between(Duration.ofSeconds(1), Duration.ofDays(7)),
+            "A disk whose RPO passes this is a warning (MT-1001). Changeable at run time by the configuration server.");
+    public static final ConfigKey<Duration> HEALTH_APP_CONSISTENT_FREQUENCY = ConfigKey.of(
+            "health.app.consistent.frequency", ConfigType.DURATION, Duration.ofMinutes(60),
+            Validator.between(Duration.ofSeconds(1), Duration.ofDays(7)),
+            "A disk without an app-consistent point for longer than this is a warning (MT-1002). Changeable at run"
+                    + " time by the configuration server.");
+    public static final ConfigKey<String> CONFIGSERVER_URL = ConfigKey.of("configserver.url", ConfigType.STRING, "",
+            Validator.matches("|https://\\S{1,2000}", "empty (no configuration server) or an https:// URL"),
+            "Base URL of the configuration server the agent registers with and sends heartbeats to (usually"
+                    + " https://<host>:443). Empty: no heartbeats; the agent works on its own.");
+    public static final ConfigKey<Optional<Path>> CONFIGSERVER_CA_FILE = ConfigKey.of("configserver.ca.file",
+            ConfigType.OPTIONAL_PATH, Optional.empty(), Validator.any(),
+            "PEM certificate(s) the configuration server's certificate must chain to. Empty: pin"
+                    + " configserver.fingerprint instead.");
+    public static final ConfigKey<String> CONFIGSERVER_FINGERPRINT = ConfigKey.of("configserver.fingerprint",
+            ConfigType.STRING, "", Validator.matches("|([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}",
+                    "empty or a SHA-256 fingerprint AB:CD:... (32 pairs)"),
+            "SHA-256 fingerprint of the configuration server's certificate, pinned when configserver.ca.file is"
+                    + " not set.");
+    public static final ConfigKey<Duration> HEARTBEAT_INTERVAL = ConfigKey.of("heartbeat.interval",
+            ConfigType.DURATION, Duration.ofSeconds(30), Validator.between(Duration.ofMillis(100), Duration.ofHours(1)),
+            "Time between heartbeats to the configuration server; while it is unreachable the agent backs off"
+                    + " exponentially (with jitter) up to 5 min.");
 
     public static final ConfigKey<String> DISK_ID = ConfigKey.computed("id", ConfigType.STRING, "<name>",
             Validator.matches("[A-Za-z0-9._:-]{1,128}", "1 to 128 characters of letters, digits, '.', '_', ':', '-'"),
@@ -120,8 +160,11 @@ public final class AgentConfigKeys {
             AGENT_NAME, DATA_LISTEN, DATA_INSECURE_PLAINTEXT, DATA_MAX_WRITE_BYTES, DATA_CREDIT_WINDOW_BYTES,
             STATE_DIR, CACHE_DIR, CACHE_MAX_BYTES, DISK_QUOTA_BYTES,
             INGEST_SEGMENT_BYTES, INGEST_COMMIT_MAX_BYTES, INGEST_COMMIT_MAX_DELAY,
-            AUTH_ITERATIONS, AUTH_PASSPHRASE_FILE, RETENTION_DIR, RETENTION_SEGMENT_BYTES, RETENTION_WINDOW, RETENTION_MAX_BYTES,
-            RETENTION_SPACE_POLICY, RETENTION_ALLOW_SHARED_VOLUME), List.of(DISKS));
+            AUTH_ITERATIONS, AUTH_PASSPHRASE_FILE, RETENTION_DIR, RETENTION_SEGMENT_BYTES, RETENTION_WINDOW,
+            RETENTION_MAX_BYTES, RETENTION_SPACE_POLICY, RETENTION_ALLOW_SHARED_VOLUME,
+            CONTROL_LISTEN, CONTROL_OPEN_HEALTH, CONTROL_OPEN_METRICS, CONTROL_TOKEN_FILE, HEALTH_RPO_THRESHOLD,
+            HEALTH_APP_CONSISTENT_FREQUENCY, CONFIGSERVER_URL, CONFIGSERVER_CA_FILE, CONFIGSERVER_FINGERPRINT,
+            HEARTBEAT_INTERVAL), List.of(DISKS));
 
     private AgentConfigKeys() {
     }

@@ -1,5 +1,6 @@
 package io.mtagent.agent.disk;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.mtagent.agent.config.DiskConfig;
 import io.mtagent.agent.storage.Applier;
 import io.mtagent.agent.storage.ApplierOptions;
@@ -9,32 +10,61 @@ import io.mtagent.agent.storage.IngestLog;
 import io.mtagent.agent.storage.IngestLogOptions;
 import io.mtagent.agent.retention.JournalingApplyStage;
 import io.mtagent.agent.retention.RetentionJournal;
+import io.mtagent.agent.retention.RollbackService;
 import io.mtagent.nativeio.BlockDevice;
 import io.mtagent.nativeio.FileBlockDevice;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Collections;
-import java.util.LinkedHashMap;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.logging.Logger;
 
 /**
- * The declared target disks, opened at start: for each one the target device, its ingest log on the cache
- * volume (recovered: torn tails repaired, corruption refused), its persisted state, and a running applier.
- * Thread-safe after construction (the map is immutable).
+ * The target disks of the agent: for each declared disk its configuration and, unless it is released, the open
+ * disk (target device, recovered ingest log, persisted state, running applier). Disks are opened at start and can
+ * be added, released (quiesced and closed so the hypervisor can detach the device) and re-attached at run time
+ * through the control API.
+ *
+ * <p>Thread-safety: lookups ({@link #byId}, {@link #all}) are lock-free reads of concurrent maps and may run on
+ * event loops; mutations (add, release, attach, close) are serialized on one lock and may block on I/O, so they
+ * must not run on an event loop.
  */
 public final class DiskRegistry implements Closeable {
     private static final Logger LOG = Logger.getLogger(DiskRegistry.class.getName());
-    /** Journal segment size when none is configured. */
-    static final long JOURNAL_SEGMENT_BYTES = 64L << 20;
-    private final Map<String, ReplicatedDisk> byId;
+    private final Map<String, ReplicatedDisk> byId = new ConcurrentHashMap<>();
+    private final Map<String, DiskConfig> declared = new ConcurrentHashMap<>();
+    private final Map<String, DiskStats> stats = new ConcurrentHashMap<>();
+    private final Object mutation = new Object();
+    private final Path cacheDir;
+    private final Path stateDir;
+    private final IngestLogOptions logOptions;
+    private final ApplierOptions applierOptions;
+    private final long quotaBytes;
+    private final MeterRegistry registry;
+    private final java.util.Optional<Path> retentionDir;
+    private final long journalSegmentBytes;
+    private volatile CacheBudget budget;
 
-    private DiskRegistry(Map<String, ReplicatedDisk> byId) {
-        this.byId = Collections.unmodifiableMap(byId);
+    private DiskRegistry(Path cacheDir, Path stateDir, java.util.Optional<Path> retentionDir, long journalSegmentBytes,
+                         IngestLogOptions logOptions, ApplierOptions applierOptions, long quotaBytes,
+                         MeterRegistry registry) {
+        this.retentionDir = retentionDir;
+        this.journalSegmentBytes = journalSegmentBytes;
+        this.cacheDir = cacheDir;
+        this.stateDir = stateDir;
+        this.logOptions = logOptions;
+        this.applierOptions = applierOptions;
+        this.quotaBytes = quotaBytes;
+        this.registry = registry;
     }
 
     /**
@@ -43,10 +73,10 @@ public final class DiskRegistry implements Closeable {
      * @param progress receives one line per recovered disk (systemd STATUS=, terminal)
      */
     public static DiskRegistry open(Collection<DiskConfig> disks, Path cacheDir, Path stateDir, IngestLogOptions logOptions,
-                                    ApplierOptions applierOptions, long quotaBytes, Consumer<String> progress)
-            throws IOException {
-        return open(disks, cacheDir, stateDir, java.util.Optional.empty(), JOURNAL_SEGMENT_BYTES, logOptions,
-                applierOptions, quotaBytes, progress);
+                                    ApplierOptions applierOptions, long quotaBytes, MeterRegistry registry,
+                                    Consumer<String> progress) throws IOException {
+        return open(disks, cacheDir, stateDir, java.util.Optional.empty(), 64L << 20, logOptions, applierOptions,
+                quotaBytes, registry, progress);
     }
 
     /**
@@ -55,73 +85,206 @@ public final class DiskRegistry implements Closeable {
      */
     public static DiskRegistry open(Collection<DiskConfig> disks, Path cacheDir, Path stateDir,
                                     java.util.Optional<Path> retentionDir, long journalSegmentBytes,
-                                    IngestLogOptions logOptions,
-                                    ApplierOptions applierOptions, long quotaBytes, Consumer<String> progress)
-            throws IOException {
-        Map<String, ReplicatedDisk> map = new LinkedHashMap<>();
+                                    IngestLogOptions logOptions, ApplierOptions applierOptions, long quotaBytes,
+                                    MeterRegistry registry, Consumer<String> progress) throws IOException {
+        DiskRegistry r = new DiskRegistry(cacheDir, stateDir, retentionDir, journalSegmentBytes, logOptions,
+                applierOptions, quotaBytes, registry);
         try {
             Files.createDirectories(stateDir.resolve("disks"));
             for (DiskConfig d : disks) {
                 progress.accept("recovering ingest log of disk " + d.id());
-                if (d.sizeBytes() > 0 && d.path().toAbsolutePath().getParent() != null) {
-                    Files.createDirectories(d.path().toAbsolutePath().getParent()); // file target created at its size
-                }
-                BlockDevice target = FileBlockDevice.open(d.path(), d.sizeBytes(), d.sectorSize());
-                IngestLog log;
-                try {
-                    log = IngestLog.open(cacheDir.resolve(d.name()), d.name(), logOptions);
-                } catch (IOException | RuntimeException e) {
-                    target.close();
-                    throw e;
-                }
-                DiskStateStore state = DiskStateStore.load(stateDir.resolve("disks").resolve(d.name() + ".state"));
-                RetentionJournal journal = null;
-                ApplyStage stage = ApplyStage.NONE;
-                if (retentionDir.isPresent()) {
-                    progress.accept("recovering retention journal of disk " + d.id());
-                    journal = RetentionJournal.open(retentionDir.get().resolve(d.name()), journalSegmentBytes);
-                    stage = new JournalingApplyStage(journal);
-                }
-                Applier applier = new Applier(d.name(), log, target, stage, applierOptions);
-                ReplicatedDisk disk = new ReplicatedDisk(d.name(), d.id(), target, log, applier, state, quotaBytes, journal);
-                map.put(d.id(), disk);
-                if (journal != null && io.mtagent.agent.retention.RollbackService.rolledBack(journal.directory())) {
-                    // A rollback was in progress or not yet committed: the target is not at latest, so the applier
-                    // must not write on it; the agent finishes the rollback (RollbackService.resume) after start.
-                    applier.setPaused(true);
-                }
-                applier.start();
-                LOG.info(() -> "disk " + d.id() + " (" + d.path() + ", " + target.size() + " bytes): "
-                        + disk.state().label() + ", durable seq " + log.lastDurableSeq() + ", applied seq " + log.appliedSeq());
+                r.add(d);
             }
         } catch (IOException | RuntimeException e) {
-            for (ReplicatedDisk disk : map.values()) {
-                try {
-                    disk.close();
-                } catch (IOException suppressed) {
-                    e.addSuppressed(suppressed);
-                }
+            try {
+                r.close();
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
             }
             throw e;
         }
-        return new DiskRegistry(map);
+        return r;
     }
 
+    /** Sets the global cache cap for every disk, present and future. */
     public void attach(CacheBudget budget) {
+        this.budget = budget;
         byId.values().forEach(d -> d.attach(budget));
     }
 
-    /** The disk with this stable id, or null. */
+    /**
+     * Declares and opens a disk at run time.
+     *
+     * @throws IllegalArgumentException if its id, name or path is already declared
+     */
+    public ReplicatedDisk add(DiskConfig d) throws IOException {
+        synchronized (mutation) {
+            for (DiskConfig other : declared.values()) {
+                if (other.id().equals(d.id()) || other.name().equals(d.name())
+                        || other.path().toAbsolutePath().normalize().equals(d.path().toAbsolutePath().normalize())) {
+                    throw new IllegalArgumentException("disk " + d.id() + " (" + d.path() + ") clashes with the"
+                            + " declared disk " + other.id() + " (" + other.path() + "): ids, names and paths must"
+                            + " be unique");
+                }
+            }
+            ReplicatedDisk disk = openDisk(d);
+            declared.put(d.id(), d);
+            byId.put(d.id(), disk);
+            return disk;
+        }
+    }
+
+    private ReplicatedDisk openDisk(DiskConfig d) throws IOException {
+        if (d.sizeBytes() > 0 && d.path().toAbsolutePath().getParent() != null) {
+            Files.createDirectories(d.path().toAbsolutePath().getParent()); // file target created at its size
+        }
+        BlockDevice target = FileBlockDevice.open(d.path(), d.sizeBytes(), d.sectorSize());
+        IngestLog log;
+        try {
+            log = IngestLog.open(cacheDir.resolve(d.name()), d.name(), logOptions);
+        } catch (IOException | RuntimeException e) {
+            target.close();
+            throw e;
+        }
+        DiskStateStore state;
+        try {
+            state = DiskStateStore.load(stateDir.resolve("disks").resolve(d.name() + ".state"));
+        } catch (IOException | RuntimeException e) {
+            log.close();
+            target.close();
+            throw e;
+        }
+        DiskStats s = stats.computeIfAbsent(d.id(), id -> new DiskStats(registry, id, () -> byId.get(id)));
+        RetentionJournal journal = null;
+        ApplyStage stage = ApplyStage.NONE;
+        if (retentionDir.isPresent()) {
+            try {
+                journal = RetentionJournal.open(retentionDir.get().resolve(d.name()), journalSegmentBytes);
+            } catch (IOException | RuntimeException e) {
+                log.close();
+                target.close();
+                throw e;
+            }
+            stage = new JournalingApplyStage(journal);
+        }
+        Applier applier = new Applier(d.name(), log, target, stage, applierOptions);
+        ReplicatedDisk disk = new ReplicatedDisk(d.name(), d.id(), target, log, applier, state, quotaBytes, s, journal);
+        CacheBudget b = budget;
+        if (b != null) {
+            disk.attach(b);
+        }
+        if (journal != null && RollbackService.rolledBack(journal.directory())) {
+            // A rollback was in progress or not yet committed: the target is not at latest, so the applier must not
+            // write on it; the agent finishes the rollback (RollbackService.resume) after start.
+            applier.setPaused(true);
+        }
+        applier.start();
+        LOG.info(() -> "disk " + d.id() + " (" + d.path() + ", " + target.size() + " bytes): "
+                + disk.state().label() + ", durable seq " + log.lastDurableSeq() + ", applied seq " + log.appliedSeq());
+        return disk;
+    }
+
+    /**
+     * Releases a disk (control API): refuses new opens, fences the stream that owns it, makes everything accepted
+     * durable, waits until the applier wrote it all to the target, then closes applier, ingest log and target so
+     * the device can be detached. The disk stays declared; {@link #reattach} opens it again.
+     *
+     * @return false if the disk was already released
+     * @throws IllegalArgumentException if no such disk is declared
+     */
+    public boolean release(String id, Duration timeout) throws IOException, InterruptedException, TimeoutException {
+        synchronized (mutation) {
+            requireDeclared(id);
+            ReplicatedDisk disk = byId.get(id);
+            if (disk == null) {
+                return false;
+            }
+            disk.beginRelease();
+            disk.quiesce(timeout);
+            byId.remove(id);
+            disk.close();
+            LOG.info(() -> "disk " + id + " released: applied up to seq " + disk.appliedSeq() + ", target closed");
+            return true;
+        }
+    }
+
+    /**
+     * Opens a released disk again.
+     *
+     * @return false if it was not released
+     * @throws IllegalArgumentException if no such disk is declared
+     */
+    public boolean reattach(String id) throws IOException {
+        synchronized (mutation) {
+            DiskConfig d = requireDeclared(id);
+            if (byId.containsKey(id)) {
+                return false;
+            }
+            byId.put(id, openDisk(d));
+            LOG.info(() -> "disk " + id + " attached again");
+            return true;
+        }
+    }
+
+    /**
+     * Adds the disks of {@code configured} that are not declared yet (by id); declared ones are left alone.
+     *
+     * @return the ids added
+     */
+    public List<String> rescan(Collection<DiskConfig> configured) throws IOException {
+        synchronized (mutation) {
+            List<String> added = new ArrayList<>();
+            for (DiskConfig d : configured) {
+                if (!declared.containsKey(d.id())) {
+                    add(d);
+                    added.add(d.id());
+                }
+            }
+            return added;
+        }
+    }
+
+    private DiskConfig requireDeclared(String id) {
+        DiskConfig d = declared.get(id);
+        if (d == null) {
+            throw new IllegalArgumentException("no disk '" + id + "' is declared (declared: " + ids() + ")");
+        }
+        return d;
+    }
+
+    /** The open disk with this stable id, or null (unknown or released). */
     public ReplicatedDisk byId(String id) {
         return byId.get(id);
     }
 
+    /** True if the disk is declared but released. */
+    public boolean isReleased(String id) {
+        return declared.containsKey(id) && !byId.containsKey(id);
+    }
+
+    /** The open disks (released ones are not included), sorted by id. */
     public Collection<ReplicatedDisk> all() {
-        return byId.values();
+        List<ReplicatedDisk> list = new ArrayList<>(byId.values());
+        list.sort(Comparator.comparing(ReplicatedDisk::id));
+        return list;
+    }
+
+    /** Every declared disk, released ones included, sorted by id. */
+    public List<DiskConfig> declared() {
+        List<DiskConfig> list = new ArrayList<>(declared.values());
+        list.sort(Comparator.comparing(DiskConfig::id));
+        return list;
+    }
+
+    /** The metrics of a declared disk (they survive release and re-attach), or null. */
+    public DiskStats stats(String id) {
+        return stats.get(id);
     }
 
     public String ids() {
-        return String.join(", ", byId.keySet());
+        List<String> ids = new ArrayList<>(declared.keySet());
+        ids.sort(null);
+        return String.join(", ", ids);
     }
 
     /** Unapplied bytes in all ingest logs together (the global cache cap compares against this). */
@@ -133,7 +296,7 @@ public final class DiskRegistry implements Closeable {
         return sum;
     }
 
-    /** Makes everything accepted durable on every disk (clean shutdown). */
+    /** Makes everything accepted durable on every disk (clean shutdown step). */
     public void flushAll() throws IOException, InterruptedException {
         for (ReplicatedDisk d : byId.values()) {
             d.flush();
@@ -142,20 +305,23 @@ public final class DiskRegistry implements Closeable {
 
     @Override
     public void close() throws IOException {
-        IOException first = null;
-        for (ReplicatedDisk d : byId.values()) {
-            try {
-                d.close();
-            } catch (IOException e) {
-                if (first == null) {
-                    first = e;
-                } else {
-                    first.addSuppressed(e);
+        synchronized (mutation) {
+            IOException first = null;
+            for (ReplicatedDisk d : byId.values()) {
+                try {
+                    d.close();
+                } catch (IOException e) {
+                    if (first == null) {
+                        first = e;
+                    } else {
+                        first.addSuppressed(e);
+                    }
                 }
             }
-        }
-        if (first != null) {
-            throw first;
+            byId.clear();
+            if (first != null) {
+                throw first;
+            }
         }
     }
 }

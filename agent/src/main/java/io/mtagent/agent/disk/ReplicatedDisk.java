@@ -15,6 +15,7 @@ import io.netty.buffer.ByteBuf;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -42,12 +43,24 @@ public final class ReplicatedDisk implements Closeable {
     private final List<Waiter> waiters = new ArrayList<>();
     /** Null when no retention journal is kept. */
     private final RetentionJournal journal;
+    private final DiskStats stats;
+    /**
+     * Accepted records not yet durable: {seq, source time corrected to agent time (µs), 1 if app-consistent tag}.
+     * Bounded by the credit in flight. Guarded by itself (offers add under this, the writer thread drains).
+     */
+    private final ArrayDeque<long[]> undurableTimes = new ArrayDeque<>();
+    private volatile long newestDurableMicros;
+    private volatile long lastAppConsistentMicros;
+    /** Applier thread only. */
+    private long appliedBytesSeen;
 
     // Guarded by this.
     private long epoch;
     private DiskState state;
     private String reason;
     private long lastTimestampMicros;
+    private long clockOffsetMicros;
+    private boolean released;
     private volatile DiskOwner owner;
     private volatile CacheBudget cacheBudget;
     private volatile boolean acceptingWrites = true;
@@ -56,8 +69,9 @@ public final class ReplicatedDisk implements Closeable {
     }
 
     ReplicatedDisk(String name, String id, BlockDevice target, IngestLog log, Applier applier,
-                   DiskStateStore stateStore, long quotaBytes, RetentionJournal journal) {
+                   DiskStateStore stateStore, long quotaBytes, DiskStats stats, RetentionJournal journal) {
         this.journal = journal;
+        this.stats = stats;
         this.name = name;
         this.id = id;
         this.target = target;
@@ -69,6 +83,8 @@ public final class ReplicatedDisk implements Closeable {
         this.epoch = s.epoch();
         this.state = s.state();
         this.reason = s.reason();
+        this.appliedBytesSeen = log.appliedBytes();
+        log.setSyncListener(stats::recordSync);
         log.addListener(new IngestLog.Listener() {
             @Override
             public void onDurable(long durableSeq) {
@@ -76,11 +92,15 @@ public final class ReplicatedDisk implements Closeable {
                 if (o != null) {
                     o.durable(durableSeq);
                 }
+                noteDurable(durableSeq);
                 runWaiters(durableSeq);
             }
 
             @Override
             public void onApplied(long appliedSeq) {
+                long applied = log.appliedBytes();
+                stats.bytesApplied.increment(applied - appliedBytesSeen);
+                appliedBytesSeen = applied;
                 DiskOwner o = owner;
                 if (o != null) {
                     o.drained();
@@ -96,6 +116,47 @@ public final class ReplicatedDisk implements Closeable {
                 markFailed("ingest log: " + e.getMessage());
             }
         });
+    }
+
+    private void noteDurable(long durableSeq) {
+        long newest = 0;
+        long app = 0;
+        synchronized (undurableTimes) {
+            while (!undurableTimes.isEmpty() && undurableTimes.peekFirst()[0] <= durableSeq) {
+                long[] r = undurableTimes.pollFirst();
+                newest = Math.max(newest, r[1]);
+                if (r[2] != 0) {
+                    app = Math.max(app, r[1]);
+                }
+            }
+        }
+        if (newest > newestDurableMicros) {
+            newestDurableMicros = newest;
+        }
+        if (app > lastAppConsistentMicros) {
+            lastAppConsistentMicros = app;
+        }
+    }
+
+    /**
+     * The recovery point objective in seconds: agent time now minus the source time (corrected by the session's
+     * clock offset) of the newest durable record; null while nothing has been received since the agent started.
+     */
+    public Double rpoSeconds() {
+        long newest = newestDurableMicros;
+        if (newest == 0) {
+            return null;
+        }
+        return Math.max(0, System.currentTimeMillis() * 1000 - newest) / 1e6;
+    }
+
+    /** Agent time (µs) of the newest durable app-consistent tag since start, 0 if none. */
+    public long lastAppConsistentMicros() {
+        return lastAppConsistentMicros;
+    }
+
+    public DiskStats stats() {
+        return stats;
     }
 
     void attach(CacheBudget budget) {
@@ -187,6 +248,19 @@ public final class ReplicatedDisk implements Closeable {
      * and moves the disk to needs-resync when the sender's history does not reach back to our next sequence.
      */
     public synchronized OpenOutcome open(long newEpoch, long oldestSeq, DiskOwner newOwner) {
+        return open(newEpoch, oldestSeq, newOwner, 0);
+    }
+
+    /**
+     * {@link #open(long, long, DiskOwner)} with the session's clock offset (agent time minus source time, µs),
+     * which corrects the source timestamps the RPO is computed from.
+     */
+    public synchronized OpenOutcome open(long newEpoch, long oldestSeq, DiskOwner newOwner, long clockOffsetMicros) {
+        if (released) {
+            return OpenOutcome.refused(ErrorCode.UNKNOWN_DISK, "disk " + id + " is being released through the"
+                    + " control API; attach it again (POST /v1/disks/" + id + "/attach) before streaming to it");
+        }
+        this.clockOffsetMicros = clockOffsetMicros;
         if (newEpoch < epoch) {
             return OpenOutcome.refused(ErrorCode.STALE_EPOCH, "disk " + id + " is held under epoch " + epoch
                     + "; this open uses epoch " + newEpoch + " (an older process server?)");
@@ -220,7 +294,12 @@ public final class ReplicatedDisk implements Closeable {
         }
         long ts = Math.max(timestampMicros, lastTimestampMicros);
         IngestRecord rec = IngestRecord.write(seq, epoch, ts, offset, length, crc32c, compressed);
-        return classify(log.offer(rec, data), seq, ts);
+        WriteOutcome out = classify(log.offer(rec, data), seq, ts, false);
+        if (out == WriteOutcome.ACCEPTED) {
+            stats.writesReceived.increment();
+            stats.bytesReceived.increment(length);
+        }
+        return out;
     }
 
     /** Offers a TAG (a recovery point once durable). */
@@ -231,7 +310,7 @@ public final class ReplicatedDisk implements Closeable {
         }
         long ts = Math.max(timestampMicros, lastTimestampMicros);
         IngestRecord rec = IngestRecord.tag(seq, epoch, ts, (byte) type.code(), tagName);
-        return classify(log.offer(rec, null), seq, ts);
+        return classify(log.offer(rec, null), seq, ts, type == TagType.APP_CONSISTENT);
     }
 
     private WriteOutcome refusal(DiskOwner from) {
@@ -251,10 +330,13 @@ public final class ReplicatedDisk implements Closeable {
         return null;
     }
 
-    private WriteOutcome classify(OfferResult r, long seq, long ts) {
+    private WriteOutcome classify(OfferResult r, long seq, long ts, boolean appConsistent) {
         switch (r) {
             case ACCEPTED:
                 lastTimestampMicros = ts;
+                synchronized (undurableTimes) {
+                    undurableTimes.addLast(new long[] {seq, ts + clockOffsetMicros, appConsistent ? 1 : 0});
+                }
                 return WriteOutcome.ACCEPTED;
             case DUPLICATE:
                 return WriteOutcome.DUPLICATE;
@@ -273,6 +355,37 @@ public final class ReplicatedDisk implements Closeable {
     public synchronized void release(DiskOwner from) {
         if (owner == from) {
             owner = null;
+        }
+    }
+
+    /**
+     * Release step 1 (control API): refuse new opens from now on and fence the current owner, so nothing new
+     * arrives. What was accepted stays and is made durable and applied by {@link #quiesce}.
+     */
+    public synchronized void beginRelease() {
+        released = true;
+        DiskOwner previous = owner;
+        owner = null;
+        if (previous != null) {
+            previous.fenced(epoch);
+        }
+    }
+
+    public synchronized boolean releasing() {
+        return released;
+    }
+
+    /**
+     * Release step 2: makes everything accepted durable and waits until the applier wrote it to the target.
+     *
+     * @throws java.util.concurrent.TimeoutException if the applier does not catch up within {@code timeout}
+     */
+    public void quiesce(java.time.Duration timeout) throws IOException, InterruptedException,
+            java.util.concurrent.TimeoutException {
+        log.flush();
+        long durable = log.lastDurableSeq();
+        if (log.appliedSeq() < durable) {
+            applier.awaitApplied(durable, timeout);
         }
     }
 

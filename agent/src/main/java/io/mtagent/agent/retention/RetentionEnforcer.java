@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import java.util.logging.Logger;
 
 /**
@@ -18,7 +19,8 @@ import java.util.logging.Logger;
 public final class RetentionEnforcer {
     private static final Logger LOG = Logger.getLogger(RetentionEnforcer.class.getName());
 
-    private final Collection<ReplicatedDisk> disks;
+    /** The disks now (disks may be added and released at run time). */
+    private final Supplier<? extends Collection<ReplicatedDisk>> disks;
     private final long windowMicros;
     private final long capBytes;
     private final SpacePolicy policy;
@@ -27,7 +29,7 @@ public final class RetentionEnforcer {
     private volatile boolean holding;
     private volatile long journalBytes;
 
-    public RetentionEnforcer(Collection<ReplicatedDisk> disks, Duration window, long capBytes, SpacePolicy policy,
+    public RetentionEnforcer(Supplier<? extends Collection<ReplicatedDisk>> disks, Duration window, long capBytes, SpacePolicy policy,
                              LongSupplier nowMicros) {
         this.disks = disks;
         this.windowMicros = window.toNanos() / 1000;
@@ -40,7 +42,7 @@ public final class RetentionEnforcer {
     public synchronized int enforce() throws IOException {
         int pruned = 0;
         long horizon = nowMicros.getAsLong() - windowMicros;
-        for (ReplicatedDisk d : disks) {
+        for (ReplicatedDisk d : disks.get()) {
             RetentionJournal j = d.journal();
             long[] oldest;
             while (j != null && (oldest = j.oldestPrunable()) != null && oldest[2] >= 0 && oldest[2] < horizon) {
@@ -71,7 +73,7 @@ public final class RetentionEnforcer {
             if (hold != holding) {
                 LOG.warning(hold ? "retention volume cap reached: " + policy.label() + " until space frees up"
                         : "retention volume back under its cap: resuming");
-                for (ReplicatedDisk d : disks) {
+                for (ReplicatedDisk d : disks.get()) {
                     if (policy == SpacePolicy.PAUSE_APPLY) {
                         d.applier().setPaused(hold);
                     } else {
@@ -91,7 +93,7 @@ public final class RetentionEnforcer {
     private ReplicatedDisk oldestPrunable() {
         ReplicatedDisk best = null;
         long bestTime = Long.MAX_VALUE;
-        for (ReplicatedDisk d : disks) {
+        for (ReplicatedDisk d : disks.get()) {
             if (d.journal() == null) {
                 continue;
             }
@@ -106,7 +108,7 @@ public final class RetentionEnforcer {
 
     private long earliestAcrossDisks() {
         long min = Long.MAX_VALUE;
-        for (ReplicatedDisk d : disks) {
+        for (ReplicatedDisk d : disks.get()) {
             if (d.journal() != null) {
                 long t = d.journal().earliestTimestampMicros();
                 if (t >= 0) {
@@ -119,7 +121,7 @@ public final class RetentionEnforcer {
 
     private long totalBytes() throws IOException {
         long sum = 0;
-        for (ReplicatedDisk d : disks) {
+        for (ReplicatedDisk d : disks.get()) {
             if (d.journal() != null) {
                 sum += d.journal().sizeBytes();
             }

@@ -2,7 +2,10 @@ package io.mtagent.agent.server;
 
 import io.mtagent.protocol.ErrorCode;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -19,6 +22,7 @@ public final class DataServerStats {
     final Counter writesReceived;
     final Counter tagsReceived;
     final AtomicInteger sessions = new AtomicInteger();
+    final Timer ackLatency;
     private final Map<ErrorCode, Counter> rejected = new EnumMap<>(ErrorCode.class);
 
     public DataServerStats(MeterRegistry registry) {
@@ -30,7 +34,13 @@ public final class DataServerStats {
                 .description("Uncompressed write bytes accepted into ingest logs").register(registry);
         writesReceived = Counter.builder("mtagent.data.writes.received").description("WRITE frames accepted").register(registry);
         tagsReceived = Counter.builder("mtagent.data.tags.received").description("TAG frames accepted").register(registry);
-        registry.gauge("mtagent.data.sessions", sessions);
+        Gauge.builder("mtagent.data.sessions", sessions, AtomicInteger::get).baseUnit("sessions")
+                .description("Open process-server connections on the data port").register(registry);
+        ackLatency = Timer.builder("mtagent.data.ack.latency")
+                .description("Time from a record accepted into the ingest log to its ACK being sent (group commit"
+                        + " wait plus fdatasync)")
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofSeconds(10)).register(registry);
         for (ErrorCode c : ErrorCode.values()) {
             rejected.put(c, Counter.builder("mtagent.data.frames.rejected").tag("reason", c.name().toLowerCase())
                     .description("Frames refused with an ERROR, by reason").register(registry));
@@ -43,6 +53,10 @@ public final class DataServerStats {
 
     public double rejectedCount(ErrorCode code) {
         return rejected.get(code).count();
+    }
+
+    public long ackCount() {
+        return ackLatency.count();
     }
 
     public double authFailures() {

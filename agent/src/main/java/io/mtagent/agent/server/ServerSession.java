@@ -218,13 +218,18 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
             existing.detach(); // re-open of the same disk on the same handle: start afresh
         }
         ReplicatedDisk disk = server.disks().byId(open.diskId());
+        if (disk == null && server.disks().isReleased(open.diskId())) {
+            bindings.remove(handle);
+            throw new ProtocolException(ErrorCode.UNKNOWN_DISK, handle, 0, "disk '" + open.diskId()
+                    + "' is released on this agent (control API); attach it again before streaming to it");
+        }
         if (disk == null) {
             bindings.remove(handle);
             throw new ProtocolException(ErrorCode.UNKNOWN_DISK, handle, 0, "disk '" + open.diskId()
                     + "' is not declared on this agent (declared: " + server.disks().ids() + ")");
         }
         Binding b = new Binding(handle, disk, open.epoch());
-        OpenOutcome out = disk.open(open.epoch(), open.oldestSeq(), b);
+        OpenOutcome out = disk.open(open.epoch(), open.oldestSeq(), b, clockOffsetMicros);
         if (out.error() != null) {
             bindings.remove(handle);
             throw new ProtocolException(out.error(), handle, 0, out.message());
@@ -403,7 +408,7 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
         /** Books the outcome of an offered frame; throws the ERROR for refusals. Event loop. */
         void after(WriteOutcome outcome, long seq, int cost) throws ProtocolException {
             switch (outcome) {
-                case ACCEPTED -> pendingCost.addLast(new long[] {seq, cost});
+                case ACCEPTED -> pendingCost.addLast(new long[] {seq, cost, System.nanoTime()});
                 case DUPLICATE -> {
                     returnable += cost;
                     long durable = disk.lastDurableSeq();
@@ -458,8 +463,11 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
                 return;
             }
             long durable = durableSeen.get();
+            long now = System.nanoTime();
             while (!pendingCost.isEmpty() && pendingCost.peekFirst()[0] <= durable) {
-                returnable += pendingCost.pollFirst()[1];
+                long[] p = pendingCost.pollFirst();
+                returnable += p[1];
+                server.stats().ackLatency.record(now - p[2], TimeUnit.NANOSECONDS);
             }
             if (durable > lastAckSent) {
                 sendAck(durable);

@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.OptionalInt;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.LongConsumer;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.Stream;
@@ -101,6 +102,7 @@ public final class IngestLog implements Closeable {
     private final String name;
     private final IngestLogOptions options;
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+    private volatile LongConsumer syncListener = n -> { };
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition work = lock.newCondition();
     private final Condition synced = lock.newCondition();
@@ -115,6 +117,7 @@ public final class IngestLog implements Closeable {
     private long notifiedSeq;
     private long appliedSeq;
     private long backlogBytes;
+    private long appliedBytes;
     private IOException failure;
     private boolean closing;
 
@@ -343,7 +346,9 @@ public final class IngestLog implements Closeable {
                 for (Pending p : batch) {
                     append(p);
                 }
+                long syncStart = System.nanoTime();
                 currentChannel.force(false);
+                syncListener.accept(System.nanoTime() - syncStart);
                 long last = batch.get(batch.size() - 1).record().seq();
                 lock.lock();
                 try {
@@ -533,6 +538,7 @@ public final class IngestLog implements Closeable {
             appliedSeq = Math.max(appliedSeq, seq);
             while (head < entries.size() && entries.get(head).seq <= seq) {
                 backlogBytes -= entries.get(head).length;
+                appliedBytes += entries.get(head).length;
                 head++;
             }
             if (head > 4096 && head > entries.size() / 2) {
@@ -568,6 +574,24 @@ public final class IngestLog implements Closeable {
 
     public void addListener(Listener l) {
         listeners.add(l);
+    }
+
+    /**
+     * Receives the duration in nanoseconds of every group-commit fdatasync, on the writer thread (keep it short).
+     * A plain {@code LongConsumer} keeps the log free of any metrics library.
+     */
+    public void setSyncListener(LongConsumer listener) {
+        this.syncListener = listener == null ? n -> { } : listener;
+    }
+
+    /** Ingest-log bytes (record framing included) applied and freed since this log was opened. */
+    public long appliedBytes() {
+        lock.lock();
+        try {
+            return appliedBytes;
+        } finally {
+            lock.unlock();
+        }
     }
 
     public long lastAcceptedSeq() {

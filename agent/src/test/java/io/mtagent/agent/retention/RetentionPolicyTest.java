@@ -70,7 +70,7 @@ class RetentionPolicyTest {
     }
 
     private RetentionEnforcer enforcer(Duration window, long cap, SpacePolicy policy) {
-        return new RetentionEnforcer(agent.disks().all(), window, cap, policy, clock::get);
+        return new RetentionEnforcer(agent.disks()::all, window, cap, policy, clock::get);
     }
 
     @Test

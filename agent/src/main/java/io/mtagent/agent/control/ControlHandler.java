@@ -1,0 +1,255 @@
+package io.mtagent.agent.control;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.mtagent.agent.Agent;
+import io.mtagent.agent.config.AgentConfig;
+import io.mtagent.agent.config.ConfigException;
+import io.mtagent.agent.security.ControlToken;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeoutException;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Routes one control request. Authentication: every {@code /v1/...} call and {@code /status} need
+ * {@code Authorization: Bearer <token>} (constant-time comparison; 401 with {@code WWW-Authenticate} otherwise);
+ * {@code /health} and {@code /metrics} too unless configured open. Unknown paths get 404, a wrong method 405 with
+ * {@code Allow}, a malformed request 400, an oversized one 413 (from the aggregator).
+ *
+ * <p>The work runs on the control worker pool; the response is written back through the channel (thread-safe).
+ */
+final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+    private static final Logger LOG = Logger.getLogger(ControlHandler.class.getName());
+    private static final String JSON = "application/json; charset=utf-8";
+    static final String PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8";
+    private static final Duration RELEASE_TIMEOUT = Duration.ofMinutes(5);
+    /** Retention-issue endpoints: named here so they answer 501 with the reason, not 404. */
+    private static final List<String> NOT_YET = List.of("points", "recover", "commit", "export", "verify");
+
+    record Context(Agent agent, StatusReport report, ControlToken token, ObjectMapper json, ExecutorService workers,
+                   PrometheusMeterRegistry prometheus, boolean openHealth, boolean openMetrics) {
+    }
+
+    private record Reply(HttpResponseStatus status, String contentType, byte[] body, Map<String, String> headers) {
+    }
+
+    private final Context c;
+
+    ControlHandler(Context context) {
+        this.c = context;
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+        boolean keepAlive = HttpUtil.isKeepAlive(request);
+        if (request.decoderResult().isFailure()) {
+            write(ctx, error(HttpResponseStatus.BAD_REQUEST, "malformed request: " + request.decoderResult().cause()
+                    .getMessage()), false);
+            return;
+        }
+        HttpMethod method = request.method();
+        String path = new QueryStringDecoder(request.uri()).path();
+        String auth = request.headers().get(HttpHeaderNames.AUTHORIZATION);
+        try {
+            c.workers().execute(() -> {
+                Reply reply;
+                try {
+                    reply = route(method, path, auth);
+                } catch (RuntimeException e) {
+                    LOG.log(Level.WARNING, "control request " + method + " " + path + " failed", e);
+                    reply = error(HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal error: " + e);
+                }
+                write(ctx, reply, keepAlive);
+            });
+        } catch (RejectedExecutionException e) {
+            write(ctx, error(HttpResponseStatus.SERVICE_UNAVAILABLE, "the agent is shutting down"), false);
+        }
+    }
+
+    private Reply route(HttpMethod method, String path, String auth) {
+        boolean authorized = c.token().matches(auth);
+        switch (path) {
+            case "/health":
+                return get(method, () -> guarded(authorized || c.openHealth(), this::health));
+            case "/metrics":
+                return get(method, () -> guarded(authorized || c.openMetrics(), this::metrics));
+            case "/status":
+                return get(method, () -> guarded(authorized, () -> json(HttpResponseStatus.OK, c.report().status())));
+            default:
+                break;
+        }
+        if (!path.startsWith("/v1/")) {
+            return error(HttpResponseStatus.NOT_FOUND, "no such path: " + path
+                    + " (known: /health, /status, /metrics, /v1/disks)");
+        }
+        if (!authorized) {
+            return unauthorized();
+        }
+        String[] parts = path.substring(4).split("/", -1);
+        if (parts.length >= 1 && NOT_YET.contains(parts[0])
+                || parts.length == 3 && parts[0].equals("disks") && NOT_YET.contains(parts[2])) {
+            return error(HttpResponseStatus.NOT_IMPLEMENTED, "/v1/" + String.join("/", parts)
+                    + " belongs to recovery points and retention, which this agent version does not have yet");
+        }
+        if (parts.length == 1 && parts[0].equals("disks")) {
+            return get(method, () -> json(HttpResponseStatus.OK, Map.of("disks", c.report().disks())));
+        }
+        if (parts.length == 2 && parts[0].equals("disks") && parts[1].equals("rescan")) {
+            return post(method, this::rescan);
+        }
+        if (parts.length == 3 && parts[0].equals("disks") && parts[2].equals("release")) {
+            return post(method, () -> release(parts[1]));
+        }
+        if (parts.length == 3 && parts[0].equals("disks") && parts[2].equals("attach")) {
+            return post(method, () -> attach(parts[1]));
+        }
+        return error(HttpResponseStatus.NOT_FOUND, "no such path: " + path);
+    }
+
+    private Reply get(HttpMethod method, java.util.function.Supplier<Reply> action) {
+        return method.equals(HttpMethod.GET) ? action.get() : methodNotAllowed("GET");
+    }
+
+    private Reply post(HttpMethod method, java.util.function.Supplier<Reply> action) {
+        return method.equals(HttpMethod.POST) ? action.get() : methodNotAllowed("POST");
+    }
+
+    private Reply guarded(boolean allowed, java.util.function.Supplier<Reply> action) {
+        return allowed ? action.get() : unauthorized();
+    }
+
+    private Reply health() {
+        StatusReport.Health h = c.report().health();
+        return json(h.severity() == HealthRule.Severity.CRITICAL ? HttpResponseStatus.SERVICE_UNAVAILABLE
+                : HttpResponseStatus.OK, h.status());
+    }
+
+    private Reply metrics() {
+        if (c.prometheus() == null) {
+            return error(HttpResponseStatus.NOT_FOUND, "this agent was started without a Prometheus registry");
+        }
+        return new Reply(HttpResponseStatus.OK, PROMETHEUS, c.prometheus().scrape().getBytes(StandardCharsets.UTF_8),
+                Map.of());
+    }
+
+    private Reply release(String id) {
+        try {
+            boolean done = c.agent().disks().release(id, RELEASE_TIMEOUT);
+            return json(HttpResponseStatus.OK, Map.of("disk", id, "state", "released", "changed", done));
+        } catch (IllegalArgumentException e) {
+            return error(HttpResponseStatus.NOT_FOUND, e.getMessage());
+        } catch (TimeoutException e) {
+            return error(HttpResponseStatus.SERVICE_UNAVAILABLE, "disk " + id + " did not finish applying within "
+                    + RELEASE_TIMEOUT.toMinutes() + " min (" + e.getMessage() + "); it refuses new streams, retry");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return error(HttpResponseStatus.SERVICE_UNAVAILABLE, "interrupted: the agent is shutting down");
+        } catch (java.io.IOException | IllegalStateException e) {
+            return error(HttpResponseStatus.INTERNAL_SERVER_ERROR, "releasing disk " + id + " failed: " + e.getMessage());
+        }
+    }
+
+    private Reply attach(String id) {
+        try {
+            boolean done = c.agent().disks().reattach(id);
+            return json(HttpResponseStatus.OK, Map.of("disk", id, "state",
+                    c.agent().disks().byId(id).state().label(), "changed", done));
+        } catch (IllegalArgumentException e) {
+            return error(HttpResponseStatus.NOT_FOUND, e.getMessage());
+        } catch (java.io.IOException | RuntimeException e) {
+            return error(HttpResponseStatus.INTERNAL_SERVER_ERROR, "attaching disk " + id + " failed: " + e.getMessage());
+        }
+    }
+
+    private Reply rescan() {
+        var file = c.agent().config().sourceFile();
+        if (file.isEmpty()) {
+            return error(HttpResponseStatus.CONFLICT, "the agent was started without a configuration file, so"
+                    + " there is nothing to re-read; declare disks in a file and start with --config");
+        }
+        try {
+            AgentConfig fresh = AgentConfig.load(file.get(), Map.of());
+            List<String> added = c.agent().disks().rescan(fresh.disks());
+            return json(HttpResponseStatus.OK, Map.of("added", added, "file", file.get().toString()));
+        } catch (ConfigException e) {
+            return error(HttpResponseStatus.UNPROCESSABLE_ENTITY, "the configuration file has problems: " + e.getMessage());
+        } catch (IllegalArgumentException e) {
+            return error(HttpResponseStatus.CONFLICT, e.getMessage());
+        } catch (java.io.IOException | RuntimeException e) {
+            return error(HttpResponseStatus.INTERNAL_SERVER_ERROR, "rescan failed: " + e.getMessage());
+        }
+    }
+
+    private Reply unauthorized() {
+        return new Reply(HttpResponseStatus.UNAUTHORIZED, JSON, body(Map.of("error", "a bearer token is required:"
+                + " 'Authorization: Bearer <contents of control.token.file>'")),
+                Map.of(HttpHeaderNames.WWW_AUTHENTICATE.toString(), "Bearer realm=\"mtagent\""));
+    }
+
+    private Reply methodNotAllowed(String allow) {
+        return new Reply(HttpResponseStatus.METHOD_NOT_ALLOWED, JSON, body(Map.of("error", "use " + allow)),
+                Map.of(HttpHeaderNames.ALLOW.toString(), allow));
+    }
+
+    private Reply json(HttpResponseStatus status, Object document) {
+        return new Reply(status, JSON, body(document), Map.of());
+    }
+
+    private Reply error(HttpResponseStatus status, String message) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("error", message);
+        return json(status, m);
+    }
+
+    private byte[] body(Object document) {
+        try {
+            return c.json().writeValueAsBytes(document);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot render JSON", e);
+        }
+    }
+
+    private static void write(ChannelHandlerContext ctx, Reply reply, boolean keepAlive) {
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, reply.status(),
+                Unpooled.wrappedBuffer(reply.body()));
+        response.headers().set(HttpHeaderNames.CONTENT_TYPE, reply.contentType());
+        response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, reply.body().length);
+        response.headers().set("Cache-Control", "no-store");
+        reply.headers().forEach((k, v) -> response.headers().set(k, v));
+        if (keepAlive) {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+            ctx.writeAndFlush(response);
+        } else {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        LOG.fine(() -> "control connection " + ctx.channel().remoteAddress() + ": " + cause);
+        ctx.close();
+    }
+}

@@ -1,0 +1,146 @@
+package io.mtagent.agent.control;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.mtagent.agent.Agent;
+import io.mtagent.agent.disk.DiskStats;
+import io.mtagent.agent.disk.ReplicatedDisk;
+import io.mtagent.agent.security.ControlToken;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.timeout.ReadTimeoutHandler;
+import java.net.InetSocketAddress;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * The HTTPS control server (default 127.0.0.1:9444): Netty's HTTP/1.1 codec over TLS with the agent's
+ * certificate, pipeline {@code tls → http → aggregate (64 KiB cap: larger bodies get 413) → control}. Requests
+ * are handled on a small worker pool, never on the event loop, because releasing a disk waits for its applier.
+ * A sampler thread records the disks' byte counters once a second for the rates and forecasts.
+ *
+ * <p>Lifecycle: {@link #start()} binds, {@link #close()} stops everything. Thread-safe.
+ */
+public final class ControlServer implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(ControlServer.class.getName());
+    /** Largest request body: control calls are small JSON documents. */
+    static final int MAX_CONTENT_LENGTH = 64 * 1024;
+
+    private final InetSocketAddress listen;
+    private final SslContext sslContext;
+    private final ControlHandler.Context context;
+    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    private final ExecutorService workers = Executors.newFixedThreadPool(2, r -> daemon(r, "control-worker"));
+    private final ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor(
+            r -> daemon(r, "control-sampler"));
+    private final RateTracker rates = new RateTracker(30);
+    private final Set<String> forecastGauges = ConcurrentHashMap.newKeySet();
+    private final MeterRegistry registry;
+    private final Agent agent;
+    private final StatusReport report;
+    private Channel channel;
+
+    public ControlServer(Agent agent, SslContext sslContext, ControlToken token, RuntimeSettings settings,
+                         MeterRegistry registry) {
+        this.agent = agent;
+        this.listen = agent.config().controlListen().toSocketAddress();
+        this.sslContext = sslContext;
+        this.registry = registry;
+        this.report = new StatusReport(agent, settings, rates);
+        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        this.context = new ControlHandler.Context(agent, report, token, json, workers,
+                registry instanceof PrometheusMeterRegistry p ? p : null, agent.config().controlOpenHealth(),
+                agent.config().controlOpenMetrics());
+        Gauge.builder("mtagent.cache.full.forecast", report, r -> {
+            Double s = RateTracker.fillForecastSeconds(r.cacheFreeBytes(), r.cacheChurn());
+            return s == null ? Double.NaN : s;
+        }).baseUnit("seconds").description("Time until the cache volume fills at the current net ingest rate"
+                + " (NaN when it is not filling)").register(registry);
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+
+    public StatusReport report() {
+        return report;
+    }
+
+    /** Binds; returns the bound address (the real port when 0 was asked for). */
+    public InetSocketAddress start() throws InterruptedException {
+        ServerBootstrap b = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast("tls", sslContext.newHandler(ch.alloc()));
+                        // A slow or silent client cannot hold a connection forever.
+                        ch.pipeline().addLast("timeout", new ReadTimeoutHandler(60));
+                        ch.pipeline().addLast("http", new HttpServerCodec(4096, 8192, 8192));
+                        ch.pipeline().addLast("aggregate", new HttpObjectAggregator(MAX_CONTENT_LENGTH));
+                        ch.pipeline().addLast("control", new ControlHandler(context));
+                    }
+                });
+        channel = b.bind(listen).sync().channel();
+        sampler.scheduleAtFixedRate(this::sample, 0, 1, TimeUnit.SECONDS);
+        InetSocketAddress bound = (InetSocketAddress) channel.localAddress();
+        LOG.info(() -> "control server listening on https://" + bound.getHostString() + ":" + bound.getPort());
+        return bound;
+    }
+
+    private void sample() {
+        try {
+            long now = System.nanoTime();
+            for (ReplicatedDisk d : agent.disks().all()) {
+                DiskStats s = d.stats();
+                rates.sample(d.id(), now, s.bytesReceived(), s.bytesApplied());
+                if (forecastGauges.add(d.id())) {
+                    String id = d.id();
+                    Gauge.builder("mtagent.disk.rpo.forecast", () -> {
+                        ReplicatedDisk cur = agent.disks().byId(id);
+                        Double f = cur == null ? null : report.rpoForecast(cur);
+                        return f == null ? Double.NaN : f;
+                    }).baseUnit("seconds").tag("disk", id).description("Time until the disk's RPO passes its"
+                            + " threshold at the current ingest and apply rates (NaN when it is not heading"
+                            + " there)").register(registry);
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.fine(() -> "rate sampling failed: " + e);
+        }
+    }
+
+    public InetSocketAddress boundAddress() {
+        return (InetSocketAddress) channel.localAddress();
+    }
+
+    @Override
+    public void close() {
+        if (channel != null) {
+            channel.close().syncUninterruptibly();
+        }
+        sampler.shutdownNow();
+        workers.shutdownNow();
+        group.shutdownGracefully(0, 1000, TimeUnit.MILLISECONDS).syncUninterruptibly();
+    }
+}

@@ -1,0 +1,202 @@
+package io.mtagent.agent.control;
+
+import io.mtagent.agent.Agent;
+import io.mtagent.agent.config.DiskConfig;
+import io.mtagent.agent.disk.DiskRegistry;
+import io.mtagent.agent.disk.ReplicatedDisk;
+import io.mtagent.protocol.DiskState;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Builds the documents of {@code /status}, {@code /health} and {@code /v1/disks} (plain maps and lists that
+ * Jackson renders; nulls are kept so a field's absence of value is explicit), and evaluates the health rules.
+ *
+ * <p>Thread-safe: reads the agent's thread-safe state only.
+ */
+public final class StatusReport {
+    private final Agent agent;
+    private final RuntimeSettings settings;
+    private final RateTracker rates;
+
+    public StatusReport(Agent agent, RuntimeSettings settings, RateTracker rates) {
+        this.agent = agent;
+        this.settings = settings;
+        this.rates = rates;
+    }
+
+    /** The agent's version from the jar manifest, "dev" when run from classes. */
+    public static String version() {
+        String v = Agent.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+
+    /** Usable bytes on the cache volume, -1 if it cannot be read. */
+    public long cacheFreeBytes() {
+        try {
+            return Files.getFileStore(agent.config().cacheDir()).getUsableSpace();
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    /** Net bytes per second the ingest logs grow by (ingest minus apply, all disks). */
+    public double cacheChurn() {
+        double churn = 0;
+        for (ReplicatedDisk d : agent.disks().all()) {
+            RateTracker.Rates r = rates.rates(d.id());
+            churn += r.ingestBytesPerSecond() - r.applyBytesPerSecond();
+        }
+        return churn;
+    }
+
+    public Double rpoForecast(ReplicatedDisk d) {
+        return RateTracker.rpoForecastSeconds(d.rpoSeconds(), settings.rpoThreshold().toMillis() / 1000.0,
+                rates.rates(d.id()), d.backlogBytes(), agent.config().diskQuotaBytes());
+    }
+
+    public Map<String, Object> status() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        Map<String, Object> a = new LinkedHashMap<>();
+        a.put("name", agent.config().agentName());
+        a.put("version", version());
+        a.put("uptimeSeconds", agent.uptime().toSeconds());
+        a.put("certificateFingerprint", agent.identity().fingerprintText());
+        m.put("agent", a);
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("listening", agent.dataServerListening());
+        data.put("address", agent.dataAddress().toString());
+        data.put("sessions", agent.dataSessions());
+        m.put("dataServer", data);
+        Map<String, Object> cache = new LinkedHashMap<>();
+        long free = cacheFreeBytes();
+        cache.put("path", agent.config().cacheDir().toString());
+        cache.put("freeBytes", free);
+        cache.put("capBytes", agent.cacheBudget().capBytes());
+        cache.put("backlogBytes", agent.disks().totalBacklog());
+        double churn = cacheChurn();
+        cache.put("churnBytesPerSecond", churn);
+        cache.put("fullForecastSeconds", RateTracker.fillForecastSeconds(free, churn));
+        m.put("cacheVolume", cache);
+        Map<String, Object> retention = new LinkedHashMap<>();
+        retention.put("state", "not configured");
+        retention.put("path", null);
+        retention.put("freeBytes", null);
+        retention.put("fullForecastSeconds", null);
+        m.put("retentionVolume", retention);
+        Map<String, Object> policy = new LinkedHashMap<>();
+        policy.put("rpoThresholdSeconds", settings.rpoThreshold().toSeconds());
+        policy.put("appConsistentFrequencySeconds", settings.appConsistentFrequency().toSeconds());
+        m.put("policy", policy);
+        Health h = health();
+        m.put("health", h.status());
+        m.put("disks", disks());
+        return m;
+    }
+
+    public List<Map<String, Object>> disks() {
+        DiskRegistry registry = agent.disks();
+        List<Map<String, Object>> list = new ArrayList<>();
+        for (DiskConfig c : registry.declared()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("id", c.id());
+            m.put("name", c.name());
+            m.put("path", c.path().toString());
+            ReplicatedDisk d = registry.byId(c.id());
+            if (d == null) {
+                m.put("state", "released");
+                m.put("reason", "released through the control API; POST /v1/disks/" + c.id() + "/attach to open it");
+                list.add(m);
+                continue;
+            }
+            DiskState state = d.state();
+            m.put("state", state.label());
+            m.put("reason", d.stateReason().isEmpty() ? null : d.stateReason());
+            m.put("sizeBytes", d.sizeBytes());
+            m.put("rpoSeconds", d.rpoSeconds());
+            m.put("rpoForecastSeconds", rpoForecast(d));
+            m.put("backlogBytes", d.backlogBytes());
+            m.put("lastAcceptedSeq", d.lastAcceptedSeq());
+            m.put("lastDurableSeq", d.lastDurableSeq());
+            m.put("appliedSeq", d.appliedSeq());
+            RateTracker.Rates r = rates.rates(d.id());
+            m.put("ingestBytesPerSecond", r.ingestBytesPerSecond());
+            m.put("applyBytesPerSecond", r.applyBytesPerSecond());
+            long app = d.lastAppConsistentMicros();
+            m.put("lastAppConsistentAgeSeconds", app == 0 ? null
+                    : Math.max(0, System.currentTimeMillis() * 1000 - app) / 1_000_000);
+            Throwable applierError = d.applier().lastError();
+            IOException logError = d.ingestLog().failure();
+            m.put("lastError", logError != null ? logError.getMessage()
+                    : applierError != null ? String.valueOf(applierError.getMessage()) : null);
+            m.put("retentionWindowSeconds", null);
+            m.put("retentionPolicySeconds", null);
+            m.put("retention", "not configured");
+            list.add(m);
+        }
+        return list;
+    }
+
+    /** The overall state and every failing rule. */
+    public record Health(HealthRule.Severity severity, List<HealthFinding> findings) {
+        public Map<String, Object> status() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("status", severity.label());
+            m.put("rules", findings);
+            return m;
+        }
+    }
+
+    public Health health() {
+        List<HealthFinding> findings = new ArrayList<>();
+        if (!agent.dataServerListening()) {
+            findings.add(HealthFinding.of(HealthRule.DATA_SERVER_DOWN, "the data server does not listen on "
+                    + agent.config().dataListen(), null));
+        }
+        long free = cacheFreeBytes();
+        if (agent.cacheBudget().overCap() || (free >= 0 && free < agent.config().ingestSegmentBytes())) {
+            findings.add(HealthFinding.of(HealthRule.CACHE_VOLUME_FULL, "the ingest logs hold "
+                    + agent.disks().totalBacklog() + " bytes of a cap of " + agent.cacheBudget().capBytes()
+                    + "; " + free + " bytes are free on " + agent.config().cacheDir(), null));
+        }
+        double threshold = settings.rpoThreshold().toMillis() / 1000.0;
+        long appFrequencyMicros = settings.appConsistentFrequency().toMillis() * 1000;
+        long nowMicros = System.currentTimeMillis() * 1000;
+        boolean upLongEnough = agent.uptime().toMillis() * 1000 > appFrequencyMicros;
+        for (ReplicatedDisk d : agent.disks().all()) {
+            DiskState state = d.state();
+            if (state == DiskState.FAILED) {
+                findings.add(HealthFinding.of(HealthRule.DISK_FAILED, "disk " + d.id() + " failed: "
+                        + d.stateReason(), d.id()));
+                continue;
+            }
+            if (state == DiskState.NEEDS_RESYNC) {
+                findings.add(HealthFinding.of(HealthRule.DISK_NEEDS_RESYNC, "disk " + d.id() + " needs a resync: "
+                        + d.stateReason(), d.id()));
+            }
+            Double rpo = d.rpoSeconds();
+            if (rpo != null && rpo > threshold) {
+                findings.add(HealthFinding.of(HealthRule.RPO_OVER_THRESHOLD, String.format(java.util.Locale.ROOT,
+                        "disk %s: RPO %.1f s is over the threshold of %.0f s", d.id(), rpo, threshold), d.id()));
+            }
+            long app = d.lastAppConsistentMicros();
+            if (rpo != null && upLongEnough && (app == 0 || nowMicros - app > appFrequencyMicros)) {
+                findings.add(HealthFinding.of(HealthRule.NO_APP_CONSISTENT_POINT, "disk " + d.id()
+                        + ": no app-consistent point within " + settings.appConsistentFrequency().toSeconds()
+                        + " s", d.id()));
+            }
+        }
+        HealthRule.Severity worst = HealthRule.Severity.OK;
+        for (HealthFinding f : findings) {
+            HealthRule.Severity s = HealthRule.Severity.valueOf(f.severity().toUpperCase(java.util.Locale.ROOT));
+            if (s.compareTo(worst) > 0) {
+                worst = s;
+            }
+        }
+        return new Health(worst, findings);
+    }
+}
