@@ -238,7 +238,7 @@ class FrameDecoderBadInputTest {
     }
 
     @ParameterizedTest
-    @ValueSource(ints = {0, 4, 0xFF})
+    @ValueSource(ints = {0, 5, 0xFF}) // 1..4 are defined (4 = recovering)
     void unknownDiskState(int state) {
         expect(ErrorCode.MALFORMED_FRAME, frame(FrameType.DISK_OPENED.code(), b ->
                 b.writeInt(1).writeLong(1 << 20).writeInt(512).writeByte(state).writeLong(0).writeLong(0).writeInt(0)));

@@ -46,6 +46,7 @@ import java.util.logging.Logger;
 final class ServerSession extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = Logger.getLogger(ServerSession.class.getName());
     private static final SecureRandom RANDOM = new SecureRandom();
+    private static final long CLOCK_NOISE_MICROS = 2_000_000;
     /** One decode buffer per event-loop thread: a WRITE is verified synchronously, so threads never share it. */
     private static final FastThreadLocal<ByteBuffer> SCRATCH = new FastThreadLocal<>();
 
@@ -160,7 +161,11 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
         serverNonce = new byte[HandshakeCrypto.NONCE_LENGTH];
         RANDOM.nextBytes(serverNonce);
         long now = System.currentTimeMillis() * 1000;
-        clockOffsetMicros = now - hello.clientTimeMicros();
+        // One-way estimate: it also counts the network and queueing delay before this line ran, which would make
+        // RPO look better than it is. Below 2 s the measurement cannot tell skew from delay, so no correction
+        // (RPO errs on the safe side); above it, the clocks really differ and RPO is corrected.
+        long measured = now - hello.clientTimeMicros();
+        clockOffsetMicros = Math.abs(measured) < CLOCK_NOISE_MICROS ? 0 : measured;
         var pass = server.passphrase();
         phase = Phase.AWAIT_PROOF;
         ctx.writeAndFlush(new Frames.Challenge(version, serverNonce, pass.salt(), pass.iterations(), now, server.agentName()));
