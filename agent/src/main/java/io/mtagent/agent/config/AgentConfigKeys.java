@@ -73,6 +73,12 @@ public final class AgentConfigKeys {
             ConfigType.OPTIONAL_PATH, Optional.empty(), Validator.any(),
             "Directory of the retention journals (the retention volume): the before-image of every applied write,"
             + " so disks can be viewed and exported at earlier recovery points. Empty: no journal is kept.");
+    public static final ConfigKey<HostPort> NBD_LISTEN = ConfigKey.of("nbd.listen", ConfigType.HOST_PORT,
+            new HostPort("127.0.0.1", 10809), Validator.any(),
+            "Address and port of the read-only NBD server that serves point-in-time views (test failover with"
+                    + " qemu-img, nbdcopy or nbd-client). Plain NBD on a loopback address only; on any other address"
+                    + " every client must upgrade with NBD_OPT_STARTTLS (the agent's certificate). Port 0 picks a"
+                    + " free port (tests).");
 
     public static final ConfigKey<String> DISK_ID = ConfigKey.computed("id", ConfigType.STRING, "<name>",
             Validator.matches("[A-Za-z0-9._:-]{1,128}", "1 to 128 characters of letters, digits, '.', '_', ':', '-'"),
@@ -93,7 +99,7 @@ public final class AgentConfigKeys {
             AGENT_NAME, DATA_LISTEN, DATA_INSECURE_PLAINTEXT, DATA_MAX_WRITE_BYTES, DATA_CREDIT_WINDOW_BYTES,
             STATE_DIR, CACHE_DIR, CACHE_MAX_BYTES, DISK_QUOTA_BYTES,
             INGEST_SEGMENT_BYTES, INGEST_COMMIT_MAX_BYTES, INGEST_COMMIT_MAX_DELAY,
-            AUTH_ITERATIONS, AUTH_PASSPHRASE_FILE, RETENTION_DIR), List.of(DISKS));
+            AUTH_ITERATIONS, AUTH_PASSPHRASE_FILE, RETENTION_DIR, NBD_LISTEN), List.of(DISKS));
 
     private AgentConfigKeys() {
     }
