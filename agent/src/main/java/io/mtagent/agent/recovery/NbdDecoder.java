@@ -70,7 +70,12 @@ final class NbdDecoder extends ByteToMessageDecoder {
                 }
                 optionCode = in.readInt();
                 remaining = in.readUnsignedInt();
-                state = remaining > Nbd.MAX_OPTION_LENGTH ? State.OPTION_SKIP : State.OPTION_DATA;
+                if (remaining == 0) {
+                    // Emitted now: decode() is not called again until more bytes arrive.
+                    out.add(new Option(optionCode, new byte[0]));
+                } else {
+                    state = remaining > Nbd.MAX_OPTION_LENGTH ? State.OPTION_SKIP : State.OPTION_DATA;
+                }
             }
             case OPTION_DATA -> {
                 if (in.readableBytes() >= remaining) {

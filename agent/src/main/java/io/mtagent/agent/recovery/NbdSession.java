@@ -349,7 +349,7 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
 
     private void read(NbdDecoder.Request r) throws InterruptedException {
         long size = export.size();
-        if (r.length() > Nbd.MAX_PAYLOAD || r.offset() < 0 || r.offset() + r.length() > size) {
+        if (r.length() > Nbd.MAX_PAYLOAD || r.offset() < 0 || r.offset() > size - r.length()) {
             reply(r, Nbd.EINVAL); // checked before any allocation
             return;
         }
