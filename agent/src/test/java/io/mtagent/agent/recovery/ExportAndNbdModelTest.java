@@ -148,6 +148,56 @@ class ExportAndNbdModelTest {
         }
     }
 
+    @Test
+    void offlineExportCommandWritesTheImageAtATag() throws Exception {
+        int diskBytes = 2 << 20;
+        SplittableRandom rnd = new SplittableRandom(7);
+        Map<String, String> settings = TestAgents.settings(dir, 1, diskBytes);
+        settings.put("retention.dir", dir.resolve("retention").toString());
+        DiskModel model = new DiskModel(diskBytes);
+        byte[] atTag;
+        long tagSeq;
+        try (Agent agent = TestAgents.start(settings);
+             ReplicationClient client = ReplicationClient.connect(TestAgents.client(agent).build())) {
+            DiskStream s = client.openDisk("disk-0", 1);
+            for (int n = 0; n < 50; n++) {
+                byte[] data = new byte[4096];
+                rnd.nextBytes(data);
+                long offset = 4096L * rnd.nextInt(diskBytes / 4096);
+                s.write(offset, Unpooled.wrappedBuffer(data), n);
+                model.apply(offset, data);
+            }
+            tagSeq = s.tag(TagType.CRASH_CONSISTENT, "offline-tag", 100);
+            atTag = model.snapshot();
+            for (int n = 0; n < 50; n++) {
+                byte[] data = new byte[8192];
+                rnd.nextBytes(data);
+                s.write(0, Unpooled.wrappedBuffer(data), 200 + n); // overwrite what the tag holds
+            }
+            s.flush(WAIT);
+            TestAgents.awaitApplied(agent, WAIT);
+        }
+        Path conf = dir.resolve("agent.properties");
+        java.util.Properties props = new java.util.Properties();
+        props.putAll(settings);
+        try (var w = Files.newBufferedWriter(conf)) {
+            props.store(w, null);
+        }
+        Path out = dir.resolve("offline.raw");
+        assertThat(io.mtagent.agent.cli.MtAgentCli.execute("export", "--config", conf.toString(), "--disk", "disk-0",
+                "--point", "offline-tag", "--out", out.toString())).isZero();
+        assertThat(sha256(Files.readAllBytes(out))).isEqualTo(sha256(atTag));
+        assertThat(io.mtagent.agent.cli.MtAgentCli.execute("export", "--config", conf.toString(), "--disk", "disk-0",
+                "--point", Long.toString(tagSeq), "--out", out.toString())).as("non-empty file, no --overwrite")
+                .isEqualTo(2);
+        assertThat(io.mtagent.agent.cli.MtAgentCli.execute("export", "--config", conf.toString(), "--disk", "disk-0",
+                "--point", "999999", "--out", dir.resolve("x.raw").toString())).as("beyond the journal").isEqualTo(2);
+        assertThat(io.mtagent.agent.cli.MtAgentCli.execute("export", "--config", conf.toString(), "--disk", "disk-0",
+                "--point", "latest", "--out", out.toString(), "--overwrite")).isZero();
+        byte[] target = Files.readAllBytes(TestAgents.target(dir, 0));
+        assertThat(sha256(Files.readAllBytes(out))).as("latest = the target as applied").isEqualTo(sha256(target));
+    }
+
     private static void writeRandom(DiskStream s, DiskModel model, SplittableRandom rnd, long ts) throws Exception {
         int length = 512 * (1 + rnd.nextInt(rnd.nextInt(10) == 0 ? 512 : 32));
         long offset = 512L * rnd.nextInt((DISK_BYTES - length) / 512 + 1);
