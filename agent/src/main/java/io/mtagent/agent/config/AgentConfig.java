@@ -195,6 +195,11 @@ public final class AgentConfig {
         return values.get(RETENTION_ALLOW_SHARED_VOLUME);
     }
 
+    /** Where the read-only NBD server listens (plain on loopback only, STARTTLS required elsewhere). */
+    public HostPort nbdListen() {
+        return values.get(NBD_LISTEN);
+    }
+
     /** Where the retention journals live; empty when none are kept. */
     public Optional<Path> retentionDir() {
         return values.get(RETENTION_DIR);

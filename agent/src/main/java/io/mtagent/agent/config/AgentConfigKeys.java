@@ -73,6 +73,12 @@ public final class AgentConfigKeys {
             ConfigType.OPTIONAL_PATH, Optional.empty(), Validator.any(),
             "Directory of the retention journals (the retention volume): the before-image of every applied write,"
             + " so disks can be viewed and exported at earlier recovery points. Empty: no journal is kept.");
+    public static final ConfigKey<HostPort> NBD_LISTEN = ConfigKey.of("nbd.listen", ConfigType.HOST_PORT,
+            new HostPort("127.0.0.1", 10809), Validator.any(),
+            "Address and port of the read-only NBD server that serves point-in-time views (test failover with"
+                    + " qemu-img, nbdcopy or nbd-client). Plain NBD on a loopback address only; on any other address"
+                    + " every client must upgrade with NBD_OPT_STARTTLS (the agent's certificate). Port 0 picks a"
+                    + " free port (tests).");
 
     public static final ConfigKey<Long> RETENTION_SEGMENT_BYTES = ConfigKey.of("retention.segment.bytes",
             ConfigType.SIZE, 64L << 20, Validator.between(64L << 10, 1L << 30),
@@ -164,7 +170,7 @@ public final class AgentConfigKeys {
             RETENTION_MAX_BYTES, RETENTION_SPACE_POLICY, RETENTION_ALLOW_SHARED_VOLUME,
             CONTROL_LISTEN, CONTROL_OPEN_HEALTH, CONTROL_OPEN_METRICS, CONTROL_TOKEN_FILE, HEALTH_RPO_THRESHOLD,
             HEALTH_APP_CONSISTENT_FREQUENCY, CONFIGSERVER_URL, CONFIGSERVER_CA_FILE, CONFIGSERVER_FINGERPRINT,
-            HEARTBEAT_INTERVAL), List.of(DISKS));
+            HEARTBEAT_INTERVAL, NBD_LISTEN), List.of(DISKS));
 
     private AgentConfigKeys() {
     }

@@ -68,6 +68,8 @@ public final class RetentionJournal implements Closeable {
     private long lastSeq;
     private long syncedSeq;
 
+    private io.mtagent.agent.storage.DirectoryLock lock;
+
     // Applier thread.
     private long segment;
     private long incarnation;
@@ -83,8 +85,15 @@ public final class RetentionJournal implements Closeable {
 
     public static RetentionJournal open(Path dir, long segmentBytes) throws IOException {
         Files.createDirectories(dir);
+        io.mtagent.agent.storage.DirectoryLock lock = io.mtagent.agent.storage.DirectoryLock.acquire(dir);
         RetentionJournal j = new RetentionJournal(dir, segmentBytes);
-        j.recover();
+        j.lock = lock;
+        try {
+            j.recover();
+        } catch (IOException | RuntimeException e) {
+            lock.close();
+            throw e;
+        }
         return j;
     }
 
@@ -596,13 +605,20 @@ public final class RetentionJournal implements Closeable {
 
     @Override
     public void close() throws IOException {
-        if (channel != null && channel.isOpen()) {
-            channel.force(false);
-            synchronized (this) {
-                syncedSeq = lastSeq;
+        try {
+            if (channel != null && channel.isOpen()) {
+                channel.force(false);
+                synchronized (this) {
+                    syncedSeq = lastSeq;
+                }
+                writeCheckpoint();
+                channel.close();
             }
-            writeCheckpoint();
-            channel.close();
+        } finally {
+            if (lock != null) {
+                lock.close();
+                lock = null;
+            }
         }
     }
 }

@@ -134,6 +134,7 @@ public final class IngestLog implements Closeable {
 
     // Applier thread only.
     private final Map<Long, FileChannel> readChannels = new HashMap<>();
+    private DirectoryLock dirLock;
 
     private IngestLog(Path dir, String name, IngestLogOptions options) {
         this.dir = dir;
@@ -146,7 +147,9 @@ public final class IngestLog implements Closeable {
     /** Opens (creating if needed) and recovers the log in {@code dir}, then starts its writer thread. */
     public static IngestLog open(Path dir, String diskName, IngestLogOptions options) throws IOException {
         Files.createDirectories(dir);
+        DirectoryLock lock = DirectoryLock.acquire(dir);
         IngestLog log = new IngestLog(dir, diskName, options);
+        log.dirLock = lock;
         try {
             log.recover();
         } catch (IOException | RuntimeException e) {
@@ -760,13 +763,20 @@ public final class IngestLog implements Closeable {
     }
 
     private void closeChannels() throws IOException {
-        if (currentChannel != null) {
-            currentChannel.close();
+        try {
+            if (currentChannel != null) {
+                currentChannel.close();
+            }
+            for (FileChannel ch : readChannels.values()) {
+                ch.close();
+            }
+            readChannels.clear();
+        } finally {
+            if (dirLock != null) {
+                dirLock.close();
+                dirLock = null;
+            }
         }
-        for (FileChannel ch : readChannels.values()) {
-            ch.close();
-        }
-        readChannels.clear();
     }
 
     /** The durable "synced up to here" mark: {@code segment u64, position u64, seq u64, crc u32}. */
