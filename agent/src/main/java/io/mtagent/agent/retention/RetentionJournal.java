@@ -178,6 +178,9 @@ public final class RetentionJournal implements Closeable {
                     prevChain = chainNow;
                     continue;
                 }
+                if (!beforeCp) {
+                    ch.force(false); // records past the checkpoint may exist only in the page cache after kill -9
+                }
                 if (bad != null) {
                     boolean synced = beforeCp || (cp != null && index == cp[0] && pos < cp[1]);
                     if (synced) {

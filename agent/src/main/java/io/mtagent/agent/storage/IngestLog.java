@@ -214,6 +214,11 @@ public final class IngestLog implements Closeable {
                     last = seq;
                 }
                 seg.lastSeq = last;
+                if (!beforeCheckpoint) {
+                    // Records after the checkpoint may have survived a kill -9 only in the page cache (written, never
+                    // synced). They are about to be reported durable (re-acked on resume): sync them first.
+                    ch.force(false);
+                }
                 if (scanner.stopReason() != null) {
                     long pos = scanner.position();
                     boolean synced = beforeCheckpoint || (cp != null && index == cp.segment() && pos < cp.position());
