@@ -20,7 +20,7 @@ import picocli.CommandLine.Parameters;
         description = {
             "Install and control mtagent as a service.",
             "",
-            "Linux (systemd):  install    write the unit, sysusers.d and tmpfiles.d files and /etc/mtagent/mtagent.conf,",
+            "Linux (systemd):  install    write the unit, sysusers.d and tmpfiles.d files and /etc/mtagent/mtagent.properties,",
             "                             create the user and directories, systemctl daemon-reload, enable --now",
             "                  uninstall  systemctl disable --now, remove those files (configuration and data stay)",
             "                  status     systemctl status",

@@ -11,7 +11,7 @@ import java.util.List;
 /**
  * {@code mtagent service install|uninstall|status} on Linux: puts the distribution's systemd files in place
  * ({@code /etc/systemd/system/mtagent.service} with ExecStart pointing at this installation,
- * {@code /etc/sysusers.d/mtagent.conf}, {@code /etc/tmpfiles.d/mtagent.conf}, and {@code /etc/mtagent/mtagent.conf}
+ * {@code /etc/sysusers.d/mtagent.conf}, {@code /etc/tmpfiles.d/mtagent.conf}, and {@code /etc/mtagent/mtagent.properties}
  * if there is none yet), creates the user and directories, and runs {@code systemctl daemon-reload} and
  * {@code enable --now}. Every step is a {@link Step}: {@code --dry-run} prints them all and changes nothing.
  * Refuses, with the reason, when not root or when systemd is not the init system.
@@ -64,7 +64,7 @@ public final class LinuxServiceInstaller {
         steps.add(copy(home.resolve("systemd/mtagent.sysusers"), etc("/etc/sysusers.d/mtagent.conf"), "the mtagent user"));
         steps.add(copy(home.resolve("systemd/mtagent.tmpfiles"), etc("/etc/tmpfiles.d/mtagent.conf"),
                 "state, cache and log directories"));
-        Path conf = etc("/etc/mtagent/mtagent.conf");
+        Path conf = etc("/etc/mtagent/mtagent.properties");
         if (!Files.exists(conf)) {
             steps.add(copy(home.resolve("conf/mtagent.conf"), conf, "the configuration (every setting, commented)"));
         } else {

@@ -20,7 +20,7 @@ class LinuxServiceInstallerTest {
         Files.createDirectories(home.resolve("systemd"));
         Files.createDirectories(home.resolve("conf"));
         Files.writeString(home.resolve("systemd/mtagent.service"),
-                "[Service]\nExecStart=/opt/mtagent/bin/mtagent run --config /etc/mtagent/mtagent.conf\n");
+                "[Service]\nExecStart=/opt/mtagent/bin/mtagent run --config /etc/mtagent/mtagent.properties\n");
         Files.writeString(home.resolve("systemd/mtagent.sysusers"), "u mtagent - \"mtagent\" /var/lib/mtagent\n");
         Files.writeString(home.resolve("systemd/mtagent.tmpfiles"), "d /var/lib/mtagent 0750 mtagent mtagent -\n");
         Files.writeString(home.resolve("conf/mtagent.conf"), "#data.listen=0.0.0.0:9443\n");
