@@ -48,7 +48,10 @@ import java.util.zip.CRC32C;
  * segment files exactly (the current segment ends at the checkpoint: nothing was written after it); then it
  * skips the scan. Either way the marker is deleted (and the directory synced) before anything is appended, so
  * a crash later can never make a stale marker look valid. Without a valid marker the scan runs, under exactly
- * the torn-tail/corruption rules above.
+ * the torn-tail/corruption rules above. Skipping the scan means damage to the files while the agent was stopped
+ * (bit rot, a stray write) is found when the applier reads the record (it re-verifies every record: the disk
+ * fails with the reason) rather than at start; {@code mtagent verify} calls {@link #forgetCleanShutdown} first,
+ * so it always reads every record.
  *
  * <h2>Threads</h2>
  * {@link #offer} is called from network event loops and never blocks on I/O; one writer thread
@@ -161,6 +164,11 @@ public final class IngestLog implements Closeable {
         }
         log.writer.start();
         return log;
+    }
+
+    /** Removes the clean-shutdown marker so the next {@link #open} scans every record (verify, repair). */
+    public static void forgetCleanShutdown(Path dir) throws IOException {
+        Files.deleteIfExists(dir.resolve(CLEAN_FILE));
     }
 
     // ------------------------------------------------------------------ recovery

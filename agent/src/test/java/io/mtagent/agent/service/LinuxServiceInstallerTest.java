@@ -70,12 +70,12 @@ class LinuxServiceInstallerTest {
                 .contains("ExecStart=" + home + "/bin/mtagent run").doesNotContain("/opt/mtagent");
         assertThat(image.resolve("etc/sysusers.d/mtagent.conf")).exists();
         assertThat(image.resolve("etc/tmpfiles.d/mtagent.conf")).exists();
-        assertThat(image.resolve("etc/mtagent/mtagent.conf")).exists();
-        Files.writeString(image.resolve("etc/mtagent/mtagent.conf"), "data.listen=1.2.3.4:9443\n");
+        assertThat(image.resolve("etc/mtagent/mtagent.properties")).exists();
+        Files.writeString(image.resolve("etc/mtagent/mtagent.properties"), "data.listen=1.2.3.4:9443\n");
         l.execute(l.installSteps(), false, true); // a re-install keeps the operator's configuration
-        assertThat(Files.readString(image.resolve("etc/mtagent/mtagent.conf"))).contains("1.2.3.4");
+        assertThat(Files.readString(image.resolve("etc/mtagent/mtagent.properties"))).contains("1.2.3.4");
         l.execute(l.uninstallSteps(), false, true);
         assertThat(image.resolve("etc/systemd/system/mtagent.service")).doesNotExist();
-        assertThat(image.resolve("etc/mtagent/mtagent.conf")).exists();
+        assertThat(image.resolve("etc/mtagent/mtagent.properties")).exists();
     }
 }

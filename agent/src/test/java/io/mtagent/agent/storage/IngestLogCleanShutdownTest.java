@@ -104,6 +104,24 @@ class IngestLogCleanShutdownTest {
         }
     }
 
+    @Test
+    void forgettingTheMarkerMakesTheScanFindCorruption() throws Exception {
+        Path log = dir.resolve("d");
+        try (IngestLog l = IngestLog.open(log, "d", OPTIONS)) {
+            append(l, 1, 100);
+        }
+        Path first;
+        try (Stream<Path> s = Files.list(log)) {
+            first = s.filter(p -> SegmentFormat.isSegment(p.getFileName().toString())).sorted().findFirst().get();
+        }
+        try (FileChannel ch = FileChannel.open(first, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(new byte[] {(byte) 0xff, (byte) 0xfe}), SegmentFormat.HEADER_LENGTH + 200);
+        }
+        IngestLog.forgetCleanShutdown(log);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> IngestLog.open(log, "d", OPTIONS))
+                .isInstanceOf(CorruptLogException.class);
+    }
+
     private static void append(IngestLog l, long firstSeq, int count) {
         for (long seq = firstSeq; seq < firstSeq + count; seq++) {
             if (seq % 7 == 0) {
