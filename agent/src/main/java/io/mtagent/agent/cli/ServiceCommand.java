@@ -67,10 +67,14 @@ final class ServiceCommand implements Callable<Integer> {
         WindowsServiceInstaller w = new WindowsServiceInstaller(SERVICE_NAME, System.out);
         switch (action) {
             case "install" -> {
+                if (configOptions.config == null) {
+                    throw new IllegalStateException("on Windows, install needs --config FILE (e.g. a copy of "
+                            + "conf\\mtagent.conf with state.dir, cache.dir and the disks set): a service starts in "
+                            + "the system directory, where the embedded default makes no sense");
+                }
                 String java = Path.of(System.getProperty("java.home"), "bin", "java.exe").toString();
                 w.install("\"" + java + "\" -Xmx1g -XX:MaxDirectMemorySize=512m -XX:+ExitOnOutOfMemoryError -jar \""
-                        + jarPath() + "\" service run"
-                        + (configOptions.config != null ? " --config \"" + configOptions.config.toAbsolutePath() + "\"" : ""));
+                        + jarPath() + "\" service run --config \"" + configOptions.config.toAbsolutePath() + "\"");
             }
             case "uninstall" -> w.uninstall();
             case "start" -> w.start();

@@ -62,7 +62,13 @@ public final class SystemdNotifier implements Closeable {
         if (name == null || name.isEmpty() || !UnixDatagram.AVAILABLE) {
             return new SystemdNotifier(null, null, watchdog);
         }
-        return new SystemdNotifier(name, UnixDatagram.sockaddr(name), watchdog);
+        try {
+            return new SystemdNotifier(name, UnixDatagram.sockaddr(name), watchdog);
+        } catch (IllegalArgumentException e) {
+            // Never stop the agent over this: systemd will time the start out and say why in its journal.
+            LOG.warning("NOTIFY_SOCKET ignored: " + e.getMessage());
+            return new SystemdNotifier(null, null, watchdog);
+        }
     }
 
     /** True when notifications go somewhere (NOTIFY_SOCKET set on Linux). */

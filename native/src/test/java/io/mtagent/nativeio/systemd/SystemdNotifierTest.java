@@ -42,6 +42,8 @@ class SystemdNotifierTest {
         assertThat(abs.bytes()[2]).isZero();
         assertThat(abs.bytes()[3]).isEqualTo((byte) 'a');
         assertThatThrownBy(() -> UnixDatagram.sockaddr("/" + "x".repeat(200))).isInstanceOf(IllegalArgumentException.class);
+        assertThat(SystemdNotifier.fromEnvironment(Map.of("NOTIFY_SOCKET", "/" + "x".repeat(200)), 1).enabled())
+                .as("an unusable NOTIFY_SOCKET disables notifications instead of failing the start").isFalse();
     }
 
     @Test
