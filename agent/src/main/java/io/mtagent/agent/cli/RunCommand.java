@@ -5,9 +5,12 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.mtagent.agent.Agent;
 import io.mtagent.agent.config.AgentConfig;
 import io.mtagent.agent.security.PassphraseStore;
+import io.mtagent.agent.service.AgentDaemon;
+import io.mtagent.agent.service.ShutdownSignals;
+import io.mtagent.agent.service.SystemdLifecycle;
+import io.mtagent.nativeio.systemd.SystemdNotifier;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -21,7 +24,9 @@ import picocli.CommandLine.Option;
             "state, cache and two 64 MiB file-backed target disks under ./mtagent-data, data port 127.0.0.1:9443,",
             "and a generated passphrase in ./mtagent-data/state/passphrase.txt (mode 0600).",
             "",
-            "On SIGTERM it stops accepting, makes every received write durable, acknowledges it, and closes."})
+            "On SIGTERM it stops accepting, makes every received write durable, acknowledges it, and closes;",
+            "a second SIGTERM/Ctrl-C forces the exit. Under systemd (Type=notify) it reports STATUS= while",
+            "recovering, READY=1 once it listens, WATCHDOG=1 while its appliers are alive, STOPPING=1."})
 final class RunCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions configOptions;
@@ -43,16 +48,22 @@ final class RunCommand implements Callable<Integer> {
             System.err.println("mtagent: the process-server passphrase is in " + secret + " (mode 0600)");
         }
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        Agent agent = Agent.start(config, registry, line -> System.err.println("mtagent: " + line));
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            agent.close();
-            stopped.countDown();
-        }, "shutdown"));
+        // systemd Type=notify when NOTIFY_SOCKET is set (the launcher execs java, so NotifyAccess=main holds);
+        // otherwise every notification is a no-op.
+        SystemdNotifier notifier = SystemdNotifier.fromEnvironment();
+        AgentDaemon daemon = new AgentDaemon(new SystemdLifecycle(notifier));
+        // Before the start, so SIGTERM during a long recovery stops cleanly right after it (twice: exit now).
+        ShutdownSignals.install(daemon::stop);
+        Runtime.getRuntime().addShutdownHook(new Thread(daemon::stop, "shutdown")); // System.exit, SIGHUP
+        Agent agent = daemon.start(config, registry, line -> System.err.println("mtagent: " + line));
+        if (agent == null) {
+            return 0; // stopped during recovery
+        }
         System.err.println("mtagent: ready; data server on " + agent.dataAddress() + ", certificate fingerprint "
                 + agent.identity().fingerprintText());
         System.err.println("mtagent: disks: " + agent.disks().ids());
-        stopped.await();
+        daemon.awaitStopped();
+        notifier.close();
         return 0;
     }
 

@@ -90,6 +90,8 @@ public final class Applier implements Closeable {
     public long appliedSeq() { return appliedSeq; }
     public State state() { return state; }
     public Throwable lastError() { return lastError; }
+    /** For the service watchdog: false once the apply thread ended (normally only after FAILED or STOPPED). */
+    public boolean threadAlive() { return thread.isAlive(); }
 
     public void awaitApplied(long seq, Duration timeout) throws InterruptedException, TimeoutException {
         long deadline = System.nanoTime() + timeout.toNanos();

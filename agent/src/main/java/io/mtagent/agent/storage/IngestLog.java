@@ -42,6 +42,18 @@ import java.util.zip.CRC32C;
  * stop the agent from starting); one <em>before</em> it is corruption: {@link CorruptLogException}, fixed with
  * {@link IngestLogRepair}. The in-memory index (seq → segment, position, CRC) is rebuilt from the records.
  *
+ * <h2>Clean shutdown</h2>
+ * {@link #close} without a writer failure ends with the {@code clean} marker ({@link CleanMarker}), written
+ * atomically after the final sync and checkpoint: it holds the segment list and the index of the unapplied
+ * records. {@link #open} trusts it only if it verifies and matches the checkpoint, the applied point and the
+ * segment files exactly (the current segment ends at the checkpoint: nothing was written after it); then it
+ * skips the scan. Either way the marker is deleted (and the directory synced) before anything is appended, so
+ * a crash later can never make a stale marker look valid. Without a valid marker the scan runs, under exactly
+ * the torn-tail/corruption rules above. Skipping the scan means damage to the files while the agent was stopped
+ * (bit rot, a stray write) is found when the applier reads the record (it re-verifies every record: the disk
+ * fails with the reason) rather than at start; {@code mtagent verify} calls {@link #forgetCleanShutdown} first,
+ * so it always reads every record.
+ *
  * <h2>Threads</h2>
  * {@link #offer} is called from network event loops and never blocks on I/O; one writer thread
  * ("ingest-&lt;disk&gt;") writes and syncs; one applier thread calls {@link #readDurable} and {@link #markApplied}.
@@ -50,6 +62,8 @@ import java.util.zip.CRC32C;
 public final class IngestLog implements Closeable {
     static final String CHECKPOINT_FILE = "checkpoint";
     static final String APPLIED_FILE = "applied";
+    static final String CLEAN_FILE = CleanMarker.FILE;
+    private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(IngestLog.class.getName());
     private static final SecureRandom RANDOM = new SecureRandom();
 
     /** Callbacks; run on the writer thread (durable, failure) or the applier thread (applied). Keep them short. */
@@ -78,6 +92,16 @@ public final class IngestLog implements Closeable {
             this.length = length;
             this.timestampMicros = r.timestampMicros();
             this.tagRecord = tag ? r : null;
+        }
+
+        /** From a clean-shutdown marker: {@code tagRecord} is the tag re-read from its segment, null for writes. */
+        Entry(long seq, int crc, IngestRecord tagRecord, int length, long timestampMicros) {
+            this.seq = seq;
+            this.crc = crc;
+            this.tag = tagRecord != null;
+            this.length = length;
+            this.timestampMicros = timestampMicros;
+            this.tagRecord = tagRecord;
         }
     }
 
@@ -120,6 +144,9 @@ public final class IngestLog implements Closeable {
     private long appliedBytes;
     private IOException failure;
     private boolean closing;
+    // Set by recover(): how the log was opened (for the log line, status and tests).
+    private boolean recoveredClean;
+    private long scannedRecords;
 
     // Writer thread only (after open).
     private Segment current;
@@ -160,6 +187,11 @@ public final class IngestLog implements Closeable {
         return log;
     }
 
+    /** Removes the clean-shutdown marker so the next {@link #open} scans every record (verify, repair). */
+    public static void forgetCleanShutdown(Path dir) throws IOException {
+        Files.deleteIfExists(dir.resolve(CLEAN_FILE));
+    }
+
     // ------------------------------------------------------------------ recovery
 
     private void recover() throws IOException {
@@ -169,6 +201,56 @@ public final class IngestLog implements Closeable {
         try (Stream<Path> s = Files.list(dir)) {
             files = s.filter(p -> SegmentFormat.isSegment(p.getFileName().toString())).sorted().toList();
         }
+        Path cleanFile = dir.resolve(CLEAN_FILE);
+        if (Files.exists(cleanFile)) {
+            CleanMarker marker = CleanMarker.readIfValid(cleanFile, cp, appliedSeq, files);
+            // Gone before anything is appended: only the close that writes the next marker may vouch again.
+            Files.delete(cleanFile);
+            AtomicFile.fsyncDirectory(dir);
+            if (marker != null) {
+                restoreFrom(marker, cp);
+                return;
+            }
+            LOG.warning("ingest log " + name + ": the clean-shutdown marker does not match the files; scanning");
+        }
+        scanSegments(cp, files);
+        LOG.info("ingest log " + name + ": no clean-shutdown marker, scanned " + scannedRecords + " records in "
+                + files.size() + " segment(s)");
+    }
+
+    /** Reads one tag record (clean start: tags are few, and recovery points need their names). */
+    private IngestRecord readTagAt(long segment, long position) throws IOException {
+        Segment seg = segments.get(segment);
+        try (FileChannel ch = FileChannel.open(seg.file, StandardOpenOption.READ)) {
+            SegmentScanner.Scanned s = new SegmentScanner(ch, seg.incarnation, position).next();
+            if (s == null || s.record().type() != IngestRecord.Type.TAG) {
+                throw new CorruptLogException(seg.file, position, "the clean-shutdown index names a tag that is not there");
+            }
+            return s.record();
+        }
+    }
+
+    /** After a verified clean close: the index and segment list come from the marker; only tag records are read. */
+    private void restoreFrom(CleanMarker marker, Checkpoint cp) throws IOException {
+        recoveredClean = true;
+        for (CleanMarker.SegmentInfo si : marker.segments()) {
+            segments.put(si.index(), new Segment(si.index(), si.incarnation(),
+                    dir.resolve(SegmentFormat.fileName(si.index())), si.lastSeq()));
+        }
+        long seq = appliedSeq;
+        for (CleanMarker.EntryInfo ei : marker.entries()) {
+            IngestRecord tag = ei.tag() ? readTagAt(ei.segment(), ei.position()) : null;
+            Entry e = new Entry(++seq, ei.crc(), tag, ei.length(), ei.timestampMicros());
+            e.segment = ei.segment();
+            e.position = ei.position();
+            entries.add(e);
+            backlogBytes += ei.length();
+        }
+        LOG.info("ingest log " + name + ": clean shutdown, no scan (" + entries.size() + " records await apply)");
+        finishRecovery(Math.max(appliedSeq, cp.seq()), cp);
+    }
+
+    private void scanSegments(Checkpoint cp, List<Path> files) throws IOException {
         long last = appliedSeq;
         boolean truncatedTail = false;
         for (int i = 0; i < files.size(); i++) {
@@ -211,6 +293,7 @@ public final class IngestLog implements Closeable {
                     e.position = r.position();
                     entries.add(e);
                     backlogBytes += r.length();
+                    scannedRecords++;
                     last = seq;
                 }
                 seg.lastSeq = last;
@@ -237,6 +320,10 @@ public final class IngestLog implements Closeable {
             throw new CorruptLogException(dir.resolve(CHECKPOINT_FILE), 0, "the checkpoint says seq " + cp.seq()
                     + " was synced but the log ends at seq " + last + " (a segment file is missing or damaged)");
         }
+        finishRecovery(last, cp);
+    }
+
+    private void finishRecovery(long last, Checkpoint cp) throws IOException {
         lastAccepted = last;
         durableSeq = last;
         notifiedSeq = last;
@@ -761,10 +848,43 @@ public final class IngestLog implements Closeable {
             if (failure() == null && currentChannel != null && currentChannel.isOpen()) {
                 currentChannel.force(false);
                 writeCheckpoint();
+                writeCleanMarker();
             }
         } finally {
             closeChannels();
         }
+    }
+
+    /** After the final sync and checkpoint (writer stopped): vouch for the files as they are now. */
+    private void writeCleanMarker() throws IOException {
+        List<CleanMarker.SegmentInfo> segs = new ArrayList<>();
+        List<CleanMarker.EntryInfo> index = new ArrayList<>();
+        long applied;
+        lock.lock();
+        try {
+            applied = appliedSeq;
+            for (Segment seg : segments.values()) {
+                segs.add(new CleanMarker.SegmentInfo(seg.index, seg.incarnation, seg.lastSeq));
+            }
+            for (int i = head; i < entries.size(); i++) {
+                Entry e = entries.get(i);
+                index.add(new CleanMarker.EntryInfo(e.crc, e.tag, e.length, e.segment, e.position, e.timestampMicros));
+            }
+        } finally {
+            lock.unlock();
+        }
+        Checkpoint cp = new Checkpoint(current.index, currentPosition, lastDurableSeq());
+        CleanMarker.write(dir.resolve(CLEAN_FILE), new CleanMarker(cp, applied, segs, index));
+    }
+
+    /** True if {@link #open} found a valid clean-shutdown marker and skipped the scan. */
+    public boolean recoveredClean() {
+        return recoveredClean;
+    }
+
+    /** Records read and verified by the recovery scan at open (0 after a clean shutdown). */
+    public long recoveryScannedRecords() {
+        return scannedRecords;
     }
 
     private void closeChannels() throws IOException {

@@ -69,6 +69,7 @@ public final class IngestLogRepair {
             }
         }
         Files.deleteIfExists(dir.resolve(IngestLog.CHECKPOINT_FILE));
+        Files.deleteIfExists(dir.resolve(IngestLog.CLEAN_FILE)); // the files changed: no clean-shutdown shortcut
         AtomicFile.fsyncDirectory(dir);
         return touched;
     }
