@@ -59,8 +59,9 @@ public final class AgentDaemon {
         }
         List<AgentHealth.DiskView> views = a.disks().all().stream().map(AgentHealth::view).toList();
         AgentHealth health = new AgentHealth(STALL_LIMIT, System::nanoTime);
-        watchdog = ServiceWatchdog.start(lifecycle, () -> health.hangReason(views));
+        // READY first: the watchdog pings at once, and WATCHDOG=1 before READY=1 tells systemd nothing useful.
         lifecycle.ready("ready; data server on " + a.dataAddress() + ", " + a.disks().all().size() + " disk(s)");
+        watchdog = ServiceWatchdog.start(lifecycle, () -> health.hangReason(views));
         return a;
     }
 
