@@ -88,11 +88,12 @@ public final class ReplicatedDisk implements Closeable {
         log.addListener(new IngestLog.Listener() {
             @Override
             public void onDurable(long durableSeq) {
+                // RPO bookkeeping before the ACK goes out: whoever saw the ACK must not see an older RPO.
+                noteDurable(durableSeq);
                 DiskOwner o = owner;
                 if (o != null) {
                     o.durable(durableSeq);
                 }
-                noteDurable(durableSeq);
                 runWaiters(durableSeq);
             }
 
