@@ -41,6 +41,7 @@ class IngestLogRecoveryTest {
     @Test
     void tornTailAfterCheckpointIsTruncatedAndTheValidPrefixSurvives() throws Exception {
         long seed = Long.getLong("recovery.seed", System.nanoTime());
+        System.out.println("IngestLogRecoveryTest seed " + seed + " (rerun with -Drecovery.seed=" + seed + ")");
         SplittableRandom master = new SplittableRandom(seed);
         for (int c = 0; c < CASES; c++) {
             long caseSeed = master.nextLong();
@@ -59,8 +60,13 @@ class IngestLogRecoveryTest {
         int n = 30 + r.nextInt(50);
         List<LogFixtures.Rec> recs;
         try (IngestLog log = IngestLog.open(dir, "d1", smallSegments())) {
-            recs = offerRandom(log, r, 1, n);
+            recs = new ArrayList<>(offerRandom(log, r, 1, n));
             log.flush();
+            while (log.segmentCount() < 2) {
+                recs.addAll(offerRandom(log, r, recs.size() + 1, 10));
+                log.flush();
+            }
+            n = recs.size();
         }
         List<Path> segs = segments(dir);
         assertThat(segs.size()).as("%s: segments", ctx).isGreaterThanOrEqualTo(2);
@@ -75,7 +81,15 @@ class IngestLogRecoveryTest {
         int cpRecord = placed.isEmpty() ? 0 : r.nextInt(placed.size() + 1);
         long cpPos = cpRecord < placed.size() ? placed.get(cpRecord).position() : original.length;
         long cpSeq = firstSeqOfLast - 1 + cpRecord;
-        writeCheckpoint(dir, lastIndex, cpPos, cpSeq);
+        if (r.nextInt(4) == 0) {
+            // Or the crash came right after a roll, before the checkpoint moved into the new segment.
+            Path prev = segs.get(segs.size() - 2);
+            writeCheckpoint(dir, lastIndex - 1, Files.size(prev), firstSeqOfLast - 1);
+            cpPos = SegmentFormat.HEADER_LENGTH;
+            cpSeq = firstSeqOfLast - 1;
+        } else {
+            writeCheckpoint(dir, lastIndex, cpPos, cpSeq);
+        }
 
         byte[] damaged = damage(original, cpPos, damage, r);
         Files.write(lastSeg, damaged);
