@@ -281,6 +281,33 @@ class IngestLogRecoveryTest {
         }
     }
 
+    /** The refusal tells the operator to run repair; repair must then actually make the log openable. */
+    @Test
+    void damagedCheckpointOrAppliedFileIsRefusedAndRepairable() throws Exception {
+        for (String damagedFile : List.of(IngestLog.CHECKPOINT_FILE, IngestLog.APPLIED_FILE)) {
+            SplittableRandom r = new SplittableRandom(26);
+            Path dir = tmp.resolve("log-" + damagedFile);
+            List<LogFixtures.Rec> recs;
+            try (IngestLog log = IngestLog.open(dir, "d1", smallSegments())) {
+                recs = offerRandom(log, r, 1, 120);
+                log.flush();
+                log.markApplied(70); // deletes the first segments
+            }
+            flipByte(dir.resolve(damagedFile), 3);
+            assertThatThrownBy(() -> IngestLog.open(dir, "d1", smallSegments()))
+                    .as(damagedFile).isInstanceOf(CorruptLogException.class)
+                    .hasMessageContaining(damagedFile)
+                    .hasMessageContaining("mtagent verify --repair");
+            IngestLogRepair.repair(dir);
+            try (IngestLog log = IngestLog.open(dir, "d1", smallSegments())) {
+                assertThat(log.lastDurableSeq()).as(damagedFile).isEqualTo(120);
+                // Nothing after the real applied point may be lost; re-applying a little more is harmless.
+                assertThat(log.appliedSeq()).as(damagedFile).isLessThanOrEqualTo(70);
+                assertHolds(log, 70, recs.subList(70, 120), "after repairing " + damagedFile);
+            }
+        }
+    }
+
     @Test
     void tornSegmentCreationAfterTheCheckpointIsRemoved() throws Exception {
         SplittableRandom r = new SplittableRandom(23);
