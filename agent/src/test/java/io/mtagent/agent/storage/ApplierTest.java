@@ -188,6 +188,53 @@ class ApplierTest {
         assertThat(differed).as("the old bytes differ from the new ones").isPositive();
     }
 
+    /** Writes above the applier's initial 1 MiB buffer, at the end of the disk, and a restart in between. */
+    @Test
+    void largeWritesAndARestartFromThePersistedAppliedPoint() throws Exception {
+        SplittableRandom r = new SplittableRandom(34);
+        byte[] model = new byte[DISK];
+        Path logDir = tmp.resolve("log");
+        Path image = tmp.resolve("target.img");
+        List<LogFixtures.Rec> big = List.of(
+                LogFixtures.write(1, 0, LogFixtures.data(r, (1 << 20) + 512), false),
+                LogFixtures.write(2, 512 * 3, LogFixtures.data(r, 3 << 20), true),
+                LogFixtures.write(3, DISK - 512, LogFixtures.data(r, 512), true),
+                LogFixtures.write(4, DISK - (2 << 20), LogFixtures.data(r, 2 << 20), false));
+        try (IngestLog log = IngestLog.open(logDir, "d1", logOptions());
+             FileBlockDevice target = FileBlockDevice.open(image, DISK, 512)) {
+            Applier applier = new Applier("d1", log, target, ApplyStage.NONE, OPTIONS);
+            applier.start();
+            try {
+                for (LogFixtures.Rec rec : big) {
+                    assertThat(offer(log, rec)).isEqualTo(OfferResult.ACCEPTED);
+                    applyToModel(model, rec);
+                }
+                log.flush();
+                applier.awaitApplied(4, Duration.ofSeconds(20));
+                assertThat(Arrays.equals(readAll(target), model)).isTrue();
+                applier.setPaused(true);
+                offerWorkload(log, r, 5, 30, model);
+                log.flush();
+            } finally {
+                applier.close();
+            }
+        }
+        // Restart: the unapplied records are applied from the log's persisted applied point.
+        try (IngestLog log = IngestLog.open(logDir, "d1", logOptions());
+             FileBlockDevice target = FileBlockDevice.open(image)) {
+            assertThat(log.appliedSeq()).isEqualTo(4);
+            Applier applier = new Applier("d1", log, target, ApplyStage.NONE, OPTIONS);
+            assertThat(applier.appliedSeq()).isEqualTo(4);
+            applier.start();
+            try {
+                applier.awaitApplied(34, Duration.ofSeconds(20));
+                assertThat(Arrays.equals(readAll(target), model)).as("target equals model after restart").isTrue();
+            } finally {
+                applier.close();
+            }
+        }
+    }
+
     /** The one allowed fake: a real file device that throws on write once broken. */
     private static final class FailingDevice implements BlockDevice {
         private final BlockDevice inner;
