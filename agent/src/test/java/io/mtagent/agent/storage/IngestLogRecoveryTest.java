@@ -393,6 +393,24 @@ class IngestLogRecoveryTest {
         }
     }
 
+    @Test
+    void firstEverSegmentTornAtCreationStartsAFreshLog() throws Exception {
+        Path dir = tmp.resolve("fresh");
+        Files.createDirectories(dir);
+        Path torn = dir.resolve(SegmentFormat.fileName(1));
+        Files.write(torn, new byte[1000]); // crashed while writing the first header; no checkpoint yet
+        SplittableRandom r = new SplittableRandom(28);
+        List<LogFixtures.Rec> recs;
+        try (IngestLog log = IngestLog.open(dir, "d1", smallSegments())) {
+            assertThat(log.lastDurableSeq()).isZero();
+            recs = offerRandom(log, r, 1, 10);
+            log.flush();
+        }
+        try (IngestLog log = IngestLog.open(dir, "d1", smallSegments())) {
+            assertHolds(log, 0, recs, "fresh log after a torn first segment");
+        }
+    }
+
     // ------------------------------------------------------------------ helpers
 
     static List<Path> segments(Path dir) throws IOException {
