@@ -39,14 +39,14 @@ public final class DiskStateStore {
             return new DiskStateStore(path, new Snapshot(0, DiskState.PROTECTED, ""));
         }
         Properties p = new Properties();
-        p.load(new StringReader(Files.readString(path, StandardCharsets.UTF_8)));
         try {
+            p.load(new StringReader(Files.readString(path, StandardCharsets.UTF_8)));
             if (!"1".equals(p.getProperty("format"))) {
                 throw new IllegalArgumentException("unknown format " + p.getProperty("format"));
             }
             return new DiskStateStore(path, new Snapshot(Long.parseLong(p.getProperty("epoch")),
                     DiskState.ofLabel(p.getProperty("state")), p.getProperty("reason", "")));
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | java.nio.charset.CharacterCodingException e) {
             throw new IOException("disk state file " + path + " is damaged (" + e.getMessage() + "); restore it or"
                     + " delete it (the disk then starts at epoch 0 as protected)", e);
         }

@@ -252,6 +252,7 @@ public final class IngestLog implements Closeable {
 
     private void scanSegments(Checkpoint cp, List<Path> files) throws IOException {
         long last = appliedSeq;
+        long lastEnd = SegmentFormat.HEADER_LENGTH; // where the last kept segment's next record starts
         boolean truncatedTail = false;
         for (int i = 0; i < files.size(); i++) {
             Path file = files.get(i);
@@ -313,6 +314,7 @@ public final class IngestLog implements Closeable {
                     ch.force(true);
                     truncatedTail = true;
                 }
+                lastEnd = scanner.position();
                 segments.put(index, seg);
             }
         }
@@ -334,7 +336,10 @@ public final class IngestLog implements Closeable {
             Segment seg = segments.lastEntry().getValue();
             current = seg;
             currentChannel = FileChannel.open(seg.file, StandardOpenOption.WRITE, StandardOpenOption.READ);
-            currentPosition = currentChannel.size();
+            // The scanned end, not the file size: a tail torn inside the last record's padding leaves a size
+            // that is not a record boundary (truncate cannot extend it), and appending there would misalign
+            // every new record.
+            currentPosition = lastEnd;
         }
         writeCheckpoint();
     }

@@ -13,7 +13,8 @@ import java.util.stream.Stream;
 /**
  * {@code mtagent verify --repair}: makes a corrupt ingest log openable again. The first segment with a bad
  * record is copied aside to {@code <name>.broken}, truncated before the bad record, every later segment is moved
- * aside too, and the checkpoint is removed (recovery then treats what follows as a tail). Records after the
+ * aside too, and the checkpoint is removed (recovery then treats what follows as a tail). A damaged applied-point
+ * file is rewritten to just before the oldest segment (some records are then applied again, harmlessly). Records after the
  * damage are lost from the log: the process server re-sends them from the agent's durable point if it still
  * has them, otherwise the disk must be resynced. Run only while the agent is stopped.
  */
@@ -68,9 +69,56 @@ public final class IngestLogRepair {
                 }
             }
         }
+        if (repairAppliedPoint(dir)) {
+            touched++;
+        }
         Files.deleteIfExists(dir.resolve(IngestLog.CHECKPOINT_FILE));
         Files.deleteIfExists(dir.resolve(IngestLog.CLEAN_FILE)); // the files changed: no clean-shutdown shortcut
         AtomicFile.fsyncDirectory(dir);
         return touched;
+    }
+
+    /**
+     * A damaged applied-point file (which open refuses, pointing here) is moved aside to {@code applied.broken}
+     * and rewritten as "just before the oldest segment": segments are deleted only once fully applied, so
+     * everything before it is on the target, and re-applying the rest is harmless (target writes are
+     * idempotent). Without segments the file is removed.
+     */
+    private static boolean repairAppliedPoint(Path dir) throws IOException {
+        Path f = dir.resolve(IngestLog.APPLIED_FILE);
+        if (!Files.exists(f)) {
+            return false;
+        }
+        byte[] b = Files.readAllBytes(f);
+        java.util.zip.CRC32C c = new java.util.zip.CRC32C();
+        c.update(b, 0, Math.min(8, b.length));
+        if (b.length == 12 && (int) c.getValue() == ByteBuffer.wrap(b).getInt(8)) {
+            return false;
+        }
+        Files.copy(f, f.resolveSibling(IngestLog.APPLIED_FILE + ".broken"), StandardCopyOption.REPLACE_EXISTING);
+        List<Path> files;
+        try (Stream<Path> s = Files.list(dir)) {
+            files = s.filter(p -> SegmentFormat.isSegment(p.getFileName().toString())).sorted().toList();
+        }
+        for (Path file : files) {
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                ByteBuffer hb = ByteBuffer.allocate(SegmentFormat.HEADER_LENGTH);
+                while (hb.hasRemaining() && ch.read(hb, hb.position()) > 0) {
+                    // read the header
+                }
+                hb.flip();
+                SegmentFormat.Header h = SegmentFormat.readHeader(hb);
+                if (h != null) {
+                    ByteBuffer applied = ByteBuffer.allocate(12).putLong(h.firstSeq() - 1);
+                    java.util.zip.CRC32C ac = new java.util.zip.CRC32C();
+                    ac.update(applied.array(), 0, 8);
+                    applied.putInt((int) ac.getValue());
+                    AtomicFile.write(f, applied.array());
+                    return true;
+                }
+            }
+        }
+        Files.delete(f);
+        return true;
     }
 }

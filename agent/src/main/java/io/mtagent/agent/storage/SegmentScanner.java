@@ -46,7 +46,9 @@ final class SegmentScanner {
         int bodyLength = prefix.getInt(0);
         int storedCrc = prefix.getInt(4);
         if (bodyLength == 0 && storedCrc == 0) {
-            stopReason = null; // zeroed space after the last record: a clean end
+            // The writer never preallocates, so zeroes where a record should start are not a clean end: they
+            // are a torn tail (after the checkpoint) or a zeroed sector (before it), and the caller must know.
+            stopReason = "zeroed record header";
             return null;
         }
         if (bodyLength < SegmentFormat.BODY_HEADER_LENGTH || bodyLength > SegmentFormat.MAX_BODY_LENGTH

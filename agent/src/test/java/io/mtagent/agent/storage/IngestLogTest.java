@@ -1,0 +1,211 @@
+package io.mtagent.agent.storage;
+
+import static io.mtagent.agent.storage.LogFixtures.assertHolds;
+import static io.mtagent.agent.storage.LogFixtures.offer;
+import static io.mtagent.agent.storage.LogFixtures.offerRandom;
+import static io.mtagent.agent.storage.LogFixtures.smallSegments;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class IngestLogTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void mixedRecordsSurviveCloseAndReopen() throws Exception {
+        SplittableRandom r = new SplittableRandom(11);
+        Path dir = tmp.resolve("log");
+        List<LogFixtures.Rec> recs;
+        try (IngestLog log = IngestLog.open(dir, "d1", smallSegments())) {
+            recs = offerRandom(log, r, 1, 120);
+            // some raw and some compressed writes and some tags, guaranteed
+            recs.add(LogFixtures.write(121, 0, LogFixtures.data(r, 4096), true));
+            recs.add(LogFixtures.write(122, 4096, LogFixtures.data(r, 4096), false));
+            recs.add(LogFixtures.tag(123, "app-consistent-1"));
+            for (int i = 120; i < 123; i++) {
+                assertThat(offer(log, recs.get(i))).isEqualTo(OfferResult.ACCEPTED);
+            }
+            log.flush();
+            assertThat(log.lastDurableSeq()).isEqualTo(123);
+            assertHolds(log, 0, recs, "before close");
+        }
+        try (IngestLog log = IngestLog.open(dir, "d1", smallSegments())) {
+            assertThat(log.lastDurableSeq()).isEqualTo(123);
+            assertThat(log.lastAcceptedSeq()).isEqualTo(123);
+            assertThat(log.appliedSeq()).isZero();
+            assertThat(log.segmentCount()).isGreaterThan(1);
+            assertHolds(log, 0, recs, "after reopen");
+            assertHolds(log, 100, recs.subList(100, recs.size()), "after reopen, from 100");
+            assertThat(log.crcOf(5)).hasValue(recs.get(4).record().crc32c());
+        }
+    }
+
+    @Test
+    void classifiesDuplicateConflictAndGap() throws Exception {
+        SplittableRandom r = new SplittableRandom(12);
+        try (IngestLog log = IngestLog.open(tmp.resolve("log"), "d1", smallSegments())) {
+            List<LogFixtures.Rec> recs = offerRandom(log, r, 1, 10);
+            LogFixtures.Rec w = LogFixtures.write(11, 0, LogFixtures.data(r, 1024), false);
+            assertThat(offer(log, w)).isEqualTo(OfferResult.ACCEPTED);
+            // Same seq and CRC: duplicate, whether or not it is durable yet.
+            assertThat(offer(log, w)).isEqualTo(OfferResult.DUPLICATE);
+            log.flush();
+            assertThat(offer(log, w)).isEqualTo(OfferResult.DUPLICATE);
+            assertThat(offer(log, recs.get(2))).isEqualTo(OfferResult.DUPLICATE);
+            // Same seq, other content.
+            assertThat(offer(log, LogFixtures.write(11, 0, LogFixtures.data(r, 1024), false)))
+                    .isEqualTo(OfferResult.CONFLICT);
+            assertThat(offer(log, LogFixtures.write(3, 0, LogFixtures.data(r, 1024), false)))
+                    .isEqualTo(OfferResult.CONFLICT);
+            // A tag where a write was (even with the write's CRC) is a conflict.
+            LogFixtures.Rec t = LogFixtures.tag(12, "t");
+            assertThat(offer(log, t)).isEqualTo(OfferResult.ACCEPTED);
+            assertThat(offer(log, t)).isEqualTo(OfferResult.DUPLICATE);
+            assertThat(offer(log, LogFixtures.tag(12, "other"))).isEqualTo(OfferResult.CONFLICT);
+            // Skipping a seq.
+            assertThat(offer(log, LogFixtures.write(14, 0, LogFixtures.data(r, 512), false))).isEqualTo(OfferResult.GAP);
+            assertThat(log.lastAcceptedSeq()).isEqualTo(12);
+            log.flush();
+            assertThat(log.lastDurableSeq()).isEqualTo(12);
+        }
+    }
+
+    @Test
+    void onDurableReportsOnlyFlushedSeqsAndGroupCommits() throws Exception {
+        SplittableRandom r = new SplittableRandom(13);
+        Path dir = tmp.resolve("log");
+        List<Long> reported = new CopyOnWriteArrayList<>();
+        List<long[]> violations = new CopyOnWriteArrayList<>();
+        try (IngestLog log = IngestLog.open(dir, "d1", IngestLogOptions.builder().build())) {
+            log.addListener(new IngestLog.Listener() {
+                @Override
+                public void onDurable(long durableSeq) {
+                    // Must never run ahead of what the log itself reports durable.
+                    if (durableSeq > log.lastDurableSeq() || durableSeq > log.lastAcceptedSeq()) {
+                        violations.add(new long[] {durableSeq, log.lastDurableSeq()});
+                    }
+                    reported.add(durableSeq);
+                }
+            });
+            List<LogFixtures.Rec> recs = new ArrayList<>();
+            for (int i = 1; i <= 1000; i++) {
+                LogFixtures.Rec rec = LogFixtures.write(i, 0, LogFixtures.data(r, 512), false);
+                recs.add(rec);
+            }
+            for (LogFixtures.Rec rec : recs) {
+                assertThat(offer(log, rec)).isEqualTo(OfferResult.ACCEPTED);
+            }
+            log.flush();
+            assertThat(log.lastDurableSeq()).isEqualTo(1000);
+            assertThat(reported).as("onDurable calls").isNotEmpty();
+            assertThat(reported.get(reported.size() - 1)).isEqualTo(1000);
+            assertThat(reported).as("onDurable seqs increase").isSorted();
+            assertThat(violations).as("onDurable ahead of lastDurableSeq").isEmpty();
+            // Group commit: one sync covers many records.
+            assertThat(reported.size()).as("onDurable calls for 1000 records: %s", reported.size()).isLessThan(200);
+        }
+        // Everything reported durable is there after reopen.
+        try (IngestLog log = IngestLog.open(dir, "d1", IngestLogOptions.builder().build())) {
+            assertThat(log.lastDurableSeq()).isEqualTo(1000);
+        }
+    }
+
+    @Test
+    void markAppliedDeletesSegmentsAndReopenContinues() throws Exception {
+        SplittableRandom r = new SplittableRandom(14);
+        Path dir = tmp.resolve("log");
+        AtomicInteger appliedCalls = new AtomicInteger();
+        long last;
+        try (IngestLog log = IngestLog.open(dir, "d1", smallSegments())) {
+            log.addListener(new IngestLog.Listener() {
+                @Override
+                public void onApplied(long appliedSeq) {
+                    appliedCalls.incrementAndGet();
+                }
+            });
+            List<LogFixtures.Rec> recs = offerRandom(log, r, 1, 200);
+            log.flush();
+            last = log.lastDurableSeq();
+            int segments = log.segmentCount();
+            assertThat(segments).as("segments rolled").isGreaterThanOrEqualTo(4);
+            assertThat(log.backlogBytes()).isPositive();
+            long before = log.backlogBytes();
+            log.markApplied(50);
+            assertThat(log.backlogBytes()).isLessThan(before);
+            assertThat(log.appliedSeq()).isEqualTo(50);
+            assertHolds(log, 50, recs.subList(50, recs.size()), "after applying 50");
+            log.markApplied(last);
+            assertThat(log.segmentCount()).as("only the current segment is kept").isEqualTo(1);
+            assertThat(log.backlogBytes()).isZero();
+            assertThat(log.crcOf(10)).isEmpty();
+            assertThat(appliedCalls).hasValue(2);
+            try (var files = java.nio.file.Files.list(dir)) {
+                assertThat(files.filter(p -> p.toString().endsWith(".seg")).count()).isEqualTo(1);
+            }
+        }
+        try (IngestLog log = IngestLog.open(dir, "d1", smallSegments())) {
+            assertThat(log.appliedSeq()).isEqualTo(last);
+            assertThat(log.lastDurableSeq()).isEqualTo(last);
+            assertThat(log.backlogBytes()).isZero();
+            // Records at or below the applied point are acknowledged again, not stored.
+            assertThat(offer(log, LogFixtures.write(last, 0, LogFixtures.data(r, 512), false)))
+                    .isEqualTo(OfferResult.DUPLICATE);
+            assertThat(offer(log, LogFixtures.write(last + 2, 0, LogFixtures.data(r, 512), false)))
+                    .isEqualTo(OfferResult.GAP);
+            List<LogFixtures.Rec> more = offerRandom(log, r, last + 1, 40);
+            log.flush();
+            assertThat(log.lastDurableSeq()).isEqualTo(last + 40);
+            assertHolds(log, last, more, "continued after reopen");
+        }
+        try (IngestLog log = IngestLog.open(dir, "d1", smallSegments())) {
+            assertThat(log.lastDurableSeq()).isEqualTo(last + 40);
+            assertThat(log.appliedSeq()).isEqualTo(last);
+        }
+    }
+    @Test
+    void indexStaysRightAcrossCompactionOfAppliedEntries() throws Exception {
+        SplittableRandom r = new SplittableRandom(15);
+        Path dir = tmp.resolve("log");
+        IngestLogOptions options = IngestLogOptions.builder().segmentBytes(256 * 1024).build();
+        List<LogFixtures.Rec> recs = new ArrayList<>();
+        try (IngestLog log = IngestLog.open(dir, "d1", options)) {
+            for (int round = 0; round < 6; round++) {
+                for (int i = 0; i < 1500; i++) {
+                    long seq = recs.size() + 1;
+                    LogFixtures.Rec rec = i % 7 == 0 ? LogFixtures.tag(seq, "t" + seq)
+                            : LogFixtures.write(seq, 512L * (seq % 100), LogFixtures.data(r, 512), false);
+                    assertThat(offer(log, rec)).isEqualTo(OfferResult.ACCEPTED);
+                    recs.add(rec);
+                }
+                log.flush();
+                long applyTo = recs.size() - 700;
+                log.markApplied(applyTo);
+                // Held records are still classified by their own CRC and read back right.
+                for (long seq = applyTo + 1; seq <= recs.size(); seq += 97) {
+                    LogFixtures.Rec held = recs.get((int) seq - 1);
+                    assertThat(log.crcOf(seq)).hasValue(held.record().crc32c());
+                    assertThat(offer(log, held)).as("seq %d", seq).isEqualTo(OfferResult.DUPLICATE);
+                    assertThat(offer(log, LogFixtures.tag(seq, "other"))).isEqualTo(OfferResult.CONFLICT);
+                }
+                assertThat(log.crcOf(applyTo)).isEmpty();
+                // "At least one record if any", even with a tiny byte budget.
+                assertThat(log.readDurable(applyTo, 1)).hasSize(1)
+                        .first().satisfies(s -> assertThat(s.record().seq()).isEqualTo(applyTo + 1));
+                assertHolds(log, applyTo, recs.subList((int) applyTo, recs.size()), "round " + round);
+            }
+        }
+        try (IngestLog log = IngestLog.open(dir, "d1", options)) {
+            assertThat(log.lastDurableSeq()).isEqualTo(recs.size());
+            assertThat(log.appliedSeq()).isEqualTo(recs.size() - 700);
+            assertHolds(log, recs.size() - 700, recs.subList(recs.size() - 700, recs.size()), "after reopen");
+        }
+    }
+}
