@@ -247,7 +247,7 @@ public final class IngestLog implements Closeable {
             backlogBytes += ei.length();
         }
         LOG.info("ingest log " + name + ": clean shutdown, no scan (" + entries.size() + " records await apply)");
-        finishRecovery(Math.max(appliedSeq, cp.seq()), cp);
+        finishRecovery(Math.max(appliedSeq, cp.seq()), cp, cp.position());
     }
 
     private void scanSegments(Checkpoint cp, List<Path> files) throws IOException {
@@ -322,10 +322,11 @@ public final class IngestLog implements Closeable {
             throw new CorruptLogException(dir.resolve(CHECKPOINT_FILE), 0, "the checkpoint says seq " + cp.seq()
                     + " was synced but the log ends at seq " + last + " (a segment file is missing or damaged)");
         }
-        finishRecovery(last, cp);
+        finishRecovery(last, cp, lastEnd);
     }
 
-    private void finishRecovery(long last, Checkpoint cp) throws IOException {
+    /** @param appendAt where the last segment's next record starts (a record boundary, not the file size) */
+    private void finishRecovery(long last, Checkpoint cp, long appendAt) throws IOException {
         lastAccepted = last;
         durableSeq = last;
         notifiedSeq = last;
@@ -339,7 +340,7 @@ public final class IngestLog implements Closeable {
             // The scanned end, not the file size: a tail torn inside the last record's padding leaves a size
             // that is not a record boundary (truncate cannot extend it), and appending there would misalign
             // every new record.
-            currentPosition = lastEnd;
+            currentPosition = appendAt;
         }
         writeCheckpoint();
     }
