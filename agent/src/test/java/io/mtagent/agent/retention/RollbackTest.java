@@ -1,0 +1,192 @@
+package io.mtagent.agent.retention;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.mtagent.agent.Agent;
+import io.mtagent.agent.TestAgents;
+import io.mtagent.agent.disk.ReplicatedDisk;
+import io.mtagent.agent.sim.DiskModel;
+import io.mtagent.protocol.DiskState;
+import io.mtagent.protocol.ErrorCode;
+import io.mtagent.protocol.TagType;
+import io.mtagent.protocol.client.DiskStream;
+import io.mtagent.protocol.client.ReplicationClient;
+import io.netty.buffer.Unpooled;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Rollback of a replication group to a group point, change of point, back to latest, rollback again, commit;
+ * and a rollback interrupted half-way that the next start finishes.
+ */
+class RollbackTest {
+    private static final int DISK_BYTES = 1 << 20;
+
+    @TempDir
+    Path dir;
+
+    /** Group tag name → per disk the image at that tag. */
+    private final Map<String, List<byte[]>> groupImages = new LinkedHashMap<>();
+    private final List<DiskModel> models = new ArrayList<>();
+
+    private Map<String, String> settings() {
+        Map<String, String> s = TestAgents.settings(dir, 2, DISK_BYTES);
+        s.put("retention.dir", dir.resolve("retention").toString());
+        s.put("disk.d0.group", "g");
+        s.put("disk.d1.group", "g");
+        return s;
+    }
+
+    private void stream(Agent agent, ReplicationClient client, int rounds, long seed) throws Exception {
+        List<DiskStream> streams = List.of(client.openDisk("disk-0", 1), client.openDisk("disk-1", 1));
+        if (models.isEmpty()) {
+            models.add(new DiskModel(DISK_BYTES));
+            models.add(new DiskModel(DISK_BYTES));
+        }
+        SplittableRandom r = new SplittableRandom(seed);
+        long ts = System.currentTimeMillis() * 1000;
+        for (int i = 1; i <= rounds; i++) {
+            for (int d = 0; d < 2; d++) {
+                byte[] data = new byte[512 * (1 + r.nextInt(64))];
+                r.nextBytes(data);
+                long off = 512L * r.nextInt((DISK_BYTES - data.length) / 512);
+                streams.get(d).write(off, Unpooled.wrappedBuffer(data), ts + i);
+                models.get(d).apply(off, data);
+            }
+            if (i % 20 == 0) {
+                String name = "gp-" + seed + "-" + i;
+                List<byte[]> images = new ArrayList<>();
+                for (int d = 0; d < 2; d++) {
+                    streams.get(d).tag(TagType.GROUP, name, ts + i);
+                    images.add(models.get(d).snapshot());
+                }
+                groupImages.put(name, images);
+            }
+        }
+        for (DiskStream s : streams) {
+            s.flush(Duration.ofSeconds(30));
+        }
+        TestAgents.awaitApplied(agent, Duration.ofSeconds(30));
+    }
+
+    private static List<ReplicatedDisk> group(Agent agent) {
+        return List.of(agent.disks().byId("disk-0"), agent.disks().byId("disk-1"));
+    }
+
+    private void recoverGroup(Agent agent, String point) throws Exception {
+        Map<String, Long> seqs = PointCatalog.groupPoints(group(agent)).get(point);
+        assertThat(seqs).as("group point %s on both disks", point).hasSize(2);
+        for (ReplicatedDisk d : group(agent)) {
+            RollbackService.recover(d, seqs.get(d.id()), false, RollbackService.Progress.NONE);
+        }
+    }
+
+    private void assertTargets(List<byte[]> expected, String what) throws Exception {
+        for (int d = 0; d < 2; d++) {
+            assertThat(java.util.Arrays.mismatch(Files.readAllBytes(TestAgents.target(dir, d)), expected.get(d)))
+                    .as("%s: disk-%d first differing byte", what, d).isEqualTo(-1);
+        }
+    }
+
+    @Test
+    void groupRollbackChangeOfPointBackToLatestAndCommit() throws Exception {
+        try (Agent agent = TestAgents.start(settings());
+             ReplicationClient client = ReplicationClient.connect(TestAgents.client(agent).build())) {
+            stream(agent, client, 120, 1);
+            List<String> points = new ArrayList<>(groupImages.keySet());
+            List<byte[]> latest = List.of(models.get(0).snapshot(), models.get(1).snapshot());
+
+            recoverGroup(agent, points.get(1));
+            assertTargets(groupImages.get(points.get(1)), "rolled back to " + points.get(1));
+            for (ReplicatedDisk d : group(agent)) {
+                assertThat(d.state()).isEqualTo(DiskState.RECOVERING);
+            }
+            // Replication is stopped: a process server is told so.
+            DiskStream s = client.openDisk("disk-0", 1);
+            assertThat(s.info().state()).isEqualTo(DiskState.RECOVERING);
+            assertThat(s.stoppedBy().code()).isEqualTo(ErrorCode.DISK_RECOVERING);
+            assertThatThrownBy(() -> group(agent).get(0).view(1, Duration.ofSeconds(1)).close())
+                    .hasMessageContaining("rolled back");
+
+            recoverGroup(agent, points.get(4));
+            assertTargets(groupImages.get(points.get(4)), "changed to " + points.get(4));
+            recoverGroup(agent, points.get(0));
+            assertTargets(groupImages.get(points.get(0)), "changed to " + points.get(0));
+
+            for (ReplicatedDisk d : group(agent)) {
+                RollbackService.restoreLatest(d, RollbackService.Progress.NONE);
+            }
+            assertTargets(latest, "back to latest");
+
+            recoverGroup(agent, points.get(2));
+            assertTargets(groupImages.get(points.get(2)), "rolled back again to " + points.get(2));
+            for (ReplicatedDisk d : group(agent)) {
+                assertThat(RollbackService.commit(d)).isEqualTo(DiskState.NEEDS_RESYNC);
+                assertThat(d.state()).isEqualTo(DiskState.NEEDS_RESYNC);
+                assertThat(d.stateReason()).contains("committed");
+            }
+            assertTargets(groupImages.get(points.get(2)), "committed at " + points.get(2));
+            long committed = PointCatalog.groupPoints(group(agent)).get(points.get(2)).get("disk-0");
+            assertThatThrownBy(() -> group(agent).get(0).view(committed + 1, Duration.ofSeconds(1)).close())
+                    .hasMessageContaining("later points are gone");
+            try (PointInTimeView v = group(agent).get(0).view(committed, Duration.ofSeconds(5))) {
+                assertThat(v.read(0, DISK_BYTES)).isEqualTo(groupImages.get(points.get(2)).get(0));
+            }
+        }
+    }
+
+    @Test
+    void commitAtLatestResumesReplication() throws Exception {
+        try (Agent agent = TestAgents.start(settings());
+             ReplicationClient client = ReplicationClient.connect(TestAgents.client(agent).build())) {
+            stream(agent, client, 40, 2);
+            List<String> points = new ArrayList<>(groupImages.keySet());
+            recoverGroup(agent, points.get(0));
+            for (ReplicatedDisk d : group(agent)) {
+                RollbackService.restoreLatest(d, RollbackService.Progress.NONE);
+                assertThat(RollbackService.commit(d)).isEqualTo(DiskState.PROTECTED);
+            }
+            stream(agent, client, 40, 3); // replication goes on
+            assertTargets(List.of(models.get(0).snapshot(), models.get(1).snapshot()), "after resuming");
+        }
+    }
+
+    @Test
+    void aRollbackInterruptedHalfWayIsFinishedByTheNextStart() throws Exception {
+        String point;
+        long seq0;
+        try (Agent agent = TestAgents.start(settings());
+             ReplicationClient client = ReplicationClient.connect(TestAgents.client(agent).build())) {
+            stream(agent, client, 100, 4);
+            point = new ArrayList<>(groupImages.keySet()).get(0);
+            seq0 = PointCatalog.groupPoints(group(agent)).get(point).get("disk-0");
+            ReplicatedDisk d0 = group(agent).get(0);
+            RollbackService.Progress crash = (done, total) -> {
+                if (done > total * 3 / 4) { // in the middle of writing before-images onto the target
+                    throw new IllegalStateException("simulated crash");
+                }
+            };
+            assertThatThrownBy(() -> RollbackService.recover(d0, seq0, false, crash)).hasMessageContaining("simulated");
+            assertThat(RollbackService.describe(d0)).startsWith("rolling");
+        }
+        try (Agent agent = TestAgents.start(settings())) {
+            ReplicatedDisk d0 = agent.disks().byId("disk-0");
+            assertThat(RollbackService.describe(d0)).isEqualTo("at-point seq " + seq0);
+            assertThat(d0.state()).isEqualTo(DiskState.RECOVERING);
+            assertThat(java.util.Arrays.mismatch(Files.readAllBytes(TestAgents.target(dir, 0)),
+                    groupImages.get(point).get(0))).as("finished rollback, first differing byte").isEqualTo(-1);
+            // And it is still reversible: back to latest gives the disk as it was before the rollback.
+            RollbackService.restoreLatest(d0, RollbackService.Progress.NONE);
+            assertThat(Files.readAllBytes(TestAgents.target(dir, 0))).isEqualTo(models.get(0).snapshot());
+        }
+    }
+}
