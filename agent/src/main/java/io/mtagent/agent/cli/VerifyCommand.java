@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
 
 /** {@code mtagent verify}: check (and with --repair, repair) the ingest logs while the agent is stopped. */
 @Command(name = "verify", mixinStandardHelpOptions = true,
-        description = {"Check every disk's ingest log record by record (stop the agent first).",
+        description = {"Check every disk's ingest log and retention journal record by record (stop the agent first).",
             "A torn tail left by a power cut is repaired by a normal start; this command is for corruption",
             "inside the log, which the agent refuses to start on. With --repair the damaged segment is moved aside",
             "(<name>.broken), everything before the bad record is kept, and writes after it must be re-sent by the",
@@ -27,10 +27,36 @@ final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--repair", description = "Repair corrupt ingest logs (see above).")
     boolean repair;
 
+    /** @return 1 if the disk's journal is corrupt and was not repaired */
+    private int verifyJournal(AgentConfig config, DiskConfig d) throws java.io.IOException {
+        Path jdir = config.retentionDir().get().resolve(d.name());
+        try (var journal = io.mtagent.agent.retention.RetentionJournal.open(jdir, config.retentionSegmentBytes())) {
+            System.out.printf("%s: retention journal OK (journaled up to seq %d, earliest recoverable seq %d)%n",
+                    d.id(), journal.lastSeq(), journal.earliestSeq());
+            return 0;
+        } catch (CorruptLogException e) {
+            System.out.printf("%s: retention journal CORRUPT: %s%n", d.id(), e.getMessage());
+            if (!repair) {
+                return 1;
+            }
+            long applied;
+            try (IngestLog log = IngestLog.open(config.cacheDir().resolve(d.name()), d.name(),
+                    IngestLogOptions.builder().segmentBytes(config.ingestSegmentBytes()).build())) {
+                applied = log.appliedSeq();
+            }
+            Path aside = io.mtagent.agent.retention.RetentionJournal.resetAfterDamage(jdir, applied);
+            System.out.printf("%s: the damaged journal was moved to %s; a new journal starts at seq %d. Recovery"
+                    + " points before it are lost (a partial journal cannot rebuild older points correctly).%n",
+                    d.id(), aside, applied);
+            return 0;
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         AgentConfig config = configOptions.load();
         int bad = 0;
+        int badJournals = 0;
         for (DiskConfig d : config.disks()) {
             Path dir = config.cacheDir().resolve(d.name());
             IngestLog.forgetCleanShutdown(dir); // verify reads every record, even after a clean shutdown
@@ -47,6 +73,14 @@ final class VerifyCommand implements Callable<Integer> {
                     bad--;
                 }
             }
+            if (config.retentionDir().isPresent()) {
+                badJournals += verifyJournal(config, d);
+            }
+        }
+        if (badJournals > 0) {
+            System.out.println(badJournals + " disk(s) with a corrupt retention journal; 'mtagent verify --repair' sets"
+                    + " it aside and starts a new one (recovery points before now are lost)");
+            return 1;
         }
         if (bad > 0) {
             System.out.println(bad + " disk(s) with a corrupt ingest log; run 'mtagent verify --repair' after copying "

@@ -346,6 +346,28 @@ public final class RetentionJournal implements Closeable {
 
     // ------------------------------------------------------------------ reads
 
+    /**
+     * {@code mtagent verify --repair} for a journal that does not verify: the whole journal directory is moved
+     * aside ({@code <dir>.broken-<millis>}) and a fresh journal starts at the disk's applied point. A partial
+     * truncation would be wrong: a view at an older point needs every before-image after it, so once a record is
+     * lost no earlier point can be read correctly. Every recovery point before {@code appliedSeq} is lost; the
+     * caller says so. Run only while the agent is stopped.
+     *
+     * @return where the damaged journal was moved
+     */
+    public static Path resetAfterDamage(Path dir, long appliedSeq) throws IOException {
+        Path aside = dir.resolveSibling(dir.getFileName() + ".broken-" + System.currentTimeMillis());
+        Files.move(dir, aside);
+        Files.createDirectories(dir);
+        ByteBuffer b = ByteBuffer.allocate(20).putLong(appliedSeq).putLong(-1);
+        CRC32C c = new CRC32C();
+        c.update(b.array(), 0, 16);
+        b.putInt((int) c.getValue());
+        AtomicFile.write(dir.resolve(PRUNED_FILE), b.array());
+        AtomicFile.fsyncDirectory(dir.getParent());
+        return aside;
+    }
+
     /** A view's hold on the journal: while open, pruning keeps every record above its point. */
     public AutoCloseable lease(long point) {
         synchronized (this) {

@@ -1,0 +1,54 @@
+package io.mtagent.agent.cli;
+
+import io.mtagent.agent.config.AgentConfig;
+import io.mtagent.agent.retention.RetentionVolumeCheck;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code mtagent retention check PATH}: would this location be accepted as the retention volume? */
+@Command(name = "retention", mixinStandardHelpOptions = true,
+        description = "Retention volume tools.", subcommands = RetentionCommand.Check.class)
+final class RetentionCommand {
+
+    @Command(name = "check", mixinStandardHelpOptions = true,
+            description = {"Check PATH against the retention-volume rules the agent applies at start: not FAT/FAT32,",
+                "non-zero capacity, not the volume of the install or the cache, not on a replication target disk,",
+                "writable. Prints every rule that fails with the reason; exit code 0 when PATH is usable."})
+    static final class Check implements Callable<Integer> {
+        @Mixin
+        ConfigOptions configOptions;
+
+        @Parameters(paramLabel = "PATH", description = "Directory to check (created if missing).")
+        Path path;
+
+        @Option(names = "--allow-shared", description = "Accept the install or cache volume (demo/tests only).")
+        boolean allowShared;
+
+        @Override
+        public Integer call() throws Exception {
+            AgentConfig config = configOptions.load();
+            Path install = null;
+            try {
+                install = Path.of(RetentionCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            } catch (Exception e) {
+                // unknown install location: that rule is skipped
+            }
+            List<RetentionVolumeCheck.Failure> failures = RetentionVolumeCheck.check(path, install, config.cacheDir(),
+                    config.disks().stream().map(d -> d.path()).toList(), allowShared);
+            if (failures.isEmpty()) {
+                System.out.println(path + ": usable as the retention volume (" + java.nio.file.Files.getFileStore(path).type()
+                        + ", " + java.nio.file.Files.getFileStore(path).getUsableSpace() / (1L << 30) + " GiB free)");
+                return 0;
+            }
+            for (RetentionVolumeCheck.Failure f : failures) {
+                System.out.println(path + ": REFUSED [" + f.rule() + "] " + f.message());
+            }
+            return 1;
+        }
+    }
+}
