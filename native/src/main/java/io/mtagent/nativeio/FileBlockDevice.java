@@ -86,7 +86,7 @@ public final class FileBlockDevice implements BlockDevice {
         }
     }
 
-    private static void create(Path path, long size) throws IOException {
+    static void create(Path path, long size) throws IOException {
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW,
                 StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             // Writing the last byte sets the length without writing the rest: sparse where the
@@ -131,7 +131,7 @@ public final class FileBlockDevice implements BlockDevice {
                 int n = channel.read(dst, pos);
                 if (n < 0) {
                     throw new BlockDeviceException("read", name, offset, length, -1,
-                            "read past end at " + pos, null);
+                            BlockDeviceException.Failure.SHORT_TRANSFER, "read past end at " + pos, null);
                 }
                 pos += n;
             }
@@ -147,7 +147,7 @@ public final class FileBlockDevice implements BlockDevice {
         int length = src.remaining();
         checkRange("write", offset, length);
         if (offset % WRITE_ALIGNMENT != 0 || length % WRITE_ALIGNMENT != 0) {
-            throw new BlockDeviceException("write", name, offset, length, -1,
+            throw new BlockDeviceException("write", name, offset, length, -1, BlockDeviceException.Failure.ALIGNMENT,
                     "offset and length must be multiples of " + WRITE_ALIGNMENT, null);
         }
         long pos = offset;
@@ -177,7 +177,7 @@ public final class FileBlockDevice implements BlockDevice {
     private void checkRange(String op, long offset, int length) throws BlockDeviceException {
         // offset + length cannot overflow: length is an int and offset is checked against size first.
         if (offset < 0 || offset > size || length > size - offset) {
-            throw new BlockDeviceException(op, name, offset, length, -1,
+            throw new BlockDeviceException(op, name, offset, length, -1, BlockDeviceException.Failure.OUT_OF_RANGE,
                     "range outside the device (size " + size + ")", null);
         }
     }
