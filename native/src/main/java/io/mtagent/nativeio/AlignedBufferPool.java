@@ -41,7 +41,9 @@ public final class AlignedBufferPool {
 
     /** Allocates a new aligned direct buffer of exactly {@code capacity} bytes (not pooled). */
     public static ByteBuffer allocate(int capacity, int alignment) {
-        return ByteBuffer.allocateDirect(capacity + alignment).alignedSlice(alignment).limit(capacity).slice();
+        // alignedSlice rounds the start up and the end down: room for a whole extra alignment unit on each side.
+        int rounded = (capacity + alignment - 1) & -alignment;
+        return ByteBuffer.allocateDirect(rounded + alignment).alignedSlice(alignment).limit(capacity).slice();
     }
 
     /**
