@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.mtagent.agent.config.AgentConfig;
 import io.mtagent.agent.disk.CacheBudget;
 import io.mtagent.agent.disk.DiskRegistry;
+import io.mtagent.agent.disk.TargetOpener;
 import io.mtagent.agent.security.AgentIdentity;
 import io.mtagent.agent.security.AuthFailureLimiter;
 import io.mtagent.agent.security.PassphraseStore;
@@ -54,6 +55,12 @@ public final class Agent implements AutoCloseable {
      */
     public static Agent start(AgentConfig config, MeterRegistry registry, Consumer<String> progress)
             throws IOException, InterruptedException {
+        return start(config, registry, progress, TargetOpener.NATIVE);
+    }
+
+    /** As {@link #start(AgentConfig, MeterRegistry, Consumer)} with the target devices opened by {@code targets}. */
+    public static Agent start(AgentConfig config, MeterRegistry registry, Consumer<String> progress,
+                              TargetOpener targets) throws IOException, InterruptedException {
         Files.createDirectories(config.stateDir());
         Files.createDirectories(config.cacheDir());
         AgentIdentity identity = AgentIdentity.loadOrCreate(config.stateDir(), config.agentName());
@@ -64,7 +71,7 @@ public final class Agent implements AutoCloseable {
                 .commitMaxDelayMicros(config.ingestCommitMaxDelay().toNanos() / 1000)
                 .build();
         DiskRegistry disks = DiskRegistry.open(config.disks(), config.cacheDir(), config.stateDir(), logOptions,
-                ApplierOptions.defaults(), config.diskQuotaBytes(), progress);
+                ApplierOptions.defaults(), config.diskQuotaBytes(), progress, targets);
         try {
             long cap = config.cacheMaxBytesFor(Files.getFileStore(config.cacheDir()).getUsableSpace());
             CacheBudget budget = new CacheBudget(cap, disks::totalBacklog);

@@ -8,7 +8,6 @@ import io.mtagent.agent.storage.DiskStateStore;
 import io.mtagent.agent.storage.IngestLog;
 import io.mtagent.agent.storage.IngestLogOptions;
 import io.mtagent.nativeio.BlockDevice;
-import io.mtagent.nativeio.FileBlockDevice;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -41,6 +40,19 @@ public final class DiskRegistry implements Closeable {
     public static DiskRegistry open(Collection<DiskConfig> disks, Path cacheDir, Path stateDir, IngestLogOptions logOptions,
                                     ApplierOptions applierOptions, long quotaBytes, Consumer<String> progress)
             throws IOException {
+        return open(disks, cacheDir, stateDir, logOptions, applierOptions, quotaBytes, progress, TargetOpener.NATIVE);
+    }
+
+    /**
+     * As above, with the targets opened by {@code opener} (tests inject failing devices).
+     *
+     * <p>Failure policy (one per target disk): a target I/O error stops that disk's applier and moves the disk to
+     * {@code failed} at once (persisted, its owner told); the ingest log keeps every acked write that was not
+     * applied, and the other disks carry on.
+     */
+    public static DiskRegistry open(Collection<DiskConfig> disks, Path cacheDir, Path stateDir, IngestLogOptions logOptions,
+                                    ApplierOptions applierOptions, long quotaBytes, Consumer<String> progress,
+                                    TargetOpener opener) throws IOException {
         Map<String, ReplicatedDisk> map = new LinkedHashMap<>();
         try {
             Files.createDirectories(stateDir.resolve("disks"));
@@ -49,7 +61,7 @@ public final class DiskRegistry implements Closeable {
                 if (d.sizeBytes() > 0 && d.path().toAbsolutePath().getParent() != null) {
                     Files.createDirectories(d.path().toAbsolutePath().getParent()); // file target created at its size
                 }
-                BlockDevice target = FileBlockDevice.open(d.path(), d.sizeBytes(), d.sectorSize());
+                BlockDevice target = opener.open(d);
                 IngestLog log;
                 try {
                     log = IngestLog.open(cacheDir.resolve(d.name()), d.name(), logOptions);
@@ -61,8 +73,10 @@ public final class DiskRegistry implements Closeable {
                 Applier applier = new Applier(d.name(), log, target, ApplyStage.NONE, applierOptions);
                 ReplicatedDisk disk = new ReplicatedDisk(d.name(), d.id(), target, log, applier, state, quotaBytes);
                 map.put(d.id(), disk);
+                applier.onFailure(t -> disk.markFailed("target " + target.path() + ": " + t.getMessage()));
                 applier.start();
-                LOG.info(() -> "disk " + d.id() + " (" + d.path() + ", " + target.size() + " bytes): "
+                LOG.info(() -> "disk " + d.id() + " (" + d.path() + ", " + target.size() + " bytes, "
+                        + (target.directIo() ? "direct I/O" : "buffered I/O") + "): "
                         + disk.state().label() + ", durable seq " + log.lastDurableSeq() + ", applied seq " + log.appliedSeq());
             }
         } catch (IOException | RuntimeException e) {
