@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
             "Start here:  mtagent demo --seconds 20     (a self-checking demo, nothing to set up)",
             "             mtagent run                   (the daemon; embedded default in ./mtagent-data)"},
         subcommands = {RunCommand.class, DemoCommand.class, CertCommand.class, PassphraseCommand.class,
-            VerifyCommand.class, CommandLine.HelpCommand.class})
+            VerifyCommand.class, DisksCommand.class, CommandLine.HelpCommand.class})
 public final class MtAgentCli {
 
     public static void main(String[] args) {
