@@ -156,7 +156,7 @@ public final class FileBlockDevice implements BlockDevice {
                 pos += channel.write(src, pos);
             }
         } catch (IOException e) {
-            throw new BlockDeviceException("write", name, offset, length, -1, String.valueOf(e.getMessage()), e);
+            throw new BlockDeviceException("write", name, offset, length, -1, classify(e), String.valueOf(e.getMessage()), e);
         }
     }
 
@@ -172,6 +172,18 @@ public final class FileBlockDevice implements BlockDevice {
     @Override
     public void close() throws IOException {
         channel.close();
+    }
+
+    /** The JDK reports errno only as strerror text: enough to tell the two failures callers act on. */
+    static BlockDeviceException.Failure classify(IOException e) {
+        String m = String.valueOf(e.getMessage());
+        if (m.contains("No space left on device") || m.contains("Disk quota exceeded")) {
+            return BlockDeviceException.Failure.NO_SPACE;
+        }
+        if (m.contains("Input/output error")) {
+            return BlockDeviceException.Failure.MEDIA_ERROR;
+        }
+        return BlockDeviceException.Failure.OTHER;
     }
 
     private void checkRange(String op, long offset, int length) throws BlockDeviceException {

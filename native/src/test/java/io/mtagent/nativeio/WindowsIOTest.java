@@ -73,4 +73,14 @@ class WindowsIOTest {
         assertThat(new BlockDeviceException("write", "/dev/x", 0, 512, Errno.ENOSPC, "full", null).failure())
                 .isEqualTo(BlockDeviceException.Failure.NO_SPACE);
     }
+
+    @Test
+    void thePortableDeviceTypesTheJdksStrerrorText() {
+        assertThat(FileBlockDevice.classify(new java.io.IOException("No space left on device")))
+                .isEqualTo(BlockDeviceException.Failure.NO_SPACE);
+        assertThat(FileBlockDevice.classify(new java.io.IOException("Input/output error")))
+                .isEqualTo(BlockDeviceException.Failure.MEDIA_ERROR);
+        assertThat(FileBlockDevice.classify(new java.io.IOException("Stale file handle")))
+                .isEqualTo(BlockDeviceException.Failure.OTHER);
+    }
 }
