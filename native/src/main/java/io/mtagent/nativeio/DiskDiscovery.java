@@ -94,6 +94,32 @@ public final class DiskDiscovery {
         return disks;
     }
 
+    /**
+     * Refuses a block device that is, or is a partition of, a disk in use (system, mounted, or holding one of
+     * {@code agentPaths}): writing replica data there would destroy this machine's own data. Devices that
+     * discovery does not list (loop, device-mapper, unknown) and regular files pass.
+     *
+     * @throws IOException naming the disk, why it is in use and what to configure instead
+     */
+    public void refuseIfInUse(Path device, Map<String, Path> agentPaths) throws IOException {
+        if (!Files.exists(device) || Files.isRegularFile(device)) {
+            return;
+        }
+        String name = device.toRealPath().getFileName().toString();
+        Path sysEntry = sysfs.resolve("class/block").resolve(name);
+        String disk = name;
+        if (Files.exists(sysEntry.resolve("partition"))) {
+            disk = sysEntry.toRealPath().getParent().getFileName().toString();
+        }
+        for (DiskInfo d : discover(agentPaths)) {
+            if (d.name().equals(disk) && d.inUse()) {
+                throw new IOException(device + " is /dev/" + name + (disk.equals(name) ? "" : " on disk /dev/" + disk)
+                        + ", which is in use: " + String.join("; ", d.warnings())
+                        + ". Choose an unused disk ('mtagent disks' lists them)");
+            }
+        }
+    }
+
     private DiskInfo describe(String name, Path dev, List<Mount> mounts, List<String> ids,
                               Map<String, String> holdsByDev) throws IOException {
         Set<String> devs = new HashSet<>();

@@ -100,4 +100,28 @@ class DiskDiscoveryTest {
             assertThat(disks).allSatisfy(d -> assertThat(d.sizeBytes()).isGreaterThanOrEqualTo(0));
         }
     }
+
+    @Test
+    void aTargetOnADiskInUseIsRefusedAndAFreeOneIsNot() throws Exception {
+        DiskDiscovery d = RecordedTree.materialize(dir);
+        // /sys/class/block entries and device nodes as they look on the live system, built inside the tree
+        java.nio.file.Path cls = java.nio.file.Files.createDirectories(dir.resolve("sys/class/block"));
+        java.nio.file.Path devDir = java.nio.file.Files.createDirectories(dir.resolve("devnodes"));
+        for (String n : new String[] {"sda", "sdb", "sdd"}) {
+            java.nio.file.Files.createSymbolicLink(cls.resolve(n), dir.resolve("sys/block/" + n));
+            java.nio.file.Files.createDirectories(devDir.resolve(n)); // stands in for the node: not a regular file
+        }
+        java.nio.file.Files.createSymbolicLink(cls.resolve("sdb1"), dir.resolve("sys/block/sdb/sdb1"));
+        java.nio.file.Files.createDirectories(devDir.resolve("sdb1"));
+        java.nio.file.Path byId = dir.resolve("dev/disk/by-id");
+        java.nio.file.Files.createSymbolicLink(byId.resolve("target-sdb1"), devDir.resolve("sdb1"));
+        Map<String, Path> agent = Map.of("cache", Path.of("/var/lib/mtagent/cache"));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> d.refuseIfInUse(devDir.resolve("sda"), agent))
+                .hasMessageContaining("in use").hasMessageContaining("system disk").hasMessageContaining("mtagent disks");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> d.refuseIfInUse(byId.resolve("target-sdb1"), agent))
+                .hasMessageContaining("/dev/sdb1 on disk /dev/sdb").hasMessageContaining("mounted at /mnt/retention");
+        d.refuseIfInUse(devDir.resolve("sdd"), agent); // free: no exception
+        java.nio.file.Path file = java.nio.file.Files.write(dir.resolve("t.img"), new byte[512]);
+        d.refuseIfInUse(file, agent);
+    }
 }

@@ -8,6 +8,7 @@ import io.mtagent.agent.storage.DiskStateStore;
 import io.mtagent.agent.storage.IngestLog;
 import io.mtagent.agent.storage.IngestLogOptions;
 import io.mtagent.nativeio.BlockDevice;
+import io.mtagent.nativeio.DiskDiscovery;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,6 +27,8 @@ import java.util.logging.Logger;
  */
 public final class DiskRegistry implements Closeable {
     private static final Logger LOG = Logger.getLogger(DiskRegistry.class.getName());
+    /** Disk discovery needs sysfs (Linux); elsewhere device targets are not checked against the mount table. */
+    private static final boolean DISCOVERY_USABLE = Files.isDirectory(Path.of("/sys/block"));
     private final Map<String, ReplicatedDisk> byId;
 
     private DiskRegistry(Map<String, ReplicatedDisk> byId) {
@@ -60,6 +63,11 @@ public final class DiskRegistry implements Closeable {
                 progress.accept("recovering ingest log of disk " + d.id());
                 if (d.sizeBytes() > 0 && d.path().toAbsolutePath().getParent() != null) {
                     Files.createDirectories(d.path().toAbsolutePath().getParent()); // file target created at its size
+                }
+                if (DISCOVERY_USABLE) {
+                    // A device target must not be the system disk, a mounted disk or the one holding our own data.
+                    DiskDiscovery.system().refuseIfInUse(d.path(), Map.of("cache", cacheDir.toAbsolutePath(),
+                            "state", stateDir.toAbsolutePath()));
                 }
                 BlockDevice target = opener.open(d);
                 IngestLog log;
