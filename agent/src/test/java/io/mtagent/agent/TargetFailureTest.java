@@ -85,7 +85,8 @@ class TargetFailureTest {
                 Thread.sleep(10);
             }
             assertThat(failed.state()).isEqualTo(DiskState.FAILED);
-            assertThat(failed.stateReason()).contains(errno == Errno.EIO ? "EIO" : "ENOSPC").contains("disk-0.img");
+            assertThat(failed.stateReason()).contains(errno == Errno.EIO ? "(MEDIA_ERROR)" : "(NO_SPACE)")
+                    .contains(errno == Errno.EIO ? "EIO" : "ENOSPC").contains("disk-0.img");
             assertThat(failed.appliedSeq()).as("the failed batch is not marked applied").isLessThan(failed.lastDurableSeq());
 
             ReplicatedDisk healthy = agent.disks().byId("disk-1");

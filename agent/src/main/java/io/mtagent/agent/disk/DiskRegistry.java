@@ -8,6 +8,7 @@ import io.mtagent.agent.storage.DiskStateStore;
 import io.mtagent.agent.storage.IngestLog;
 import io.mtagent.agent.storage.IngestLogOptions;
 import io.mtagent.nativeio.BlockDevice;
+import io.mtagent.nativeio.BlockDeviceException;
 import io.mtagent.nativeio.DiskDiscovery;
 import java.io.Closeable;
 import java.io.IOException;
@@ -81,7 +82,7 @@ public final class DiskRegistry implements Closeable {
                 Applier applier = new Applier(d.name(), log, target, ApplyStage.NONE, applierOptions);
                 ReplicatedDisk disk = new ReplicatedDisk(d.name(), d.id(), target, log, applier, state, quotaBytes);
                 map.put(d.id(), disk);
-                applier.onFailure(t -> disk.markFailed("target " + target.path() + ": " + t.getMessage()));
+                applier.onFailure(t -> disk.markFailed(failureReason(target, t)));
                 applier.start();
                 LOG.info(() -> "disk " + d.id() + " (" + d.path() + ", " + target.size() + " bytes, "
                         + (target.directIo() ? "direct I/O" : "buffered I/O") + "): "
@@ -98,6 +99,14 @@ public final class DiskRegistry implements Closeable {
             throw e;
         }
         return new DiskRegistry(map);
+    }
+
+    /** "target I/O error (MEDIA_ERROR) on /dev/...: ..." — the typed kind first, so status readers need not parse. */
+    static String failureReason(BlockDevice target, Throwable t) {
+        if (t instanceof BlockDeviceException e) {
+            return "target I/O error (" + e.failure() + ") on " + target.path() + ": " + e.getMessage();
+        }
+        return "applier failed on " + target.path() + ": " + t;
     }
 
     public void attach(CacheBudget budget) {
