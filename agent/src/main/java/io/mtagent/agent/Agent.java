@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.mtagent.agent.config.AgentConfig;
 import io.mtagent.agent.disk.CacheBudget;
 import io.mtagent.agent.disk.DiskRegistry;
+import io.mtagent.agent.disk.TargetOpener;
 import io.mtagent.agent.security.AgentIdentity;
 import io.mtagent.agent.security.AuthFailureLimiter;
 import io.mtagent.agent.security.PassphraseStore;
@@ -99,6 +100,12 @@ public final class Agent implements AutoCloseable {
      */
     public static Agent start(AgentConfig config, MeterRegistry registry, Consumer<String> progress)
             throws IOException, InterruptedException {
+        return start(config, registry, progress, TargetOpener.NATIVE);
+    }
+
+    /** As {@link #start(AgentConfig, MeterRegistry, Consumer)} with the target devices opened by {@code targets}. */
+    public static Agent start(AgentConfig config, MeterRegistry registry, Consumer<String> progress,
+                              TargetOpener targets) throws IOException, InterruptedException {
         Files.createDirectories(config.stateDir());
         Files.createDirectories(config.cacheDir());
         AgentIdentity identity = AgentIdentity.loadOrCreate(config.stateDir(), config.agentName());
@@ -111,7 +118,7 @@ public final class Agent implements AutoCloseable {
                 .build();
         DiskRegistry disks = DiskRegistry.open(config.disks(), config.cacheDir(), config.stateDir(), config.retentionDir(),
                 config.retentionSegmentBytes(), logOptions, ApplierOptions.defaults(), config.diskQuotaBytes(), registry,
-                progress);
+                progress, targets);
         try {
             for (var d : disks.all()) {
                 if (d.journal() != null) {

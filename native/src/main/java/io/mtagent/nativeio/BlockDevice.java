@@ -44,4 +44,9 @@ public interface BlockDevice extends Closeable {
 
     /** Makes every completed write durable (fdatasync semantics). */
     void flush() throws IOException;
+
+    /** True when writes bypass the OS page cache (O_DIRECT / FILE_FLAG_NO_BUFFERING). */
+    default boolean directIo() {
+        return false;
+    }
 }

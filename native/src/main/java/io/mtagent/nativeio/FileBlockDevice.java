@@ -86,7 +86,7 @@ public final class FileBlockDevice implements BlockDevice {
         }
     }
 
-    private static void create(Path path, long size) throws IOException {
+    static void create(Path path, long size) throws IOException {
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW,
                 StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             // Writing the last byte sets the length without writing the rest: sparse where the
@@ -131,7 +131,7 @@ public final class FileBlockDevice implements BlockDevice {
                 int n = channel.read(dst, pos);
                 if (n < 0) {
                     throw new BlockDeviceException("read", name, offset, length, -1,
-                            "read past end at " + pos, null);
+                            BlockDeviceException.Failure.SHORT_TRANSFER, "read past end at " + pos, null);
                 }
                 pos += n;
             }
@@ -147,7 +147,7 @@ public final class FileBlockDevice implements BlockDevice {
         int length = src.remaining();
         checkRange("write", offset, length);
         if (offset % WRITE_ALIGNMENT != 0 || length % WRITE_ALIGNMENT != 0) {
-            throw new BlockDeviceException("write", name, offset, length, -1,
+            throw new BlockDeviceException("write", name, offset, length, -1, BlockDeviceException.Failure.ALIGNMENT,
                     "offset and length must be multiples of " + WRITE_ALIGNMENT, null);
         }
         long pos = offset;
@@ -156,7 +156,7 @@ public final class FileBlockDevice implements BlockDevice {
                 pos += channel.write(src, pos);
             }
         } catch (IOException e) {
-            throw new BlockDeviceException("write", name, offset, length, -1, String.valueOf(e.getMessage()), e);
+            throw new BlockDeviceException("write", name, offset, length, -1, classify(e), String.valueOf(e.getMessage()), e);
         }
     }
 
@@ -174,10 +174,22 @@ public final class FileBlockDevice implements BlockDevice {
         channel.close();
     }
 
+    /** The JDK reports errno only as strerror text: enough to tell the two failures callers act on. */
+    static BlockDeviceException.Failure classify(IOException e) {
+        String m = String.valueOf(e.getMessage());
+        if (m.contains("No space left on device") || m.contains("Disk quota exceeded")) {
+            return BlockDeviceException.Failure.NO_SPACE;
+        }
+        if (m.contains("Input/output error")) {
+            return BlockDeviceException.Failure.MEDIA_ERROR;
+        }
+        return BlockDeviceException.Failure.OTHER;
+    }
+
     private void checkRange(String op, long offset, int length) throws BlockDeviceException {
         // offset + length cannot overflow: length is an int and offset is checked against size first.
         if (offset < 0 || offset > size || length > size - offset) {
-            throw new BlockDeviceException(op, name, offset, length, -1,
+            throw new BlockDeviceException(op, name, offset, length, -1, BlockDeviceException.Failure.OUT_OF_RANGE,
                     "range outside the device (size " + size + ")", null);
         }
     }

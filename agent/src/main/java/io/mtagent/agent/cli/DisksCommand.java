@@ -1,64 +1,115 @@
 package io.mtagent.agent.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import io.mtagent.agent.config.AgentConfig;
+import io.mtagent.agent.config.DiskConfig;
+import io.mtagent.nativeio.DiskDiscovery;
+import io.mtagent.nativeio.DiskInfo;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code mtagent disks}: the running agent's disks (from {@code GET /v1/disks}). */
+/**
+ * {@code mtagent disks}: the disks attached to this machine, discovered locally (sysfs, mountinfo, by-id), so it
+ * works with the agent stopped. Which are usable as targets, their stable ids to configure them by, and why the
+ * others are not (system disk, mounted, holding the agent's cache/state), with the VMware fixes for missing UUIDs
+ * and the paravirtual SCSI controller.
+ */
 @Command(name = "disks", mixinStandardHelpOptions = true,
-        description = {"List the running agent's target disks: id, state, RPO, backlog, applied/durable sequence.",
-            "Released disks are listed too. Talks to the control API (address, token and certificate from the",
-            "configuration)."})
+        description = {"List the disks attached to this machine (Linux; read locally, the agent need not run).",
+            "Configure a target by the stable id shown:",
+            "    disk.<name>.path=/dev/disk/by-id/<id>",
+            "never by /dev/sdX, which can change at the next boot.",
+            "Disks without an id need disk.EnableUUID=true on the VM (then power-cycle it).",
+            "A disk marked IN USE (system, mounted, or holding the agent's cache/state) is never a target.",
+            "Exit code: 0, or 1 when more disks are attached than the classic 60-disk limit."})
 final class DisksCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions configOptions;
 
-    @Option(names = "--json", description = "Print the JSON document instead of the table.")
-    boolean json;
+    @Option(names = "--sysfs", paramLabel = "DIR", defaultValue = "/sys",
+            description = "sysfs root (default: ${DEFAULT-VALUE}; for chroots and recorded trees).")
+    Path sysfs;
+
+    @Option(names = "--mountinfo", paramLabel = "FILE", defaultValue = "/proc/self/mountinfo",
+            description = "mount table (default: ${DEFAULT-VALUE}).")
+    Path mountinfo;
+
+    @Option(names = "--by-id", paramLabel = "DIR", defaultValue = "/dev/disk/by-id",
+            description = "stable-id links (default: ${DEFAULT-VALUE}).")
+    Path byId;
 
     @Override
-    public Integer call() {
-        ControlClient.Response r = new ControlClient(configOptions.load()).get("v1/disks");
-        if (r.status() != 200) {
-            System.err.println("mtagent: the agent answered HTTP " + r.status() + ": " + r.body().path("error").asText());
-            return 2;
+    public Integer call() throws Exception {
+        PrintStream out = System.out;
+        Map<String, Path> agentPaths = new LinkedHashMap<>();
+        List<DiskConfig> configured = List.of();
+        try {
+            AgentConfig config = configOptions.load();
+            agentPaths.put("cache", config.cacheDir().toAbsolutePath());
+            agentPaths.put("state", config.stateDir().toAbsolutePath());
+            configured = config.disks();
+        } catch (RuntimeException e) {
+            out.println("note: configuration not read (" + e.getMessage() + "); cache/state disks not marked");
         }
-        if (json) {
-            System.out.println(r.body().toPrettyString());
-        } else {
-            table(r.body().path("disks"));
+        List<DiskInfo> disks = new DiskDiscovery(sysfs, mountinfo, byId).discover(agentPaths);
+        int inUse = 0;
+        for (DiskInfo d : disks) {
+            inUse += d.inUse() ? 1 : 0;
+            out.printf("%-8s %9s  sectors %d/%d  %s  controller %s%s%n", d.name(), human(d.sizeBytes()),
+                    d.logicalSector(), d.physicalSector(), d.rotational() ? "rotational" : "non-rotational",
+                    d.controllerDriver(), d.inUse() ? "  IN USE" : "");
+            out.printf("         id: %s%n", d.stableId() == null ? "(none)" : d.stableId()
+                    + (d.stableIds().isEmpty() ? " (sysfs wwid)" : "  -> /dev/disk/by-id/" + d.stableId()));
+            if (!d.vendorModel().isEmpty()) {
+                out.printf("         model: %s%n", d.vendorModel());
+            }
+            if (!d.mountPoints().isEmpty()) {
+                out.printf("         mounted: %s%s%n", String.join(", ", d.mountPoints()), d.system() ? " (system/boot)" : "");
+            }
+            String as = configuredAs(configured, d);
+            if (as != null) {
+                out.printf("         configured as target %s%n", as);
+            }
+            for (String w : d.warnings()) {
+                out.printf("         WARNING: %s%n", w);
+            }
+        }
+        out.printf("%d disk(s) attached, %d in use, %d usable as targets (classic master target limit: %d disks)%n",
+                disks.size(), inUse, disks.size() - inUse, DiskDiscovery.CLASSIC_DISK_LIMIT);
+        if (disks.size() > DiskDiscovery.CLASSIC_DISK_LIMIT) {
+            out.println("WARNING: more than " + DiskDiscovery.CLASSIC_DISK_LIMIT + " disks: a classic master target "
+                    + "cannot take over this machine's role; mtagent can, but plan failover accordingly");
+            return 1;
         }
         return 0;
     }
 
-    static void table(JsonNode disks) {
-        System.out.printf("%-20s %-13s %9s %10s %12s %12s %s%n", "DISK", "STATE", "RPO", "BACKLOG", "DURABLE",
-                "APPLIED", "RPO FORECAST");
-        for (JsonNode d : disks) {
-            System.out.printf("%-20s %-13s %9s %10s %12s %12s %s%n", d.path("id").asText(), d.path("state").asText(),
-                    seconds(d.path("rpoSeconds")), d.has("backlogBytes") ? size(d.path("backlogBytes").asLong()) : "-",
-                    d.path("lastDurableSeq").asText("-"), d.path("appliedSeq").asText("-"),
-                    seconds(d.path("rpoForecastSeconds")));
+    /** The configured disk whose path resolves to this device, if any (only on the live system). */
+    private static String configuredAs(List<DiskConfig> configured, DiskInfo d) {
+        for (DiskConfig c : configured) {
+            try {
+                if (Files.exists(c.path()) && c.path().toRealPath().toString().equals(d.devNode())) {
+                    return c.id();
+                }
+            } catch (java.io.IOException e) {
+                // unreadable path: not this disk
+            }
         }
+        return null;
     }
 
-    private static String seconds(JsonNode n) {
-        return n.isNumber() ? String.format(Locale.ROOT, "%.1fs", n.asDouble()) : "-";
-    }
-
-    static String size(long bytes) {
-        if (bytes < 0) {
-            return "?";
+    static String human(long bytes) {
+        if (bytes >= 1L << 30) {
+            return String.format(Locale.ROOT, "%.1f GiB", bytes / (double) (1L << 30));
         }
-        if (bytes < 1024 * 1024) {
-            return (bytes / 1024) + "KiB";
-        }
-        if (bytes < 1024L * 1024 * 1024) {
-            return String.format(Locale.ROOT, "%.1fMiB", bytes / (1024.0 * 1024));
-        }
-        return String.format(Locale.ROOT, "%.1fGiB", bytes / (1024.0 * 1024 * 1024));
+        return String.format(Locale.ROOT, "%.1f MiB", bytes / (double) (1L << 20));
     }
 }

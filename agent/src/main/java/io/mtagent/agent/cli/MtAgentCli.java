@@ -15,8 +15,8 @@ import picocli.CommandLine.Command;
             "Start here:  mtagent demo --seconds 20     (a self-checking demo, nothing to set up)",
             "             mtagent run                   (the daemon; embedded default in ./mtagent-data)"},
         subcommands = {RunCommand.class, DemoCommand.class, CertCommand.class, PassphraseCommand.class,
-            VerifyCommand.class, StatusCommand.class, DisksCommand.class, ExportCommand.class, ServiceCommand.class, RetentionCommand.class,
-            CommandLine.HelpCommand.class})
+            VerifyCommand.class, StatusCommand.class, DisksCommand.class, ReplicasCommand.class, ExportCommand.class,
+            ServiceCommand.class, RetentionCommand.class, CommandLine.HelpCommand.class})
 public final class MtAgentCli {
 
     public static void main(String[] args) {

@@ -42,12 +42,12 @@ final class StatusCommand implements Callable<Integer> {
             JsonNode d = s.path("dataServer");
             System.out.printf("data server %s, %s, %d session(s); cache free %s%n", d.path("address").asText(),
                     d.path("listening").asBoolean() ? "listening" : "NOT LISTENING", d.path("sessions").asInt(),
-                    DisksCommand.size(s.path("cacheVolume").path("freeBytes").asLong()));
+                    ReplicasCommand.size(s.path("cacheVolume").path("freeBytes").asLong()));
             for (JsonNode f : s.path("health").path("rules")) {
                 System.out.printf("  %s %-8s %s%n", f.path("code").asText(), f.path("severity").asText(),
                         f.path("message").asText());
             }
-            DisksCommand.table(s.path("disks"));
+            ReplicasCommand.table(s.path("disks"));
         }
         return switch (health) {
             case "ok" -> 0;

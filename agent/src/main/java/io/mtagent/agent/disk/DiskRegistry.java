@@ -12,7 +12,9 @@ import io.mtagent.agent.retention.JournalingApplyStage;
 import io.mtagent.agent.retention.RetentionJournal;
 import io.mtagent.agent.retention.RollbackService;
 import io.mtagent.nativeio.BlockDevice;
-import io.mtagent.nativeio.FileBlockDevice;
+import io.mtagent.nativeio.BlockDeviceException;
+import io.mtagent.nativeio.DiskDiscovery;
+
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -52,11 +54,15 @@ public final class DiskRegistry implements Closeable {
     private final MeterRegistry registry;
     private final java.util.Optional<Path> retentionDir;
     private final long journalSegmentBytes;
+    private final TargetOpener opener;
+    /** Disk discovery needs sysfs (Linux); elsewhere device targets are not checked against the mount table. */
+    private static final boolean DISCOVERY_USABLE = Files.isDirectory(Path.of("/sys/block"));
     private volatile CacheBudget budget;
 
     private DiskRegistry(Path cacheDir, Path stateDir, java.util.Optional<Path> retentionDir, long journalSegmentBytes,
                          IngestLogOptions logOptions, ApplierOptions applierOptions, long quotaBytes,
-                         MeterRegistry registry) {
+                         MeterRegistry registry, TargetOpener opener) {
+        this.opener = opener;
         this.retentionDir = retentionDir;
         this.journalSegmentBytes = journalSegmentBytes;
         this.cacheDir = cacheDir;
@@ -76,19 +82,24 @@ public final class DiskRegistry implements Closeable {
                                     ApplierOptions applierOptions, long quotaBytes, MeterRegistry registry,
                                     Consumer<String> progress) throws IOException {
         return open(disks, cacheDir, stateDir, java.util.Optional.empty(), 64L << 20, logOptions, applierOptions,
-                quotaBytes, registry, progress);
+                quotaBytes, registry, progress, TargetOpener.NATIVE);
     }
 
     /**
      * As above, with a retention journal per disk under {@code retentionDir} (when present) between the ingest
-     * log and the target.
+     * log and the target, and the targets opened by {@code opener} (tests inject failing devices).
+     *
+     * <p>Failure policy (one per target disk): a target I/O error stops that disk's applier and moves the disk to
+     * {@code failed} at once (persisted, its owner told); the ingest log keeps every acked write that was not
+     * applied, and the other disks carry on.
      */
     public static DiskRegistry open(Collection<DiskConfig> disks, Path cacheDir, Path stateDir,
                                     java.util.Optional<Path> retentionDir, long journalSegmentBytes,
                                     IngestLogOptions logOptions, ApplierOptions applierOptions, long quotaBytes,
-                                    MeterRegistry registry, Consumer<String> progress) throws IOException {
+                                    MeterRegistry registry, Consumer<String> progress, TargetOpener opener)
+            throws IOException {
         DiskRegistry r = new DiskRegistry(cacheDir, stateDir, retentionDir, journalSegmentBytes, logOptions,
-                applierOptions, quotaBytes, registry);
+                applierOptions, quotaBytes, registry, opener);
         try {
             Files.createDirectories(stateDir.resolve("disks"));
             for (DiskConfig d : disks) {
@@ -104,6 +115,14 @@ public final class DiskRegistry implements Closeable {
             throw e;
         }
         return r;
+    }
+
+    /** "target I/O error (MEDIA_ERROR) on /dev/...: ..." — the typed kind first, so status readers need not parse. */
+    static String failureReason(BlockDevice target, Throwable t) {
+        if (t instanceof BlockDeviceException e) {
+            return "target I/O error (" + e.failure() + ") on " + target.path() + ": " + e.getMessage();
+        }
+        return "applier failed on " + target.path() + ": " + t;
     }
 
     /** Sets the global cache cap for every disk, present and future. */
@@ -138,7 +157,12 @@ public final class DiskRegistry implements Closeable {
         if (d.sizeBytes() > 0 && d.path().toAbsolutePath().getParent() != null) {
             Files.createDirectories(d.path().toAbsolutePath().getParent()); // file target created at its size
         }
-        BlockDevice target = FileBlockDevice.open(d.path(), d.sizeBytes(), d.sectorSize());
+        if (DISCOVERY_USABLE) {
+            // A device target must not be the system disk, a mounted disk or the one holding our own data.
+            DiskDiscovery.system().refuseIfInUse(d.path(), Map.of("cache", cacheDir.toAbsolutePath(),
+                    "state", stateDir.toAbsolutePath()));
+        }
+        BlockDevice target = opener.open(d);
         IngestLog log;
         try {
             log = IngestLog.open(cacheDir.resolve(d.name()), d.name(), logOptions);
@@ -173,6 +197,7 @@ public final class DiskRegistry implements Closeable {
         if (b != null) {
             disk.attach(b);
         }
+        applier.onFailure(t -> disk.markFailed(failureReason(target, t)));
         if (journal != null && RollbackService.rolledBack(journal.directory())) {
             // A rollback was in progress or not yet committed: the target is not at latest, so the applier must not
             // write on it; the agent finishes the rollback (RollbackService.resume) after start.

@@ -1,5 +1,6 @@
 package io.mtagent.agent.storage;
 
+import io.mtagent.nativeio.AlignedBufferPool;
 import io.mtagent.nativeio.BlockDevice;
 import java.io.Closeable;
 import java.io.IOException;
@@ -37,7 +38,8 @@ public final class Applier implements Closeable {
     private final Thread thread;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
-    private ByteBuffer buffer = ByteBuffer.allocateDirect(1 << 20);
+    // Page-aligned so an O_DIRECT target takes it as is (no copy through a bounce buffer).
+    private ByteBuffer buffer = AlignedBufferPool.allocate(1 << 20, AlignedBufferPool.DEFAULT_ALIGNMENT);
     // Guarded by lock.
     private boolean paused;
     private boolean stopping;
@@ -176,7 +178,7 @@ public final class Applier implements Closeable {
             throw new IOException("record seq " + rec.seq() + " of " + diskName + " has length " + length);
         }
         if (buffer.capacity() < length) {
-            buffer = ByteBuffer.allocateDirect(Integer.highestOneBit(length - 1) << 1);
+            buffer = AlignedBufferPool.allocate(Integer.highestOneBit(length - 1) << 1, AlignedBufferPool.DEFAULT_ALIGNMENT);
         }
         try {
             return RecordPayloads.decode(rec, payload, buffer);

@@ -41,7 +41,7 @@ class HealthAndCliTest {
             assertThat(health.path("rules").get(0).path("code").asText()).isEqualTo("MT-1001");
             assertThat(health.path("rules").get(0).path("disk").asText()).isEqualTo("disk-0");
             assertThat(MtAgentCli.execute(status)).isEqualTo(1);
-            assertThat(MtAgentCli.execute("disks", "--config", file.toString(), "--set",
+            assertThat(MtAgentCli.execute("replicas", "--config", file.toString(), "--set",
                     "control.listen=127.0.0.1:" + agent.controlAddress().getPort())).isZero();
 
             d.awaitAcked(d.write(4096, new byte[4096]), Duration.ofSeconds(10)); // catches up

@@ -1,0 +1,64 @@
+package io.mtagent.agent.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code mtagent replicas}: the running agent's replicated disks (from {@code GET /v1/disks}); {@code mtagent disks} lists the attached disks. */
+@Command(name = "replicas", mixinStandardHelpOptions = true,
+        description = {"List the running agent's target disks: id, state, RPO, backlog, applied/durable sequence.",
+            "Released disks are listed too. Talks to the control API (address, token and certificate from the",
+            "configuration)."})
+final class ReplicasCommand implements Callable<Integer> {
+    @Mixin
+    ConfigOptions configOptions;
+
+    @Option(names = "--json", description = "Print the JSON document instead of the table.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        ControlClient.Response r = new ControlClient(configOptions.load()).get("v1/disks");
+        if (r.status() != 200) {
+            System.err.println("mtagent: the agent answered HTTP " + r.status() + ": " + r.body().path("error").asText());
+            return 2;
+        }
+        if (json) {
+            System.out.println(r.body().toPrettyString());
+        } else {
+            table(r.body().path("disks"));
+        }
+        return 0;
+    }
+
+    static void table(JsonNode disks) {
+        System.out.printf("%-20s %-13s %9s %10s %12s %12s %s%n", "DISK", "STATE", "RPO", "BACKLOG", "DURABLE",
+                "APPLIED", "RPO FORECAST");
+        for (JsonNode d : disks) {
+            System.out.printf("%-20s %-13s %9s %10s %12s %12s %s%n", d.path("id").asText(), d.path("state").asText(),
+                    seconds(d.path("rpoSeconds")), d.has("backlogBytes") ? size(d.path("backlogBytes").asLong()) : "-",
+                    d.path("lastDurableSeq").asText("-"), d.path("appliedSeq").asText("-"),
+                    seconds(d.path("rpoForecastSeconds")));
+        }
+    }
+
+    private static String seconds(JsonNode n) {
+        return n.isNumber() ? String.format(Locale.ROOT, "%.1fs", n.asDouble()) : "-";
+    }
+
+    static String size(long bytes) {
+        if (bytes < 0) {
+            return "?";
+        }
+        if (bytes < 1024 * 1024) {
+            return (bytes / 1024) + "KiB";
+        }
+        if (bytes < 1024L * 1024 * 1024) {
+            return String.format(Locale.ROOT, "%.1fMiB", bytes / (1024.0 * 1024));
+        }
+        return String.format(Locale.ROOT, "%.1fGiB", bytes / (1024.0 * 1024 * 1024));
+    }
+}
