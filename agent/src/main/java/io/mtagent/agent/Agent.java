@@ -73,8 +73,29 @@ public final class Agent implements AutoCloseable {
                     io.mtagent.agent.retention.SpacePolicy.ofLabel(config.retentionSpacePolicy()),
                     () -> System.currentTimeMillis() * 1000);
             housekeeping.scheduleWithFixedDelay(this::enforceRetention, 5, 5, java.util.concurrent.TimeUnit.SECONDS);
+            io.mtagent.agent.retention.RetentionEnforcer enforcer = this.retention;
+            RetentionJournalFull full = new RetentionJournalFull(enforcer);
+            for (var d : disks.all()) {
+                if (d.journal() != null) {
+                    d.journal().setFullHandler(full);
+                }
+            }
         } else {
             this.retention = null;
+        }
+    }
+
+    /** ENOSPC on the retention volume follows the retention policy (see RetentionEnforcer#onJournalFull). */
+    private record RetentionJournalFull(io.mtagent.agent.retention.RetentionEnforcer enforcer)
+            implements io.mtagent.agent.retention.RetentionJournal.FullHandler {
+        @Override
+        public boolean onFull(io.mtagent.agent.retention.RetentionJournal journal) throws IOException {
+            return enforcer.onJournalFull(journal);
+        }
+
+        @Override
+        public void recovered(io.mtagent.agent.retention.RetentionJournal journal) {
+            enforcer.journalRecovered();
         }
     }
 

@@ -469,6 +469,10 @@ public final class ReplicatedDisk implements Closeable {
     /** Stops the applier after its current batch, then closes the log and the target. */
     @Override
     public void close() throws IOException {
+        applier.requestStop();
+        if (journal != null) {
+            journal.requestStop(); // an applier waiting for retention space gives up now
+        }
         applier.close();
         log.close();
         if (journal != null) {

@@ -26,7 +26,10 @@ public final class RetentionEnforcer {
     private final SpacePolicy policy;
     private final LongSupplier nowMicros;
     private volatile boolean windowShortened;
-    private volatile boolean holding;
+    /** Held because the journals are over the cap (enforce) … */
+    private volatile boolean capHolding;
+    /** … or because the volume itself is full (onJournalFull). */
+    private volatile boolean fullHolding;
     private volatile long journalBytes;
 
     public RetentionEnforcer(Supplier<? extends Collection<ReplicatedDisk>> disks, Duration window, long capBytes, SpacePolicy policy,
@@ -36,6 +39,63 @@ public final class RetentionEnforcer {
         this.capBytes = capBytes;
         this.policy = policy;
         this.nowMicros = nowMicros;
+    }
+
+    /**
+     * The retention volume ran out of space while a journal appended (ENOSPC, e.g. other data on the volume, or a
+     * cap above its real size). By policy: shrink-window prunes the oldest segment of any disk and retries;
+     * pause-apply and stop-writes hold the applier here (waiting, re-checking every second) until space frees,
+     * stop-writes also withholding credit from every disk. Returns false only when the applier is being stopped.
+     */
+    public boolean onJournalFull(RetentionJournal journal) throws IOException {
+        if (Thread.currentThread().isInterrupted() || journal.stopRequested()) {
+            return false;
+        }
+        if (policy == SpacePolicy.SHRINK_WINDOW) {
+            synchronized (this) {
+                ReplicatedDisk victim = oldestPrunable();
+                if (victim != null && victim.journal().pruneOldestSegment()) {
+                    if (!windowShortened) {
+                        LOG.warning("retention volume full: pruning early, the recoverable window is now shorter than"
+                                + " the policy");
+                    }
+                    windowShortened = true;
+                    return true;
+                }
+            }
+        } else if (!fullHolding) {
+            fullHolding = true;
+            LOG.warning("retention volume full: " + policy.label() + " until space frees up (acknowledged writes wait"
+                    + " in the ingest logs)");
+            if (policy == SpacePolicy.STOP_WRITES) {
+                for (ReplicatedDisk d : disks.get()) {
+                    d.setAcceptingWrites(false);
+                }
+            }
+        }
+        for (int i = 0; i < 10; i++) { // nothing to prune, or the policy holds: wait for space, then retry
+            if (journal.stopRequested()) {
+                return false;
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Journaling works again after a full volume: release what {@link #onJournalFull} held. */
+    public void journalRecovered() {
+        if (fullHolding && policy != SpacePolicy.SHRINK_WINDOW) {
+            fullHolding = false;
+            LOG.warning("retention volume has space again: resuming");
+            for (ReplicatedDisk d : disks.get()) {
+                d.setAcceptingWrites(!capHolding);
+            }
+        }
     }
 
     /** One pass; returns the number of segments pruned. */
@@ -70,17 +130,17 @@ public final class RetentionEnforcer {
             }
         } else if (policy != SpacePolicy.SHRINK_WINDOW) {
             boolean hold = total > capBytes;
-            if (hold != holding) {
+            if (hold != capHolding) {
                 LOG.warning(hold ? "retention volume cap reached: " + policy.label() + " until space frees up"
                         : "retention volume back under its cap: resuming");
                 for (ReplicatedDisk d : disks.get()) {
                     if (policy == SpacePolicy.PAUSE_APPLY) {
                         d.applier().setPaused(hold);
                     } else {
-                        d.setAcceptingWrites(!hold);
+                        d.setAcceptingWrites(!hold && !fullHolding);
                     }
                 }
-                holding = hold;
+                capHolding = hold;
             }
         }
         journalBytes = totalBytes();
@@ -132,7 +192,7 @@ public final class RetentionEnforcer {
     /** True while the cap forced pruning inside the time window (status warning, metric). */
     public boolean windowShortened() { return windowShortened; }
     /** True while PAUSE_APPLY or STOP_WRITES is holding replication back. */
-    public boolean holding() { return holding; }
+    public boolean holding() { return capHolding || fullHolding; }
     public long journalBytes() { return journalBytes; }
     public long capBytes() { return capBytes; }
     public SpacePolicy policy() { return policy; }

@@ -272,12 +272,31 @@ public final class RetentionJournal implements Closeable {
         int c = JournalFormat.chainedCrc(crc, chain, body);
         header.putInt(4, c);
         padding.clear().limit(length - JournalFormat.PREFIX_LENGTH - JournalFormat.BODY_HEADER_LENGTH - payloadLength);
-        ByteBuffer[] parts = {header, payload.duplicate(), padding};
         long pos = position;
-        long written = 0;
-        while (written < length) {
-            channel.position(pos + written);
-            written += channel.write(parts);
+        boolean wasFull = false;
+        while (true) {
+            ByteBuffer[] parts = {header.duplicate(), payload.duplicate(), padding.duplicate()};
+            try {
+                long written = 0;
+                while (written < length) {
+                    channel.position(pos + written);
+                    written += channel.write(parts);
+                }
+                break;
+            } catch (IOException e) {
+                if (!isNoSpace(e)) {
+                    throw e;
+                }
+                channel.truncate(pos); // drop the partial record: the next attempt rewrites it whole
+                FullHandler h = fullHandler;
+                if (h == null || stopRequested || !h.onFull(this)) {
+                    throw new IOException("retention volume full (" + dir + "): " + e.getMessage(), e);
+                }
+                wasFull = true;
+            }
+        }
+        if (wasFull && fullHandler != null) {
+            fullHandler.recovered(this);
         }
         position += length;
         chain = c;
@@ -366,6 +385,42 @@ public final class RetentionJournal implements Closeable {
         AtomicFile.write(dir.resolve(PRUNED_FILE), b.array());
         AtomicFile.fsyncDirectory(dir.getParent());
         return aside;
+    }
+
+    /**
+     * What to do when the retention volume is full (ENOSPC) while journaling: the retention policy decides
+     * (DESIGN.md: shrink the window, pause apply, or stop writes). Called on the applier thread, which waits in
+     * it; nothing acknowledged is lost meanwhile, the ingest log keeps it.
+     */
+    public interface FullHandler {
+        /** @return true to retry the append (after freeing space or waiting), false to fail the disk */
+        boolean onFull(RetentionJournal journal) throws IOException;
+
+        /** The append went through again after {@link #onFull}. */
+        default void recovered(RetentionJournal journal) {
+        }
+    }
+
+    private volatile FullHandler fullHandler;
+    private volatile boolean stopRequested;
+
+    /** Shutdown: an append waiting for space gives up (the batch is redone after the restart). */
+    public void requestStop() {
+        stopRequested = true;
+    }
+
+    public boolean stopRequested() {
+        return stopRequested;
+    }
+
+    public void setFullHandler(FullHandler handler) {
+        this.fullHandler = handler;
+    }
+
+    static boolean isNoSpace(IOException e) {
+        String m = String.valueOf(e.getMessage());
+        return m.contains("No space left on device") || m.contains("There is not enough space on the disk")
+                || m.contains("ENOSPC");
     }
 
     /** A view's hold on the journal: while open, pruning keeps every record above its point. */

@@ -42,7 +42,7 @@ public final class Applier implements Closeable {
     private ByteBuffer buffer = AlignedBufferPool.allocate(1 << 20, AlignedBufferPool.DEFAULT_ALIGNMENT);
     // Guarded by lock.
     private boolean paused;
-    private boolean stopping;
+    private volatile boolean stopping;
     private boolean newData = true;
     private volatile State state = State.RUNNING;
     private volatile Throwable lastError;
@@ -152,6 +152,10 @@ public final class Applier implements Closeable {
         } catch (InterruptedException e) {
             state = State.STOPPED;
         } catch (Throwable e) {
+            if (stopping) {
+                state = State.STOPPED; // interrupted while waiting (e.g. for retention space) because we are closing
+                return;
+            }
             lastError = e;
             state = State.FAILED;
             LOG.severe("applier of disk " + diskName + " failed; the ingest log keeps the writes: " + e);
@@ -184,6 +188,17 @@ public final class Applier implements Closeable {
             return RecordPayloads.decode(rec, payload, buffer);
         } catch (IOException e) {
             throw new IOException("disk " + diskName + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Asks the applier to stop after its current batch without waiting (see {@link #close()}). */
+    public void requestStop() {
+        lock.lock();
+        try {
+            stopping = true;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
         }
     }
 
