@@ -522,6 +522,10 @@ public final class RetentionJournal implements Closeable {
         // The mark first: a crash before the delete leaves a segment wholly at or below the mark, which recovery
         // removes; the other order would leave a hole that looks like corruption.
         writePrunedMark(last);
+        FileChannel reader = readers.remove(seg);
+        if (reader != null) {
+            reader.close(); // no lease covers it any more, so no view reads it
+        }
         Files.deleteIfExists(dir.resolve(JournalFormat.fileName(seg)));
         AtomicFile.fsyncDirectory(dir);
         return true;
@@ -666,12 +670,23 @@ public final class RetentionJournal implements Closeable {
         return lo;
     }
 
+    /** Read channels per segment, shared by readers (positional reads are thread-safe); closed on prune/close. */
+    private final java.util.concurrent.ConcurrentHashMap<Long, FileChannel> readers = new java.util.concurrent.ConcurrentHashMap<>();
+
     private byte[] readImage(ImageRef r) throws IOException {
-        try (FileChannel ch = FileChannel.open(dir.resolve(JournalFormat.fileName(r.segment())), StandardOpenOption.READ)) {
-            ByteBuffer b = ByteBuffer.allocate(r.length());
-            readFully(ch, b, r.position() + JournalFormat.PREFIX_LENGTH + JournalFormat.BODY_HEADER_LENGTH);
-            return b.array();
+        FileChannel ch = readers.get(r.segment());
+        if (ch == null) {
+            FileChannel opened = FileChannel.open(dir.resolve(JournalFormat.fileName(r.segment())), StandardOpenOption.READ);
+            ch = readers.putIfAbsent(r.segment(), opened);
+            if (ch == null) {
+                ch = opened;
+            } else {
+                opened.close();
+            }
         }
+        ByteBuffer b = ByteBuffer.allocate(r.length());
+        readFully(ch, b, r.position() + JournalFormat.PREFIX_LENGTH + JournalFormat.BODY_HEADER_LENGTH);
+        return b.array();
     }
 
     private static void readFully(FileChannel ch, ByteBuffer b, long pos) throws IOException {
@@ -695,6 +710,10 @@ public final class RetentionJournal implements Closeable {
                 channel.close();
             }
         } finally {
+            for (FileChannel ch : readers.values()) {
+                ch.close();
+            }
+            readers.clear();
             if (lock != null) {
                 lock.close();
                 lock = null;
