@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
             "             mtagent run                   (the daemon; embedded default in ./mtagent-data)"},
         subcommands = {RunCommand.class, DemoCommand.class, CertCommand.class, PassphraseCommand.class,
             VerifyCommand.class, StatusCommand.class, DisksCommand.class, ExportCommand.class, ServiceCommand.class,
+            PointsCommand.class, RecoverCommand.class, CommitCommand.class, NbdCommand.class,
             CommandLine.HelpCommand.class})
 public final class MtAgentCli {
 
