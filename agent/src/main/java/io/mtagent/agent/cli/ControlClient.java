@@ -35,6 +35,10 @@ final class ControlClient {
         if (host.equals("0.0.0.0") || host.equals("::") || host.isEmpty()) {
             host = "127.0.0.1";
         }
+        if (config.controlListen().port() == 0) {
+            throw new Unreachable("control.listen has port 0 (a free port picked at start), so the CLI cannot know"
+                    + " where the agent listens; give the port with --set control.listen=HOST:PORT", null);
+        }
         this.base = URI.create("https://" + (host.contains(":") ? "[" + host + "]" : host) + ":"
                 + config.controlListen().port() + "/");
         try {
