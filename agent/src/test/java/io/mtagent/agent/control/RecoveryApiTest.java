@@ -48,7 +48,12 @@ class RecoveryApiTest {
     private Path file;
 
     private AgentConfig config() throws Exception {
+        return config(Map.of());
+    }
+
+    private AgentConfig config(Map<String, String> extra) throws Exception {
         Map<String, String> s = TestAgents.settings(dir, 2, DISK_BYTES);
+        s.putAll(extra);
         s.put("retention.dir", dir.resolve("retention").toString());
         s.put("disk.d0.group", "g");
         s.put("disk.d1.group", "g");
@@ -337,6 +342,48 @@ class RecoveryApiTest {
             assertThat(c.send("DELETE", path, "Bearer " + c.token, null).statusCode()).isEqualTo(200);
             assertThat(c.send("DELETE", path, "Bearer " + c.token, null).statusCode()).isEqualTo(404);
             assertThat(ControlHttp.json(c.get("/v1/nbd")).path("exports").size()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void retentionHealthRules() throws Exception {
+        // A cap far below what the stream journals: shrink-window prunes inside the window (MT-1003, warning).
+        try (Agent agent = TestAgents.start(config(Map.of("retention.segment.bytes", "64KiB",
+                "retention.max.bytes", "192KiB")), new SimpleMeterRegistry());
+             ReplicationClient client = ReplicationClient.connect(TestAgents.client(agent).build())) {
+            stream(agent, client, 100, 5);
+            ControlHttp c = new ControlHttp(agent);
+            agent.retention().enforce(); // what the housekeeping thread does every 5 s
+            JsonNode health = ControlHttp.json(c.send("GET", "/health", null, null));
+            assertThat(health.path("status").asText()).isEqualTo("warning");
+            assertThat(health.path("rules").get(0).path("code").asText()).isEqualTo("MT-1003");
+            JsonNode volume = ControlHttp.json(c.get("/status")).path("retentionVolume");
+            assertThat(volume.path("windowShortened").asBoolean()).isTrue();
+            assertThat(volume.path("state").asText()).isEqualTo("window shortened");
+            assertThat(volume.path("journalBytes").asLong()).isLessThanOrEqualTo(192 << 10);
+            // Points older than the pruned ones are refused with the reason.
+            JsonNode d0 = ControlHttp.json(c.get("/v1/points?disk=disk-0"));
+            long earliest = d0.path("earliest").path("seq").asLong();
+            assertThat(earliest).isGreaterThan(1);
+            HttpResponse<String> pruned = c.send("POST", "/v1/export", "Bearer " + c.token, "{\"disk\":\"disk-0\","
+                    + "\"point\":\"seq:1\",\"out\":\"" + dir.resolve("pruned.raw") + "\"}");
+            assertThat(pruned.statusCode()).isEqualTo(409);
+            assertThat(ControlHttp.json(pruned).path("error").asText()).contains("older than the retention window");
+        }
+    }
+
+    @Test
+    void stopWritesAtTheCapIsCritical() throws Exception {
+        try (Agent agent = TestAgents.start(config(Map.of("retention.segment.bytes", "64KiB",
+                "retention.max.bytes", "64KiB", "retention.space.policy", "stop-writes")), new SimpleMeterRegistry());
+             ReplicationClient client = ReplicationClient.connect(TestAgents.client(agent).build())) {
+            stream(agent, client, 40, 6);
+            ControlHttp c = new ControlHttp(agent);
+            agent.retention().enforce();
+            HttpResponse<String> health = c.send("GET", "/health", null, null);
+            assertThat(health.statusCode()).isEqualTo(503);
+            assertThat(ControlHttp.json(health).path("rules").toString()).contains("MT-2003").contains("stop-writes");
+            assertThat(ControlHttp.json(c.get("/status")).path("retentionVolume").path("holding").asBoolean()).isTrue();
         }
     }
 
