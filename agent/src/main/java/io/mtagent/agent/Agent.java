@@ -51,6 +51,7 @@ public final class Agent implements AutoCloseable {
     private volatile ControlServer controlServer;
     private volatile InetSocketAddress controlAddress;
     private volatile HeartbeatClient heartbeat;
+    private volatile io.mtagent.agent.recovery.NbdServer nbdServer;
     private volatile boolean closed;
 
     private Agent(AgentConfig config, AgentIdentity identity, DiskRegistry disks, DataServer dataServer,
@@ -166,6 +167,7 @@ public final class Agent implements AutoCloseable {
             }
             Agent agent = new Agent(config, identity, disks, server, budget);
             try {
+                agent.startNbd();
                 agent.startControlPlane(registry);
             } catch (RuntimeException | InterruptedException e) {
                 agent.close();
@@ -201,6 +203,27 @@ public final class Agent implements AutoCloseable {
             LOG.warning("retention.allow.shared.volume=true: the retention journals may share a volume with the cache"
                     + " or the install; fine for a demo or tests, not for production");
         }
+    }
+
+    /**
+     * The read-only NBD server for point-in-time views (test failover), on {@code nbd.listen}; it serves nothing
+     * until an export is added through the control API. TLS is offered with the agent's certificate, and
+     * required off loopback.
+     */
+    private void startNbd() throws InterruptedException {
+        var server = new io.mtagent.agent.recovery.NbdServer(config.nbdListen().toSocketAddress(),
+                identity.serverSslContext(), 16);
+        try {
+            nbdServer = server.start();
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("cannot listen on " + config.nbdListen() + " for NBD: " + e.getMessage()
+                    + " (is another agent running? change nbd.listen)", e);
+        }
+    }
+
+    /** The NBD server (null only while starting). */
+    public io.mtagent.agent.recovery.NbdServer nbdServer() {
+        return nbdServer;
     }
 
     /** Control server after the data server (issue 6), then the heartbeat client if one is configured. */
@@ -299,6 +322,10 @@ public final class Agent implements AutoCloseable {
         ControlServer control = controlServer;
         if (control != null) {
             control.close();
+        }
+        var nbd = nbdServer;
+        if (nbd != null) {
+            nbd.close();
         }
         LOG.info("shutting down: no new connections; flushing ingest logs");
         dataServer.stopAccepting();

@@ -25,6 +25,7 @@ public final class TestAgents {
         Map<String, String> s = new LinkedHashMap<>();
         s.put("data.listen", "127.0.0.1:0");
         s.put("control.listen", "127.0.0.1:0");
+        s.put("nbd.listen", "127.0.0.1:0");
         s.put("state.dir", dir.resolve("state").toString());
         s.put("cache.dir", dir.resolve("cache").toString());
         s.put("ingest.segment.bytes", "2MiB");

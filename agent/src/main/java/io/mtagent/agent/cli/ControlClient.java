@@ -18,6 +18,13 @@ import java.time.Duration;
  * configuration, pins exactly that certificate (no CA, no host-name games) and sends the bearer token.
  */
 final class ControlClient {
+    /** No agent answers at the configured control address (commands with an offline path fall back to it). */
+    static final class Unreachable extends IllegalStateException {
+        Unreachable(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
     private final URI base;
     private final ControlToken token;
     private final HttpClient http;
@@ -28,10 +35,17 @@ final class ControlClient {
         if (host.equals("0.0.0.0") || host.equals("::") || host.isEmpty()) {
             host = "127.0.0.1";
         }
+        if (config.controlListen().port() == 0) {
+            throw new Unreachable("control.listen has port 0 (a free port picked at start), so the CLI cannot know"
+                    + " where the agent listens; give the port with --set control.listen=HOST:PORT", null);
+        }
         this.base = URI.create("https://" + (host.contains(":") ? "[" + host + "]" : host) + ":"
                 + config.controlListen().port() + "/");
         try {
             this.token = ControlToken.read(config.controlTokenFile());
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new Unreachable("no control token at " + config.controlTokenFile() + ": the agent has not been"
+                    + " started with this configuration", e);
         } catch (IOException e) {
             throw new IllegalStateException("cannot read the control token " + config.controlTokenFile() + " ("
                     + e.getMessage() + "): is the agent started with this configuration, and are you its user"
@@ -55,7 +69,25 @@ final class ControlClient {
         return send(HttpRequest.newBuilder(base.resolve(path)).POST(HttpRequest.BodyPublishers.noBody()));
     }
 
+    /** A POST with a JSON body. */
+    Response post(String path, Object body) {
+        try {
+            return send(HttpRequest.newBuilder(base.resolve(path)).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(body))));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("cannot render the request", e);
+        }
+    }
+
+    Response delete(String path) {
+        return send(HttpRequest.newBuilder(base.resolve(path)).DELETE());
+    }
+
     record Response(int status, JsonNode body) {
+        /** The agent's error message, or the status when it sent none. */
+        String error() {
+            return body.path("error").asText("HTTP " + status);
+        }
     }
 
     private Response send(HttpRequest.Builder b) {
@@ -63,6 +95,9 @@ final class ControlClient {
         try {
             HttpResponse<byte[]> r = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
             return new Response(r.statusCode(), json.readTree(r.body()));
+        } catch (java.net.ConnectException | java.net.http.HttpConnectTimeoutException e) {
+            throw new Unreachable("cannot reach the agent's control API at " + base + " (" + e
+                    + "): is 'mtagent run' running with this configuration?", e);
         } catch (IOException e) {
             throw new IllegalStateException("cannot reach the agent's control API at " + base + " (" + e
                     + "): is 'mtagent run' running with this configuration?", e);

@@ -17,16 +17,18 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * {@code mtagent export} (offline for now): writes a disk's image at a recovery point to a file or device by
- * opening the retention journal and the target directly, so the agent must be stopped. It moves to the control
- * API once that exists, and then works while replication runs.
+ * {@code mtagent export}: writes a disk's image at a recovery point to a file or device. When the agent runs,
+ * through the control API (an export job in the agent, while replication goes on; the CLI follows its
+ * progress); when no agent answers, offline, by opening the retention journal and the target directly.
  */
 @Command(name = "export", mixinStandardHelpOptions = true,
         description = {"Write a disk as it was at a recovery point to an image file or a device.",
-            "For now this needs the agent STOPPED (it opens the retention journal and the target directly; run",
-            "'systemctl stop mtagent' first). Points are those the journal holds: a sequence number, a tag name, or",
-            "'latest' (the last write applied to the target). Writes still waiting in the ingest log are not",
-            "included: start the agent to apply them first.",
+            "When the agent runs, the agent does the export (replication goes on) and this command shows its",
+            "progress; the path is then the agent's (it is made absolute here). When no agent answers, the export",
+            "runs here, offline: it opens the retention journal and the target directly, and includes only writes",
+            "already applied (start the agent to apply the rest).",
+            "Points: a sequence number, a tag name (its latest occurrence), latest, latest-processed, latest-app,",
+            "seq:N, tag:NAME, or (through the agent) a time such as 2026-11-23T10:42:17Z.",
             "To a file, the image is written to <FILE>.partial, synced and renamed, so FILE is only ever complete.",
             "",
             "Example:  mtagent export --disk disk-0 --point before-upgrade --out /srv/images/disk-0.raw"})
@@ -47,9 +49,56 @@ final class ExportCommand implements Callable<Integer> {
     @Option(names = "--overwrite", description = "Overwrite an existing non-empty file, or a device.")
     boolean overwrite;
 
+    @Option(names = "--offline", description = "Do not ask a running agent: export here (the agent must be"
+            + " stopped).")
+    boolean offline;
+
     @Override
     public Integer call() throws Exception {
         AgentConfig config = configOptions.load();
+        if (!offline) {
+            try {
+                return throughAgent(new ControlClient(config));
+            } catch (ControlClient.Unreachable e) {
+                System.out.println("no agent answers (" + e.getMessage() + "); exporting offline");
+            }
+        }
+        return offlineExport(config);
+    }
+
+    /** The point as the control API takes it: a bare number is a seq, a bare name a tag. */
+    String apiPoint() {
+        if (point.matches("[0-9]{1,18}")) {
+            return "seq:" + point;
+        }
+        if (point.startsWith("seq:") || point.startsWith("tag:") || point.startsWith("latest")
+                || point.matches("[0-9]{4}-.*T.*")) {
+            return point;
+        }
+        return "tag:" + point;
+    }
+
+    private int throughAgent(ControlClient client) throws InterruptedException {
+        ControlClient.Response r = client.post("v1/export", java.util.Map.of("disk", disk, "point", apiPoint(),
+                "out", out.toAbsolutePath().toString(), "overwrite", overwrite));
+        if (r.status() != 202) {
+            System.err.println("mtagent: " + r.error());
+            return 2;
+        }
+        System.out.printf("exporting disk %s at seq %d to %s (job %s, in the agent)%n", disk,
+                r.body().path("seq").asLong(), out.toAbsolutePath(), r.body().path("job").asText());
+        com.fasterxml.jackson.databind.JsonNode end = JobWatcher.await(client, r.body().path("job").asText());
+        if (!end.path("state").asText().equals("done")) {
+            System.err.println("mtagent: export failed: " + end.path("error").asText());
+            return 2;
+        }
+        com.fasterxml.jackson.databind.JsonNode res = end.path("result");
+        System.out.printf("done: %,d bytes in %.1f s (%.1f MB/s), synced%n", res.path("bytes").asLong(),
+                res.path("seconds").asDouble(), res.path("mbps").asDouble());
+        return 0;
+    }
+
+    private int offlineExport(AgentConfig config) throws Exception {
         DiskConfig d = config.disks().stream().filter(x -> x.id().equals(disk) || x.name().equals(disk)).findFirst()
                 .orElseThrow(() -> new IllegalStateException("no disk '" + disk + "' in the configuration; disks: "
                         + String.join(", ", config.disks().stream().map(DiskConfig::id).toList())));
@@ -75,14 +124,19 @@ final class ExportCommand implements Callable<Integer> {
 
     private long resolve(RetentionJournal journal) {
         long last = journal.lastSeq();
-        if (point.equals("latest")) {
+        String spec = apiPoint();
+        if (spec.startsWith("latest")) {
             return last;
         }
         long seq;
-        if (point.matches("[0-9]{1,18}")) {
-            seq = Long.parseLong(point);
+        if (spec.startsWith("seq:")) {
+            seq = Long.parseLong(spec.substring(4));
+        } else if (!spec.startsWith("tag:")) {
+            throw new IllegalStateException("offline, a point is a sequence number, a tag name or 'latest'; times"
+                    + " need the running agent");
         } else {
-            List<RecoveryPoint> tags = journal.points().stream().filter(p -> p.name().equals(point)).toList();
+            String tag = spec.substring(4);
+            List<RecoveryPoint> tags = journal.points().stream().filter(p -> p.name().equals(tag)).toList();
             if (tags.isEmpty()) {
                 throw new IllegalStateException("no tag named '" + point + "' in the journal of disk " + disk
                         + "; give a sequence number, a tag name or 'latest'");

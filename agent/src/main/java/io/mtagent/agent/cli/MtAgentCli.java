@@ -16,7 +16,8 @@ import picocli.CommandLine.Command;
             "             mtagent run                   (the daemon; embedded default in ./mtagent-data)"},
         subcommands = {RunCommand.class, DemoCommand.class, CertCommand.class, PassphraseCommand.class,
             VerifyCommand.class, StatusCommand.class, DisksCommand.class, ReplicasCommand.class, ExportCommand.class,
-            ServiceCommand.class, RetentionCommand.class, CommandLine.HelpCommand.class})
+            ServiceCommand.class, RetentionCommand.class, PointsCommand.class, RecoverCommand.class, CommitCommand.class,
+            NbdCommand.class, CommandLine.HelpCommand.class})
 public final class MtAgentCli {
 
     public static void main(String[] args) {

@@ -45,11 +45,20 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     private static final String JSON = "application/json; charset=utf-8";
     static final String PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8";
     private static final Duration RELEASE_TIMEOUT = Duration.ofMinutes(5);
-    /** Retention-issue endpoints: named here so they answer 501 with the reason, not 404. */
-    private static final List<String> NOT_YET = List.of("points", "recover", "commit", "export", "verify");
+    /** Named here so they answer 501 with the reason, not 404. */
+    private static final List<String> NOT_OFFERED = List.of("verify");
 
     record Context(Agent agent, StatusReport report, ControlToken token, ObjectMapper json, ExecutorService workers,
-                   PrometheusMeterRegistry prometheus, boolean openHealth, boolean openMetrics) {
+                   PrometheusMeterRegistry prometheus, boolean openHealth, boolean openMetrics, RecoveryApi recovery,
+                   Jobs jobs) {
+    }
+
+    /** What a route needs of the request: copied off the Netty buffer, which is released after channelRead0. */
+    private record Call(HttpMethod method, String path, Map<String, List<String>> query, byte[] body, String auth) {
+        String param(String name) {
+            List<String> v = query.get(name);
+            return v == null || v.isEmpty() ? null : v.get(0);
+        }
     }
 
     private record Reply(HttpResponseStatus status, String contentType, byte[] body, Map<String, String> headers) {
@@ -70,13 +79,17 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             return;
         }
         HttpMethod method = request.method();
-        String path = new QueryStringDecoder(request.uri()).path();
+        QueryStringDecoder uri = new QueryStringDecoder(request.uri());
+        String path = uri.path();
         String auth = request.headers().get(HttpHeaderNames.AUTHORIZATION);
+        byte[] body = new byte[request.content().readableBytes()];
+        request.content().getBytes(request.content().readerIndex(), body);
+        Call call = new Call(method, path, uri.parameters(), body, auth);
         try {
             c.workers().execute(() -> {
                 Reply reply;
                 try {
-                    reply = route(method, path, auth);
+                    reply = route(call);
                 } catch (RuntimeException e) {
                     LOG.log(Level.WARNING, "control request " + method + " " + path + " failed", e);
                     reply = error(HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal error: " + e);
@@ -88,8 +101,10 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         }
     }
 
-    private Reply route(HttpMethod method, String path, String auth) {
-        boolean authorized = c.token().matches(auth);
+    private Reply route(Call call) {
+        HttpMethod method = call.method();
+        String path = call.path();
+        boolean authorized = c.token().matches(call.auth());
         switch (path) {
             case "/health":
                 return get(method, () -> guarded(authorized || c.openHealth(), this::health));
@@ -102,16 +117,21 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         }
         if (!path.startsWith("/v1/")) {
             return error(HttpResponseStatus.NOT_FOUND, "no such path: " + path
-                    + " (known: /health, /status, /metrics, /v1/disks)");
+                    + " (known: /health, /status, /metrics, /v1/disks, /v1/points, /v1/recover, /v1/commit,"
+                    + " /v1/export, /v1/jobs, /v1/nbd)");
         }
         if (!authorized) {
             return unauthorized();
         }
         String[] parts = path.substring(4).split("/", -1);
-        if (parts.length >= 1 && NOT_YET.contains(parts[0])
-                || parts.length == 3 && parts[0].equals("disks") && NOT_YET.contains(parts[2])) {
+        if (parts.length >= 1 && NOT_OFFERED.contains(parts[0])
+                || parts.length == 3 && parts[0].equals("disks") && NOT_OFFERED.contains(parts[2])) {
             return error(HttpResponseStatus.NOT_IMPLEMENTED, "/v1/" + String.join("/", parts)
-                    + " belongs to recovery points and retention, which this agent version does not have yet");
+                    + " is not offered: 'mtagent verify' runs offline, with the agent stopped");
+        }
+        Reply recovery = recoveryRoute(call, parts);
+        if (recovery != null) {
+            return recovery;
         }
         if (parts.length == 1 && parts[0].equals("disks")) {
             return get(method, () -> json(HttpResponseStatus.OK, Map.of("disks", c.report().disks())));
@@ -126,6 +146,67 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             return post(method, () -> attach(parts[1]));
         }
         return error(HttpResponseStatus.NOT_FOUND, "no such path: " + path);
+    }
+
+    /** The recovery endpoints (points, recover, commit, export, jobs, nbd), or null when the path is not one. */
+    private Reply recoveryRoute(Call call, String[] parts) {
+        HttpMethod method = call.method();
+        RecoveryApi api = c.recovery();
+        if (parts.length == 1) {
+            switch (parts[0]) {
+                case "points":
+                    return get(method, () -> result(api.call(() -> api.points(call.param("disk"), call.param("group")))));
+                case "recover":
+                    return post(method, () -> withBody(call, b -> api.call(() -> api.recover(b))));
+                case "commit":
+                    return post(method, () -> withBody(call, b -> api.call(() -> api.commit(b))));
+                case "export":
+                    return post(method, () -> withBody(call, b -> api.call(() -> api.export(b))));
+                case "jobs":
+                    return get(method, () -> json(HttpResponseStatus.OK, Map.of("jobs", c.jobs().documents())));
+                case "nbd":
+                    if (method.equals(HttpMethod.GET)) {
+                        return result(api.call(api::nbdList));
+                    }
+                    return post(method, () -> withBody(call, b -> api.call(() -> api.nbdStart(b))));
+                default:
+                    return null;
+            }
+        }
+        if (parts.length == 2 && parts[0].equals("jobs")) {
+            return get(method, () -> {
+                Jobs.Job job = c.jobs().get(parts[1]);
+                return job == null ? error(HttpResponseStatus.NOT_FOUND, "no job '" + parts[1] + "' (jobs are kept"
+                        + " in memory: the last " + Jobs.KEEP_FINISHED + " finished ones, until the agent restarts)")
+                        : json(HttpResponseStatus.OK, job.document());
+            });
+        }
+        if (parts.length == 2 && parts[0].equals("nbd")) {
+            if (!method.equals(HttpMethod.DELETE)) {
+                return methodNotAllowed("DELETE");
+            }
+            String name = QueryStringDecoder.decodeComponent(parts[1]);
+            return result(api.call(() -> api.nbdStop(name)));
+        }
+        return null;
+    }
+
+    private Reply withBody(Call call, java.util.function.Function<com.fasterxml.jackson.databind.JsonNode,
+            RecoveryApi.Result> action) {
+        com.fasterxml.jackson.databind.JsonNode body;
+        try {
+            body = call.body().length == 0 ? c.json().createObjectNode() : c.json().readTree(call.body());
+        } catch (java.io.IOException e) {
+            return error(HttpResponseStatus.BAD_REQUEST, "the body is not JSON: " + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()));
+        }
+        if (body == null || !body.isObject()) {
+            return error(HttpResponseStatus.BAD_REQUEST, "the body must be a JSON object");
+        }
+        return result(action.apply(body));
+    }
+
+    private Reply result(RecoveryApi.Result r) {
+        return json(r.status(), r.document());
     }
 
     private Reply get(HttpMethod method, java.util.function.Supplier<Reply> action) {

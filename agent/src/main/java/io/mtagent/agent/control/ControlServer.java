@@ -56,6 +56,8 @@ public final class ControlServer implements AutoCloseable {
     private final MeterRegistry registry;
     private final Agent agent;
     private final StatusReport report;
+    private final Jobs jobs = new Jobs();
+    private final RecoveryApi recovery;
     private Channel channel;
 
     public ControlServer(Agent agent, SslContext sslContext, ControlToken token, RuntimeSettings settings,
@@ -64,11 +66,12 @@ public final class ControlServer implements AutoCloseable {
         this.listen = agent.config().controlListen().toSocketAddress();
         this.sslContext = sslContext;
         this.registry = registry;
-        this.report = new StatusReport(agent, settings, rates);
+        this.report = new StatusReport(agent, settings, rates, jobs::documents);
+        this.recovery = new RecoveryApi(agent, jobs);
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         this.context = new ControlHandler.Context(agent, report, token, json, workers,
                 registry instanceof PrometheusMeterRegistry p ? p : null, agent.config().controlOpenHealth(),
-                agent.config().controlOpenMetrics());
+                agent.config().controlOpenMetrics(), recovery, jobs);
         Gauge.builder("mtagent.cache.full.forecast", report, r -> {
             Double s = RateTracker.fillForecastSeconds(r.cacheFreeBytes(), r.cacheChurn());
             return s == null ? Double.NaN : s;
@@ -141,6 +144,8 @@ public final class ControlServer implements AutoCloseable {
         }
         sampler.shutdownNow();
         workers.shutdownNow();
+        jobs.close();
+        recovery.close();
         group.shutdownGracefully(0, 1000, TimeUnit.MILLISECONDS).syncUninterruptibly();
     }
 }

@@ -8,13 +8,13 @@ package io.mtagent.agent.control;
 public enum HealthRule {
     RPO_OVER_THRESHOLD("MT-1001", Severity.WARNING, true),
     NO_APP_CONSISTENT_POINT("MT-1002", Severity.WARNING, true),
-    /** Inactive until retention lands (issue: retention). */
-    RETENTION_WINDOW_SHORT("MT-1003", Severity.WARNING, false),
+    /** The space cap forced pruning inside the time window. */
+    RETENTION_WINDOW_SHORT("MT-1003", Severity.WARNING, true),
     DISK_NEEDS_RESYNC("MT-1004", Severity.WARNING, true),
     DISK_FAILED("MT-2001", Severity.CRITICAL, true),
     CACHE_VOLUME_FULL("MT-2002", Severity.CRITICAL, true),
-    /** Inactive until retention lands (issue: retention). */
-    RETENTION_VOLUME_UNUSABLE("MT-2003", Severity.CRITICAL, false),
+    /** The retention volume is missing or unwritable, a journal failed, or stop-writes holds replication. */
+    RETENTION_VOLUME_UNUSABLE("MT-2003", Severity.CRITICAL, true),
     DATA_SERVER_DOWN("MT-2004", Severity.CRITICAL, true);
 
     /** Overall and per-rule severity; ordered so that the worst is the largest. */

@@ -6,7 +6,13 @@ import io.mtagent.agent.disk.DiskRegistry;
 import io.mtagent.agent.disk.ReplicatedDisk;
 import io.mtagent.protocol.DiskState;
 import java.io.IOException;
+import io.mtagent.agent.retention.PointCatalog;
+import io.mtagent.agent.retention.RecoveryPoint;
+import io.mtagent.agent.retention.RetentionEnforcer;
+import io.mtagent.agent.retention.RollbackService;
+import io.mtagent.agent.retention.SpacePolicy;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,11 +28,19 @@ public final class StatusReport {
     private final Agent agent;
     private final RuntimeSettings settings;
     private final RateTracker rates;
+    private final java.util.function.Supplier<List<Map<String, Object>>> jobs;
 
     public StatusReport(Agent agent, RuntimeSettings settings, RateTracker rates) {
+        this(agent, settings, rates, List::of);
+    }
+
+    /** @param jobs the control API's jobs (long operations report their progress in {@code /status}) */
+    public StatusReport(Agent agent, RuntimeSettings settings, RateTracker rates,
+                        java.util.function.Supplier<List<Map<String, Object>>> jobs) {
         this.agent = agent;
         this.settings = settings;
         this.rates = rates;
+        this.jobs = jobs;
     }
 
     /** The agent's version from the jar manifest, "dev" when run from classes. */
@@ -82,12 +96,7 @@ public final class StatusReport {
         cache.put("churnBytesPerSecond", churn);
         cache.put("fullForecastSeconds", RateTracker.fillForecastSeconds(free, churn));
         m.put("cacheVolume", cache);
-        Map<String, Object> retention = new LinkedHashMap<>();
-        retention.put("state", "not configured");
-        retention.put("path", null);
-        retention.put("freeBytes", null);
-        retention.put("fullForecastSeconds", null);
-        m.put("retentionVolume", retention);
+        m.put("retentionVolume", retentionVolume());
         Map<String, Object> policy = new LinkedHashMap<>();
         policy.put("rpoThresholdSeconds", settings.rpoThreshold().toSeconds());
         policy.put("appConsistentFrequencySeconds", settings.appConsistentFrequency().toSeconds());
@@ -95,7 +104,80 @@ public final class StatusReport {
         Health h = health();
         m.put("health", h.status());
         m.put("disks", disks());
+        m.put("jobs", jobs.get());
         return m;
+    }
+
+    /** The retention volume and policy (agent level): policy, cap, journal bytes, window shortened, holding. */
+    private Map<String, Object> retentionVolume() {
+        Map<String, Object> r = new LinkedHashMap<>();
+        RetentionEnforcer e = agent.retention();
+        if (e == null || agent.config().retentionDir().isEmpty()) {
+            r.put("state", "not configured");
+            r.put("path", null);
+            r.put("freeBytes", null);
+            r.put("fullForecastSeconds", null);
+            return r;
+        }
+        Path dir = agent.config().retentionDir().get();
+        r.put("state", !usable(dir) ? "unusable" : e.holding() ? "holding (" + e.policy().label() + ")"
+                : e.windowShortened() ? "window shortened" : "ok");
+        r.put("path", dir.toString());
+        long free;
+        try {
+            free = Files.getFileStore(dir).getUsableSpace();
+        } catch (IOException ex) {
+            free = -1;
+        }
+        r.put("freeBytes", free);
+        // Pruning keeps the journals under their cap (or holds replication): the volume does not fill by growth.
+        r.put("fullForecastSeconds", null);
+        r.put("policy", e.policy().label());
+        r.put("windowSeconds", e.window().toSeconds());
+        r.put("capBytes", e.capBytes());
+        r.put("journalBytes", e.journalBytes());
+        r.put("windowShortened", e.windowShortened());
+        r.put("holding", e.holding());
+        return r;
+    }
+
+    private static boolean usable(Path dir) {
+        return Files.isDirectory(dir) && Files.isWritable(dir);
+    }
+
+    /** Per disk: journal bytes, earliest recoverable point, window held vs policy, rollback state. */
+    private void diskRetention(ReplicatedDisk d, Map<String, Object> m) {
+        RetentionEnforcer e = agent.retention();
+        if (d.journal() == null || e == null) {
+            m.put("retentionWindowSeconds", null);
+            m.put("retentionPolicySeconds", null);
+            m.put("retention", "not configured");
+            return;
+        }
+        long journalBytes;
+        try {
+            journalBytes = d.journal().sizeBytes();
+        } catch (IOException ex) {
+            journalBytes = -1;
+        }
+        RecoveryPoint earliest = PointCatalog.earliest(d);
+        long nowMicros = System.currentTimeMillis() * 1000;
+        m.put("retentionWindowSeconds", earliest.timestampMicros() < 0 ? null
+                : Math.max(0, nowMicros - earliest.timestampMicros()) / 1_000_000);
+        m.put("retentionPolicySeconds", e.window().toSeconds());
+        m.put("retention", "journaled");
+        m.put("journalBytes", journalBytes);
+        Map<String, Object> er = new LinkedHashMap<>();
+        er.put("seq", earliest.seq());
+        er.put("time", RecoveryApi.iso(earliest.timestampMicros()));
+        m.put("earliestRecoverable", er);
+        String rollback;
+        try {
+            rollback = RollbackService.describe(d);
+        } catch (IOException ex) {
+            rollback = "unreadable: " + ex.getMessage();
+        }
+        m.put("rollback", rollback);
     }
 
     public List<Map<String, Object>> disks() {
@@ -133,12 +215,22 @@ public final class StatusReport {
             IOException logError = d.ingestLog().failure();
             m.put("lastError", logError != null ? logError.getMessage()
                     : applierError != null ? String.valueOf(applierError.getMessage()) : null);
-            m.put("retentionWindowSeconds", null);
-            m.put("retentionPolicySeconds", null);
-            m.put("retention", "not configured");
+            diskRetention(d, m);
             list.add(m);
         }
         return list;
+    }
+
+    /** True when the failure came out of the retention journal (its code is on the stack). */
+    static boolean journalFailure(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            for (StackTraceElement e : c.getStackTrace()) {
+                if (e.getClassName().startsWith("io.mtagent.agent.retention.")) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** The overall state and every failing rule. */
@@ -167,8 +259,29 @@ public final class StatusReport {
         long appFrequencyMicros = settings.appConsistentFrequency().toMillis() * 1000;
         long nowMicros = System.currentTimeMillis() * 1000;
         boolean upLongEnough = agent.uptime().toMillis() * 1000 > appFrequencyMicros;
+        RetentionEnforcer retention = agent.retention();
+        if (retention != null && retention.windowShortened()) {
+            findings.add(HealthFinding.of(HealthRule.RETENTION_WINDOW_SHORT, "the retention cap of "
+                    + retention.capBytes() + " bytes was reached before the " + retention.window().toHours()
+                    + " h window: the oldest points were pruned early (journals hold " + retention.journalBytes()
+                    + " bytes)", null));
+        }
+        if (retention != null && agent.config().retentionDir().isPresent()
+                && !usable(agent.config().retentionDir().get())) {
+            findings.add(HealthFinding.of(HealthRule.RETENTION_VOLUME_UNUSABLE, "the retention volume "
+                    + agent.config().retentionDir().get() + " is missing or not writable", null));
+        } else if (retention != null && retention.holding() && retention.policy() == SpacePolicy.STOP_WRITES) {
+            findings.add(HealthFinding.of(HealthRule.RETENTION_VOLUME_UNUSABLE, "the retention journals reached"
+                    + " their cap of " + retention.capBytes() + " bytes and retention.space.policy=stop-writes:"
+                    + " no writes are accepted", null));
+        }
         for (ReplicatedDisk d : agent.disks().all()) {
             DiskState state = d.state();
+            if (state == DiskState.FAILED && journalFailure(d.applier().lastError())) {
+                findings.add(HealthFinding.of(HealthRule.RETENTION_VOLUME_UNUSABLE, "disk " + d.id()
+                        + ": the retention journal failed, so the applier stopped: "
+                        + d.applier().lastError().getMessage(), d.id()));
+            }
             if (state == DiskState.FAILED) {
                 findings.add(HealthFinding.of(HealthRule.DISK_FAILED, "disk " + d.id() + " failed: "
                         + d.stateReason(), d.id()));

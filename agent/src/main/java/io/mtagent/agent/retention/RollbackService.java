@@ -101,15 +101,25 @@ public final class RollbackService {
         disk.applier().setPaused(true);
         Plan plan = plan(disk, point);
         if (!irreversible) {
-            long free = Files.getFileStore(journal.directory()).getUsableSpace();
-            long need = plan.bytes() + (long) plan.images() * 64 + SPACE_MARGIN;
-            if (need > free) {
-                throw new IllegalStateException("rolling disk " + disk.id() + " back to seq " + point + " needs "
-                        + need / (1 << 20) + " MiB on the retention volume to stay reversible, but only "
-                        + free / (1 << 20) + " MiB are free; free space, or use --irreversible (no way back)");
-            }
+            requireRoom(disk, plan);
         }
         run(disk, point, irreversible, Phase.CAPTURING, progress);
+    }
+
+    /**
+     * Refuses a reversible rollback whose undo journal would not fit on the retention volume (the control API
+     * asks before it stops replication; {@link #recover} asks again).
+     *
+     * @throws IllegalStateException with the bytes needed and the bytes free
+     */
+    public static void requireRoom(ReplicatedDisk disk, Plan plan) throws IOException {
+        long free = Files.getFileStore(journal(disk).directory()).getUsableSpace();
+        long need = plan.bytes() + (long) plan.images() * 64 + SPACE_MARGIN;
+        if (need > free) {
+            throw new IllegalStateException("rolling disk " + disk.id() + " back to seq " + plan.point() + " needs "
+                    + need / (1 << 20) + " MiB on the retention volume to stay reversible, but only "
+                    + free / (1 << 20) + " MiB are free; free space, or use --irreversible (no way back)");
+        }
     }
 
     /** Finishes an operation a crash interrupted (called at start for every disk). */

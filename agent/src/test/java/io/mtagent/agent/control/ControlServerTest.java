@@ -75,9 +75,10 @@ class ControlServerTest {
             assertThat(c.get("/nope").statusCode()).isEqualTo(404);
             assertThat(c.get("/v1/nope").statusCode()).isEqualTo(404);
             assertThat(c.post("/v1/disks/no-such-disk/release").statusCode()).isEqualTo(404);
-            HttpResponse<String> points = c.get("/v1/points");
-            assertThat(points.statusCode()).isEqualTo(501);
-            assertThat(ControlHttp.json(points).path("error").asText()).contains("retention");
+            assertThat(c.get("/v1/points").statusCode()).isEqualTo(400); // neither disk nor group
+            HttpResponse<String> points = c.get("/v1/points?disk=disk-0");
+            assertThat(points.statusCode()).isEqualTo(409); // no retention journal configured
+            assertThat(ControlHttp.json(points).path("error").asText()).contains("retention.dir");
             assertThat(c.post("/v1/disks/rescan").statusCode()).isEqualTo(409); // started without a file
 
             // Oversize body: 413 from the aggregator, the server keeps serving.
