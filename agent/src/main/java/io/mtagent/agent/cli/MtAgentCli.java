@@ -28,6 +28,8 @@ public final class MtAgentCli {
     public static int execute(String... args) {
         LogSetup.install(Level.INFO);
         CommandLine cl = new CommandLine(new MtAgentCli());
+        // The help texts are written for 120 columns (the default 80 re-wraps them mid-sentence).
+        cl.setUsageHelpWidth(120);
         cl.setExecutionExceptionHandler((ex, line, parsed) -> {
             // Operator-facing failures (bad config, no passphrase, corrupt log) carry their fix: print it, no trace.
             if (ex instanceof ConfigException || ex instanceof IllegalStateException
