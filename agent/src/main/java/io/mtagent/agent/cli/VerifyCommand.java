@@ -24,8 +24,14 @@ final class VerifyCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions configOptions;
 
-    @Option(names = "--repair", description = "Repair corrupt ingest logs (see above).")
+    @Option(names = "--repair", description = "Repair corrupt ingest logs and journals (see above; agent stopped).")
     boolean repair;
+
+    @Option(names = "--offline", description = "Do not ask a running agent; check the files here (agent stopped).")
+    boolean offline;
+
+    @Option(names = "--disk", paramLabel = "ID", description = "Only this disk (through a running agent).")
+    String disk;
 
     /** @return 1 if the disk's journal is corrupt and was not repaired */
     private int verifyJournal(AgentConfig config, DiskConfig d) throws java.io.IOException {
@@ -55,6 +61,41 @@ final class VerifyCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         AgentConfig config = configOptions.load();
+        if (!repair && !offline) {
+            try {
+                return throughAgent(new ControlClient(config));
+            } catch (ControlClient.Unreachable e) {
+                System.out.println("no agent answers (" + e.getMessage() + "); verifying the files offline");
+            }
+        }
+        return offlineVerify(config);
+    }
+
+    /** While the agent runs: a read-only verify job beside replication (repair needs the agent stopped). */
+    private int throughAgent(ControlClient client) throws InterruptedException {
+        ControlClient.Response r = client.post("v1/verify", disk == null ? java.util.Map.of() : java.util.Map.of("disk", disk));
+        if (r.status() != 202) {
+            System.err.println("mtagent: " + r.error());
+            return 2;
+        }
+        com.fasterxml.jackson.databind.JsonNode end = JobWatcher.await(client, r.body().path("job").asText());
+        if (!end.path("state").asText().equals("done")) {
+            System.err.println("mtagent: verify failed: " + end.path("error").asText());
+            return 2;
+        }
+        com.fasterxml.jackson.databind.JsonNode res = end.path("result");
+        for (com.fasterxml.jackson.databind.JsonNode d : res.path("disks")) {
+            System.out.printf("%s: ingest log %s%s%n", d.path("disk").asText(), d.path("ingestLog").asText(),
+                    d.has("retentionJournal") ? "; retention journal " + d.path("retentionJournal").asText() : "");
+        }
+        if (!res.path("ok").asBoolean()) {
+            System.out.println(res.path("fix").asText());
+            return 1;
+        }
+        return 0;
+    }
+
+    private int offlineVerify(AgentConfig config) throws Exception {
         int bad = 0;
         int badJournals = 0;
         for (DiskConfig d : config.disks()) {

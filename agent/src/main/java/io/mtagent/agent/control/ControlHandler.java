@@ -46,7 +46,7 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     static final String PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8";
     private static final Duration RELEASE_TIMEOUT = Duration.ofMinutes(5);
     /** Named here so they answer 501 with the reason, not 404. */
-    private static final List<String> NOT_OFFERED = List.of("verify");
+    private static final List<String> NOT_OFFERED = List.of();
 
     record Context(Agent agent, StatusReport report, ControlToken token, ObjectMapper json, ExecutorService workers,
                    PrometheusMeterRegistry prometheus, boolean openHealth, boolean openMetrics, RecoveryApi recovery,
@@ -118,7 +118,7 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         if (!path.startsWith("/v1/")) {
             return error(HttpResponseStatus.NOT_FOUND, "no such path: " + path
                     + " (known: /health, /status, /metrics, /v1/disks, /v1/points, /v1/recover, /v1/commit,"
-                    + " /v1/export, /v1/jobs, /v1/nbd)");
+                    + " /v1/export, /v1/verify, /v1/jobs, /v1/nbd)");
         }
         if (!authorized) {
             return unauthorized();
@@ -162,6 +162,8 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                     return post(method, () -> withBody(call, b -> api.call(() -> api.commit(b))));
                 case "export":
                     return post(method, () -> withBody(call, b -> api.call(() -> api.export(b))));
+                case "verify":
+                    return post(method, () -> withBody(call, b -> api.call(() -> api.verify(b))));
                 case "jobs":
                     return get(method, () -> json(HttpResponseStatus.OK, Map.of("jobs", c.jobs().documents())));
                 case "nbd":
