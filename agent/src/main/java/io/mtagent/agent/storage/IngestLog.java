@@ -159,6 +159,16 @@ public final class IngestLog implements Closeable {
     private final CRC32C crc = new CRC32C();
     private final Thread writer;
 
+    /**
+     * Test seam: runs on the writer thread right before each group commit's fdatasync, so a test can hold the sync
+     * and prove that nothing is reported durable (no ACK) until it has completed.
+     */
+    private volatile Runnable beforeGroupSync = () -> { };
+
+    void setBeforeGroupSync(Runnable hook) {
+        this.beforeGroupSync = hook;
+    }
+
     // Applier thread only.
     private final Map<Long, FileChannel> readChannels = new HashMap<>();
     private DirectoryLock dirLock;
@@ -448,6 +458,7 @@ public final class IngestLog implements Closeable {
                     append(p);
                 }
                 long syncStart = System.nanoTime();
+                beforeGroupSync.run();
                 currentChannel.force(false);
                 syncListener.accept(System.nanoTime() - syncStart);
                 long last = batch.get(batch.size() - 1).record().seq();
