@@ -206,8 +206,11 @@ public final class ReplicatedDisk implements Closeable {
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
-        applier.awaitApplied(point, maxWait);
-        return new PointInTimeView(target, journal, point);
+        if (point <= log.appliedSeq()) {
+            return new PointInTimeView(target, journal, point);
+        }
+        // Beyond the applied point: read through the ingest log (no waiting for the applier, which may be held).
+        return new PointInTimeView(target, journal, point, log, log::appliedSeq);
     }
 
     /**

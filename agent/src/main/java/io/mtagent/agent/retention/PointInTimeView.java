@@ -2,7 +2,13 @@ package io.mtagent.agent.retention;
 
 import io.mtagent.nativeio.BlockDevice;
 import java.io.IOException;
+import io.mtagent.agent.storage.IngestLog;
+import io.mtagent.agent.storage.IngestRecord;
+import io.mtagent.agent.storage.RecordPayloads;
+import io.mtagent.agent.storage.StoredRecord;
 import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.function.LongSupplier;
 
 /**
  * A read-only view of a disk as it was at recovery point {@code point} (a sequence number ≤ the applied point):
@@ -19,6 +25,9 @@ public final class PointInTimeView implements AutoCloseable {
     private final RetentionJournal journal;
     private final long point;
     private final AutoCloseable lease;
+    private final IngestLog log;
+    private final LongSupplier applied;
+    private static final int MAX_ATTEMPTS = 50;
 
     /**
      * Opens a view; it holds a lease on the journal, so pruning keeps every record it needs until {@link #close()}.
@@ -26,10 +35,26 @@ public final class PointInTimeView implements AutoCloseable {
      * @throws IllegalStateException if the point was already pruned
      */
     public PointInTimeView(BlockDevice target, RetentionJournal journal, long point) {
+        this(target, journal, point, null, null);
+    }
+
+    /**
+     * A view that may lie beyond the applied point (DESIGN.md: "for points between applied and latest, overlaid by
+     * ingest-log data ≤ P"). Each read brings the target back to the applied point A it observes (target + journal
+     * overlay above A) and then overlays the ingest-log records in (A, P], in order. If the applier applies and
+     * prunes those records during the read, the read starts over from the newer A.
+     *
+     * @param log the disk's ingest log (records above the applied point)
+     * @param applied the disk's applied point now (monotonic)
+     */
+    public PointInTimeView(BlockDevice target, RetentionJournal journal, long point, IngestLog log, LongSupplier applied) {
         this.target = target;
         this.journal = journal;
         this.point = point;
-        this.lease = journal.lease(point);
+        this.log = log;
+        this.applied = applied;
+        // Hold every before-image above what is applied now: reads may start from that point.
+        this.lease = journal.lease(applied == null ? point : Math.min(point, applied.getAsLong()));
     }
 
     /** Releases the lease; reads after close are not allowed. */
@@ -55,9 +80,32 @@ public final class PointInTimeView implements AutoCloseable {
         if (offset % 512 != 0 || length % 512 != 0 || offset < 0 || offset + length > target.size()) {
             throw new IllegalArgumentException("view reads must be 512-aligned and inside the disk: " + offset + "+" + length);
         }
-        byte[] buf = new byte[length];
-        target.read(offset, ByteBuffer.wrap(buf));
-        journal.overlayAfter(point, offset, buf);
-        return buf;
+        for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+            long base = applied == null ? point : Math.min(point, applied.getAsLong());
+            byte[] buf = new byte[length];
+            target.read(offset, ByteBuffer.wrap(buf));
+            journal.overlayAfter(base, offset, buf); // the disk at `base`
+            if (base == point) {
+                return buf;
+            }
+            List<StoredRecord> records = log.readRange(base, point);
+            if (records == null) {
+                continue; // applied meanwhile: start over from the newer applied point
+            }
+            long end = offset + length;
+            for (StoredRecord r : records) {
+                IngestRecord rec = r.record();
+                if (rec.type() != IngestRecord.Type.WRITE || rec.offset() >= end || rec.offset() + rec.length() <= offset) {
+                    continue;
+                }
+                byte[] data = RecordPayloads.decode(rec, r.payload());
+                long lo = Math.max(offset, rec.offset());
+                long hi = Math.min(end, rec.offset() + rec.length());
+                System.arraycopy(data, (int) (lo - rec.offset()), buf, (int) (lo - offset), (int) (hi - lo));
+            }
+            return buf;
+        }
+        throw new IOException("the view at seq " + point + " could not get a stable read in " + MAX_ATTEMPTS
+                + " attempts while the applier raced ahead; retry");
     }
 }

@@ -805,6 +805,59 @@ public final class IngestLog implements Closeable {
         }
     }
 
+    /**
+     * Durable records with {@code afterSeq < seq <= throughSeq}, in order, read with this call's own file handles
+     * (any thread; point-in-time views beyond the applied point). Returns null when a record of the range is no
+     * longer held (the applier applied it and its segment went): the caller retries from the newer applied point.
+     */
+    public List<StoredRecord> readRange(long afterSeq, long throughSeq) throws IOException {
+        List<long[]> where = new ArrayList<>();
+        lock.lock();
+        try {
+            if (throughSeq > durableSeq) {
+                throw new IllegalArgumentException("seq " + throughSeq + " is not durable yet (durable: " + durableSeq + ")");
+            }
+            for (long seq = afterSeq + 1; seq <= throughSeq; seq++) {
+                Entry e = entry(seq);
+                if (e == null) {
+                    return null;
+                }
+                Segment seg = segments.get(e.segment);
+                if (seg == null) {
+                    return null;
+                }
+                where.add(new long[] {seq, e.segment, e.position, seg.incarnation});
+            }
+        } finally {
+            lock.unlock();
+        }
+        Map<Long, FileChannel> channels = new HashMap<>();
+        try {
+            List<StoredRecord> out = new ArrayList<>(where.size());
+            for (long[] w : where) {
+                FileChannel ch = channels.get(w[1]);
+                if (ch == null) {
+                    try {
+                        ch = FileChannel.open(dir.resolve(SegmentFormat.fileName(w[1])), StandardOpenOption.READ);
+                    } catch (java.nio.file.NoSuchFileException gone) {
+                        return null;
+                    }
+                    channels.put(w[1], ch);
+                }
+                SegmentScanner.Scanned r = new SegmentScanner(ch, w[3], w[2]).next();
+                if (r == null || r.record().seq() != w[0]) {
+                    return null; // the segment was recycled under us: applied meanwhile
+                }
+                out.add(new StoredRecord(r.record(), r.payload()));
+            }
+            return out;
+        } finally {
+            for (FileChannel ch : channels.values()) {
+                ch.close();
+            }
+        }
+    }
+
     /** Durable tags not yet applied (seq &gt; max(afterSeq, applied)), oldest first. */
     public List<IngestRecord> durableTagsAfter(long afterSeq) {
         lock.lock();

@@ -85,6 +85,10 @@ class PointInTimeModelTest {
             long last = s.nextSeq() - 1;
             snapshots.put(last, model.snapshot());
             s.flush(WAIT);
+            // Acknowledged but not applied (the applier is held): these points are read through the ingest log.
+            assertThat(disk.appliedSeq()).isLessThan(between);
+            assertView(disk, between, snapshots.get(between), "seed " + seed + ", beyond the applied point");
+            assertView(disk, last, snapshots.get(last), "seed " + seed + ", latest, beyond the applied point");
             disk.applier().setPaused(false);
 
             for (Map.Entry<Long, byte[]> e : snapshots.entrySet()) {
