@@ -234,7 +234,7 @@ public final class ReplicatedDisk implements Closeable {
 
     public synchronized DiskState state() {
         if (state == DiskState.PROTECTED && applier.state() == Applier.State.FAILED) {
-            markFailed("applier: " + applier.lastError());
+            markFailed(DiskRegistry.failureReason(target, applier.lastError())); // same typed reason as the callback
         }
         return state;
     }
