@@ -42,9 +42,7 @@ class RecoveryApiTest {
     @TempDir
     Path dir;
 
-    /** Group tag name → per disk the image at that tag. */
-    private final Map<String, List<byte[]>> groupImages = new LinkedHashMap<>();
-    private final List<DiskModel> models = new ArrayList<>();
+    private final io.mtagent.agent.GroupWorkload workload = new io.mtagent.agent.GroupWorkload(DISK_BYTES);
     private Path file;
 
     private AgentConfig config() throws Exception {
@@ -69,38 +67,6 @@ class RecoveryApiTest {
         return all.toArray(String[]::new);
     }
 
-    /** Random overlapping writes on both disks, a group tag every 20 rounds (the RollbackTest pattern). */
-    private void stream(Agent agent, ReplicationClient client, int rounds, long seed) throws Exception {
-        List<DiskStream> streams = List.of(client.openDisk("disk-0", 1), client.openDisk("disk-1", 1));
-        if (models.isEmpty()) {
-            models.add(new DiskModel(DISK_BYTES));
-            models.add(new DiskModel(DISK_BYTES));
-        }
-        SplittableRandom r = new SplittableRandom(seed);
-        long ts = System.currentTimeMillis() * 1000;
-        for (int i = 1; i <= rounds; i++) {
-            for (int d = 0; d < 2; d++) {
-                byte[] data = new byte[512 * (1 + r.nextInt(64))];
-                r.nextBytes(data);
-                long off = 512L * r.nextInt((DISK_BYTES - data.length) / 512);
-                streams.get(d).write(off, Unpooled.wrappedBuffer(data), ts + i);
-                models.get(d).apply(off, data);
-            }
-            if (i % 20 == 0) {
-                String name = "gp-" + seed + "-" + i;
-                List<byte[]> images = new ArrayList<>();
-                for (int d = 0; d < 2; d++) {
-                    streams.get(d).tag(TagType.GROUP, name, ts + i);
-                    images.add(models.get(d).snapshot());
-                }
-                groupImages.put(name, images);
-            }
-        }
-        for (DiskStream s : streams) {
-            s.flush(WAIT);
-        }
-        TestAgents.awaitApplied(agent, WAIT);
-    }
 
     private void assertTargets(List<byte[]> expected, String what) throws Exception {
         for (int d = 0; d < 2; d++) {
@@ -125,9 +91,9 @@ class RecoveryApiTest {
     void pointsThenRecoverAGroupThroughTheCliThenCommit() throws Exception {
         try (Agent agent = TestAgents.start(config(), new SimpleMeterRegistry());
              ReplicationClient client = ReplicationClient.connect(TestAgents.client(agent).build())) {
-            stream(agent, client, 100, 1);
+            workload.stream(agent, client, 100, 1);
             ControlHttp c = new ControlHttp(agent);
-            List<String> names = new ArrayList<>(groupImages.keySet());
+            List<String> names = new ArrayList<>(workload.groupImages.keySet());
 
             for (String path : List.of("/v1/points?disk=disk-0", "/v1/jobs", "/v1/nbd")) {
                 assertThat(c.send("GET", path, null, null).statusCode()).as(path).isEqualTo(401);
@@ -188,7 +154,7 @@ class RecoveryApiTest {
             assertThat(agent.disks().byId("disk-0").state().label()).isEqualTo("protected"); // nothing was touched
 
             assertThat(MtAgentCli.execute(cli(agent, "recover", "--group", "g", "--to", names.get(1), "--yes"))).isZero();
-            assertTargets(groupImages.get(names.get(1)), "recovered to " + names.get(1));
+            assertTargets(workload.groupImages.get(names.get(1)), "recovered to " + names.get(1));
             JsonNode status = ControlHttp.json(c.get("/status"));
             long seq0 = second.path("seqs").path("disk-0").asLong();
             JsonNode d0 = status.path("disks").get(0);
@@ -200,11 +166,11 @@ class RecoveryApiTest {
 
             // Change of point, then back to latest (undo), then again, then commit.
             assertThat(MtAgentCli.execute(cli(agent, "recover", "--group", "g", "--to", names.get(3), "--yes"))).isZero();
-            assertTargets(groupImages.get(names.get(3)), "changed to " + names.get(3));
+            assertTargets(workload.groupImages.get(names.get(3)), "changed to " + names.get(3));
             assertThat(MtAgentCli.execute(cli(agent, "recover", "--group", "g", "--to", "latest", "--yes"))).isZero();
-            assertTargets(List.of(models.get(0).snapshot(), models.get(1).snapshot()), "back to latest");
+            assertTargets(List.of(workload.models.get(0).snapshot(), workload.models.get(1).snapshot()), "back to latest");
             assertThat(MtAgentCli.execute(cli(agent, "recover", "--group", "g", "--to", names.get(2), "--yes"))).isZero();
-            assertTargets(groupImages.get(names.get(2)), "recovered again to " + names.get(2));
+            assertTargets(workload.groupImages.get(names.get(2)), "recovered again to " + names.get(2));
 
             assertThat(MtAgentCli.execute(cli(agent, "commit", "--group", "g"))).isZero();
             for (String id : List.of("disk-0", "disk-1")) {
@@ -212,7 +178,7 @@ class RecoveryApiTest {
             }
             assertThat(MtAgentCli.execute(cli(agent, "commit", "--group", "g"))).as("nothing left to commit")
                     .isEqualTo(2);
-            assertTargets(groupImages.get(names.get(2)), "committed at " + names.get(2));
+            assertTargets(workload.groupImages.get(names.get(2)), "committed at " + names.get(2));
         }
     }
 
@@ -220,9 +186,9 @@ class RecoveryApiTest {
     void exportJobsBusyDisksAndStatus() throws Exception {
         try (Agent agent = TestAgents.start(config(), new SimpleMeterRegistry());
              ReplicationClient client = ReplicationClient.connect(TestAgents.client(agent).build())) {
-            stream(agent, client, 60, 2);
+            workload.stream(agent, client, 60, 2);
             ControlHttp c = new ControlHttp(agent);
-            String name = new ArrayList<>(groupImages.keySet()).get(1);
+            String name = new ArrayList<>(workload.groupImages.keySet()).get(1);
             String auth = "Bearer " + c.token;
 
             JsonNode status = ControlHttp.json(c.get("/status"));
@@ -252,7 +218,7 @@ class RecoveryApiTest {
             assertThat(job.path("state").asText()).as(job.toString()).isEqualTo("done");
             assertThat(job.path("result").path("bytes").asLong()).isEqualTo(DISK_BYTES);
             assertThat(job.path("progress").path("done").asLong()).isEqualTo(DISK_BYTES);
-            assertThat(Arrays.mismatch(Files.readAllBytes(out), groupImages.get(name).get(1))).isEqualTo(-1);
+            assertThat(Arrays.mismatch(Files.readAllBytes(out), workload.groupImages.get(name).get(1))).isEqualTo(-1);
             // A second export to the same (now non-empty) file fails in the job, with the reason.
             JsonNode again = awaitJob(c, ControlHttp.json(c.send("POST", "/v1/export", auth, "{\"disk\":\"disk-1\","
                     + "\"point\":\"latest\",\"out\":\"" + out + "\"}")).path("job").asText());
@@ -262,7 +228,7 @@ class RecoveryApiTest {
             Path viaCli = dir.resolve("out").resolve("cli.raw");
             assertThat(MtAgentCli.execute(cli(agent, "export", "--disk", "disk-0", "--point", name, "--out",
                     viaCli.toString()))).isZero();
-            assertThat(Arrays.mismatch(Files.readAllBytes(viaCli), groupImages.get(name).get(0))).isEqualTo(-1);
+            assertThat(Arrays.mismatch(Files.readAllBytes(viaCli), workload.groupImages.get(name).get(0))).isEqualTo(-1);
             assertThat(c.send("POST", "/v1/export", auth, "{\"disk\":\"disk-0\",\"point\":\"latest\",\"out\":\"rel.raw\"}")
                     .statusCode()).isEqualTo(400);
 
@@ -319,8 +285,8 @@ class RecoveryApiTest {
         }
         try (Agent agent = TestAgents.start(config(), new SimpleMeterRegistry());
              ReplicationClient client = ReplicationClient.connect(TestAgents.client(agent).build())) {
-            stream(agent, client, 60, 3);
-            String name = new ArrayList<>(groupImages.keySet()).get(0);
+            workload.stream(agent, client, 60, 3);
+            String name = new ArrayList<>(workload.groupImages.keySet()).get(0);
             ControlHttp c = new ControlHttp(agent);
             assertThat(MtAgentCli.execute(cli(agent, "nbd", "--disk", "disk-1", "--point", "tag:" + name))).isZero();
             HttpResponse<String> r = c.send("POST", "/v1/nbd", "Bearer " + c.token,
@@ -331,13 +297,13 @@ class RecoveryApiTest {
             assertThat(url).isEqualTo("nbd://127.0.0.1:" + agent.nbdServer().address().getPort() + "/"
                     + nbd.path("name").asText());
             assertThat(ControlHttp.json(c.get("/v1/nbd")).path("exports").size()).isEqualTo(2);
-            stream(agent, client, 20, 4); // replication goes on while the view is served
+            workload.stream(agent, client, 20, 4); // replication goes on while the view is served
             Path out = dir.resolve("nbd.raw");
             Process p = new ProcessBuilder(qemu.getPath(), "convert", "-f", "raw", "-O", "raw", url, out.toString())
                     .redirectErrorStream(true).start();
             String log = new String(p.getInputStream().readAllBytes());
             assertThat(p.waitFor()).as(log).isZero();
-            assertThat(Arrays.mismatch(Files.readAllBytes(out), groupImages.get(name).get(0))).isEqualTo(-1);
+            assertThat(Arrays.mismatch(Files.readAllBytes(out), workload.groupImages.get(name).get(0))).isEqualTo(-1);
             String path = "/v1/nbd/" + java.net.URLEncoder.encode(nbd.path("name").asText(), "UTF-8");
             assertThat(c.send("DELETE", path, "Bearer " + c.token, null).statusCode()).isEqualTo(200);
             assertThat(c.send("DELETE", path, "Bearer " + c.token, null).statusCode()).isEqualTo(404);
@@ -351,7 +317,7 @@ class RecoveryApiTest {
         try (Agent agent = TestAgents.start(config(Map.of("retention.segment.bytes", "64KiB",
                 "retention.max.bytes", "192KiB")), new SimpleMeterRegistry());
              ReplicationClient client = ReplicationClient.connect(TestAgents.client(agent).build())) {
-            stream(agent, client, 100, 5);
+            workload.stream(agent, client, 100, 5);
             ControlHttp c = new ControlHttp(agent);
             agent.retention().enforce(); // what the housekeeping thread does every 5 s
             JsonNode health = ControlHttp.json(c.send("GET", "/health", null, null));
@@ -377,7 +343,7 @@ class RecoveryApiTest {
         try (Agent agent = TestAgents.start(config(Map.of("retention.segment.bytes", "64KiB",
                 "retention.max.bytes", "64KiB", "retention.space.policy", "stop-writes")), new SimpleMeterRegistry());
              ReplicationClient client = ReplicationClient.connect(TestAgents.client(agent).build())) {
-            stream(agent, client, 40, 6);
+            workload.stream(agent, client, 40, 6);
             ControlHttp c = new ControlHttp(agent);
             agent.retention().enforce();
             HttpResponse<String> health = c.send("GET", "/health", null, null);

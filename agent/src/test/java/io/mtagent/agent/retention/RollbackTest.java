@@ -34,9 +34,7 @@ class RollbackTest {
     @TempDir
     Path dir;
 
-    /** Group tag name → per disk the image at that tag. */
-    private final Map<String, List<byte[]>> groupImages = new LinkedHashMap<>();
-    private final List<DiskModel> models = new ArrayList<>();
+    private final io.mtagent.agent.GroupWorkload workload = new io.mtagent.agent.GroupWorkload(DISK_BYTES);
 
     private Map<String, String> settings() {
         Map<String, String> s = TestAgents.settings(dir, 2, DISK_BYTES);
@@ -46,37 +44,6 @@ class RollbackTest {
         return s;
     }
 
-    private void stream(Agent agent, ReplicationClient client, int rounds, long seed) throws Exception {
-        List<DiskStream> streams = List.of(client.openDisk("disk-0", 1), client.openDisk("disk-1", 1));
-        if (models.isEmpty()) {
-            models.add(new DiskModel(DISK_BYTES));
-            models.add(new DiskModel(DISK_BYTES));
-        }
-        SplittableRandom r = new SplittableRandom(seed);
-        long ts = System.currentTimeMillis() * 1000;
-        for (int i = 1; i <= rounds; i++) {
-            for (int d = 0; d < 2; d++) {
-                byte[] data = new byte[512 * (1 + r.nextInt(64))];
-                r.nextBytes(data);
-                long off = 512L * r.nextInt((DISK_BYTES - data.length) / 512);
-                streams.get(d).write(off, Unpooled.wrappedBuffer(data), ts + i);
-                models.get(d).apply(off, data);
-            }
-            if (i % 20 == 0) {
-                String name = "gp-" + seed + "-" + i;
-                List<byte[]> images = new ArrayList<>();
-                for (int d = 0; d < 2; d++) {
-                    streams.get(d).tag(TagType.GROUP, name, ts + i);
-                    images.add(models.get(d).snapshot());
-                }
-                groupImages.put(name, images);
-            }
-        }
-        for (DiskStream s : streams) {
-            s.flush(Duration.ofSeconds(30));
-        }
-        TestAgents.awaitApplied(agent, Duration.ofSeconds(30));
-    }
 
     private static List<ReplicatedDisk> group(Agent agent) {
         return List.of(agent.disks().byId("disk-0"), agent.disks().byId("disk-1"));
@@ -101,12 +68,12 @@ class RollbackTest {
     void groupRollbackChangeOfPointBackToLatestAndCommit() throws Exception {
         try (Agent agent = TestAgents.start(settings());
              ReplicationClient client = ReplicationClient.connect(TestAgents.client(agent).build())) {
-            stream(agent, client, 120, 1);
-            List<String> points = new ArrayList<>(groupImages.keySet());
-            List<byte[]> latest = List.of(models.get(0).snapshot(), models.get(1).snapshot());
+            workload.stream(agent, client, 120, 1);
+            List<String> points = new ArrayList<>(workload.groupImages.keySet());
+            List<byte[]> latest = List.of(workload.models.get(0).snapshot(), workload.models.get(1).snapshot());
 
             recoverGroup(agent, points.get(1));
-            assertTargets(groupImages.get(points.get(1)), "rolled back to " + points.get(1));
+            assertTargets(workload.groupImages.get(points.get(1)), "rolled back to " + points.get(1));
             for (ReplicatedDisk d : group(agent)) {
                 assertThat(d.state()).isEqualTo(DiskState.RECOVERING);
             }
@@ -118,9 +85,9 @@ class RollbackTest {
                     .hasMessageContaining("rolled back");
 
             recoverGroup(agent, points.get(4));
-            assertTargets(groupImages.get(points.get(4)), "changed to " + points.get(4));
+            assertTargets(workload.groupImages.get(points.get(4)), "changed to " + points.get(4));
             recoverGroup(agent, points.get(0));
-            assertTargets(groupImages.get(points.get(0)), "changed to " + points.get(0));
+            assertTargets(workload.groupImages.get(points.get(0)), "changed to " + points.get(0));
 
             for (ReplicatedDisk d : group(agent)) {
                 RollbackService.restoreLatest(d, RollbackService.Progress.NONE);
@@ -128,18 +95,18 @@ class RollbackTest {
             assertTargets(latest, "back to latest");
 
             recoverGroup(agent, points.get(2));
-            assertTargets(groupImages.get(points.get(2)), "rolled back again to " + points.get(2));
+            assertTargets(workload.groupImages.get(points.get(2)), "rolled back again to " + points.get(2));
             for (ReplicatedDisk d : group(agent)) {
                 assertThat(RollbackService.commit(d)).isEqualTo(DiskState.NEEDS_RESYNC);
                 assertThat(d.state()).isEqualTo(DiskState.NEEDS_RESYNC);
                 assertThat(d.stateReason()).contains("committed");
             }
-            assertTargets(groupImages.get(points.get(2)), "committed at " + points.get(2));
+            assertTargets(workload.groupImages.get(points.get(2)), "committed at " + points.get(2));
             long committed = PointCatalog.groupPoints(group(agent)).get(points.get(2)).get("disk-0");
             assertThatThrownBy(() -> group(agent).get(0).view(committed + 1, Duration.ofSeconds(1)).close())
                     .hasMessageContaining("later points are gone");
             try (PointInTimeView v = group(agent).get(0).view(committed, Duration.ofSeconds(5))) {
-                assertThat(v.read(0, DISK_BYTES)).isEqualTo(groupImages.get(points.get(2)).get(0));
+                assertThat(v.read(0, DISK_BYTES)).isEqualTo(workload.groupImages.get(points.get(2)).get(0));
             }
         }
     }
@@ -148,15 +115,15 @@ class RollbackTest {
     void commitAtLatestResumesReplication() throws Exception {
         try (Agent agent = TestAgents.start(settings());
              ReplicationClient client = ReplicationClient.connect(TestAgents.client(agent).build())) {
-            stream(agent, client, 40, 2);
-            List<String> points = new ArrayList<>(groupImages.keySet());
+            workload.stream(agent, client, 40, 2);
+            List<String> points = new ArrayList<>(workload.groupImages.keySet());
             recoverGroup(agent, points.get(0));
             for (ReplicatedDisk d : group(agent)) {
                 RollbackService.restoreLatest(d, RollbackService.Progress.NONE);
                 assertThat(RollbackService.commit(d)).isEqualTo(DiskState.PROTECTED);
             }
-            stream(agent, client, 40, 3); // replication goes on
-            assertTargets(List.of(models.get(0).snapshot(), models.get(1).snapshot()), "after resuming");
+            workload.stream(agent, client, 40, 3); // replication goes on
+            assertTargets(List.of(workload.models.get(0).snapshot(), workload.models.get(1).snapshot()), "after resuming");
         }
     }
 
@@ -166,8 +133,8 @@ class RollbackTest {
         long seq0;
         try (Agent agent = TestAgents.start(settings());
              ReplicationClient client = ReplicationClient.connect(TestAgents.client(agent).build())) {
-            stream(agent, client, 100, 4);
-            point = new ArrayList<>(groupImages.keySet()).get(0);
+            workload.stream(agent, client, 100, 4);
+            point = new ArrayList<>(workload.groupImages.keySet()).get(0);
             seq0 = PointCatalog.groupPoints(group(agent)).get(point).get("disk-0");
             ReplicatedDisk d0 = group(agent).get(0);
             RollbackService.Progress crash = (done, total) -> {
@@ -183,10 +150,10 @@ class RollbackTest {
             assertThat(RollbackService.describe(d0)).isEqualTo("at-point seq " + seq0);
             assertThat(d0.state()).isEqualTo(DiskState.RECOVERING);
             assertThat(java.util.Arrays.mismatch(Files.readAllBytes(TestAgents.target(dir, 0)),
-                    groupImages.get(point).get(0))).as("finished rollback, first differing byte").isEqualTo(-1);
+                    workload.groupImages.get(point).get(0))).as("finished rollback, first differing byte").isEqualTo(-1);
             // And it is still reversible: back to latest gives the disk as it was before the rollback.
             RollbackService.restoreLatest(d0, RollbackService.Progress.NONE);
-            assertThat(Files.readAllBytes(TestAgents.target(dir, 0))).isEqualTo(models.get(0).snapshot());
+            assertThat(Files.readAllBytes(TestAgents.target(dir, 0))).isEqualTo(workload.models.get(0).snapshot());
         }
     }
 }
