@@ -177,7 +177,13 @@ final class RecoveryApi implements AutoCloseable {
                 p.put("seq", null);
                 p.put("action", "restore the target to latest from the undo journal");
             } else {
-                RollbackService.Plan plan = RollbackService.plan(t.disk(), t.seq());
+                RollbackService.Plan plan;
+                try {
+                    plan = RollbackService.plan(t.disk(), t.seq());
+                } catch (IOException e) {
+                    throw new Refusal(HttpResponseStatus.INTERNAL_SERVER_ERROR, "cannot read the retention journal of "
+                            + t.disk().id() + ": " + e.getMessage());
+                }
                 if (!irreversible) {
                     try {
                         RollbackService.requireRoom(t.disk(), plan);

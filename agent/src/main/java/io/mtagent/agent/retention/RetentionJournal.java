@@ -4,6 +4,7 @@ import io.mtagent.agent.storage.AtomicFile;
 import io.mtagent.agent.storage.CorruptLogException;
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -12,8 +13,13 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.Collections;
 import java.util.List;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongConsumer;
+import java.util.logging.Logger;
 import java.util.stream.Stream;
 import java.util.zip.CRC32C;
 
@@ -25,46 +31,65 @@ import java.util.zip.CRC32C;
  * <p>Recovery follows the ingest log's rules: the {@code checkpoint} file (segment, position, seq, written
  * atomically at every roll, at close and at most once a second after a sync) marks what was synced; a record
  * that does not verify (length, chained CRC, incarnation) after it is a torn tail and is truncated at open, one
- * before it is {@link CorruptLogException}.
+ * before it is {@link CorruptLogException}. A sealed segment with a valid index file ({@link SegmentIndex}) is not
+ * re-read at open, so a restart does not scale with the journal's size; its records are verified when read
+ * (each index entry carries the chained CRC before its record, so a record verifies on its own) and by
+ * {@link #verifyOnline} ({@code mtagent verify}). A missing or stale index is rebuilt by a full scan.
  *
- * <p>Memory: an index entry of ~64 bytes per journaled record is kept in memory (a 24 h journal of 4 KiB writes
- * at 20 MB/s is ~420 M entries: too many; an on-disk index arrives with pruning, see the retention issue).
+ * <p>Memory is bounded whatever the journal's size: per sealed segment a summary of ~100 bytes (a 1 TiB journal
+ * of 64 MiB segments: 16 Ki segments, ~1.6 MiB); the current segment's index (33 bytes per record: at most
+ * segmentBytes / 568 records, ~3.7 MiB for 64 MiB segments of 512-byte writes); the recovery points (~100 bytes
+ * per tag); and the sealed indexes held by the shared {@link IndexCache} (64 MiB for the whole agent). Lookups
+ * that miss the cache read the segment's {@code .idx} file again.
  *
- * <p>Thread-safety: appends and sync on the applier thread; reads ({@link #overlayAfter}, {@link #points})
- * from any thread; shared state is synchronized on this.
+ * <p>Thread-safety: appends and sync on the applier thread; reads ({@link #overlayAfter}, {@link #points},
+ * {@link #seqAtOrBefore}, {@link #forEachImageAfter}) from any thread; shared state is synchronized on this;
+ * sealed indexes are immutable.
  */
 public final class RetentionJournal implements Closeable {
+    private static final Logger LOG = Logger.getLogger(RetentionJournal.class.getName());
     static final String CHECKPOINT_FILE = "checkpoint";
     static final String PRUNED_FILE = "pruned";
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    /** Where one before-image lies. */
-    record ImageRef(long seq, long timestampMicros, long offset, int length, long segment, long position) {
+    /** Where one before-image lies, and the chained CRC before its record (to verify the record by itself). */
+    public record ImageRef(long seq, long timestampMicros, long offset, int length, long segment, long position,
+            int prevChain) {
+    }
+
+    /** A sealed segment as it is kept in memory: enough to route a lookup and to prune without its index. */
+    private record Sealed(long segment, long incarnation, long firstSeq, long lastSeq, long firstTs, long lastTs,
+            long imageCount, long imageBytes, long fileLength) {
+        static Sealed of(SegmentIndex idx) {
+            long[] images = idx.imagesAfter(idx.firstSeq() - 1);
+            return new Sealed(idx.segment, idx.incarnation, idx.firstSeq(), idx.lastSeq(), idx.firstTimestamp(),
+                    idx.lastTimestamp(), images[0], images[1], idx.segmentLength());
+        }
+    }
+
+    /** Visits before-images (rollback and undo). */
+    public interface ImageVisitor {
+        void visit(ImageRef image) throws IOException;
     }
 
     private final Path dir;
     private final long segmentBytes;
+    private final IndexCache cache;
     private final CRC32C crc = new CRC32C();
     private final ByteBuffer header = ByteBuffer.allocate(JournalFormat.PREFIX_LENGTH + JournalFormat.BODY_HEADER_LENGTH);
     private final ByteBuffer padding = ByteBuffer.allocate(8);
 
     // Guarded by this.
-    private final ArrayList<ImageRef> images = new ArrayList<>();
+    /** Sealed segments by first seq. */
+    private final TreeMap<Long, Sealed> sealed = new TreeMap<>();
+    /** The segment being appended to (null only for a moment while the journal rolls). */
+    private SegmentIndex current;
     private final ArrayList<RecoveryPoint> points = new ArrayList<>();
-    /** seq → timestamp of every journaled record, for time → seq resolution: parallel arrays, append-only. */
-    private long[] seqs = new long[1024];
-    private long[] times = new long[1024];
-    private int count;
-    private final TreeMap<Long, Long> incarnations = new TreeMap<>();
-    /** Segment index → its last journaled seq (for pruning whole segments). */
-    private final TreeMap<Long, Long> segmentLastSeq = new TreeMap<>();
     /** Open views/exports: their points; pruning keeps every segment holding a record above the lowest. */
-    private final java.util.TreeMap<Long, Integer> leases = new java.util.TreeMap<>();
+    private final TreeMap<Long, Integer> leases = new TreeMap<>();
     /** Everything ≤ this seq was pruned: the earliest point still recoverable. */
     private long prunedThrough;
     private long prunedThroughTimestamp = -1;
-    /** Position of seqs[0] in the arrays after pruning (the arrays are compacted lazily). */
-    private int base;
     private long lastSeq;
     private long syncedSeq;
 
@@ -78,15 +103,21 @@ public final class RetentionJournal implements Closeable {
     private int chain;
     private long lastCheckpointNanos;
 
-    private RetentionJournal(Path dir, long segmentBytes) {
+    private RetentionJournal(Path dir, long segmentBytes, IndexCache cache) {
         this.dir = dir;
         this.segmentBytes = segmentBytes;
+        this.cache = cache;
     }
 
+    /** Opens (recovering) the journal in {@code dir}; sealed indexes are held in the agent's shared cache. */
     public static RetentionJournal open(Path dir, long segmentBytes) throws IOException {
+        return open(dir, segmentBytes, IndexCache.shared());
+    }
+
+    static RetentionJournal open(Path dir, long segmentBytes, IndexCache cache) throws IOException {
         Files.createDirectories(dir);
         io.mtagent.agent.storage.DirectoryLock lock = io.mtagent.agent.storage.DirectoryLock.acquire(dir);
-        RetentionJournal j = new RetentionJournal(dir, segmentBytes);
+        RetentionJournal j = new RetentionJournal(dir, segmentBytes, cache);
         j.lock = lock;
         try {
             j.recover();
@@ -106,32 +137,57 @@ public final class RetentionJournal implements Closeable {
         try (Stream<Path> s = Files.list(dir)) {
             files = s.filter(p -> JournalFormat.isSegment(p.getFileName().toString())).sorted().toList();
         }
+        removeOrphanIndexes(files);
         boolean tail = false;
+        boolean first = true;
         int prevChain = 0;
-        for (Path file : files) {
+        long nextIndex = cp == null ? 1 : cp[0] + 1;
+        SegmentIndex open = null;
+        for (int fi = 0; fi < files.size(); fi++) {
+            Path file = files.get(fi);
             long index = JournalFormat.indexOf(file.getFileName().toString());
             if (tail) {
-                Files.delete(file);
+                deleteSegment(index);
                 continue;
             }
             boolean beforeCp = cp != null && index < cp[0];
+            boolean lastFile = fi == files.size() - 1;
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
                 ByteBuffer hb = ByteBuffer.allocate(JournalFormat.HEADER_LENGTH);
                 readFully(ch, hb, 0);
                 JournalFormat.Header h = JournalFormat.readHeader(hb);
-                if (h == null || h.index() != index || (!incarnations.isEmpty() && h.chainSeed() != prevChain)) {
+                if (h == null || h.index() != index || (!first && h.chainSeed() != prevChain)) {
                     if (beforeCp || (cp != null && index == cp[0])) {
                         throw new CorruptLogException(file, 0, "journal segment header does not verify or breaks the chain");
                     }
-                    Files.delete(file);
+                    ch.close();
+                    deleteSegment(index);
                     tail = true;
                     continue;
                 }
-                incarnations.put(index, h.incarnation());
+                long size = ch.size();
+                nextIndex = Math.max(nextIndex, index + 1);
+                if (!lastFile) {
+                    // A sealed segment: its index file, when it still describes it, spares the scan.
+                    SegmentIndex idx = SegmentIndex.read(dir, index, h.incarnation(), size);
+                    if (idx != null && idx.lastSeq() <= prunedThrough) {
+                        ch.close();
+                        deleteSegment(index); // its pruning was interrupted after the mark
+                        prevChain = idx.lastChain();
+                        first = false;
+                        continue;
+                    }
+                    if (idx != null && idx.firstSeq() > prunedThrough && follows(idx.firstSeq())) {
+                        acceptSealed(idx);
+                        prevChain = idx.lastChain();
+                        first = false;
+                        continue;
+                    }
+                }
+                SegmentIndex scanned = new SegmentIndex(index, h.incarnation(), 1024);
                 int chainNow = h.chainSeed();
                 boolean prunedLeftover = false;
                 long pos = JournalFormat.HEADER_LENGTH;
-                long size = ch.size();
                 String bad = null;
                 while (true) {
                     if (pos + JournalFormat.PREFIX_LENGTH > size) {
@@ -163,19 +219,20 @@ public final class RetentionJournal implements Closeable {
                         prunedLeftover = true;
                         continue;
                     }
-                    if ((lastSeq != 0 && seq != lastSeq + 1) || (lastSeq == 0 && prunedThrough != 0 && seq != prunedThrough + 1)) {
+                    if (!follows(seq)) {
                         bad = "sequence " + seq + " after " + lastSeq;
                         break;
                     }
-                    index(body, index, pos);
+                    addRecord(scanned, body, pos, chainNow);
+                    lastSeq = seq;
                     chainNow = c;
                     pos += JournalFormat.recordLength(body.getInt(4));
                 }
-                if (prunedLeftover && bad == null && !segmentLastSeq.containsKey(index)) {
-                    incarnations.remove(index);
+                if (bad == null && !lastFile && scanned.count() == 0) {
                     ch.close();
-                    Files.delete(file);
+                    deleteSegment(index); // wholly pruned, or an empty segment left by a crash
                     prevChain = chainNow;
+                    first = false;
                     continue;
                 }
                 if (!beforeCp) {
@@ -191,10 +248,19 @@ public final class RetentionJournal implements Closeable {
                     tail = true;
                 }
                 prevChain = chainNow;
-                segment = index;
-                incarnation = h.incarnation();
-                position = pos;
-                chain = chainNow;
+                first = false;
+                if (!lastFile && !tail) {
+                    scanned.seal(size, chainNow);
+                    writeIndex(scanned);
+                    acceptSealed(scanned);
+                } else {
+                    Files.deleteIfExists(SegmentIndex.fileOf(dir, index)); // it is appended to again: stale soon
+                    open = scanned;
+                    segment = index;
+                    incarnation = h.incarnation();
+                    position = pos;
+                    chain = chainNow;
+                }
             }
         }
         if (cp != null && lastSeq < cp[2]) {
@@ -202,36 +268,132 @@ public final class RetentionJournal implements Closeable {
                     + " was synced but the journal ends at " + lastSeq);
         }
         syncedSeq = lastSeq;
-        if (incarnations.isEmpty()) {
-            startSegment(cp == null ? 1 : cp[0] + 1, 0);
+        if (open == null) {
+            chain = prevChain;
+            startSegment(nextIndex, lastSeq + 1);
         } else {
+            current = open;
+            points.addAll(open.points());
             channel = FileChannel.open(dir.resolve(JournalFormat.fileName(segment)), StandardOpenOption.READ,
                     StandardOpenOption.WRITE);
         }
         writeCheckpoint();
     }
 
-    private void index(ByteBuffer body, long seg, long pos) {
+    /** Whether {@code seq} is the next one the journal expects (after its last record, or after what was pruned). */
+    private boolean follows(long seq) {
+        if (lastSeq != 0) {
+            return seq == lastSeq + 1;
+        }
+        return prunedThrough == 0 || seq == prunedThrough + 1;
+    }
+
+    private void acceptSealed(SegmentIndex idx) {
+        sealed.put(idx.firstSeq(), Sealed.of(idx));
+        points.addAll(idx.points());
+        lastSeq = idx.lastSeq();
+    }
+
+    /** Adds the record in {@code body} (at {@code pos}, after chained CRC {@code chainBefore}) to {@code idx}. */
+    private static void addRecord(SegmentIndex idx, ByteBuffer body, long pos, int chainBefore) {
         int type = body.get(0);
         long seq = body.getLong(16);
         long ts = body.getLong(24);
-        segmentLastSeq.put(seg, seq);
+        int payloadLength = body.getInt(4);
         if (type == JournalFormat.TYPE_BEFORE_IMAGE) {
-            images.add(new ImageRef(seq, ts, body.getLong(32), body.getInt(40), seg, pos));
+            idx.add(seq, ts, type, 0, body.getLong(32), body.getInt(40), pos, chainBefore, null);
         } else {
-            byte[] name = new byte[body.getInt(4)];
+            byte[] name = new byte[payloadLength];
             body.get(JournalFormat.BODY_HEADER_LENGTH, name);
-            points.add(new RecoveryPoint(RecoveryPoint.Kind.ofTag(body.get(1)), seq, ts,
-                    new String(name, StandardCharsets.UTF_8)));
+            idx.add(seq, ts, type, body.get(1), 0, payloadLength, pos, chainBefore,
+                    new String(name, StandardCharsets.UTF_8));
         }
-        if (count == seqs.length) {
-            seqs = java.util.Arrays.copyOf(seqs, count * 2);
-            times = java.util.Arrays.copyOf(times, count * 2);
+    }
+
+    private void removeOrphanIndexes(List<Path> segments) throws IOException {
+        java.util.Set<String> present = new java.util.HashSet<>();
+        for (Path p : segments) {
+            present.add(p.getFileName().toString().substring(0, 20));
         }
-        seqs[count] = seq;
-        times[count] = ts;
-        count++;
-        lastSeq = seq;
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.toList()) {
+                String n = p.getFileName().toString();
+                if (SegmentIndex.isIndexFile(n) && !present.contains(n.substring(0, 20))) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+
+    private void deleteSegment(long index) throws IOException {
+        Files.deleteIfExists(dir.resolve(JournalFormat.fileName(index)));
+        Files.deleteIfExists(SegmentIndex.fileOf(dir, index));
+    }
+
+    /** Writes a sealed segment's index; it is derived data, so failing to write it only costs a scan at open. */
+    private void writeIndex(SegmentIndex idx) {
+        try {
+            idx.write(dir);
+        } catch (IOException e) {
+            LOG.warning("journal " + dir + ": could not write the index of segment " + idx.segment + " ("
+                    + e.getMessage() + "); it is rebuilt from the segment when needed");
+        }
+    }
+
+    /**
+     * Rebuilds a sealed segment's index from the segment (its index file went missing or stale while the agent
+     * ran), verifying every record.
+     */
+    private SegmentIndex scanSealed(Sealed s) throws IOException {
+        Path file = dir.resolve(JournalFormat.fileName(s.segment()));
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer hb = ByteBuffer.allocate(JournalFormat.HEADER_LENGTH);
+            readFully(ch, hb, 0);
+            JournalFormat.Header h = JournalFormat.readHeader(hb);
+            if (h == null || h.incarnation() != s.incarnation()) {
+                throw new CorruptLogException(file, 0, "journal segment header does not verify");
+            }
+            SegmentIndex idx = new SegmentIndex(s.segment(), s.incarnation(), 1024);
+            CRC32C c32 = new CRC32C();
+            int chainNow = h.chainSeed();
+            long pos = JournalFormat.HEADER_LENGTH;
+            long size = ch.size();
+            while (pos < size) {
+                ByteBuffer prefix = ByteBuffer.allocate(JournalFormat.PREFIX_LENGTH);
+                readFully(ch, prefix, pos);
+                int bodyLength = prefix.remaining() == JournalFormat.PREFIX_LENGTH ? prefix.getInt(0) : -1;
+                if (bodyLength < JournalFormat.BODY_HEADER_LENGTH
+                        || bodyLength > JournalFormat.BODY_HEADER_LENGTH + JournalFormat.MAX_PAYLOAD
+                        || pos + JournalFormat.PREFIX_LENGTH + bodyLength > size) {
+                    throw new CorruptLogException(file, pos, "bad record length");
+                }
+                ByteBuffer body = ByteBuffer.allocate(bodyLength);
+                readFully(ch, body, pos + JournalFormat.PREFIX_LENGTH);
+                int c = JournalFormat.chainedCrc(c32, chainNow, body);
+                if (c != prefix.getInt(4) || body.getLong(8) != s.incarnation()) {
+                    throw new CorruptLogException(file, pos, "record does not verify (chained CRC or incarnation)");
+                }
+                if (body.getLong(16) >= s.firstSeq()) {
+                    addRecord(idx, body, pos, chainNow);
+                }
+                chainNow = c;
+                pos += JournalFormat.recordLength(body.getInt(4));
+            }
+            if (idx.count() == 0 || idx.firstSeq() != s.firstSeq() || idx.lastSeq() != s.lastSeq()) {
+                throw new CorruptLogException(file, 0, "segment no longer holds seq " + s.firstSeq() + ".." + s.lastSeq());
+            }
+            idx.seal(size, chainNow);
+            writeIndex(idx);
+            return idx;
+        }
+    }
+
+    /** A sealed segment's index, from the cache, its file, or a scan. */
+    private SegmentIndex indexOf(Sealed s) throws IOException {
+        return cache.get(dir, s.segment(), () -> {
+            SegmentIndex idx = SegmentIndex.read(dir, s.segment(), s.incarnation(), s.fileLength());
+            return idx != null ? idx : scanSealed(s);
+        });
     }
 
     // ------------------------------------------------------------------ appends (applier thread)
@@ -256,10 +418,7 @@ public final class RetentionJournal implements Closeable {
         int payloadLength = payload.remaining();
         int length = JournalFormat.recordLength(payloadLength);
         if (position + length > segmentBytes && position > JournalFormat.HEADER_LENGTH) {
-            channel.force(false);
-            channel.close();
-            startSegment(segment + 1, seq);
-            writeCheckpoint();
+            roll(seq);
         }
         header.clear();
         header.putInt(JournalFormat.BODY_HEADER_LENGTH + payloadLength).putInt(0);
@@ -299,10 +458,34 @@ public final class RetentionJournal implements Closeable {
             fullHandler.recovered(this);
         }
         position += length;
+        int before = chain;
         chain = c;
         synchronized (this) {
-            index(body, segment, pos);
+            addRecord(current, body, pos, before);
+            if (type == JournalFormat.TYPE_POINT) {
+                List<RecoveryPoint> ps = current.points();
+                points.add(ps.get(ps.size() - 1));
+            }
+            lastSeq = seq;
         }
+    }
+
+    /** Seals the current segment (synced, index written) and starts the next one. */
+    private void roll(long nextSeq) throws IOException {
+        channel.force(false);
+        long length = position;
+        channel.close();
+        SegmentIndex done;
+        synchronized (this) {
+            done = current;
+            done.seal(length, chain);
+            sealed.put(done.firstSeq(), Sealed.of(done));
+            current = null;
+        }
+        cache.put(dir, done);
+        writeIndex(done);
+        startSegment(segment + 1, nextSeq);
+        writeCheckpoint();
     }
 
     /** Makes every append durable (one fdatasync: the group commit of a batch). */
@@ -319,6 +502,7 @@ public final class RetentionJournal implements Closeable {
     private void startSegment(long index, long firstSeq) throws IOException {
         incarnation = RANDOM.nextLong();
         Path file = dir.resolve(JournalFormat.fileName(index));
+        Files.deleteIfExists(SegmentIndex.fileOf(dir, index));
         FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
                 StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
         ByteBuffer h = JournalFormat.header(incarnation, firstSeq, index, chain);
@@ -328,7 +512,7 @@ public final class RetentionJournal implements Closeable {
         ch.force(true);
         AtomicFile.fsyncDirectory(dir);
         synchronized (this) {
-            incarnations.put(index, incarnation);
+            current = new SegmentIndex(index, incarnation, 1024);
         }
         segment = index;
         channel = ch;
@@ -423,39 +607,43 @@ public final class RetentionJournal implements Closeable {
                 || m.contains("ENOSPC");
     }
 
+    /** Segment index, incarnation and last seq of every segment holding records, oldest first. */
+    private synchronized List<long[]> segmentsSnapshot() {
+        List<long[]> out = new ArrayList<>();
+        for (Sealed s : sealed.values()) {
+            out.add(new long[] {s.segment(), s.incarnation(), s.lastSeq()});
+        }
+        if (current != null && current.count() > 0) {
+            out.add(new long[] {current.segment, current.incarnation, current.lastSeq()});
+        }
+        return out;
+    }
+
     /**
-     * Online verify ({@code mtagent verify} while the agent runs): re-reads every journaled record up to the last
-     * one indexed when it starts, checking length, chained CRC, incarnation and sequence, without touching the
-     * files. Holds a lease so pruning waits. Thread-safe alongside the applier's appends.
+     * Online verify ({@code mtagent verify}, while the agent runs or offline): re-reads every journaled record up to
+     * the last one indexed when it starts, checking length, chained CRC, incarnation and sequence, without touching
+     * the files. Holds a lease so pruning waits. Thread-safe alongside the applier's appends.
      *
      * @return null when everything verifies, else "file at offset: reason"
      */
-    public String verifyOnline(java.util.function.LongConsumer progress) throws IOException {
-        java.util.TreeMap<Long, Long> lastBySegment;
-        java.util.TreeMap<Long, Long> incs;
-        synchronized (this) {
-            lastBySegment = new java.util.TreeMap<>(segmentLastSeq);
-            incs = new java.util.TreeMap<>(incarnations);
-        }
+    public String verifyOnline(LongConsumer progress) throws IOException {
+        List<long[]> segs = segmentsSnapshot();
         try (AutoCloseable hold = lease(earliestSeq())) {
             long checked = 0;
             Integer prevChain = null;
             long prevSeq = 0;
-            for (var e : incs.entrySet()) {
-                long seg = e.getKey();
-                Long last = lastBySegment.get(seg);
-                if (last == null) {
-                    continue; // an empty current segment
-                }
+            for (long[] e : segs) {
+                long seg = e[0];
+                long last = e[2];
                 Path file = dir.resolve(JournalFormat.fileName(seg));
                 try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
                     ByteBuffer hb = ByteBuffer.allocate(JournalFormat.HEADER_LENGTH);
                     readFully(ch, hb, 0);
                     JournalFormat.Header h = JournalFormat.readHeader(hb);
-                    if (h == null || h.incarnation() != e.getValue() || (prevChain != null && h.chainSeed() != prevChain)) {
+                    if (h == null || h.incarnation() != e[1] || (prevChain != null && h.chainSeed() != prevChain)) {
                         return file + " at 0: segment header does not verify or breaks the chain";
                     }
-                    int chain = h.chainSeed();
+                    int chainNow = h.chainSeed();
                     long pos = JournalFormat.HEADER_LENGTH;
                     CRC32C crc32 = new CRC32C();
                     while (true) {
@@ -471,13 +659,13 @@ public final class RetentionJournal implements Closeable {
                         if (body.remaining() != bodyLength) {
                             return file + " at " + pos + ": record cut short";
                         }
-                        int c = JournalFormat.chainedCrc(crc32, chain, body);
+                        int c = JournalFormat.chainedCrc(crc32, chainNow, body);
                         long seq = body.getLong(16);
                         if (c != prefix.getInt(4) || body.getLong(8) != h.incarnation()
-                                || (prevSeq != 0 && seq != prevSeq + 1)) {
+                                || (prevSeq != 0 && seq != prevSeq + 1 && seq > prunedThroughNow())) {
                             return file + " at " + pos + ": record does not verify (chained CRC, incarnation or sequence)";
                         }
-                        chain = c;
+                        chainNow = c;
                         prevSeq = seq;
                         checked++;
                         progress.accept(checked);
@@ -486,7 +674,7 @@ public final class RetentionJournal implements Closeable {
                             break;
                         }
                     }
-                    prevChain = chain;
+                    prevChain = chainNow;
                 }
             }
             return null;
@@ -495,6 +683,10 @@ public final class RetentionJournal implements Closeable {
         } catch (Exception e) {
             throw new IOException(e);
         }
+    }
+
+    private synchronized long prunedThroughNow() {
+        return prunedThrough;
     }
 
     /** A view's hold on the journal: while open, pruning keeps every record above its point. */
@@ -519,39 +711,40 @@ public final class RetentionJournal implements Closeable {
     }
 
     public synchronized long earliestTimestampMicros() {
-        if (prunedThrough == 0) {
-            return count > base ? times[base] : -1;
+        if (prunedThrough != 0) {
+            return prunedThroughTimestamp;
         }
-        return prunedThroughTimestamp;
+        if (!sealed.isEmpty()) {
+            return sealed.firstEntry().getValue().firstTs();
+        }
+        return current != null && current.count() > 0 ? current.firstTimestamp() : -1;
     }
 
-    /** Bytes of all journal segments. */
+    /** Bytes of all journal segments and their index files. */
     public long sizeBytes() throws IOException {
         long sum = 0;
-        List<Long> segs;
-        synchronized (this) {
-            segs = new ArrayList<>(incarnations.keySet());
-        }
-        for (long seg : segs) {
-            Path f = dir.resolve(JournalFormat.fileName(seg));
-            if (Files.exists(f)) {
-                sum += Files.size(f);
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.toList()) {
+                String n = p.getFileName().toString();
+                if (JournalFormat.isSegment(n) || SegmentIndex.isIndexFile(n)) {
+                    try {
+                        sum += Files.size(p);
+                    } catch (java.nio.file.NoSuchFileException gone) {
+                        // pruned meanwhile
+                    }
+                }
             }
         }
         return sum;
     }
 
-    /** The oldest prunable segment's last seq and timestamp, or null when only the current segment is left. */
+    /** The oldest prunable segment's index, last seq and last timestamp, or null when only the current one is left. */
     public synchronized long[] oldestPrunable() {
-        if (incarnations.size() <= 1) {
+        if (sealed.isEmpty()) {
             return null;
         }
-        long seg = incarnations.firstKey();
-        Long last = segmentLastSeq.get(seg);
-        if (last == null) {
-            return null;
-        }
-        return new long[] {seg, last, timestampOfLocked(last)};
+        Sealed s = sealed.firstEntry().getValue();
+        return new long[] {s.segment(), s.lastSeq(), s.lastTs()};
     }
 
     /**
@@ -561,55 +754,32 @@ public final class RetentionJournal implements Closeable {
      * @return true if a segment was dropped
      */
     public boolean pruneOldestSegment() throws IOException {
-        long seg;
-        long last;
+        Sealed s;
         synchronized (this) {
-            long[] o = oldestPrunable();
-            if (o == null) {
+            if (sealed.isEmpty()) {
                 return false;
             }
-            seg = o[0];
-            last = o[1];
-            if (!leases.isEmpty() && last > leases.firstKey()) {
+            s = sealed.firstEntry().getValue();
+            if (!leases.isEmpty() && s.lastSeq() > leases.firstKey()) {
                 return false; // an open view at a point below this segment's records still reads them
             }
-            prunedThroughTimestamp = timestampOfLocked(last);
-            prunedThrough = last;
-            incarnations.remove(seg);
-            segmentLastSeq.remove(seg);
-            int drop = 0;
-            while (drop < images.size() && images.get(drop).seq() <= last) {
-                drop++;
-            }
-            images.subList(0, drop).clear();
+            prunedThroughTimestamp = s.lastTs();
+            prunedThrough = s.lastSeq();
+            sealed.pollFirstEntry();
+            long last = s.lastSeq();
             points.removeIf(p -> p.seq() <= last);
-            while (base < count && seqs[base] <= last) {
-                base++;
-            }
-            if (base > 4096 && base > count / 2) {
-                System.arraycopy(seqs, base, seqs, 0, count - base);
-                System.arraycopy(times, base, times, 0, count - base);
-                count -= base;
-                base = 0;
-            }
         }
         // The mark first: a crash before the delete leaves a segment wholly at or below the mark, which recovery
         // removes; the other order would leave a hole that looks like corruption.
-        writePrunedMark(last);
-        FileChannel reader = readers.remove(seg);
+        writePrunedMark(s.lastSeq());
+        cache.remove(dir, s.segment());
+        FileChannel reader = readers.remove(s.segment());
         if (reader != null) {
             reader.close(); // no lease covers it any more, so no view reads it
         }
-        Files.deleteIfExists(dir.resolve(JournalFormat.fileName(seg)));
+        deleteSegment(s.segment());
         AtomicFile.fsyncDirectory(dir);
         return true;
-    }
-
-    private long timestampOfLocked(long seq) {
-        if (count == base || seq < seqs[base] || seq > seqs[count - 1]) {
-            return -1;
-        }
-        return times[base + (int) (seq - seqs[base])];
     }
 
     /** {@code pruned}: seq u64, timestamp i64, crc u32 — what was pruned, so the earliest point survives restarts. */
@@ -646,16 +816,6 @@ public final class RetentionJournal implements Closeable {
         return lastSeq;
     }
 
-    /** Where the before-images with seq &gt; {@code point} lie, oldest first (for rollback). */
-    synchronized List<ImageRef> imagesAfter(long point) {
-        return List.copyOf(images.subList(firstImageAfter(point), images.size()));
-    }
-
-    /** Reads one before-image's bytes. */
-    byte[] image(ImageRef r) throws IOException {
-        return readImage(r);
-    }
-
     public Path directory() {
         return dir;
     }
@@ -665,50 +825,168 @@ public final class RetentionJournal implements Closeable {
         return List.copyOf(points);
     }
 
+    /** Sealed segments holding a record with seq &gt; {@code point}, oldest first. */
+    private List<Sealed> sealedAfterLocked(long point) {
+        Long from = sealed.floorKey(point + 1);
+        return new ArrayList<>((from == null ? sealed : sealed.tailMap(from, true)).values());
+    }
+
     /** The largest journaled seq whose timestamp is ≤ {@code timestampMicros}, or 0 when none is. */
-    public synchronized long seqAtOrBefore(long timestampMicros) {
-        int lo = base;
-        int hi = count - 1;
-        long best = 0;
-        while (lo <= hi) {
-            int mid = (lo + hi) >>> 1;
-            if (times[mid] <= timestampMicros) {
-                best = seqs[mid];
-                lo = mid + 1;
-            } else {
-                hi = mid - 1;
+    public long seqAtOrBefore(long timestampMicros) {
+        Sealed hit = null;
+        synchronized (this) {
+            if (current != null && current.count() > 0 && current.firstTimestamp() <= timestampMicros) {
+                return current.seqAtOrBefore(timestampMicros);
+            }
+            // Timestamps are non-decreasing: the answer is in the last segment starting at or before the time.
+            for (Sealed s : sealed.descendingMap().values()) {
+                if (s.firstTs() <= timestampMicros) {
+                    hit = s;
+                    break;
+                }
+            }
+            if (hit == null) {
+                return 0;
+            }
+            if (hit.lastTs() <= timestampMicros) {
+                return hit.lastSeq();
             }
         }
-        return best;
+        try {
+            return indexOf(hit).seqAtOrBefore(timestampMicros);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** Timestamp of journaled seq, or -1. */
-    public synchronized long timestampOf(long seq) {
-        if (count == base || seq < seqs[base] || seq > seqs[count - 1]) {
-            return -1;
+    public long timestampOf(long seq) {
+        Sealed hit;
+        synchronized (this) {
+            if (current != null && current.count() > 0 && seq >= current.firstSeq()) {
+                return current.timestampOf(seq);
+            }
+            var e = sealed.floorEntry(seq);
+            if (e == null || seq > e.getValue().lastSeq()) {
+                return -1;
+            }
+            hit = e.getValue();
+            if (seq == hit.lastSeq()) {
+                return hit.lastTs();
+            }
+            if (seq == hit.firstSeq()) {
+                return hit.firstTs();
+            }
         }
-        return times[base + (int) (seq - seqs[base])];
+        try {
+            return indexOf(hit).timestampOf(seq);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** How many before-images have seq &gt; {@code point}, and their bytes (what a rollback to it writes). */
+    public long[] imagesAfter(long point) throws IOException {
+        List<Sealed> segs;
+        long[] sum;
+        synchronized (this) {
+            segs = sealedAfterLocked(point);
+            sum = current == null ? new long[2] : current.imagesAfter(point);
+        }
+        for (Sealed s : segs) {
+            long[] part = s.firstSeq() > point ? new long[] {s.imageCount(), s.imageBytes()} : indexOf(s).imagesAfter(point);
+            sum[0] += part[0];
+            sum[1] += part[1];
+        }
+        return sum;
+    }
+
+    /**
+     * Visits every before-image with seq &gt; {@code point}, oldest first or newest first, one segment's index at a
+     * time (memory stays bounded). Records appended after the call starts are not visited. The caller holds a
+     * {@link #lease} (or the applier is paused) so the segments stay.
+     */
+    public void forEachImageAfter(long point, boolean newestFirst, ImageVisitor visitor) throws IOException {
+        List<Sealed> segs;
+        List<ImageRef> tail = new ArrayList<>();
+        synchronized (this) {
+            segs = sealedAfterLocked(point);
+            if (current != null) {
+                for (int i = (int) Math.max(0, point + 1 - current.firstSeq()); i < current.count(); i++) {
+                    if (current.isImage(i)) {
+                        tail.add(current.ref(i));
+                    }
+                }
+            }
+        }
+        if (newestFirst) {
+            Collections.reverse(tail);
+            Collections.reverse(segs);
+            for (ImageRef r : tail) {
+                visitor.visit(r);
+            }
+        }
+        for (Sealed s : segs) {
+            SegmentIndex idx = indexOf(s);
+            int from = (int) Math.max(0, point + 1 - idx.firstSeq());
+            if (newestFirst) {
+                for (int i = idx.count() - 1; i >= from; i--) {
+                    if (idx.isImage(i)) {
+                        visitor.visit(idx.ref(i));
+                    }
+                }
+            } else {
+                for (int i = from; i < idx.count(); i++) {
+                    if (idx.isImage(i)) {
+                        visitor.visit(idx.ref(i));
+                    }
+                }
+            }
+        }
+        if (!newestFirst) {
+            for (ImageRef r : tail) {
+                visitor.visit(r);
+            }
+        }
+    }
+
+    /** Reads one before-image's bytes, verifying its record. */
+    public byte[] image(ImageRef r) throws IOException {
+        return readImage(r);
     }
 
     /**
      * Overlays {@code buf} (the target's current bytes of [offset, offset+buf.length)) with, for every 512-byte
      * sector, the earliest before-image with seq &gt; {@code point}: the result is the disk as it was at
-     * {@code point}, as far as applied writes go.
+     * {@code point}, as far as applied writes go. Segments are searched oldest first and the search stops as soon
+     * as every sector is covered.
      */
     public void overlayAfter(long point, long offset, byte[] buf) throws IOException {
-        List<ImageRef> candidates = new ArrayList<>();
+        List<Sealed> segs;
+        List<ImageRef> tail = new ArrayList<>();
+        long end = offset + buf.length;
         synchronized (this) {
-            int from = firstImageAfter(point);
-            long end = offset + buf.length;
-            for (int i = from; i < images.size(); i++) {
-                ImageRef r = images.get(i);
-                if (r.offset() < end && r.offset() + r.length() > offset) {
-                    candidates.add(r);
-                }
+            segs = sealedAfterLocked(point);
+            if (current != null) {
+                current.overlapping(point, offset, end, tail);
             }
         }
         int sectors = buf.length / 512;
-        java.util.BitSet filled = new java.util.BitSet(sectors);
+        BitSet filled = new BitSet(sectors);
+        List<ImageRef> candidates = new ArrayList<>();
+        for (Sealed s : segs) {
+            candidates.clear();
+            indexOf(s).overlapping(point, offset, end, candidates);
+            if (fill(candidates, offset, buf, filled, sectors)) {
+                return;
+            }
+        }
+        fill(tail, offset, buf, filled, sectors);
+    }
+
+    /** Copies into unfilled sectors from the candidates (seq order); true once every sector is filled. */
+    private boolean fill(List<ImageRef> candidates, long offset, byte[] buf, BitSet filled, int sectors)
+            throws IOException {
         for (ImageRef r : candidates) {
             long lo = Math.max(offset, r.offset());
             long hi = Math.min(offset + buf.length, r.offset() + r.length());
@@ -725,27 +1003,14 @@ public final class RetentionJournal implements Closeable {
                 filled.set(sector);
             }
             if (filled.cardinality() == sectors) {
-                break;
+                return true;
             }
         }
-    }
-
-    private int firstImageAfter(long point) {
-        int lo = 0;
-        int hi = images.size();
-        while (lo < hi) {
-            int mid = (lo + hi) >>> 1;
-            if (images.get(mid).seq() <= point) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        return lo;
+        return false;
     }
 
     /** Read channels per segment, shared by readers (positional reads are thread-safe); closed on prune/close. */
-    private final java.util.concurrent.ConcurrentHashMap<Long, FileChannel> readers = new java.util.concurrent.ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Long, FileChannel> readers = new ConcurrentHashMap<>();
 
     private byte[] readImage(ImageRef r) throws IOException {
         FileChannel ch = readers.get(r.segment());
@@ -758,9 +1023,19 @@ public final class RetentionJournal implements Closeable {
                 opened.close();
             }
         }
-        ByteBuffer b = ByteBuffer.allocate(r.length());
-        readFully(ch, b, r.position() + JournalFormat.PREFIX_LENGTH + JournalFormat.BODY_HEADER_LENGTH);
-        return b.array();
+        int bodyLength = JournalFormat.BODY_HEADER_LENGTH + r.length();
+        ByteBuffer b = ByteBuffer.allocate(JournalFormat.PREFIX_LENGTH + bodyLength);
+        readFully(ch, b, r.position());
+        ByteBuffer body = b.duplicate().position(JournalFormat.PREFIX_LENGTH).slice();
+        if (b.remaining() != b.capacity() || b.getInt(0) != bodyLength
+                || JournalFormat.chainedCrc(new CRC32C(), r.prevChain(), body) != b.getInt(4)
+                || body.getLong(16) != r.seq() || body.getLong(32) != r.offset()) {
+            throw new CorruptLogException(dir.resolve(JournalFormat.fileName(r.segment())), r.position(),
+                    "the before-image of seq " + r.seq() + " does not verify (chained CRC)");
+        }
+        byte[] out = new byte[r.length()];
+        body.get(JournalFormat.BODY_HEADER_LENGTH, out);
+        return out;
     }
 
     private static void readFully(FileChannel ch, ByteBuffer b, long pos) throws IOException {
@@ -788,6 +1063,7 @@ public final class RetentionJournal implements Closeable {
                 ch.close();
             }
             readers.clear();
+            cache.removeAll(dir);
             if (lock != null) {
                 lock.close();
                 lock = null;

@@ -59,20 +59,16 @@ public final class RollbackService {
     }
 
     /** What a rollback would need: the before-images it writes and the undo journal's size. */
-    public record Plan(long point, int images, long bytes) {
+    public record Plan(long point, long images, long bytes) {
     }
 
     private RollbackService() {
     }
 
     /** Plans a rollback of {@code disk} to {@code point} without changing anything. */
-    public static Plan plan(ReplicatedDisk disk, long point) {
-        List<RetentionJournal.ImageRef> refs = journal(disk).imagesAfter(point);
-        long bytes = 0;
-        for (RetentionJournal.ImageRef r : refs) {
-            bytes += r.length();
-        }
-        return new Plan(point, refs.size(), bytes);
+    public static Plan plan(ReplicatedDisk disk, long point) throws IOException {
+        long[] images = journal(disk).imagesAfter(point);
+        return new Plan(point, images[0], images[1]);
     }
 
     /**
@@ -114,7 +110,7 @@ public final class RollbackService {
      */
     public static void requireRoom(ReplicatedDisk disk, Plan plan) throws IOException {
         long free = Files.getFileStore(journal(disk).directory()).getUsableSpace();
-        long need = plan.bytes() + (long) plan.images() * 64 + SPACE_MARGIN;
+        long need = plan.bytes() + plan.images() * 64 + SPACE_MARGIN;
         if (need > free) {
             throw new IllegalStateException("rolling disk " + disk.id() + " back to seq " + plan.point() + " needs "
                     + need / (1 << 20) + " MiB on the retention volume to stay reversible, but only "
@@ -150,38 +146,34 @@ public final class RollbackService {
             throws IOException {
         RetentionJournal journal = journal(disk);
         BlockDevice target = disk.target();
-        List<RetentionJournal.ImageRef> refs = journal.imagesAfter(point);
-        long total = 0;
-        for (RetentionJournal.ImageRef r : refs) {
-            total += r.length();
-        }
-        long done = 0;
+        long total = journal.imagesAfter(point)[1];
+        long[] done = {0};
         Path undoDir = journal.directory().resolve(UNDO_DIR);
         if (from == Phase.CAPTURING) {
             writeState(disk, Phase.CAPTURING, point, irreversible);
             deleteTree(undoDir);
             if (!irreversible) {
                 try (RetentionJournal undo = RetentionJournal.open(undoDir, 64L << 20)) {
-                    long n = 0;
-                    for (RetentionJournal.ImageRef r : refs) {
+                    long[] n = {0};
+                    journal.forEachImageAfter(point, false, r -> {
                         byte[] current = new byte[r.length()];
                         target.read(r.offset(), ByteBuffer.wrap(current));
-                        undo.appendBeforeImage(++n, 0, r.offset(), ByteBuffer.wrap(current));
-                        done += r.length();
-                        progress.accept(done, 2 * total);
-                    }
+                        undo.appendBeforeImage(++n[0], 0, r.offset(), ByteBuffer.wrap(current));
+                        done[0] += r.length();
+                        progress.accept(done[0], 2 * total);
+                    });
                     undo.sync();
                 }
             }
         }
         writeState(disk, Phase.ROLLING, point, irreversible);
-        done = total;
-        for (int i = refs.size() - 1; i >= 0; i--) {
-            RetentionJournal.ImageRef r = refs.get(i);
+        done[0] = total;
+        // Newest first, so the earliest before-image of each range (the content at the point) is written last.
+        journal.forEachImageAfter(point, true, r -> {
             target.write(r.offset(), ByteBuffer.wrap(journal.image(r)));
-            done += r.length();
-            progress.accept(done, 2 * total);
-        }
+            done[0] += r.length();
+            progress.accept(done[0], 2 * total);
+        });
         target.flush();
         writeState(disk, Phase.AT_POINT, point, irreversible);
         disk.setRecoveryState(DiskState.RECOVERING, "rolled back to seq " + point + (irreversible ? " (irreversible)" : "")
@@ -207,14 +199,13 @@ public final class RollbackService {
             }
             writeState(disk, Phase.RESTORING, point, false);
             try (RetentionJournal undo = RetentionJournal.open(undoDir, 64L << 20)) {
-                List<RetentionJournal.ImageRef> refs = undo.imagesAfter(0);
-                long total = refs.stream().mapToLong(RetentionJournal.ImageRef::length).sum();
-                long done = 0;
-                for (RetentionJournal.ImageRef r : refs) {
+                long total = undo.imagesAfter(0)[1];
+                long[] done = {0};
+                undo.forEachImageAfter(0, false, r -> {
                     disk.target().write(r.offset(), ByteBuffer.wrap(undo.image(r)));
-                    done += r.length();
-                    progress.accept(done, total);
-                }
+                    done[0] += r.length();
+                    progress.accept(done[0], total);
+                });
             }
             disk.target().flush();
             deleteTree(undoDir);
@@ -311,7 +302,7 @@ public final class RollbackService {
     }
 
     /** Convenience for group operations: the disks' plans. */
-    public static List<Plan> plans(List<ReplicatedDisk> disks, List<Long> points) {
+    public static List<Plan> plans(List<ReplicatedDisk> disks, List<Long> points) throws IOException {
         List<Plan> out = new ArrayList<>();
         for (int i = 0; i < disks.size(); i++) {
             out.add(plan(disks.get(i), points.get(i)));

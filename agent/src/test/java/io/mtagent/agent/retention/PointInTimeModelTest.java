@@ -38,6 +38,7 @@ class PointInTimeModelTest {
         SplittableRandom rnd = new SplittableRandom(seed);
         Map<String, String> settings = TestAgents.settings(dir, 1, DISK_BYTES);
         settings.put("retention.dir", dir.resolve("retention").toString());
+        settings.put("retention.segment.bytes", "64KiB"); // many sealed segments: views read through their index files
         DiskModel model = new DiskModel(DISK_BYTES);
         Map<Long, byte[]> snapshots = new LinkedHashMap<>(); // seq → the disk image after that seq
         List<long[]> times = new ArrayList<>(); // {timestamp, seq}
@@ -95,7 +96,8 @@ class PointInTimeModelTest {
                 assertView(disk, e.getKey(), e.getValue(), "seed " + seed);
             }
             assertThat(verifiedWhileWriting).isPositive();
-            // Time points: the longest prefix whose writes are at or before T.
+            // Time points: the longest prefix whose writes are at or before T (the journal holds applied records).
+            disk.applier().awaitApplied(last, java.time.Duration.ofSeconds(30));
             for (int i = 0; i < 10; i++) {
                 long[] t = times.get(rnd.nextInt(times.size()));
                 long seqAtTime = disk.journal().seqAtOrBefore(t[0]);

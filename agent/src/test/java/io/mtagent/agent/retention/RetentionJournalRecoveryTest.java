@@ -164,6 +164,19 @@ class RetentionJournalRecoveryTest {
             b.put(0, (byte) (b.get(0) ^ 0x10));
             ch.write(b.rewind(), starts[2] + 40);
         }
+        // A sealed segment with its index is not re-read at open (restart time must not grow with the journal):
+        // the damage is found by verify, and by any read of that record.
+        try (RetentionJournal j = RetentionJournal.open(dir, SEGMENT)) {
+            assertThat(j.verifyOnline(n -> { })).contains(first.getFileName().toString()).contains(" at " + starts[2]);
+            long seq3 = 3;
+            assertThatThrownBy(() -> j.forEachImageAfter(seq3 - 1, false, r -> {
+                if (r.seq() == seq3) {
+                    j.image(r);
+                }
+            })).isInstanceOf(CorruptLogException.class).hasMessageContaining("seq 3 does not verify");
+        }
+        // Without the index, open scans the segment and refuses it.
+        Files.delete(SegmentIndex.fileOf(dir, JournalFormat.indexOf(first.getFileName().toString())));
         assertThatThrownBy(() -> RetentionJournal.open(dir, SEGMENT).close())
                 .isInstanceOf(CorruptLogException.class)
                 .hasMessageContaining(first.getFileName().toString())

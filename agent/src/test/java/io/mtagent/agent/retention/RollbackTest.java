@@ -39,6 +39,7 @@ class RollbackTest {
     private Map<String, String> settings() {
         Map<String, String> s = TestAgents.settings(dir, 2, DISK_BYTES);
         s.put("retention.dir", dir.resolve("retention").toString());
+        s.put("retention.segment.bytes", "64KiB"); // many sealed segments: views read through their index files
         s.put("disk.d0.group", "g");
         s.put("disk.d1.group", "g");
         return s;
