@@ -133,6 +133,7 @@ public final class Agent implements AutoCloseable {
         AgentIdentity identity = AgentIdentity.loadOrCreate(config.stateDir(), config.agentName());
         PassphraseStore passphrase = loadPassphrase(config);
         checkRetentionVolume(config);
+        io.mtagent.agent.retention.RetentionJournal.setIndexCacheBytes(config.retentionIndexCacheBytes());
         IngestLogOptions logOptions = IngestLogOptions.builder()
                 .segmentBytes(config.ingestSegmentBytes())
                 .commitMaxBytes(config.ingestCommitMaxBytes())

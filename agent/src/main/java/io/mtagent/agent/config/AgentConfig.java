@@ -173,6 +173,10 @@ public final class AgentConfig {
         return groups;
     }
 
+    public long retentionIndexCacheBytes() {
+        return values.get(RETENTION_INDEX_CACHE_BYTES);
+    }
+
     public long retentionSegmentBytes() {
         return values.get(RETENTION_SEGMENT_BYTES);
     }

@@ -85,6 +85,11 @@ public final class AgentConfigKeys {
             "Size of one retention-journal segment; pruning removes whole segments, so smaller segments prune"
             + " closer to the window.");
 
+    public static final ConfigKey<Long> RETENTION_INDEX_CACHE_BYTES = ConfigKey.of("retention.index.cache.bytes",
+            ConfigType.SIZE, 64L << 20, Validator.between(1L << 20, 64L << 30),
+            "Memory for the retention journals' segment indexes (all disks together; ~37 bytes per journaled write)."
+            + " Beyond it, views and rollbacks re-read index files: slower, never wrong.");
+
     public static final ConfigKey<Duration> RETENTION_WINDOW = ConfigKey.of("retention.window", ConfigType.DURATION,
             Duration.ofHours(24), Validator.between(Duration.ofMinutes(1), Duration.ofDays(3650)),
             "How far back recovery points are kept (by the source time of the writes).");
@@ -166,7 +171,7 @@ public final class AgentConfigKeys {
             AGENT_NAME, DATA_LISTEN, DATA_INSECURE_PLAINTEXT, DATA_MAX_WRITE_BYTES, DATA_CREDIT_WINDOW_BYTES,
             STATE_DIR, CACHE_DIR, CACHE_MAX_BYTES, DISK_QUOTA_BYTES,
             INGEST_SEGMENT_BYTES, INGEST_COMMIT_MAX_BYTES, INGEST_COMMIT_MAX_DELAY,
-            AUTH_ITERATIONS, AUTH_PASSPHRASE_FILE, RETENTION_DIR, RETENTION_SEGMENT_BYTES, RETENTION_WINDOW,
+            AUTH_ITERATIONS, AUTH_PASSPHRASE_FILE, RETENTION_DIR, RETENTION_SEGMENT_BYTES, RETENTION_INDEX_CACHE_BYTES, RETENTION_WINDOW,
             RETENTION_MAX_BYTES, RETENTION_SPACE_POLICY, RETENTION_ALLOW_SHARED_VOLUME,
             CONTROL_LISTEN, CONTROL_OPEN_HEALTH, CONTROL_OPEN_METRICS, CONTROL_TOKEN_FILE, HEALTH_RPO_THRESHOLD,
             HEALTH_APP_CONSISTENT_FREQUENCY, CONFIGSERVER_URL, CONFIGSERVER_CA_FILE, CONFIGSERVER_FINGERPRINT,

@@ -114,6 +114,11 @@ public final class RetentionJournal implements Closeable {
         return open(dir, segmentBytes, IndexCache.shared());
     }
 
+    /** Sets the memory all journals of this process may use for sealed segment indexes. */
+    public static void setIndexCacheBytes(long bytes) {
+        IndexCache.shared().setBudget(bytes);
+    }
+
     static RetentionJournal open(Path dir, long segmentBytes, IndexCache cache) throws IOException {
         Files.createDirectories(dir);
         io.mtagent.agent.storage.DirectoryLock lock = io.mtagent.agent.storage.DirectoryLock.acquire(dir);

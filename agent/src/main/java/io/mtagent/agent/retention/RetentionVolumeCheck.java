@@ -17,7 +17,8 @@ import java.util.Set;
  * Stateless; thread-safe.
  */
 public final class RetentionVolumeCheck {
-    private static final Set<String> FAT = Set.of("vfat", "msdos", "fat", "fat32", "exfat");
+    private static final Set<String> FAT = Set.of("vfat", "msdos", "fat", "fat32", "exfat",
+            "fuse.fusefat", "fuse.exfat", "fuseblk.exfat"); // the kernel's FAT drivers, and FAT mounted through FUSE
 
     /** One failed rule: a stable code and the message an operator reads. */
     public record Failure(String rule, String message) {
