@@ -57,16 +57,6 @@ public final class RetentionJournal implements Closeable {
             int prevChain) {
     }
 
-    /** A sealed segment as it is kept in memory: enough to route a lookup and to prune without its index. */
-    private record Sealed(long segment, long incarnation, long firstSeq, long lastSeq, long firstTs, long lastTs,
-            long imageCount, long imageBytes, long fileLength) {
-        static Sealed of(SegmentIndex idx) {
-            long[] images = idx.imagesAfter(idx.firstSeq() - 1);
-            return new Sealed(idx.segment, idx.incarnation, idx.firstSeq(), idx.lastSeq(), idx.firstTimestamp(),
-                    idx.lastTimestamp(), images[0], images[1], idx.segmentLength());
-        }
-    }
-
     /** Visits before-images (rollback and undo). */
     public interface ImageVisitor {
         void visit(ImageRef image) throws IOException;
@@ -80,8 +70,8 @@ public final class RetentionJournal implements Closeable {
     private final ByteBuffer padding = ByteBuffer.allocate(8);
 
     // Guarded by this.
-    /** Sealed segments by first seq. */
-    private final TreeMap<Long, Sealed> sealed = new TreeMap<>();
+    /** SegmentIndex.Summary segments by first seq. */
+    private final TreeMap<Long, SegmentIndex.Summary> sealed = new TreeMap<>();
     /** The segment being appended to (null only for a moment while the journal rolls). */
     private SegmentIndex current;
     private final ArrayList<RecoveryPoint> points = new ArrayList<>();
@@ -173,18 +163,19 @@ public final class RetentionJournal implements Closeable {
                 long size = ch.size();
                 nextIndex = Math.max(nextIndex, index + 1);
                 if (!lastFile) {
-                    // A sealed segment: its index file, when it still describes it, spares the scan.
-                    SegmentIndex idx = SegmentIndex.read(dir, index, h.incarnation(), size);
-                    if (idx != null && idx.lastSeq() <= prunedThrough) {
+                    // A sealed segment: its index file, when it still describes it, spares the scan (only its
+                    // header and points are read).
+                    SegmentIndex.Summary sum = SegmentIndex.readSummary(dir, index, h.incarnation(), size);
+                    if (sum != null && sum.lastSeq() <= prunedThrough) {
                         ch.close();
                         deleteSegment(index); // its pruning was interrupted after the mark
-                        prevChain = idx.lastChain();
+                        prevChain = sum.lastChain();
                         first = false;
                         continue;
                     }
-                    if (idx != null && idx.firstSeq() > prunedThrough && follows(idx.firstSeq())) {
-                        acceptSealed(idx);
-                        prevChain = idx.lastChain();
+                    if (sum != null && sum.firstSeq() > prunedThrough && follows(sum.firstSeq())) {
+                        acceptSealed(sum);
+                        prevChain = sum.lastChain();
                         first = false;
                         continue;
                     }
@@ -257,7 +248,7 @@ public final class RetentionJournal implements Closeable {
                 if (!lastFile && !tail) {
                     scanned.seal(size, chainNow);
                     writeIndex(scanned);
-                    acceptSealed(scanned);
+                    acceptSealed(SegmentIndex.Summary.of(scanned));
                 } else {
                     Files.deleteIfExists(SegmentIndex.fileOf(dir, index)); // it is appended to again: stale soon
                     open = scanned;
@@ -293,10 +284,10 @@ public final class RetentionJournal implements Closeable {
         return prunedThrough == 0 || seq == prunedThrough + 1;
     }
 
-    private void acceptSealed(SegmentIndex idx) {
-        sealed.put(idx.firstSeq(), Sealed.of(idx));
-        points.addAll(idx.points());
-        lastSeq = idx.lastSeq();
+    private void acceptSealed(SegmentIndex.Summary sum) {
+        sealed.put(sum.firstSeq(), sum.withoutPoints()); // the journal's list holds the points
+        points.addAll(sum.points());
+        lastSeq = sum.lastSeq();
     }
 
     /** Adds the record in {@code body} (at {@code pos}, after chained CRC {@code chainBefore}) to {@code idx}. */
@@ -349,7 +340,7 @@ public final class RetentionJournal implements Closeable {
      * Rebuilds a sealed segment's index from the segment (its index file went missing or stale while the agent
      * ran), verifying every record.
      */
-    private SegmentIndex scanSealed(Sealed s) throws IOException {
+    private SegmentIndex scanSealed(SegmentIndex.Summary s) throws IOException {
         Path file = dir.resolve(JournalFormat.fileName(s.segment()));
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             ByteBuffer hb = ByteBuffer.allocate(JournalFormat.HEADER_LENGTH);
@@ -394,7 +385,7 @@ public final class RetentionJournal implements Closeable {
     }
 
     /** A sealed segment's index, from the cache, its file, or a scan. */
-    private SegmentIndex indexOf(Sealed s) throws IOException {
+    private SegmentIndex indexOf(SegmentIndex.Summary s) throws IOException {
         return cache.get(dir, s.segment(), () -> {
             SegmentIndex idx = SegmentIndex.read(dir, s.segment(), s.incarnation(), s.fileLength());
             return idx != null ? idx : scanSealed(s);
@@ -484,7 +475,7 @@ public final class RetentionJournal implements Closeable {
         synchronized (this) {
             done = current;
             done.seal(length, chain);
-            sealed.put(done.firstSeq(), Sealed.of(done));
+            sealed.put(done.firstSeq(), SegmentIndex.Summary.of(done).withoutPoints());
             current = null;
         }
         cache.put(dir, done);
@@ -615,7 +606,7 @@ public final class RetentionJournal implements Closeable {
     /** Segment index, incarnation and last seq of every segment holding records, oldest first. */
     private synchronized List<long[]> segmentsSnapshot() {
         List<long[]> out = new ArrayList<>();
-        for (Sealed s : sealed.values()) {
+        for (SegmentIndex.Summary s : sealed.values()) {
             out.add(new long[] {s.segment(), s.incarnation(), s.lastSeq()});
         }
         if (current != null && current.count() > 0) {
@@ -748,7 +739,7 @@ public final class RetentionJournal implements Closeable {
         if (sealed.isEmpty()) {
             return null;
         }
-        Sealed s = sealed.firstEntry().getValue();
+        SegmentIndex.Summary s = sealed.firstEntry().getValue();
         return new long[] {s.segment(), s.lastSeq(), s.lastTs()};
     }
 
@@ -759,7 +750,7 @@ public final class RetentionJournal implements Closeable {
      * @return true if a segment was dropped
      */
     public boolean pruneOldestSegment() throws IOException {
-        Sealed s;
+        SegmentIndex.Summary s;
         synchronized (this) {
             if (sealed.isEmpty()) {
                 return false;
@@ -830,21 +821,21 @@ public final class RetentionJournal implements Closeable {
         return List.copyOf(points);
     }
 
-    /** Sealed segments holding a record with seq &gt; {@code point}, oldest first. */
-    private List<Sealed> sealedAfterLocked(long point) {
+    /** SegmentIndex.Summary segments holding a record with seq &gt; {@code point}, oldest first. */
+    private List<SegmentIndex.Summary> sealedAfterLocked(long point) {
         Long from = sealed.floorKey(point + 1);
         return new ArrayList<>((from == null ? sealed : sealed.tailMap(from, true)).values());
     }
 
     /** The largest journaled seq whose timestamp is ≤ {@code timestampMicros}, or 0 when none is. */
     public long seqAtOrBefore(long timestampMicros) {
-        Sealed hit = null;
+        SegmentIndex.Summary hit = null;
         synchronized (this) {
             if (current != null && current.count() > 0 && current.firstTimestamp() <= timestampMicros) {
                 return current.seqAtOrBefore(timestampMicros);
             }
             // Timestamps are non-decreasing: the answer is in the last segment starting at or before the time.
-            for (Sealed s : sealed.descendingMap().values()) {
+            for (SegmentIndex.Summary s : sealed.descendingMap().values()) {
                 if (s.firstTs() <= timestampMicros) {
                     hit = s;
                     break;
@@ -866,7 +857,7 @@ public final class RetentionJournal implements Closeable {
 
     /** Timestamp of journaled seq, or -1. */
     public long timestampOf(long seq) {
-        Sealed hit;
+        SegmentIndex.Summary hit;
         synchronized (this) {
             if (current != null && current.count() > 0 && seq >= current.firstSeq()) {
                 return current.timestampOf(seq);
@@ -892,13 +883,13 @@ public final class RetentionJournal implements Closeable {
 
     /** How many before-images have seq &gt; {@code point}, and their bytes (what a rollback to it writes). */
     public long[] imagesAfter(long point) throws IOException {
-        List<Sealed> segs;
+        List<SegmentIndex.Summary> segs;
         long[] sum;
         synchronized (this) {
             segs = sealedAfterLocked(point);
             sum = current == null ? new long[2] : current.imagesAfter(point);
         }
-        for (Sealed s : segs) {
+        for (SegmentIndex.Summary s : segs) {
             long[] part = s.firstSeq() > point ? new long[] {s.imageCount(), s.imageBytes()} : indexOf(s).imagesAfter(point);
             sum[0] += part[0];
             sum[1] += part[1];
@@ -912,7 +903,7 @@ public final class RetentionJournal implements Closeable {
      * {@link #lease} (or the applier is paused) so the segments stay.
      */
     public void forEachImageAfter(long point, boolean newestFirst, ImageVisitor visitor) throws IOException {
-        List<Sealed> segs;
+        List<SegmentIndex.Summary> segs;
         List<ImageRef> tail = new ArrayList<>();
         synchronized (this) {
             segs = sealedAfterLocked(point);
@@ -931,7 +922,7 @@ public final class RetentionJournal implements Closeable {
                 visitor.visit(r);
             }
         }
-        for (Sealed s : segs) {
+        for (SegmentIndex.Summary s : segs) {
             SegmentIndex idx = indexOf(s);
             int from = (int) Math.max(0, point + 1 - idx.firstSeq());
             if (newestFirst) {
@@ -967,7 +958,7 @@ public final class RetentionJournal implements Closeable {
      * as every sector is covered.
      */
     public void overlayAfter(long point, long offset, byte[] buf) throws IOException {
-        List<Sealed> segs;
+        List<SegmentIndex.Summary> segs;
         List<ImageRef> tail = new ArrayList<>();
         long end = offset + buf.length;
         synchronized (this) {
@@ -979,7 +970,7 @@ public final class RetentionJournal implements Closeable {
         int sectors = buf.length / 512;
         BitSet filled = new BitSet(sectors);
         List<ImageRef> candidates = new ArrayList<>();
-        for (Sealed s : segs) {
+        for (SegmentIndex.Summary s : segs) {
             candidates.clear();
             indexOf(s).overlapping(point, offset, end, candidates);
             if (fill(candidates, offset, buf, filled, sectors)) {

@@ -3,9 +3,11 @@ package io.mtagent.agent.retention;
 import io.mtagent.agent.storage.AtomicFile;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -24,27 +26,34 @@ import java.util.zip.CRC32C;
  *
  * <pre>
  * index file "%020d.idx" (big-endian)
+ *   header (96 bytes: all a restart reads, with the points section)
  *    0  magic          8   "MTJINDEX"
  *    8  version        u16 = 1
  *   10  reserved       u16
- *   12  count          u32  records in the segment
+ *   12  count          u32  records in the segment (&gt; 0)
  *   16  incarnation    u64  the segment header's: an index of an older incarnation is stale
  *   24  segmentIndex   u64
  *   32  segmentLength  u64  bytes of the sealed segment file: a different length means stale
  *   40  firstSeq       u64
  *   48  lastChain      u32  chained CRC of the segment's last record (the next segment's chainSeed)
- *   52  nameBytes      u32  length of the names section
- *   56  entries, count × 40:
+ *   52  nameBytes      u32  bytes of point names
+ *   56  firstTs        i64  µs
+ *   64  lastTs         i64
+ *   72  imageCount     u64  before-images in the segment
+ *   80  imageBytes     u64  their bytes
+ *   88  pointCount     u32
+ *   92  headerCrc      u32  CRC-32C of bytes 0..91
+ *   points, pointCount × 16: entry u32 (seq - firstSeq), tagType u8, reserved u8, nameLength u16, timestamp i64
+ *   names (UTF-8, in point order), then pointsCrc u32 (CRC-32C of the points and names)
+ *   entries, count × 40:
  *         0  timestamp  i64  µs
  *         8  offset     u64  before-image: target byte offset
  *        16  position   u64  the record's position in the segment
  *        24  length     u32  before-image: bytes; point: name bytes
  *        28  prevChain  u32  chained CRC before this record: a read verifies the record by itself with it
  *        32  type       u8   1 before-image, 2 point
- *        33  tagType    u8
- *        34  reserved   6 bytes
- *       names (UTF-8 point names, in entry order)
- *       crc            u32  CRC-32C of everything before it
+ *        33  reserved   7 bytes
+ *   entriesCrc u32 (CRC-32C of the entries)
  * </pre>
  *
  * <p>Memory: 33 bytes per record, plus 4 per record for the offset order of a sealed segment.
@@ -55,7 +64,8 @@ import java.util.zip.CRC32C;
 final class SegmentIndex {
     static final byte[] MAGIC = "MTJINDEX".getBytes(StandardCharsets.US_ASCII);
     static final int VERSION = 1;
-    static final int HEADER = 56;
+    static final int HEADER = 96;
+    static final int POINT = 16;
     static final int ENTRY = 40;
     /** Entries of a sealed index cannot exceed what a segment of the largest allowed size can hold. */
     static final int MAX_ENTRIES = (int) ((1L << 30) / JournalFormat.recordLength(0));
@@ -284,6 +294,24 @@ final class SegmentIndex {
         return name.length() == 24 && name.endsWith(".idx") && name.chars().limit(20).allMatch(Character::isDigit);
     }
 
+    /**
+     * What a sealed segment keeps in memory, read from the index file's header and points section alone (a restart
+     * does not read the entries).
+     */
+    record Summary(long segment, long incarnation, long firstSeq, long lastSeq, long firstTs, long lastTs,
+            long imageCount, long imageBytes, long fileLength, int lastChain, List<RecoveryPoint> points) {
+        static Summary of(SegmentIndex idx) {
+            return new Summary(idx.segment, idx.incarnation, idx.firstSeq, idx.lastSeq(), idx.firstTimestamp(),
+                    idx.lastTimestamp(), idx.imageCount, idx.imageBytes, idx.segmentLength, idx.lastChain,
+                    List.copyOf(idx.points));
+        }
+
+        Summary withoutPoints() {
+            return new Summary(segment, incarnation, firstSeq, lastSeq, firstTs, lastTs, imageCount, imageBytes,
+                    fileLength, lastChain, List.of());
+        }
+    }
+
     /** Writes this sealed index next to its segment (atomically: a torn index is never read as valid). */
     void write(Path dir) throws IOException {
         byte[][] names = new byte[points.size()][];
@@ -292,29 +320,42 @@ final class SegmentIndex {
             names[p] = points.get(p).name().getBytes(StandardCharsets.UTF_8);
             nameBytes += names[p].length;
         }
-        ByteBuffer b = ByteBuffer.allocate(HEADER + count * ENTRY + nameBytes + 4);
+        int pointsLength = points.size() * POINT + nameBytes + 4;
+        ByteBuffer b = ByteBuffer.allocate(HEADER + pointsLength + count * ENTRY + 4);
         b.put(MAGIC).putShort((short) VERSION).putShort((short) 0).putInt(count).putLong(incarnation)
-                .putLong(segment).putLong(segmentLength).putLong(firstSeq).putInt(lastChain).putInt(nameBytes);
+                .putLong(segment).putLong(segmentLength).putLong(firstSeq).putInt(lastChain).putInt(nameBytes)
+                .putLong(firstTimestamp()).putLong(lastTimestamp()).putLong(imageCount).putLong(imageBytes)
+                .putInt(points.size());
+        crcTo(b, 0);
         int p = 0;
-        for (int i = 0; i < count; i++) {
-            int tagType = 0;
-            if (!isImage(i)) {
-                tagType = tagTypeOf(points.get(p).kind());
-            }
-            b.putLong(ts[i]).putLong(offset[i]).putLong(position[i])
-                    .putInt(isImage(i) ? length[i] : names[p].length).putInt(prevChain[i])
-                    .put(type[i]).put((byte) tagType).putShort((short) 0).putInt(0);
-            if (!isImage(i)) {
-                p++;
-            }
+        for (RecoveryPoint pt : points) {
+            b.putInt((int) (pt.seq() - firstSeq)).put((byte) tagTypeOf(pt.kind())).put((byte) 0)
+                    .putShort((short) names[p++].length).putLong(pt.timestampMicros());
         }
         for (byte[] n : names) {
             b.put(n);
         }
-        CRC32C c = new CRC32C();
-        c.update(b.array(), 0, b.position());
-        b.putInt((int) c.getValue());
+        crcTo(b, HEADER);
+        int entries = b.position();
+        for (int i = 0; i < count; i++) {
+            b.putLong(ts[i]).putLong(offset[i]).putLong(position[i]).putInt(length[i]).putInt(prevChain[i])
+                    .put(type[i]).put((byte) 0).putShort((short) 0).putInt(0);
+        }
+        crcTo(b, entries);
         AtomicFile.write(fileOf(dir, segment), b.array());
+    }
+
+    /** Appends the CRC-32C of bytes [from, position). */
+    private static void crcTo(ByteBuffer b, int from) {
+        CRC32C c = new CRC32C();
+        c.update(b.array(), from, b.position() - from);
+        b.putInt((int) c.getValue());
+    }
+
+    private static boolean crcOk(byte[] a, int from, int to) {
+        CRC32C c = new CRC32C();
+        c.update(a, from, to - from);
+        return (int) c.getValue() == ByteBuffer.wrap(a).getInt(to);
     }
 
     private static int tagTypeOf(RecoveryPoint.Kind k) {
@@ -326,10 +367,83 @@ final class SegmentIndex {
     }
 
     /**
-     * Reads a segment's index file.
+     * Reads the summary of a segment from its index file: the header and the points, not the entries.
+     *
+     * @return null when the file is absent, does not verify, or does not describe this segment ({@code incarnation}
+     *         and {@code segmentFileLength}): the caller rebuilds it
+     */
+    static Summary readSummary(Path dir, long segment, long incarnation, long segmentFileLength) throws IOException {
+        Path f = fileOf(dir, segment);
+        if (!Files.exists(f)) {
+            return null;
+        }
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
+            long size = ch.size();
+            ByteBuffer h = ByteBuffer.allocate(HEADER);
+            if (size < HEADER + 8 || ch.read(h, 0) != HEADER) {
+                return null;
+            }
+            byte[] a = h.array();
+            if (!headerOk(a, segment, incarnation, segmentFileLength)) {
+                return null;
+            }
+            int count = h.getInt(12);
+            int nameBytes = h.getInt(52);
+            int pointCount = h.getInt(88);
+            long pointsLength = (long) pointCount * POINT + nameBytes + 4;
+            if (pointCount < 0 || pointCount > count || nameBytes < 0
+                    || size != HEADER + pointsLength + (long) count * ENTRY + 4) {
+                return null; // bounded before allocating
+            }
+            ByteBuffer pb = ByteBuffer.allocate((int) pointsLength);
+            while (pb.hasRemaining() && ch.read(pb, HEADER + pb.position()) > 0) {
+            }
+            if (pb.hasRemaining() || !crcOk(pb.array(), 0, (int) pointsLength - 4)) {
+                return null;
+            }
+            long firstSeq = h.getLong(40);
+            List<RecoveryPoint> pts = points(pb.array(), 0, pointCount, firstSeq, count);
+            if (pts == null) {
+                return null;
+            }
+            return new Summary(segment, incarnation, firstSeq, firstSeq + count - 1, h.getLong(56), h.getLong(64),
+                    h.getLong(72), h.getLong(80), segmentFileLength, h.getInt(48), pts);
+        }
+    }
+
+    private static boolean headerOk(byte[] a, long segment, long incarnation, long segmentFileLength) {
+        ByteBuffer h = ByteBuffer.wrap(a);
+        byte[] magic = new byte[8];
+        h.get(0, magic);
+        return Arrays.equals(magic, MAGIC) && h.getShort(8) == VERSION && crcOk(a, 0, HEADER - 4)
+                && h.getLong(16) == incarnation && h.getLong(24) == segment && h.getLong(32) == segmentFileLength
+                && h.getInt(12) > 0;
+    }
+
+    /** Decodes the points section at {@code from}; null when it does not fit. */
+    private static List<RecoveryPoint> points(byte[] a, int from, int pointCount, long firstSeq, int count) {
+        ByteBuffer b = ByteBuffer.wrap(a);
+        List<RecoveryPoint> out = new ArrayList<>(pointCount);
+        int name = from + pointCount * POINT;
+        for (int p = 0; p < pointCount; p++) {
+            int e = from + p * POINT;
+            int i = b.getInt(e);
+            int len = b.getShort(e + 6) & 0xffff;
+            if (i < 0 || i >= count || name + len > a.length - 4) {
+                return null;
+            }
+            out.add(new RecoveryPoint(RecoveryPoint.Kind.ofTag(b.get(e + 4)), firstSeq + i, b.getLong(e + 8),
+                    new String(a, name, len, StandardCharsets.UTF_8)));
+            name += len;
+        }
+        return out;
+    }
+
+    /**
+     * Reads a segment's whole index.
      *
      * @return the sealed index, or null when the file is absent, does not verify, or does not describe this
-     *         segment ({@code incarnation} and {@code segmentFileLength}): the caller rebuilds it
+     *         segment: the caller rebuilds it from the segment
      */
     static SegmentIndex read(Path dir, long segment, long incarnation, long segmentFileLength) throws IOException {
         Path f = fileOf(dir, segment);
@@ -337,39 +451,41 @@ final class SegmentIndex {
             return null;
         }
         long size = Files.size(f);
-        if (size < HEADER + 4 || size > HEADER + (long) MAX_ENTRIES * ENTRY + (segmentFileLength) + 4) {
+        if (size < HEADER + 8 || size > HEADER + 2L * MAX_ENTRIES * ENTRY + segmentFileLength) {
             return null; // bounded before allocating
         }
-        ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(f));
-        CRC32C c = new CRC32C();
-        c.update(b.array(), 0, b.capacity() - 4);
-        byte[] magic = new byte[8];
-        b.get(0, magic);
-        if ((int) c.getValue() != b.getInt(b.capacity() - 4) || !Arrays.equals(magic, MAGIC) || b.getShort(8) != VERSION) {
+        byte[] a = Files.readAllBytes(f);
+        ByteBuffer b = ByteBuffer.wrap(a);
+        if (a.length < HEADER + 8 || !headerOk(a, segment, incarnation, segmentFileLength)) {
             return null;
         }
         int count = b.getInt(12);
         int nameBytes = b.getInt(52);
-        if (b.getLong(16) != incarnation || b.getLong(24) != segment || b.getLong(32) != segmentFileLength
-                || count <= 0 || nameBytes < 0 || (long) HEADER + (long) count * ENTRY + nameBytes + 4 != b.capacity()) {
+        int pointCount = b.getInt(88);
+        long pointsEnd = HEADER + (long) pointCount * POINT + nameBytes + 4;
+        if (pointCount < 0 || pointCount > count || nameBytes < 0 || a.length != pointsEnd + (long) count * ENTRY + 4
+                || !crcOk(a, HEADER, (int) pointsEnd - 4) || !crcOk(a, (int) pointsEnd, a.length - 4)) {
+            return null;
+        }
+        long firstSeq = b.getLong(40);
+        List<RecoveryPoint> pts = points(a, HEADER, pointCount, firstSeq, count);
+        if (pts == null) {
             return null;
         }
         SegmentIndex idx = new SegmentIndex(segment, incarnation, count);
-        int namePos = HEADER + count * ENTRY;
+        int p = 0;
         for (int i = 0; i < count; i++) {
-            int e = HEADER + i * ENTRY;
+            int e = (int) pointsEnd + i * ENTRY;
             int recordType = b.get(e + 32);
-            int len = b.getInt(e + 24);
-            String name = null;
+            RecoveryPoint pt = null;
             if (recordType != JournalFormat.TYPE_BEFORE_IMAGE) {
-                if (len < 0 || namePos + len > b.capacity() - 4) {
+                if (p >= pts.size() || pts.get(p).seq() != firstSeq + i) {
                     return null;
                 }
-                name = new String(b.array(), namePos, len, StandardCharsets.UTF_8);
-                namePos += len;
+                pt = pts.get(p++);
             }
-            idx.add(b.getLong(40) + i, b.getLong(e), recordType, b.get(e + 33), b.getLong(e + 8), len, b.getLong(e + 16), b.getInt(e + 28),
-                    name);
+            idx.add(firstSeq + i, b.getLong(e), recordType, pt == null ? 0 : tagTypeOf(pt.kind()), b.getLong(e + 8),
+                    b.getInt(e + 24), b.getLong(e + 16), b.getInt(e + 28), pt == null ? null : pt.name());
         }
         idx.seal(segmentFileLength, b.getInt(48));
         return idx;

@@ -142,13 +142,17 @@ class JournalIndexTest {
             assertThat(cache.bytes()).as("cache within budget").isLessThanOrEqualTo(48 << 10);
         }
 
-        // A damaged index, a stale one (another segment's) and a missing one are each rebuilt from the segment.
+        // A damaged index (header), one with damaged entries, a stale one (another segment's) and a missing one are each rebuilt from the segment.
         Path idx3 = SegmentIndex.fileOf(dir, 3);
         byte[] b = Files.readAllBytes(idx3);
         b[70] ^= 1;
         Files.write(idx3, b);
         Files.copy(SegmentIndex.fileOf(dir, 6), SegmentIndex.fileOf(dir, 5), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         Files.delete(SegmentIndex.fileOf(dir, 9));
+        Path idx12 = SegmentIndex.fileOf(dir, 12); // entries damaged, header fine: found when the entries are loaded
+        byte[] b12 = Files.readAllBytes(idx12);
+        b12[b12.length - 30] ^= 1;
+        Files.write(idx12, b12);
         Files.write(SegmentIndex.fileOf(dir, 999), new byte[] {1, 2, 3}); // an orphan
         try (RetentionJournal j = RetentionJournal.open(dir, SEGMENT, cache)) {
             checkAgainstModel(j, 0, r);
