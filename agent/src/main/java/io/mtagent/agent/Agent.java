@@ -45,6 +45,7 @@ public final class Agent implements AutoCloseable {
     private final DataServer dataServer;
     private final CacheBudget cacheBudget;
     private final io.mtagent.agent.retention.RetentionEnforcer retention;
+    private final io.mtagent.agent.retention.JournalScrub scrub;
     private final java.util.concurrent.ScheduledExecutorService housekeeping;
     private final long startedNanos = System.nanoTime();
     private final RuntimeSettings runtimeSettings;
@@ -74,6 +75,7 @@ public final class Agent implements AutoCloseable {
                     io.mtagent.agent.retention.SpacePolicy.ofLabel(config.retentionSpacePolicy()),
                     () -> System.currentTimeMillis() * 1000);
             housekeeping.scheduleWithFixedDelay(this::enforceRetention, 5, 5, java.util.concurrent.TimeUnit.SECONDS);
+            this.scrub = io.mtagent.agent.retention.JournalScrub.start(disks::all, config.retentionScrubDelay());
             io.mtagent.agent.retention.RetentionEnforcer enforcer = this.retention;
             RetentionJournalFull full = new RetentionJournalFull(enforcer);
             for (var d : disks.all()) {
@@ -83,6 +85,7 @@ public final class Agent implements AutoCloseable {
             }
         } else {
             this.retention = null;
+            this.scrub = null;
         }
     }
 
@@ -316,6 +319,9 @@ public final class Agent implements AutoCloseable {
         }
         closed = true;
         housekeeping.shutdownNow();
+        if (scrub != null) {
+            scrub.close();
+        }
         HeartbeatClient hb = heartbeat;
         if (hb != null) {
             hb.close();

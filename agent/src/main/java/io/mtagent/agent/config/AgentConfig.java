@@ -173,6 +173,10 @@ public final class AgentConfig {
         return groups;
     }
 
+    public Duration retentionScrubDelay() {
+        return values.get(RETENTION_SCRUB_DELAY);
+    }
+
     public long retentionIndexCacheBytes() {
         return values.get(RETENTION_INDEX_CACHE_BYTES);
     }

@@ -90,6 +90,11 @@ public final class AgentConfigKeys {
             "Memory for the retention journals' segment indexes (all disks together; ~37 bytes per journaled write)."
             + " Beyond it, views and rollbacks re-read index files: slower, never wrong.");
 
+    public static final ConfigKey<Duration> RETENTION_SCRUB_DELAY = ConfigKey.of("retention.scrub.delay",
+            ConfigType.DURATION, Duration.ofMinutes(1), Validator.between(Duration.ZERO, Duration.ofDays(1)),
+            "How long after start the agent re-reads every retention journal once in the background (a restart"
+            + " trusts sealed segments to their index files; this finds a damaged record before anyone needs it).");
+
     public static final ConfigKey<Duration> RETENTION_WINDOW = ConfigKey.of("retention.window", ConfigType.DURATION,
             Duration.ofHours(24), Validator.between(Duration.ofMinutes(1), Duration.ofDays(3650)),
             "How far back recovery points are kept (by the source time of the writes).");
@@ -171,7 +176,8 @@ public final class AgentConfigKeys {
             AGENT_NAME, DATA_LISTEN, DATA_INSECURE_PLAINTEXT, DATA_MAX_WRITE_BYTES, DATA_CREDIT_WINDOW_BYTES,
             STATE_DIR, CACHE_DIR, CACHE_MAX_BYTES, DISK_QUOTA_BYTES,
             INGEST_SEGMENT_BYTES, INGEST_COMMIT_MAX_BYTES, INGEST_COMMIT_MAX_DELAY,
-            AUTH_ITERATIONS, AUTH_PASSPHRASE_FILE, RETENTION_DIR, RETENTION_SEGMENT_BYTES, RETENTION_INDEX_CACHE_BYTES, RETENTION_WINDOW,
+            AUTH_ITERATIONS, AUTH_PASSPHRASE_FILE, RETENTION_DIR, RETENTION_SEGMENT_BYTES, RETENTION_INDEX_CACHE_BYTES, RETENTION_SCRUB_DELAY,
+            RETENTION_WINDOW,
             RETENTION_MAX_BYTES, RETENTION_SPACE_POLICY, RETENTION_ALLOW_SHARED_VOLUME,
             CONTROL_LISTEN, CONTROL_OPEN_HEALTH, CONTROL_OPEN_METRICS, CONTROL_TOKEN_FILE, HEALTH_RPO_THRESHOLD,
             HEALTH_APP_CONSISTENT_FREQUENCY, CONFIGSERVER_URL, CONFIGSERVER_CA_FILE, CONFIGSERVER_FINGERPRINT,

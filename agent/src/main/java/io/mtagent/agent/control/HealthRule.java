@@ -15,7 +15,9 @@ public enum HealthRule {
     CACHE_VOLUME_FULL("MT-2002", Severity.CRITICAL, true),
     /** The retention volume is missing or unwritable, a journal failed, or stop-writes holds replication. */
     RETENTION_VOLUME_UNUSABLE("MT-2003", Severity.CRITICAL, true),
-    DATA_SERVER_DOWN("MT-2004", Severity.CRITICAL, true);
+    DATA_SERVER_DOWN("MT-2004", Severity.CRITICAL, true),
+    /** A retention journal record does not verify (found by a read, the start-up scrub or 'mtagent verify'). */
+    RETENTION_JOURNAL_DAMAGED("MT-2005", Severity.CRITICAL, true);
 
     /** Overall and per-rule severity; ordered so that the worst is the largest. */
     public enum Severity {

@@ -165,8 +165,9 @@ public final class StatusReport {
         m.put("retentionWindowSeconds", earliest.timestampMicros() < 0 ? null
                 : Math.max(0, nowMicros - earliest.timestampMicros()) / 1_000_000);
         m.put("retentionPolicySeconds", e.window().toSeconds());
-        m.put("retention", "journaled");
+        m.put("retention", d.journal().damage() == null ? "journaled" : "damaged");
         m.put("journalBytes", journalBytes);
+        m.put("journalDamage", d.journal().damage());
         Map<String, Object> er = new LinkedHashMap<>();
         er.put("seq", earliest.seq());
         er.put("time", RecoveryApi.iso(earliest.timestampMicros()));
@@ -277,6 +278,12 @@ public final class StatusReport {
         }
         for (ReplicatedDisk d : agent.disks().all()) {
             DiskState state = d.state();
+            String damage = d.journal() == null ? null : d.journal().damage();
+            if (damage != null) {
+                findings.add(HealthFinding.of(HealthRule.RETENTION_JOURNAL_DAMAGED, "disk " + d.id()
+                        + ": the retention journal is damaged (" + damage + "); recovery points before it cannot be"
+                        + " read. Stop the agent, copy the journal directory, run 'mtagent verify --repair'", d.id()));
+            }
             if (state == DiskState.FAILED && journalFailure(d.applier().lastError())) {
                 findings.add(HealthFinding.of(HealthRule.RETENTION_VOLUME_UNUSABLE, "disk " + d.id()
                         + ": the retention journal failed, so the applier stopped: "

@@ -582,6 +582,24 @@ public final class RetentionJournal implements Closeable {
     }
 
     private volatile FullHandler fullHandler;
+    /** The first damage found by a read or a verify since open ("file at offset: reason"), or null. */
+    private volatile String damage;
+
+    /**
+     * Damage found since open by a read or {@link #verifyOnline} (the open itself refuses damage before the
+     * checkpoint in what it scans), or null: the status reports it (MT-2005) until 'mtagent verify --repair'.
+     */
+    public String damage() {
+        return damage;
+    }
+
+    private void noteDamage(String what) {
+        if (damage == null) {
+            damage = what;
+            LOG.severe("retention journal " + dir + " is damaged: " + what + ". Recovery points before the damage"
+                    + " cannot be read. Stop the agent, copy " + dir + ", then run 'mtagent verify --repair'");
+        }
+    }
     private volatile boolean stopRequested;
 
     /** Shutdown: an append waiting for space gives up (the batch is redone after the restart). */
@@ -623,6 +641,14 @@ public final class RetentionJournal implements Closeable {
      * @return null when everything verifies, else "file at offset: reason"
      */
     public String verifyOnline(LongConsumer progress) throws IOException {
+        String found = verifyRecords(progress);
+        if (found != null) {
+            noteDamage(found);
+        }
+        return found;
+    }
+
+    private String verifyRecords(LongConsumer progress) throws IOException {
         List<long[]> segs = segmentsSnapshot();
         try (AutoCloseable hold = lease(earliestSeq())) {
             long checked = 0;
@@ -1026,8 +1052,10 @@ public final class RetentionJournal implements Closeable {
         if (b.remaining() != b.capacity() || b.getInt(0) != bodyLength
                 || JournalFormat.chainedCrc(new CRC32C(), r.prevChain(), body) != b.getInt(4)
                 || body.getLong(16) != r.seq() || body.getLong(32) != r.offset()) {
-            throw new CorruptLogException(dir.resolve(JournalFormat.fileName(r.segment())), r.position(),
-                    "the before-image of seq " + r.seq() + " does not verify (chained CRC)");
+            Path file = dir.resolve(JournalFormat.fileName(r.segment()));
+            String what = "the before-image of seq " + r.seq() + " does not verify (chained CRC)";
+            noteDamage(file + " at " + r.position() + ": " + what);
+            throw new CorruptLogException(file, r.position(), what);
         }
         byte[] out = new byte[r.length()];
         body.get(JournalFormat.BODY_HEADER_LENGTH, out);

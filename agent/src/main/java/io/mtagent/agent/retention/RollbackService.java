@@ -152,18 +152,31 @@ public final class RollbackService {
         if (from == Phase.CAPTURING) {
             writeState(disk, Phase.CAPTURING, point, irreversible);
             deleteTree(undoDir);
-            if (!irreversible) {
-                try (RetentionJournal undo = RetentionJournal.open(undoDir, 64L << 20)) {
-                    long[] n = {0};
-                    journal.forEachImageAfter(point, false, r -> {
+            // Before the target changes: every before-image the rollback will write is read and verified (a damaged
+            // journal refuses here, with the target untouched), and unless irreversible, what the rollback
+            // overwrites goes to the undo journal.
+            try (RetentionJournal undo = irreversible ? null : RetentionJournal.open(undoDir, 64L << 20)) {
+                long[] n = {0};
+                journal.forEachImageAfter(point, false, r -> {
+                    journal.image(r);
+                    if (undo != null) {
                         byte[] current = new byte[r.length()];
                         target.read(r.offset(), ByteBuffer.wrap(current));
                         undo.appendBeforeImage(++n[0], 0, r.offset(), ByteBuffer.wrap(current));
-                        done[0] += r.length();
-                        progress.accept(done[0], 2 * total);
-                    });
+                    }
+                    done[0] += r.length();
+                    progress.accept(done[0], 2 * total);
+                });
+                if (undo != null) {
                     undo.sync();
                 }
+            } catch (IOException e) {
+                // The target was not touched: back to where the operator started (replication stays stopped).
+                deleteTree(undoDir);
+                writeState(disk, Phase.AT_LATEST, disk.lastDurableSeq(), false);
+                disk.setRecoveryState(DiskState.RECOVERING, "rollback to seq " + point + " refused, the target is"
+                        + " unchanged at latest: " + e.getMessage());
+                throw e;
             }
         }
         writeState(disk, Phase.ROLLING, point, irreversible);

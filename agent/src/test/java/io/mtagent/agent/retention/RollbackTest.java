@@ -157,4 +157,66 @@ class RollbackTest {
             assertThat(Files.readAllBytes(TestAgents.target(dir, 0))).isEqualTo(workload.models.get(0).snapshot());
         }
     }
+
+    /**
+     * A flipped byte in a sealed journal segment (which a restart does not re-read): the start-up scrub finds it and
+     * the status says MT-2005; a rollback that needs the damaged before-image refuses before it touches the target.
+     */
+    @Test
+    void aDamagedJournalIsFoundByTheScrubAndARollbackThroughItLeavesTheTargetAlone() throws Exception {
+        long seq0;
+        try (Agent agent = TestAgents.start(settings());
+             ReplicationClient client = ReplicationClient.connect(TestAgents.client(agent).build())) {
+            workload.stream(agent, client, 100, 5);
+            seq0 = PointCatalog.groupPoints(group(agent)).get(new ArrayList<>(workload.groupImages.keySet()).get(0))
+                    .get("disk-0");
+        }
+        Path jdir = dir.resolve("retention").resolve("d0");
+        List<Path> segments;
+        try (var files = Files.list(jdir)) {
+            segments = files.filter(p -> p.toString().endsWith(".jrn")).sorted().toList();
+        }
+        assertThat(segments.size()).as("sealed segments").isGreaterThan(2);
+        Path sealedSegment = segments.get(segments.size() - 2);
+        long flipped = -1;
+        try (var ch = java.nio.channels.FileChannel.open(sealedSegment, java.nio.file.StandardOpenOption.READ,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            long pos = JournalFormat.HEADER_LENGTH;
+            java.nio.ByteBuffer rec = java.nio.ByteBuffer.allocate(8 + JournalFormat.BODY_HEADER_LENGTH);
+            while (pos < ch.size()) {
+                ch.read(rec.clear(), pos);
+                long seq = rec.getLong(8 + 16);
+                if (rec.get(8) == JournalFormat.TYPE_BEFORE_IMAGE && seq > seq0) {
+                    flipped = pos + 8 + JournalFormat.BODY_HEADER_LENGTH + 100; // inside the before-image
+                    java.nio.ByteBuffer one = java.nio.ByteBuffer.allocate(1);
+                    ch.read(one, flipped);
+                    ch.write(java.nio.ByteBuffer.wrap(new byte[] {(byte) (one.get(0) ^ 0x40)}), flipped);
+                    break;
+                }
+                pos += JournalFormat.recordLength(rec.getInt(8 + 4));
+            }
+        }
+        assertThat(flipped).isPositive();
+
+        Map<String, String> s = settings();
+        s.put("retention.scrub.delay", "0s");
+        try (Agent agent = TestAgents.start(s)) {
+            ReplicatedDisk d0 = agent.disks().byId("disk-0");
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (d0.journal().damage() == null && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertThat(d0.journal().damage()).as("found by the scrub").contains(sealedSegment.getFileName().toString());
+            var health = new io.mtagent.agent.control.StatusReport(agent, agent.runtimeSettings(),
+                    new io.mtagent.agent.control.RateTracker(4)).health();
+            assertThat(health.findings()).extracting(f -> f.code()).contains("MT-2005");
+
+            byte[] before = Files.readAllBytes(TestAgents.target(dir, 0));
+            assertThatThrownBy(() -> RollbackService.recover(d0, seq0, false, RollbackService.Progress.NONE))
+                    .isInstanceOf(io.mtagent.agent.storage.CorruptLogException.class)
+                    .hasMessageContaining(sealedSegment.getFileName().toString());
+            assertThat(Files.readAllBytes(TestAgents.target(dir, 0))).as("target untouched").isEqualTo(before);
+            assertThat(RollbackService.describe(d0)).startsWith("at-latest");
+        }
+    }
 }
