@@ -181,48 +181,30 @@ public final class RetentionJournal implements Closeable {
                     }
                 }
                 SegmentIndex scanned = new SegmentIndex(index, h.incarnation(), 1024);
-                int chainNow = h.chainSeed();
-                boolean prunedLeftover = false;
-                long pos = JournalFormat.HEADER_LENGTH;
+                SegmentReader reader = new SegmentReader(ch, size, h);
                 String bad = null;
+                long pos;
+                int chainNow;
                 while (true) {
-                    if (pos + JournalFormat.PREFIX_LENGTH > size) {
-                        bad = pos == size ? null : "truncated record";
-                        break;
-                    }
-                    ByteBuffer prefix = ByteBuffer.allocate(JournalFormat.PREFIX_LENGTH);
-                    readFully(ch, prefix, pos);
-                    int bodyLength = prefix.getInt(0);
-                    if (bodyLength < JournalFormat.BODY_HEADER_LENGTH
-                            || bodyLength > JournalFormat.BODY_HEADER_LENGTH + JournalFormat.MAX_PAYLOAD
-                            || pos + JournalFormat.PREFIX_LENGTH + bodyLength > size) {
-                        bad = "bad record length";
-                        break;
-                    }
-                    ByteBuffer body = ByteBuffer.allocate(bodyLength);
-                    readFully(ch, body, pos + JournalFormat.PREFIX_LENGTH);
-                    int c = JournalFormat.chainedCrc(crc, chainNow, body);
-                    if (c != prefix.getInt(4) || body.getLong(8) != h.incarnation()
-                            || body.getInt(4) != bodyLength - JournalFormat.BODY_HEADER_LENGTH) {
-                        bad = "record does not verify (chained CRC or incarnation)";
+                    ByteBuffer body = reader.next();
+                    if (body == null) {
+                        bad = reader.failure();
+                        pos = reader.end();
+                        chainNow = reader.chain();
                         break;
                     }
                     long seq = body.getLong(16);
                     if (seq <= prunedThrough) {
-                        // A segment whose pruning was interrupted after the mark: skip, it is removed below.
-                        chainNow = c;
-                        pos += JournalFormat.recordLength(body.getInt(4));
-                        prunedLeftover = true;
-                        continue;
+                        continue; // a segment whose pruning was interrupted after the mark: removed below if all is
                     }
                     if (!follows(seq)) {
                         bad = "sequence " + seq + " after " + lastSeq;
+                        pos = reader.position();
+                        chainNow = reader.chainBefore();
                         break;
                     }
-                    addRecord(scanned, body, pos, chainNow);
+                    addRecord(scanned, body, reader.position(), reader.chainBefore());
                     lastSeq = seq;
-                    chainNow = c;
-                    pos += JournalFormat.recordLength(body.getInt(4));
                 }
                 if (bad == null && !lastFile && scanned.count() == 0) {
                     ch.close();
@@ -350,35 +332,20 @@ public final class RetentionJournal implements Closeable {
                 throw new CorruptLogException(file, 0, "journal segment header does not verify");
             }
             SegmentIndex idx = new SegmentIndex(s.segment(), s.incarnation(), 1024);
-            CRC32C c32 = new CRC32C();
-            int chainNow = h.chainSeed();
-            long pos = JournalFormat.HEADER_LENGTH;
-            long size = ch.size();
-            while (pos < size) {
-                ByteBuffer prefix = ByteBuffer.allocate(JournalFormat.PREFIX_LENGTH);
-                readFully(ch, prefix, pos);
-                int bodyLength = prefix.remaining() == JournalFormat.PREFIX_LENGTH ? prefix.getInt(0) : -1;
-                if (bodyLength < JournalFormat.BODY_HEADER_LENGTH
-                        || bodyLength > JournalFormat.BODY_HEADER_LENGTH + JournalFormat.MAX_PAYLOAD
-                        || pos + JournalFormat.PREFIX_LENGTH + bodyLength > size) {
-                    throw new CorruptLogException(file, pos, "bad record length");
-                }
-                ByteBuffer body = ByteBuffer.allocate(bodyLength);
-                readFully(ch, body, pos + JournalFormat.PREFIX_LENGTH);
-                int c = JournalFormat.chainedCrc(c32, chainNow, body);
-                if (c != prefix.getInt(4) || body.getLong(8) != s.incarnation()) {
-                    throw new CorruptLogException(file, pos, "record does not verify (chained CRC or incarnation)");
-                }
+            SegmentReader reader = new SegmentReader(ch, ch.size(), h);
+            ByteBuffer body;
+            while ((body = reader.next()) != null) {
                 if (body.getLong(16) >= s.firstSeq()) {
-                    addRecord(idx, body, pos, chainNow);
+                    addRecord(idx, body, reader.position(), reader.chainBefore());
                 }
-                chainNow = c;
-                pos += JournalFormat.recordLength(body.getInt(4));
+            }
+            if (reader.failure() != null) {
+                throw new CorruptLogException(file, reader.end(), reader.failure());
             }
             if (idx.count() == 0 || idx.firstSeq() != s.firstSeq() || idx.lastSeq() != s.lastSeq()) {
                 throw new CorruptLogException(file, 0, "segment no longer holds seq " + s.firstSeq() + ".." + s.lastSeq());
             }
-            idx.seal(size, chainNow);
+            idx.seal(reader.end(), reader.chain());
             writeIndex(idx);
             return idx;
         }
@@ -665,37 +632,26 @@ public final class RetentionJournal implements Closeable {
                     if (h == null || h.incarnation() != e[1] || (prevChain != null && h.chainSeed() != prevChain)) {
                         return file + " at 0: segment header does not verify or breaks the chain";
                     }
-                    int chainNow = h.chainSeed();
-                    long pos = JournalFormat.HEADER_LENGTH;
-                    CRC32C crc32 = new CRC32C();
+                    // The current segment grows meanwhile: read only what was there when the verify started.
+                    SegmentReader reader = new SegmentReader(ch, ch.size(), h);
                     while (true) {
-                        ByteBuffer prefix = ByteBuffer.allocate(JournalFormat.PREFIX_LENGTH);
-                        readFully(ch, prefix, pos);
-                        int bodyLength = prefix.remaining() == 8 ? prefix.getInt(0) : -1;
-                        if (bodyLength < JournalFormat.BODY_HEADER_LENGTH
-                                || bodyLength > JournalFormat.BODY_HEADER_LENGTH + JournalFormat.MAX_PAYLOAD) {
-                            return file + " at " + pos + ": bad record length";
+                        ByteBuffer body = reader.next();
+                        if (body == null) {
+                            return file + " at " + reader.end() + ": " + (reader.failure() == null
+                                    ? "ends before seq " + last : reader.failure());
                         }
-                        ByteBuffer body = ByteBuffer.allocate(bodyLength);
-                        readFully(ch, body, pos + JournalFormat.PREFIX_LENGTH);
-                        if (body.remaining() != bodyLength) {
-                            return file + " at " + pos + ": record cut short";
-                        }
-                        int c = JournalFormat.chainedCrc(crc32, chainNow, body);
                         long seq = body.getLong(16);
-                        if (c != prefix.getInt(4) || body.getLong(8) != h.incarnation()
-                                || (prevSeq != 0 && seq != prevSeq + 1 && seq > prunedThroughNow())) {
-                            return file + " at " + pos + ": record does not verify (chained CRC, incarnation or sequence)";
+                        if (prevSeq != 0 && seq != prevSeq + 1 && seq > prunedThroughNow()) {
+                            return file + " at " + reader.position() + ": sequence " + seq + " after " + prevSeq;
                         }
-                        chainNow = c;
                         prevSeq = seq;
                         checked++;
                         progress.accept(checked);
-                        pos += JournalFormat.recordLength(body.getInt(4));
                         if (seq >= last) {
                             break;
                         }
                     }
+                    int chainNow = reader.chain();
                     prevChain = chainNow;
                 }
             }

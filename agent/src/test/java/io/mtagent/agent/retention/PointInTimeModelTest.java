@@ -42,7 +42,7 @@ class PointInTimeModelTest {
         DiskModel model = new DiskModel(DISK_BYTES);
         Map<Long, byte[]> snapshots = new LinkedHashMap<>(); // seq → the disk image after that seq
         List<long[]> times = new ArrayList<>(); // {timestamp, seq}
-        long ts = 1_000_000;
+        long ts = System.currentTimeMillis() * 1000; // inside the retention window, or pruning would take the points
 
         try (Agent agent = TestAgents.start(settings);
              ReplicationClient client = ReplicationClient.connect(TestAgents.client(agent).build())) {
