@@ -91,7 +91,9 @@ class PrometheusScrapeTest {
                     .redirectErrorStream(true).redirectOutput(dir.resolve("prometheus.log").toFile()).start();
             try {
                 HttpClient http = HttpClient.newHttpClient();
-                await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(500)).until(() -> {
+                await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(500))
+                        .ignoreExceptionsInstanceOf(java.net.ConnectException.class) // Prometheus is still starting
+                        .until(() -> {
                     d.flush(Duration.ofSeconds(10));
                     d.write(0, new byte[4096]); // the stream goes on while Prometheus scrapes
                     JsonNode up = query(http, webPort, "up");
