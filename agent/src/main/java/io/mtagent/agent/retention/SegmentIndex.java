@@ -111,13 +111,7 @@ final class SegmentIndex {
             throw new IllegalStateException("segment " + segment + ": seq " + seq + " after " + (firstSeq + count - 1));
         }
         if (count == ts.length) {
-            int c = count * 2;
-            ts = Arrays.copyOf(ts, c);
-            offset = Arrays.copyOf(offset, c);
-            position = Arrays.copyOf(position, c);
-            length = Arrays.copyOf(length, c);
-            prevChain = Arrays.copyOf(prevChain, c);
-            type = Arrays.copyOf(type, c);
+            resize(count * 2);
         }
         ts[count] = timestampMicros;
         offset[count] = off;
@@ -135,16 +129,20 @@ final class SegmentIndex {
         count++;
     }
 
+    private void resize(int capacity) {
+        ts = Arrays.copyOf(ts, capacity);
+        offset = Arrays.copyOf(offset, capacity);
+        position = Arrays.copyOf(position, capacity);
+        length = Arrays.copyOf(length, capacity);
+        prevChain = Arrays.copyOf(prevChain, capacity);
+        type = Arrays.copyOf(type, capacity);
+    }
+
     /** Freezes the index: builds the offset order used by range lookups. */
     void seal(long segmentFileLength, int chainAfterLast) {
         segmentLength = segmentFileLength;
         lastChain = chainAfterLast;
-        ts = Arrays.copyOf(ts, count);
-        offset = Arrays.copyOf(offset, count);
-        position = Arrays.copyOf(position, count);
-        length = Arrays.copyOf(length, count);
-        prevChain = Arrays.copyOf(prevChain, count);
-        type = Arrays.copyOf(type, count);
+        resize(count); // a sealed index lives on in the cache: no spare capacity
         Integer[] order = new Integer[imageCount];
         int n = 0;
         for (int i = 0; i < count; i++) {
