@@ -63,6 +63,8 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
     private String peerName = "?";
     private ScheduledFuture<?> handshakeTimer;
     private long clockOffsetMicros;
+    /** The negotiated protocol version (SPEC.md §9); v2 adds resync and checksums (§12). */
+    private int version = Protocol.VERSION_1;
 
     ServerSession(DataServerContext server) {
         this.server = server;
@@ -157,6 +159,8 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
             throw new ProtocolException(ErrorCode.AUTH_RATE_LIMITED, "too many failed proofs from " + peer.getHostAddress()
                     + "; retry in " + server.limiter().lockoutRemaining(peer).toSeconds() + " s");
         }
+        this.version = version;
+        ctx.pipeline().get(FrameDecoder.class).setVersion(version);
         clientNonce = hello.clientNonce();
         serverNonce = new byte[HandshakeCrypto.NONCE_LENGTH];
         RANDOM.nextBytes(serverNonce);

@@ -107,6 +107,11 @@ public final class ReplicationClient implements Closeable {
         return connection.maxWriteBytes;
     }
 
+    /** The protocol version negotiated on the current connection (2 enables resync and checksums). */
+    public int protocolVersion() {
+        return connection.version;
+    }
+
     /** The agent certificate's SHA-256 fingerprint as seen on this connection (zeros without TLS). */
     public byte[] agentFingerprint() {
         return connection.fingerprint.clone();
@@ -270,6 +275,8 @@ public final class ReplicationClient implements Closeable {
         volatile ReplicationException failure;
         volatile long clockOffsetMicros;
         volatile int maxWriteBytes;
+        /** The version the agent chose in CHALLENGE. */
+        volatile int version = Protocol.VERSION_1;
         byte[] fingerprint = new byte[HandshakeCrypto.FINGERPRINT_LENGTH];
         private byte[] clientNonce;
         private byte[] serverNonce;
@@ -360,6 +367,8 @@ public final class ReplicationClient implements Closeable {
                 ctx.close();
                 return;
             }
+            version = ch.version();
+            ctx.pipeline().get(FrameDecoder.class).setVersion(version);
             serverNonce = ch.serverNonce();
             key = key(ch.salt(), ch.iterations());
             ctx.writeAndFlush(new Frames.AuthProof(HandshakeCrypto.clientProof(key, clientNonce, serverNonce, fingerprint)));
