@@ -7,6 +7,7 @@ import io.mtagent.protocol.FrameEncoder;
 import io.mtagent.protocol.Frames;
 import io.mtagent.protocol.HandshakeCrypto;
 import io.mtagent.protocol.Protocol;
+import io.mtagent.protocol.ResyncFrames;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
@@ -275,6 +276,8 @@ public final class ReplicationClient implements Closeable {
         volatile ReplicationException failure;
         volatile long clockOffsetMicros;
         volatile int maxWriteBytes;
+        /** DISK_OPENED of a resyncing disk, waiting for its RESYNC_STATE; event loop only. */
+        final Map<Integer, Frames.DiskOpened> heldOpens = new java.util.HashMap<>();
         /** The version the agent chose in CHALLENGE. */
         volatile int version = Protocol.VERSION_1;
         byte[] fingerprint = new byte[HandshakeCrypto.FINGERPRINT_LENGTH];
@@ -343,9 +346,28 @@ public final class ReplicationClient implements Closeable {
                     s.onCredit(cr.bytes());
                 }
             } else if (frame instanceof Frames.DiskOpened o) {
+                if (o.state().resyncing() && version >= Protocol.VERSION_2) {
+                    heldOpens.put(o.handle(), o); // RESYNC_STATE follows at once (SPEC.md §12.6); complete then
+                    return;
+                }
                 CompletableFuture<Frame> f = pendingOpens.remove(o.handle());
                 if (f != null) {
                     f.complete(o);
+                }
+            } else if (frame instanceof ResyncFrames.ResyncState rs) {
+                DiskStream s = streams.get(rs.handle());
+                if (s != null) {
+                    s.onResyncState(rs);
+                }
+                Frames.DiskOpened held = heldOpens.remove(rs.handle());
+                CompletableFuture<Frame> f = held == null ? null : pendingOpens.remove(rs.handle());
+                if (f != null) {
+                    f.complete(held);
+                }
+            } else if (frame instanceof ResyncFrames.Checksums c) {
+                DiskStream s = streams.get(c.handle());
+                if (s != null) {
+                    s.onChecksums(c);
                 }
             } else if (frame instanceof Frames.Ping p) {
                 ctx.writeAndFlush(new Frames.Pong(p.nonce()));
