@@ -505,6 +505,17 @@ public final class DiskStream {
                 changed.signalAll();
                 return;
             }
+            if (info.state() == DiskState.NEEDS_RESYNC) {
+                // SPEC.md §12.2: what the agent did not take is superseded by the resync, which is numbered from
+                // lastDurableSeq + 1; nothing is re-sent.
+                for (Pending p : unacked) {
+                    ReferenceCountUtil.release(p.frame());
+                }
+                unacked.clear();
+                nextSeq = durable + 1;
+                changed.signalAll();
+                return;
+            }
             if (nextSeq <= durable) {
                 nextSeq = durable + 1;
             }
