@@ -92,8 +92,15 @@ public final class Resync {
                          double seconds) {
     }
 
-    /** Bytes per CHECKSUM_REQUEST and per RESYNC_PROGRESS: 8 MiB (at most 4,096 chunks). */
-    static final long RANGE_BYTES = 8L << 20;
+    /** Most bytes per CHECKSUM_REQUEST and per RESYNC_PROGRESS: 8 MiB (at most 4,096 chunks). */
+    static final long MAX_RANGE_BYTES = 8L << 20;
+    /** The range per request/progress marker: about 1/64 of the resync (so a small disk still resumes mid-way). */
+    private long rangeBytes = MAX_RANGE_BYTES;
+
+    private void sizeRanges(long bytes, int chunk) {
+        long r = Math.max(chunk, Math.min(MAX_RANGE_BYTES, bytes / 64) / chunk * chunk);
+        rangeBytes = r;
+    }
     /** Requests kept in flight ahead of the comparison (the agent allows 4 per handle). */
     static final int AHEAD = 3;
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -150,17 +157,18 @@ public final class Resync {
             stream.resyncStart(id, mode, chunk, 0, size);
         }
         long resumedFrom = from;
+        sizeRanges(end - from, chunk);
         int chunks = (int) ((end - from + chunk - 1) / chunk);
         byte[] sourceDigests = options.maxPasses() > 1 ? new byte[chunks * ResyncFrames.DIGEST_LENGTH] : null;
         // Pass 1: compare with the agent's digests (or send everything in full mode).
         ArrayDeque<CompletableFuture<DiskStream.Digests>> ahead = new ArrayDeque<>();
         long nextRequest = from;
         for (long pos = from; pos < end; ) {
-            long len = Math.min(RANGE_BYTES, end - pos);
+            long len = Math.min(rangeBytes, end - pos);
             DiskStream.Digests theirs = null;
             if (mode != ResyncFrames.Mode.FULL) {
                 while (ahead.size() < AHEAD && nextRequest < end) {
-                    long l = Math.min(RANGE_BYTES, end - nextRequest);
+                    long l = Math.min(rangeBytes, end - nextRequest);
                     ahead.add(stream.checksums(nextRequest, l, chunk));
                     nextRequest += l;
                 }
@@ -239,7 +247,7 @@ public final class Resync {
             throws IOException, ReplicationException, InterruptedException {
         long changed = 0;
         for (long pos = from; pos < end; ) {
-            long len = Math.min(RANGE_BYTES, end - pos);
+            long len = Math.min(rangeBytes, end - pos);
             stream.sourceOrderLock().lock();
             try {
                 ByteBuffer buf = readSource(pos, (int) len);
@@ -320,9 +328,10 @@ public final class Resync {
             throws ReplicationException, InterruptedException, IOException, TimeoutException {
         Resync r = new Resync(stream, source, Options.defaults().withChunkSize(chunk));
         long size = stream.sizeBytes();
+        r.sizeRanges(size, chunk);
         List<Long> suspects = new ArrayList<>();
-        for (long pos = 0; pos < size; pos += RANGE_BYTES) {
-            long len = Math.min(RANGE_BYTES, size - pos);
+        for (long pos = 0; pos < size; pos += r.rangeBytes) {
+            long len = Math.min(r.rangeBytes, size - pos);
             DiskStream.Digests theirs = r.await(stream.checksums(pos, len, chunk));
             stream.sourceOrderLock().lock();
             try {
@@ -380,12 +389,13 @@ public final class Resync {
     public static Result repair(DiskStream stream, SourceDevice source, List<long[]> ranges, int chunk, String endName)
             throws ReplicationException, InterruptedException, IOException, TimeoutException {
         Resync r = new Resync(stream, source, Options.defaults().withChunkSize(chunk).withMode(ResyncFrames.Mode.RANGES));
+        r.rangeBytes = MAX_RANGE_BYTES;
         long t0 = System.nanoTime();
         long id = RANDOM.nextLong() & Long.MAX_VALUE | 1;
         stream.resyncStart(id, ResyncFrames.Mode.RANGES, chunk, 0, stream.sizeBytes());
         for (long[] range : ranges) {
-            for (long pos = range[0]; pos < range[1]; pos += RANGE_BYTES) {
-                int len = (int) Math.min(RANGE_BYTES, range[1] - pos);
+            for (long pos = range[0]; pos < range[1]; pos += r.rangeBytes) {
+                int len = (int) Math.min(r.rangeBytes, range[1] - pos);
                 stream.sourceOrderLock().lock();
                 try {
                     ByteBuffer buf = r.readSource(pos, len);
