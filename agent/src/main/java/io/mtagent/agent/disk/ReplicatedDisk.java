@@ -603,6 +603,13 @@ public final class ReplicatedDisk implements Closeable {
         persist();
     }
 
+    /** An operator asks for a resync: needs-resync with {@code why} (persisted); a resync in progress is dropped. */
+    public synchronized void requestResync(String why) {
+        if (state != DiskState.FAILED && state != DiskState.RECOVERING) {
+            markNeedsResync(why);
+        }
+    }
+
     synchronized void markNeedsResync(String why) {
         if (state != DiskState.NEEDS_RESYNC) {
             resync = null; // a resync in progress cannot continue: writes it relied on are lost
