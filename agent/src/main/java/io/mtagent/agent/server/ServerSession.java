@@ -644,15 +644,33 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
                     return !detached && ctx.channel().isActive();
                 }
 
+                /** Event loop only: the last frame went out and the request stopped counting as outstanding. */
+                private boolean counted = true;
+
                 @Override
                 public void send(ResyncFrames.Checksums frame) {
-                    ctx.writeAndFlush(frame);
+                    if (!frame.last()) {
+                        ctx.writeAndFlush(frame);
+                        return;
+                    }
+                    // In one event-loop task: C may send its next request as soon as it has this frame, and that
+                    // request must find the count already lowered (SPEC.md §12.4: outstanding until the last frame).
+                    ctx.executor().execute(() -> {
+                        if (counted) {
+                            counted = false;
+                            checksumsOutstanding--;
+                        }
+                        ctx.writeAndFlush(frame);
+                    });
                 }
 
                 @Override
                 public void finished(String error) {
                     ctx.executor().execute(() -> {
-                        checksumsOutstanding--;
+                        if (counted) {
+                            counted = false;
+                            checksumsOutstanding--;
+                        }
                         if (error != null && !stopped && !detached) {
                             stop();
                             sendError(ErrorCode.DISK_FAILED, handle, 0, "disk " + disk.id() + ": checksums: " + error);
