@@ -597,6 +597,10 @@ public final class ReplicatedDisk implements Closeable {
             o.fenced(epoch);
             owner = null;
         }
+        if (next == DiskState.RECOVERING && resync != null) {
+            resync = null; // a rollback ends any resync: after the commit the source side must resync anew
+            resyncStats.ended();
+        }
         state = next;
         reason = why;
         LOG.warning(() -> "disk " + id + " is now " + next.label() + ": " + why);
