@@ -158,6 +158,39 @@ class ResyncFramesTest {
         }
     }
 
+    @Test
+    void randomlyMutatedV2StreamsOnlyEverFailWithProtocolErrors() {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(Long.getLong("mtagent.fuzz.seed", 10));
+        ByteBuf all = Unpooled.buffer();
+        for (Frame f : samples()) {
+            FrameEncoder.encode(all, f);
+        }
+        byte[] clean = io.netty.buffer.ByteBufUtil.getBytes(all);
+        all.release();
+        for (int round = 0; round < 2000; round++) {
+            byte[] b = clean.clone();
+            int flips = 1 + r.nextInt(4);
+            for (int i = 0; i < flips; i++) {
+                b[r.nextInt(b.length)] = (byte) r.nextInt(256);
+            }
+            EmbeddedChannel ch = decoder(Protocol.VERSION_2);
+            try {
+                for (int p = 0; p < b.length; ) { // fragmented delivery
+                    int n = Math.min(b.length - p, 1 + r.nextInt(64));
+                    ch.writeInbound(Unpooled.wrappedBuffer(b, p, n));
+                    p += n;
+                }
+            } catch (DecoderException e) {
+                assertThat(e.getCause()).as("round %d", round).isInstanceOf(ProtocolException.class);
+            }
+            Object o;
+            while ((o = ch.readInbound()) != null) {
+                io.netty.util.ReferenceCountUtil.release(o);
+            }
+            ch.finishAndReleaseAll();
+        }
+    }
+
     // ---- helpers ----
 
     private static ByteBuf checksumsHeader(ByteBuf b, int flags, int count) {
