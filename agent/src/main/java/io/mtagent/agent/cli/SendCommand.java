@@ -189,7 +189,9 @@ final class SendCommand implements Callable<Integer> {
                 ReplicasCommand.size(r.bytesSent()), ReplicasCommand.size(r.wireBytesSent()),
                 ReplicasCommand.size(r.checksumBytes()), r.passes(), r.seconds());
         if (r.resumedFrom() > 0) {
-            System.out.printf("  resumed at %s: the run before was interrupted%n", ReplicasCommand.size(r.resumedFrom()));
+            System.out.printf("  resumed at %s: the run before was interrupted%s%n", ReplicasCommand.size(r.resumedFrom()),
+                    r.consistent() ? "" : "; the chunks before that were not re-checked in this run, so run"
+                            + " 'mtagent send' again for a consistent point");
         }
         if (!r.consistent()) {
             System.out.printf("  NOT CONSISTENT: %d chunk(s) still changed in pass %d; end marker '%s' (seq %d) is"

@@ -189,7 +189,9 @@ public final class Resync {
                 passes++;
                 changed = recheck(from, end, chunk, sourceDigests, passes, t0);
                 if (changed == 0) {
-                    consistent = true;
+                    // A resumed run compared only from its resume offset in this process, so the chunks before
+                    // it were not re-checked: it cannot vouch for one instant of the source. Run again.
+                    consistent = resume == null || resume.doneOffset() <= resume.offset();
                     break;
                 }
             }
