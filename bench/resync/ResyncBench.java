@@ -92,15 +92,23 @@ public class ResyncBench {
 
         // 3: isolation.
         liveThroughput(dir.resolve("warm"), size, seconds, -1, source); // warm-up (JIT), not reported
-        double alone = liveThroughput(dir.resolve("run2"), size, seconds, -1, source);
-        double limited = liveThroughput(dir.resolve("run3"), size, seconds, rate, source);
-        double unlimited = liveThroughput(dir.resolve("run4"), size, seconds, 0, source);
-        double alone2 = liveThroughput(dir.resolve("run5"), size, seconds, -1, source);
-        double base = (alone + alone2) / 2;
-        System.out.printf("live writes of disk A (64 KiB, one stream): alone %.1f / %.1f MB/s (before / after);"
-                + " with a full resync of disk B limited to %d MiB/s: %.1f MB/s (%.2fx the mean alone);"
-                + " with an unlimited resync: %.1f MB/s (%.2fx)%n", alone, alone2, rate >> 20, limited,
-                limited / base, unlimited, unlimited / base);
+        int rounds = a.length > 4 ? Integer.parseInt(a[4]) : 3;
+        double[] lim = new double[rounds];
+        double[] unl = new double[rounds];
+        for (int i = 0; i < rounds; i++) { // interleaved, so a noisy neighbour hits all three kinds alike
+            double alone = liveThroughput(dir.resolve("alone"), size, seconds, -1, source);
+            double limited = liveThroughput(dir.resolve("limited"), size, seconds, rate, source);
+            double unlimited = liveThroughput(dir.resolve("unlimited"), size, seconds, 0, source);
+            lim[i] = limited / alone;
+            unl[i] = unlimited / alone;
+            System.out.printf("round %d: disk A alone %.1f MB/s; with disk B resyncing at %d MiB/s: %.1f MB/s (%.2fx);"
+                    + " with B resyncing unlimited: %.1f MB/s (%.2fx)%n", i + 1, alone, rate >> 20, limited, lim[i],
+                    unlimited, unl[i]);
+        }
+        Arrays.sort(lim);
+        Arrays.sort(unl);
+        System.out.printf("median over %d rounds: rate-limited resync %.2fx, unlimited resync %.2fx of disk A alone%n",
+                rounds, lim[rounds / 2], unl[rounds / 2]);
     }
 
     /** MB/s of acknowledged 64 KiB writes to disk 0 over {@code seconds}; resyncRate -1 = no resync on disk 1. */
