@@ -162,6 +162,8 @@ public final class Agent implements AutoCloseable {
                     config.agentName(), passphrase, new AuthFailureLimiter(), disks, budget,
                     config.dataMaxWriteBytes(), (int) Math.min(Integer.MAX_VALUE, config.dataCreditWindowBytes()),
                     new DataServerStats(registry), Math.max(2, Runtime.getRuntime().availableProcessors()));
+            server.useChecksumService(new io.mtagent.agent.resync.ChecksumService(config.resyncHashThreads(),
+                    config.resyncHashRate()));
             try {
                 server.start();
             } catch (RuntimeException e) {

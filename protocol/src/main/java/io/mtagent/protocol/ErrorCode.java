@@ -30,7 +30,11 @@ public enum ErrorCode {
     PROTOCOL_VIOLATION(22, true, "a frame that is valid but not allowed here (e.g. handshake frame twice)"),
     WRITE_TOO_LARGE(23, false, "the write's length exceeds the announced maximum"),
     INTERNAL(24, true, "unexpected agent error"),
-    DISK_RECOVERING(25, false, "the disk is being rolled back to a recovery point; replication is stopped until commit");
+    DISK_RECOVERING(25, false, "the disk is being rolled back to a recovery point; replication is stopped until commit"),
+    /** v2: a resync-marked WRITE, RESYNC_PROGRESS or RESYNC_END without that resync in progress. */
+    NOT_RESYNCING(26, false, "no resync with that id is in progress on the disk"),
+    /** v2: a CHECKSUM_REQUEST beyond the outstanding limit of the handle. */
+    TOO_MANY_REQUESTS(27, false, "too many checksum requests outstanding on the handle");
 
     private final int code;
     private final boolean fatal;

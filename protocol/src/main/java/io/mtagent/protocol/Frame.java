@@ -8,7 +8,9 @@ import io.netty.buffer.ByteBuf;
  */
 public sealed interface Frame permits Frames.Hello, Frames.Challenge, Frames.AuthProof, Frames.AuthOk,
         Frames.OpenDisk, Frames.DiskOpened, Frames.CloseDisk, Frames.DiskClosed, WriteFrame, Frames.Tag,
-        Frames.Ack, Frames.Credit, Frames.Error, Frames.Ping, Frames.Pong {
+        Frames.Ack, Frames.Credit, Frames.Error, Frames.Ping, Frames.Pong, ResyncFrames.ResyncStart,
+        ResyncFrames.ResyncProgress, ResyncFrames.ResyncEnd, ResyncFrames.ResyncState, ResyncFrames.ChecksumRequest,
+        ResyncFrames.Checksums {
 
     FrameType type();
 

@@ -26,9 +26,23 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     private State state = State.READ_LENGTH;
     private int frameLength;
     private int maxFrameLength;
+    /** The negotiated version: frame types, flag bits and state values of later versions are refused. */
+    private int version = Protocol.VERSION_1;
 
     public FrameDecoder(int maxFrameLength) {
         this.maxFrameLength = maxFrameLength;
+    }
+
+    /**
+     * Sets the negotiated protocol version (after CHALLENGE). Until then, and for a v1 session, only v1 frames
+     * decode: a v2 type is UNKNOWN_FRAME_TYPE, a v2 flag bit or state value MALFORMED_FRAME (SPEC.md §9).
+     */
+    public void setVersion(int version) {
+        this.version = version;
+    }
+
+    public int version() {
+        return version;
     }
 
     /** Raises (or lowers) the cap for frames whose length word has not been read yet. */
@@ -68,7 +82,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                     in.readerIndex(end);
                     state = State.READ_LENGTH;
                     try {
-                        out.add(parse(frame));
+                        out.add(parse(frame, version));
                     } catch (ProtocolException e) {
                         fail(in, e);
                     }
@@ -93,9 +107,14 @@ public final class FrameDecoder extends ByteToMessageDecoder {
      * The returned WRITE holds a retained slice of {@code frame}.
      */
     public static Frame parse(ByteBuf frame) throws ProtocolException {
+        return parse(frame, Protocol.VERSION_1);
+    }
+
+    /** {@link #parse(ByteBuf)} under negotiated {@code version}. */
+    public static Frame parse(ByteBuf frame, int version) throws ProtocolException {
         int typeCode = frame.readUnsignedByte();
         FrameType type = FrameType.of(typeCode);
-        if (type == null) {
+        if (type == null || type.sinceVersion() > version) {
             throw new ProtocolException(ErrorCode.UNKNOWN_FRAME_TYPE, String.format("unknown frame type 0x%02x", typeCode));
         }
         Frame f = switch (type) {
@@ -107,14 +126,24 @@ public final class FrameDecoder extends ByteToMessageDecoder {
             case DISK_OPENED -> Frames.DiskOpened.read(frame);
             case CLOSE_DISK -> Frames.CloseDisk.read(frame);
             case DISK_CLOSED -> Frames.DiskClosed.read(frame);
-            case WRITE -> readWrite(frame);
+            case WRITE -> readWrite(frame, version);
             case TAG -> Frames.Tag.read(frame);
             case ACK -> Frames.Ack.read(frame);
             case CREDIT -> Frames.Credit.read(frame);
             case ERROR -> Frames.Error.read(frame);
             case PING -> Frames.Ping.read(frame);
             case PONG -> Frames.Pong.read(frame);
+            case RESYNC_START -> ResyncFrames.ResyncStart.read(frame);
+            case RESYNC_PROGRESS -> ResyncFrames.ResyncProgress.read(frame);
+            case RESYNC_END -> ResyncFrames.ResyncEnd.read(frame);
+            case RESYNC_STATE -> ResyncFrames.ResyncState.read(frame);
+            case CHECKSUM_REQUEST -> ResyncFrames.ChecksumRequest.read(frame);
+            case CHECKSUMS -> ResyncFrames.Checksums.read(frame);
         };
+        if (f instanceof Frames.DiskOpened o && o.state().sinceVersion() > version) {
+            throw new ProtocolException(ErrorCode.MALFORMED_FRAME, "disk state " + o.state().code()
+                    + " is not defined in protocol version " + version);
+        }
         if (frame.isReadable()) {
             io.netty.util.ReferenceCountUtil.release(f);
             throw new ProtocolException(ErrorCode.MALFORMED_FRAME,
@@ -123,7 +152,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         return f;
     }
 
-    private static WriteFrame readWrite(ByteBuf in) throws ProtocolException {
+    private static WriteFrame readWrite(ByteBuf in, int version) throws ProtocolException {
         Wire.need(in, Protocol.WRITE_HEADER_LENGTH, "WRITE header");
         int handle = in.readInt();
         long seq = in.readLong();
@@ -132,7 +161,8 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         int length = in.readInt();
         int crc = in.readInt();
         int flags = in.readUnsignedByte();
-        if ((flags & ~Protocol.FLAG_LZ4) != 0) {
+        int known = version >= Protocol.VERSION_2 ? Protocol.FLAG_LZ4 | Protocol.FLAG_RESYNC : Protocol.FLAG_LZ4;
+        if ((flags & ~known) != 0) {
             throw new ProtocolException(ErrorCode.MALFORMED_FRAME, handle, seq, "reserved WRITE flag bits set: " + flags);
         }
         int dataLength = in.readableBytes();

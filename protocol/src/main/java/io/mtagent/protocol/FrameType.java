@@ -9,15 +9,26 @@ public enum FrameType {
     WRITE(0x20), TAG(0x21),
     ACK(0x30), CREDIT(0x31),
     ERROR(0x40),
-    PING(0x50), PONG(0x51);
+    PING(0x50), PONG(0x51),
+    // Version 2 (SPEC.md §12): resynchronisation and online verify.
+    RESYNC_START(0x22, 2), RESYNC_PROGRESS(0x23, 2), RESYNC_END(0x24, 2), RESYNC_STATE(0x32, 2),
+    CHECKSUM_REQUEST(0x60, 2), CHECKSUMS(0x61, 2);
 
     private final int code;
+    private final int sinceVersion;
 
     FrameType(int code) {
+        this(code, Protocol.VERSION_1);
+    }
+
+    FrameType(int code, int sinceVersion) {
         this.code = code;
+        this.sinceVersion = sinceVersion;
     }
 
     public int code() { return code; }
+    /** The protocol version that defined this type; a session of an older version treats it as unknown. */
+    public int sinceVersion() { return sinceVersion; }
 
     private static final FrameType[] BY_CODE = new FrameType[256];
     static {

@@ -12,8 +12,10 @@ public final class Protocol {
     /** "MTAG": first field of HELLO, so a stray client of another protocol is refused at once. */
     public static final int MAGIC = 0x4D544147;
     public static final int VERSION_1 = 1;
+    /** Adds resynchronisation and online verify (SPEC.md §12). */
+    public static final int VERSION_2 = 2;
     public static final int MIN_VERSION = VERSION_1;
-    public static final int MAX_VERSION = VERSION_1;
+    public static final int MAX_VERSION = VERSION_2;
 
     public static final int LENGTH_FIELD_LENGTH = 4;
     /** Frame cap before authentication: an unauthenticated peer can make us buffer at most this. */
@@ -40,6 +42,11 @@ public final class Protocol {
 
     /** WRITE flag bit 0: the data is one raw LZ4 block (no length prefix) of exactly {@code length} bytes. */
     public static final int FLAG_LZ4 = 0x01;
+    /**
+     * WRITE flag bit 1 (version 2 only): a resync write, sent between RESYNC_START and RESYNC_END (SPEC.md §12).
+     * A v1 session refuses the bit as reserved.
+     */
+    public static final int FLAG_RESYNC = 0x02;
 
     private Protocol() {
     }

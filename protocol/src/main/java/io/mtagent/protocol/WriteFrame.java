@@ -44,6 +44,8 @@ public final class WriteFrame extends DefaultByteBufHolder implements Frame {
     public int crc32c() { return crc32c; }
     public int flags() { return flags; }
     public boolean compressed() { return (flags & Protocol.FLAG_LZ4) != 0; }
+    /** A resync write (protocol v2, SPEC.md §12): part of the resync in progress, not a live write. */
+    public boolean resync() { return (flags & Protocol.FLAG_RESYNC) != 0; }
     /** The data as sent (compressed when {@link #compressed()}). */
     public ByteBuf data() { return content(); }
 

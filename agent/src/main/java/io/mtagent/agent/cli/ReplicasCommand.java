@@ -42,6 +42,17 @@ final class ReplicasCommand implements Callable<Integer> {
                     seconds(d.path("rpoSeconds")), d.has("backlogBytes") ? size(d.path("backlogBytes").asLong()) : "-",
                     d.path("lastDurableSeq").asText("-"), d.path("appliedSeq").asText("-"),
                     seconds(d.path("rpoForecastSeconds")));
+            JsonNode rs = d.path("resync");
+            if (rs.has("doneOffset")) {
+                System.out.printf("    resync %s %s: %.1f%%, hashed %s, %d chunk(s) differing (%s resent), ETA %s%n",
+                        rs.path("mode").asText(), rs.path("id").asText(), rs.path("percent").asDouble(),
+                        size(rs.path("bytesHashed").asLong()), rs.path("chunksDiffering").asLong(),
+                        size(rs.path("bytesResent").asLong()), rs.path("etaSeconds").isNumber()
+                                ? rs.path("etaSeconds").asLong() + "s" : "-");
+            }
+            if (d.hasNonNull("reason") && !"protected".equals(d.path("state").asText())) {
+                System.out.printf("    reason: %s%n", d.path("reason").asText());
+            }
         }
     }
 

@@ -208,6 +208,16 @@ public final class AgentConfig {
         return values.get(NBD_LISTEN);
     }
 
+    /** Hash worker threads for resync checksums and online verify (all disks together). */
+    public int resyncHashThreads() {
+        return values.get(RESYNC_HASH_THREADS);
+    }
+
+    /** Bytes per second hashing may read from the targets, all disks together; 0 = unlimited. */
+    public long resyncHashRate() {
+        return values.get(RESYNC_HASH_RATE);
+    }
+
     /** Where the retention journals live; empty when none are kept. */
     public Optional<Path> retentionDir() {
         return values.get(RETENTION_DIR);

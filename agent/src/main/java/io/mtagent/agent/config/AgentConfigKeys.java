@@ -153,6 +153,15 @@ public final class AgentConfigKeys {
             "Time between heartbeats to the configuration server; while it is unreachable the agent backs off"
                     + " exponentially (with jitter) up to 5 min.");
 
+    public static final ConfigKey<Integer> RESYNC_HASH_THREADS = ConfigKey.of("resync.hash.threads", ConfigType.INT, 2,
+            Validator.between(1, 64),
+            "Threads that read and hash target chunks for resync checksum requests and online verify, for all disks"
+                    + " together: bounds how much of the machine hashing can take from the appliers.");
+    public static final ConfigKey<Long> RESYNC_HASH_RATE = ConfigKey.of("resync.hash.rate", ConfigType.SIZE, 0L,
+            Validator.atLeast(0L),
+            "Bytes per second all resync/verify hashing may read from the targets together (e.g. 200MiB);"
+                    + " 0 = unlimited. Limit it when other disks' apply throughput must not drop during a resync.");
+
     public static final ConfigKey<String> DISK_ID = ConfigKey.computed("id", ConfigType.STRING, "<name>",
             Validator.matches("[A-Za-z0-9._:-]{1,128}", "1 to 128 characters of letters, digits, '.', '_', ':', '-'"),
             "Stable disk id the process server opens the disk by (VMDK UUID, SCSI WWN or any agreed name).");
@@ -181,7 +190,7 @@ public final class AgentConfigKeys {
             RETENTION_MAX_BYTES, RETENTION_SPACE_POLICY, RETENTION_ALLOW_SHARED_VOLUME,
             CONTROL_LISTEN, CONTROL_OPEN_HEALTH, CONTROL_OPEN_METRICS, CONTROL_TOKEN_FILE, HEALTH_RPO_THRESHOLD,
             HEALTH_APP_CONSISTENT_FREQUENCY, CONFIGSERVER_URL, CONFIGSERVER_CA_FILE, CONFIGSERVER_FINGERPRINT,
-            HEARTBEAT_INTERVAL, NBD_LISTEN), List.of(DISKS));
+            HEARTBEAT_INTERVAL, NBD_LISTEN, RESYNC_HASH_THREADS, RESYNC_HASH_RATE), List.of(DISKS));
 
     private AgentConfigKeys() {
     }

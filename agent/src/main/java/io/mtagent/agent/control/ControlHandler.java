@@ -145,6 +145,9 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         if (parts.length == 3 && parts[0].equals("disks") && parts[2].equals("attach")) {
             return post(method, () -> attach(parts[1]));
         }
+        if (parts.length == 3 && parts[0].equals("disks") && List.of("pause", "resume", "request-resync").contains(parts[2])) {
+            return post(method, () -> replicationState(parts[1], parts[2]));
+        }
         return error(HttpResponseStatus.NOT_FOUND, "no such path: " + path);
     }
 
@@ -252,6 +255,23 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         } catch (java.io.IOException | IllegalStateException e) {
             return error(HttpResponseStatus.INTERNAL_SERVER_ERROR, "releasing disk " + id + " failed: " + e.getMessage());
         }
+    }
+
+    /**
+     * Operator switches of a disk's replication (SPEC.md §12.2): pause / resume applying, or request a resync
+     * (the disk becomes needs-resync with the reason "operator request"; the process server then resyncs it).
+     */
+    private Reply replicationState(String id, String action) {
+        io.mtagent.agent.disk.ReplicatedDisk d = c.agent().disks().byId(id);
+        if (d == null) {
+            return error(HttpResponseStatus.NOT_FOUND, "no disk '" + id + "' on this agent");
+        }
+        switch (action) {
+            case "pause" -> d.setPaused(true, "paused by the operator (control API)");
+            case "resume" -> d.setPaused(false, "resumed by the operator (control API)");
+            default -> d.requestResync("operator request (control API)");
+        }
+        return json(HttpResponseStatus.OK, Map.of("disk", id, "state", d.state().label(), "reason", d.stateReason()));
     }
 
     private Reply attach(String id) {

@@ -206,6 +206,7 @@ public final class StatusReport {
             m.put("lastAcceptedSeq", d.lastAcceptedSeq());
             m.put("lastDurableSeq", d.lastDurableSeq());
             m.put("appliedSeq", d.appliedSeq());
+            m.put("resync", resync(d));
             RateTracker.Rates r = rates.rates(d.id());
             m.put("ingestBytesPerSecond", r.ingestBytesPerSecond());
             m.put("applyBytesPerSecond", r.applyBytesPerSecond());
@@ -220,6 +221,22 @@ public final class StatusReport {
             list.add(m);
         }
         return list;
+    }
+
+    /** The resync in progress (SPEC.md §12) with its hashing progress and ETA, or hashing counters, or null. */
+    static Map<String, Object> resync(io.mtagent.agent.disk.ReplicatedDisk d) {
+        Map<String, Object> m = d.resyncStats().status();
+        io.mtagent.agent.storage.DiskStateStore.Resync r = d.resync();
+        if (m != null && r != null) {
+            Map<String, Object> withId = new LinkedHashMap<>();
+            withId.put("id", Long.toUnsignedString(r.id()));
+            withId.put("mode", r.mode());
+            withId.put("chunkSize", r.chunkSize());
+            withId.put("startSeq", r.startSeq());
+            withId.putAll(m);
+            return withId;
+        }
+        return m;
     }
 
     /** True when the failure came out of the retention journal (its code is on the stack). */

@@ -191,8 +191,10 @@ public final class DiskRegistry implements Closeable {
             }
             stage = new JournalingApplyStage(journal);
         }
-        Applier applier = new Applier(d.name(), log, target, stage, applierOptions);
+        io.mtagent.agent.resync.ResyncApplyStage resyncStage = new io.mtagent.agent.resync.ResyncApplyStage(stage);
+        Applier applier = new Applier(d.name(), log, target, resyncStage, applierOptions);
         ReplicatedDisk disk = new ReplicatedDisk(d.name(), d.id(), target, log, applier, state, quotaBytes, s, journal);
+        resyncStage.setListener(disk::progressApplied);
         CacheBudget b = budget;
         if (b != null) {
             disk.attach(b);

@@ -1,5 +1,7 @@
 package io.mtagent.agent.disk;
 
+import io.mtagent.agent.resync.ResyncMarkers;
+import io.mtagent.agent.resync.ResyncStats;
 import io.mtagent.agent.retention.PointInTimeView;
 import io.mtagent.agent.retention.RetentionJournal;
 import io.mtagent.agent.storage.Applier;
@@ -62,6 +64,11 @@ public final class ReplicatedDisk implements Closeable {
     private long clockOffsetMicros;
     private boolean released;
     private volatile DiskOwner owner;
+    /** The resync in progress (SPEC.md §12), persisted with the state; null when none. Guarded by this. */
+    private DiskStateStore.Resync resync;
+    /** State to return to after a resync ends: paused if the operator paused the disk. Guarded by this. */
+    private boolean operatorPaused;
+    private final ResyncStats resyncStats = new ResyncStats();
     private volatile CacheBudget cacheBudget;
     private volatile boolean acceptingWrites = true;
 
@@ -83,6 +90,14 @@ public final class ReplicatedDisk implements Closeable {
         this.epoch = s.epoch();
         this.state = s.state();
         this.reason = s.reason();
+        this.operatorPaused = s.state() == DiskState.PAUSED;
+        this.resync = s.resync() == null ? null : recoverProgress(s.resync(), log);
+        if (resync != null) {
+            resyncStats.started(resync.offset(), resync.length(), resync.doneOffset());
+        }
+        if (operatorPaused) {
+            applier.setPaused(true);
+        }
         this.appliedBytesSeen = log.appliedBytes();
         log.setSyncListener(stats::recordSync);
         log.addListener(new IngestLog.Listener() {
@@ -137,6 +152,30 @@ public final class ReplicatedDisk implements Closeable {
         if (app > lastAppConsistentMicros) {
             lastAppConsistentMicros = app;
         }
+    }
+
+    /**
+     * The persisted resync plus the highest PROGRESS marker that is durable in the ingest log but not applied yet
+     * (the applier persists progress as it passes the markers; a crash may come in between).
+     */
+    private static DiskStateStore.Resync recoverProgress(DiskStateStore.Resync r, IngestLog log) {
+        long done = r.doneOffset();
+        for (IngestRecord t : log.durableTagsAfter(log.appliedSeq())) {
+            if (t.tagType() == ResyncMarkers.PROGRESS && ResyncMarkers.progressId(t.tagName()) == r.id()) {
+                done = Math.max(done, ResyncMarkers.progressDone(t.tagName()));
+            }
+        }
+        return r.withDone(done);
+    }
+
+    /** The resync in progress (what RESYNC_STATE reports), or null. */
+    public synchronized DiskStateStore.Resync resync() {
+        return resync;
+    }
+
+    /** Resync and hashing counters for status. */
+    public ResyncStats resyncStats() {
+        return resyncStats;
     }
 
     /**
@@ -233,7 +272,8 @@ public final class ReplicatedDisk implements Closeable {
     }
 
     public synchronized DiskState state() {
-        if (state == DiskState.PROTECTED && applier.state() == Applier.State.FAILED) {
+        if ((state == DiskState.PROTECTED || state == DiskState.PAUSED || state.resyncing())
+                && applier.state() == Applier.State.FAILED) {
             markFailed(DiskRegistry.failureReason(target, applier.lastError())); // same typed reason as the callback
         }
         return state;
@@ -280,7 +320,7 @@ public final class ReplicatedDisk implements Closeable {
         }
         DiskState current = state();
         long next = log.lastAcceptedSeq() + 1;
-        if (current == DiskState.PROTECTED && oldestSeq != 0 && oldestSeq > next) {
+        if ((current == DiskState.PROTECTED || current.resyncing()) && oldestSeq != 0 && oldestSeq > next) {
             markNeedsResync("no common history: the process server can send from seq " + oldestSeq
                     + " but the agent holds writes only up to seq " + (next - 1));
         }
@@ -291,7 +331,19 @@ public final class ReplicatedDisk implements Closeable {
     /** Offers a verified WRITE; takes ownership of {@code data} in every case. */
     public synchronized WriteOutcome offerWrite(DiskOwner from, long seq, long timestampMicros, long offset, int length,
                                                 int crc32c, boolean compressed, ByteBuf data) {
+        return offerWrite(from, seq, timestampMicros, offset, length, crc32c, compressed, false, data);
+    }
+
+    /**
+     * Offers a verified WRITE; {@code resyncWrite} marks a v2 resync write (SPEC.md §12.5), refused with
+     * NOT_RESYNCING when no resync is in progress. Takes ownership of {@code data} in every case.
+     */
+    public synchronized WriteOutcome offerWrite(DiskOwner from, long seq, long timestampMicros, long offset, int length,
+                                                int crc32c, boolean compressed, boolean resyncWrite, ByteBuf data) {
         WriteOutcome refused = refusal(from);
+        if (refused == null && resyncWrite && resync == null && seq > log.lastAcceptedSeq()) {
+            refused = WriteOutcome.NOT_RESYNCING;
+        }
         if (refused != null) {
             data.release();
             return refused;
@@ -302,8 +354,123 @@ public final class ReplicatedDisk implements Closeable {
         if (out == WriteOutcome.ACCEPTED) {
             stats.writesReceived.increment();
             stats.bytesReceived.increment(length);
+            if (resyncWrite) {
+                resyncStats.resyncWrite(length);
+            }
         }
         return out;
+    }
+
+    /**
+     * Offers RESYNC_START (SPEC.md §12.2): accepted in protected, needs-resync, a resync (it supersedes it) and
+     * paused. On acceptance the disk is resyncing (initial-sync when it never held a write) and the resync is
+     * persisted before this returns, so a restart resumes it.
+     */
+    public synchronized WriteOutcome offerResyncStart(DiskOwner from, long seq, long timestampMicros, long resyncId,
+                                                      String mode, int chunkSize, long offset, long length) {
+        if (from != owner) {
+            return WriteOutcome.NOT_OWNER;
+        }
+        DiskState s = state();
+        if (s == DiskState.FAILED) {
+            return WriteOutcome.FAILED;
+        }
+        if (s == DiskState.RECOVERING) {
+            return WriteOutcome.RECOVERING;
+        }
+        boolean initial = s == DiskState.INITIAL_SYNC || log.lastAcceptedSeq() == 0;
+        long ts = Math.max(timestampMicros, lastTimestampMicros);
+        IngestRecord rec = IngestRecord.tag(seq, epoch, ts, ResyncMarkers.START, ResyncMarkers.startName(resyncId));
+        WriteOutcome out = classify(log.offer(rec, null), seq, ts, false);
+        if (out == WriteOutcome.ACCEPTED) {
+            resync = new DiskStateStore.Resync(resyncId, mode, chunkSize, offset, length, seq, offset);
+            state = initial ? DiskState.INITIAL_SYNC : DiskState.RESYNCING;
+            reason = mode + " resync " + Long.toUnsignedString(resyncId) + " from seq " + seq + " over "
+                    + offset + "+" + length + " bytes";
+            resyncStats.started(offset, length, offset);
+            LOG.info(() -> "disk " + id + " is now " + state.label() + ": " + reason);
+            persist();
+        }
+        return out;
+    }
+
+    /** Offers RESYNC_PROGRESS: every chunk below {@code doneOffset} was compared and sent in earlier seqs. */
+    public synchronized WriteOutcome offerResyncProgress(DiskOwner from, long seq, long timestampMicros, long resyncId,
+                                                         long doneOffset) {
+        WriteOutcome refused = resyncRefusal(from, seq, resyncId);
+        if (refused != null) {
+            return refused;
+        }
+        long ts = Math.max(timestampMicros, lastTimestampMicros);
+        IngestRecord rec = IngestRecord.tag(seq, epoch, ts, ResyncMarkers.PROGRESS,
+                ResyncMarkers.progressName(resyncId, doneOffset));
+        WriteOutcome out = classify(log.offer(rec, null), seq, ts, false);
+        if (out == WriteOutcome.ACCEPTED) {
+            resyncStats.progressSent(doneOffset);
+        }
+        return out;
+    }
+
+    /**
+     * Offers RESYNC_END: the end marker, a recovery point when {@code consistent}. On acceptance the disk returns
+     * to protected (or paused) and the resync record is cleared.
+     */
+    public synchronized WriteOutcome offerResyncEnd(DiskOwner from, long seq, long timestampMicros, long resyncId,
+                                                    boolean consistent, String endName) {
+        WriteOutcome refused = resyncRefusal(from, seq, resyncId);
+        if (refused != null) {
+            return refused;
+        }
+        long ts = Math.max(timestampMicros, lastTimestampMicros);
+        String n = endName.isEmpty() ? ResyncMarkers.startName(resyncId) : endName;
+        IngestRecord rec = IngestRecord.tag(seq, epoch, ts, consistent ? ResyncMarkers.END : ResyncMarkers.END_INCONSISTENT, n);
+        WriteOutcome out = classify(log.offer(rec, null), seq, ts, false);
+        if (out == WriteOutcome.ACCEPTED && resync != null) {
+            long started = resync.startSeq();
+            resync = null;
+            state = operatorPaused ? DiskState.PAUSED : DiskState.PROTECTED;
+            reason = "resync " + Long.toUnsignedString(resyncId) + " (seq " + started + ".." + seq + ") ended"
+                    + (consistent ? "; end marker '" + n + "' is a recovery point"
+                    : " NOT consistent (the source changed during it): no recovery point until the next tag");
+            resyncStats.ended();
+            LOG.info(() -> "disk " + id + " is now " + state.label() + ": " + reason);
+            persist();
+        }
+        return out;
+    }
+
+    private WriteOutcome resyncRefusal(DiskOwner from, long seq, long resyncId) {
+        WriteOutcome refused = refusal(from);
+        if (refused != null) {
+            return refused;
+        }
+        if (seq > log.lastAcceptedSeq() && (resync == null || resync.id() != resyncId)) {
+            return WriteOutcome.NOT_RESYNCING;
+        }
+        return null;
+    }
+
+    /**
+     * Applier thread (through {@link io.mtagent.agent.resync.ResyncApplyStage}): a PROGRESS marker was durable and
+     * is being applied; persists the resume offset so a restart continues from there.
+     */
+    public synchronized void progressApplied(long resyncId, long doneOffset) {
+        if (resync != null && resync.id() == resyncId && doneOffset > resync.doneOffset()) {
+            resync = resync.withDone(doneOffset);
+            resyncStats.progressDurable(doneOffset);
+            persist();
+        }
+    }
+
+    /** Operator pause (applying stops, the ingest log keeps taking writes up to its quota) or resume. */
+    public synchronized void setPaused(boolean paused, String why) {
+        operatorPaused = paused;
+        applier.setPaused(paused);
+        if (state == DiskState.PROTECTED || state == DiskState.PAUSED) {
+            state = paused ? DiskState.PAUSED : DiskState.PROTECTED;
+            reason = why;
+            persist();
+        }
     }
 
     /** Offers a TAG (a recovery point once durable). */
@@ -347,6 +514,8 @@ public final class ReplicatedDisk implements Closeable {
             case CONFLICT:
                 return WriteOutcome.CONFLICT;
             case GAP:
+                resync = null; // the writes after the gap are lost: a resync must start again
+                resyncStats.ended();
                 markNeedsResync("sequence gap: received seq " + seq + " after " + log.lastAcceptedSeq());
                 return WriteOutcome.GAP;
             default:
@@ -428,14 +597,27 @@ public final class ReplicatedDisk implements Closeable {
             o.fenced(epoch);
             owner = null;
         }
+        if (next == DiskState.RECOVERING && resync != null) {
+            resync = null; // a rollback ends any resync: after the commit the source side must resync anew
+            resyncStats.ended();
+        }
         state = next;
         reason = why;
         LOG.warning(() -> "disk " + id + " is now " + next.label() + ": " + why);
         persist();
     }
 
+    /** An operator asks for a resync: needs-resync with {@code why} (persisted); a resync in progress is dropped. */
+    public synchronized void requestResync(String why) {
+        if (state != DiskState.FAILED && state != DiskState.RECOVERING) {
+            markNeedsResync(why);
+        }
+    }
+
     synchronized void markNeedsResync(String why) {
         if (state != DiskState.NEEDS_RESYNC) {
+            resync = null; // a resync in progress cannot continue: writes it relied on are lost
+            resyncStats.ended();
             state = DiskState.NEEDS_RESYNC;
             reason = why;
             LOG.warning(() -> "disk " + id + " is now needs-resync: " + why);
@@ -458,7 +640,7 @@ public final class ReplicatedDisk implements Closeable {
 
     private void persist() {
         try {
-            stateStore.save(new DiskStateStore.Snapshot(epoch, state, reason));
+            stateStore.save(new DiskStateStore.Snapshot(epoch, state, reason, resync));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot persist the state of disk " + id + " in " + stateStore.path(), e);
         }

@@ -17,5 +17,7 @@ public enum WriteOutcome {
     /** The disk or its ingest log failed. */
     FAILED,
     /** The caller no longer owns the disk (fenced by a newer open). */
-    NOT_OWNER
+    NOT_OWNER,
+    /** v2: a resync frame or resync-marked write while no resync with that id is in progress. */
+    NOT_RESYNCING
 }

@@ -1,6 +1,7 @@
 package io.mtagent.agent.retention;
 
 import io.mtagent.agent.disk.ReplicatedDisk;
+import io.mtagent.agent.resync.ResyncMarkers;
 import io.mtagent.agent.storage.IngestRecord;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -27,13 +28,21 @@ public final class PointCatalog {
     private PointCatalog() {
     }
 
-    /** All points of a disk, oldest first, then the three derived points. */
+    /**
+     * All points of a disk, oldest first, then the three derived points. Nothing inside a resync is a point
+     * (SPEC.md §12.7): tags there are left out, and so are "latest" and "latest processed" while one is open;
+     * a resync's consistent end marker is the first point after it.
+     */
     public static List<RecoveryPoint> points(ReplicatedDisk disk) {
-        RetentionJournal journal = requireJournal(disk);
-        List<RecoveryPoint> out = new ArrayList<>(journal.points());
-        long journaled = journal.lastSeq();
-        for (IngestRecord t : disk.ingestLog().durableTagsAfter(journaled)) {
-            out.add(new RecoveryPoint(RecoveryPoint.Kind.ofTag(t.tagType()), t.seq(), t.timestampMicros(), t.tagName()));
+        List<RecoveryPoint> tags = tagsAndMarkers(disk);
+        List<ResyncMarkers.Range> inside = ResyncMarkers.insideResync(tags);
+        List<RecoveryPoint> out = new ArrayList<>();
+        for (RecoveryPoint p : tags) {
+            boolean tag = p.kind().ordinal() <= RecoveryPoint.Kind.GROUP.ordinal()
+                    || p.kind() == RecoveryPoint.Kind.RESYNC_END;
+            if (tag && !ResyncMarkers.inside(inside, p.seq())) {
+                out.add(p);
+            }
         }
         RecoveryPoint app = null;
         for (RecoveryPoint p : out) {
@@ -43,13 +52,33 @@ public final class PointCatalog {
         }
         long latest = disk.lastDurableSeq();
         long applied = disk.appliedSeq();
-        out.add(new RecoveryPoint(RecoveryPoint.Kind.LATEST, latest, timestampOf(disk, latest), "latest"));
-        out.add(new RecoveryPoint(RecoveryPoint.Kind.LATEST_PROCESSED, applied, timestampOf(disk, applied),
-                "latest processed"));
+        if (!ResyncMarkers.inside(inside, latest)) {
+            out.add(new RecoveryPoint(RecoveryPoint.Kind.LATEST, latest, timestampOf(disk, latest), "latest"));
+        }
+        if (!ResyncMarkers.inside(inside, applied)) {
+            out.add(new RecoveryPoint(RecoveryPoint.Kind.LATEST_PROCESSED, applied, timestampOf(disk, applied),
+                    "latest processed"));
+        }
         if (app != null) {
             out.add(new RecoveryPoint(RecoveryPoint.Kind.LATEST_APP_CONSISTENT, app.seq(), app.timestampMicros(), app.name()));
         }
         return out;
+    }
+
+    /** The journal's tags and resync markers, then the durable ones of the ingest log after it, in seq order. */
+    private static List<RecoveryPoint> tagsAndMarkers(ReplicatedDisk disk) {
+        RetentionJournal journal = requireJournal(disk);
+        List<RecoveryPoint> out = new ArrayList<>(journal.points());
+        long journaled = journal.lastSeq();
+        for (IngestRecord t : disk.ingestLog().durableTagsAfter(journaled)) {
+            out.add(new RecoveryPoint(RecoveryPoint.Kind.ofTag(t.tagType()), t.seq(), t.timestampMicros(), t.tagName()));
+        }
+        return out;
+    }
+
+    /** The seq ranges of the disk that lie inside a resync (no recovery point there). */
+    public static List<ResyncMarkers.Range> insideResync(ReplicatedDisk disk) {
+        return ResyncMarkers.insideResync(tagsAndMarkers(disk));
     }
 
     /** Source time of a seq the disk still holds (journal or ingest log), or -1. */
@@ -98,12 +127,13 @@ public final class PointCatalog {
             String name = spec.substring(4);
             RecoveryPoint found = null;
             for (RecoveryPoint p : points) {
-                if (p.name().equals(name) && p.kind().ordinal() <= RecoveryPoint.Kind.GROUP.ordinal()) {
+                if (p.name().equals(name) && (p.kind().ordinal() <= RecoveryPoint.Kind.GROUP.ordinal()
+                        || p.kind() == RecoveryPoint.Kind.RESYNC_END)) {
                     found = p;
                 }
             }
             if (found == null) {
-                throw new IllegalArgumentException("disk " + disk.id() + " holds no tag named '" + name + "'");
+                throw new IllegalArgumentException("disk " + disk.id() + " holds no tag named '" + name + "' outside a resync");
             }
             return found;
         }
@@ -128,6 +158,14 @@ public final class PointCatalog {
         if (seq > disk.lastDurableSeq()) {
             throw new IllegalArgumentException("disk " + disk.id() + ": seq " + seq + " is beyond the latest ("
                     + disk.lastDurableSeq() + ")");
+        }
+        for (ResyncMarkers.Range r : insideResync(disk)) {
+            if (r.contains(seq)) {
+                throw new IllegalArgumentException("disk " + disk.id() + ": seq " + seq + " lies inside a resync (seq "
+                        + r.from() + (r.to() == Long.MAX_VALUE ? " onwards, still running" : " to " + r.to())
+                        + "), where the target is not consistent; pick a point before it"
+                        + (r.to() == Long.MAX_VALUE ? "" : " or its end marker (seq " + r.to() + ")"));
+            }
         }
     }
 

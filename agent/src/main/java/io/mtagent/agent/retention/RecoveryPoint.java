@@ -12,12 +12,19 @@ public record RecoveryPoint(Kind kind, long seq, long timestampMicros, String na
 
     /** Kinds of points, as the failover screen offers them. */
     public enum Kind {
-        CRASH_CONSISTENT, APP_CONSISTENT, GROUP, LATEST, LATEST_PROCESSED, LATEST_APP_CONSISTENT, TIME;
+        CRASH_CONSISTENT, APP_CONSISTENT, GROUP, LATEST, LATEST_PROCESSED, LATEST_APP_CONSISTENT, TIME,
+        // Resync markers (SPEC.md §12, io.mtagent.agent.resync.ResyncMarkers), appended so earlier ordinals stay.
+        // Only a consistent RESYNC_END is a recovery point; PointCatalog drops the others.
+        RESYNC_START, RESYNC_PROGRESS, RESYNC_END, RESYNC_END_INCONSISTENT;
 
-        static Kind ofTag(int tagType) {
+        public static Kind ofTag(int tagType) {
             return switch (tagType) {
                 case 2 -> APP_CONSISTENT;
                 case 3 -> GROUP;
+                case 0x41 -> RESYNC_START;
+                case 0x42 -> RESYNC_PROGRESS;
+                case 0x43 -> RESYNC_END;
+                case 0x44 -> RESYNC_END_INCONSISTENT;
                 default -> CRASH_CONSISTENT;
             };
         }

@@ -131,8 +131,17 @@ public final class DataServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Uses {@code service} for CHECKSUM_REQUESTs (its worker count and rate come from the configuration, keys
+     * {@code resync.hash.*}); call before {@link #start}. The server closes it.
+     */
+    public void useChecksumService(io.mtagent.agent.resync.ChecksumService service) {
+        context.checksums(service);
+    }
+
     @Override
     public void close() {
+        context.checksums().close();
         stopAccepting();
         workers.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS).syncUninterruptibly();
         boss.shutdownGracefully(0, 1000, TimeUnit.MILLISECONDS).syncUninterruptibly();

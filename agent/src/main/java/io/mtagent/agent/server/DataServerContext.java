@@ -25,6 +25,8 @@ final class DataServerContext {
     private final DataServerStats stats;
     private final AtomicLong sessionIds = new AtomicLong();
     private final Set<ServerSession> sessions = ConcurrentHashMap.newKeySet();
+    /** Hash workers for CHECKSUM_REQUEST (protocol v2); replaced once at start-up with the configured one. */
+    private volatile io.mtagent.agent.resync.ChecksumService checksums = new io.mtagent.agent.resync.ChecksumService(2, 0);
 
     DataServerContext(String agentName, byte[] fingerprint, PassphraseStore passphrase, AuthFailureLimiter limiter,
                       DiskRegistry disks, CacheBudget cacheBudget, int maxWriteBytes, int creditWindow,
@@ -54,6 +56,12 @@ final class DataServerContext {
     long handshakeTimeoutMillis() { return handshakeTimeoutMillis; }
     DataServerStats stats() { return stats; }
     long nextSessionId() { return sessionIds.incrementAndGet(); }
+    io.mtagent.agent.resync.ChecksumService checksums() { return checksums; }
+    void checksums(io.mtagent.agent.resync.ChecksumService service) {
+        io.mtagent.agent.resync.ChecksumService old = checksums;
+        checksums = service;
+        old.close();
+    }
     void register(ServerSession s) { sessions.add(s); }
     void unregister(ServerSession s) { sessions.remove(s); }
     Set<ServerSession> sessions() { return sessions; }

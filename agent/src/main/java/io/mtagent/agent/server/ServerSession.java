@@ -12,6 +12,7 @@ import io.mtagent.protocol.Frames;
 import io.mtagent.protocol.HandshakeCrypto;
 import io.mtagent.protocol.Protocol;
 import io.mtagent.protocol.ProtocolException;
+import io.mtagent.protocol.ResyncFrames;
 import io.mtagent.protocol.WriteFrame;
 import io.mtagent.protocol.WritePayloads;
 import io.netty.channel.ChannelFutureListener;
@@ -63,6 +64,8 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
     private String peerName = "?";
     private ScheduledFuture<?> handshakeTimer;
     private long clockOffsetMicros;
+    /** The negotiated protocol version (SPEC.md §9); v2 adds resync and checksums (§12). */
+    private int version = Protocol.VERSION_1;
 
     ServerSession(DataServerContext server) {
         this.server = server;
@@ -157,6 +160,8 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
             throw new ProtocolException(ErrorCode.AUTH_RATE_LIMITED, "too many failed proofs from " + peer.getHostAddress()
                     + "; retry in " + server.limiter().lockoutRemaining(peer).toSeconds() + " s");
         }
+        this.version = version;
+        ctx.pipeline().get(FrameDecoder.class).setVersion(version);
         clientNonce = hello.clientNonce();
         serverNonce = new byte[HandshakeCrypto.NONCE_LENGTH];
         RANDOM.nextBytes(serverNonce);
@@ -200,6 +205,10 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
             case TAG -> onTag((Frames.Tag) frame);
             case OPEN_DISK -> onOpen((Frames.OpenDisk) frame);
             case CLOSE_DISK -> onClose((Frames.CloseDisk) frame);
+            case RESYNC_START -> onResyncStart((ResyncFrames.ResyncStart) frame);
+            case RESYNC_PROGRESS -> onResyncProgress((ResyncFrames.ResyncProgress) frame);
+            case RESYNC_END -> onResyncEnd((ResyncFrames.ResyncEnd) frame);
+            case CHECKSUM_REQUEST -> onChecksumRequest((ResyncFrames.ChecksumRequest) frame);
             case PING -> ctx.writeAndFlush(new Frames.Pong(((Frames.Ping) frame).nonce()));
             case PONG -> { }
             case HELLO, AUTH_PROOF -> throw new ProtocolException(ErrorCode.PROTOCOL_VIOLATION,
@@ -240,13 +249,99 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
             throw new ProtocolException(out.error(), handle, 0, out.message());
         }
         bindings.put(handle, b);
-        int credit = out.state() == DiskState.PROTECTED ? server.creditWindow() : 0;
+        DiskState reported = out.state().forVersion(version);
+        boolean streaming = reported == DiskState.PROTECTED
+                || (version >= Protocol.VERSION_2 && reported != DiskState.FAILED && reported != DiskState.RECOVERING);
+        int credit = streaming ? server.creditWindow() : 0;
         b.creditAvailable = credit;
-        if (out.state() != DiskState.PROTECTED) {
+        if (!streaming) {
             b.stopped = true;
         }
-        ctx.writeAndFlush(new Frames.DiskOpened(handle, out.sizeBytes(), out.sectorSize(), out.state(),
+        ctx.write(new Frames.DiskOpened(handle, out.sizeBytes(), out.sectorSize(), reported,
                 out.lastDurableSeq(), out.appliedSeq(), credit));
+        io.mtagent.agent.storage.DiskStateStore.Resync r = disk.resync();
+        if (version >= Protocol.VERSION_2 && reported.resyncing() && r != null) {
+            // SPEC.md §12.6: tell C where the resync resumes.
+            ctx.write(new ResyncFrames.ResyncState(handle, r.id(), ResyncFrames.Mode.ofLabel(r.mode()), r.chunkSize(),
+                    r.offset(), r.length(), r.doneOffset()));
+        }
+        ctx.flush();
+    }
+
+    // ---------------------------------------------------------------- resync and checksums (v2, SPEC.md §12)
+
+    private static int cost(Frame f) {
+        return Protocol.LENGTH_FIELD_LENGTH + 1 + f.bodyLength();
+    }
+
+    private void onResyncStart(ResyncFrames.ResyncStart r) throws ProtocolException {
+        Binding b = bindingFor(r.handle(), r.seq(), cost(r));
+        if (b == null) {
+            return;
+        }
+        long size = b.disk.sizeBytes();
+        if (r.offset() % r.chunkSize() != 0 || r.length() <= 0 || r.length() % Protocol.WRITE_ALIGNMENT != 0) {
+            throw b.refuse(ErrorCode.UNALIGNED, r.seq(), "resync range " + r.offset() + "+" + r.length()
+                    + ": offset must be a multiple of the chunk size " + r.chunkSize()
+                    + " and length a positive multiple of 512");
+        }
+        if (r.offset() < 0 || r.length() > size - r.offset()) {
+            throw b.refuse(ErrorCode.OUT_OF_RANGE, r.seq(), "resync range " + r.offset() + "+" + r.length()
+                    + " passes the end of the disk (" + size + " bytes)");
+        }
+        b.after(b.disk.offerResyncStart(b, r.seq(), r.timestampMicros(), r.resyncId(), r.mode().label(),
+                r.chunkSize(), r.offset(), r.length()), r.seq(), cost(r));
+    }
+
+    private void onResyncProgress(ResyncFrames.ResyncProgress r) throws ProtocolException {
+        Binding b = bindingFor(r.handle(), r.seq(), cost(r));
+        if (b != null) {
+            b.after(b.disk.offerResyncProgress(b, r.seq(), r.timestampMicros(), r.resyncId(), r.doneOffset()),
+                    r.seq(), cost(r));
+        }
+    }
+
+    private void onResyncEnd(ResyncFrames.ResyncEnd r) throws ProtocolException {
+        Binding b = bindingFor(r.handle(), r.seq(), cost(r));
+        if (b != null) {
+            b.after(b.disk.offerResyncEnd(b, r.seq(), r.timestampMicros(), r.resyncId(), r.consistent(), r.name()),
+                    r.seq(), cost(r));
+        }
+    }
+
+    private void onChecksumRequest(ResyncFrames.ChecksumRequest r) throws ProtocolException {
+        Binding b = bindings.get(r.handle());
+        if (b == null) {
+            throw new ProtocolException(ErrorCode.DISK_NOT_OPEN, r.handle(), 0, "handle " + r.handle()
+                    + " is not open; send OPEN_DISK");
+        }
+        if (b.stopped) {
+            return;
+        }
+        DiskState st = b.disk.state();
+        if (st == DiskState.FAILED) {
+            throw b.refuse(ErrorCode.DISK_FAILED, 0, "disk failed: " + b.disk.stateReason());
+        }
+        if (st == DiskState.RECOVERING) {
+            throw b.refuse(ErrorCode.DISK_RECOVERING, 0, "disk is being recovered (" + b.disk.stateReason() + ")");
+        }
+        if (r.offset() % r.chunkSize() != 0 || r.length() <= 0 || r.length() % Protocol.WRITE_ALIGNMENT != 0) {
+            throw b.refuse(ErrorCode.UNALIGNED, 0, "checksum range " + r.offset() + "+" + r.length()
+                    + ": offset must be a multiple of the chunk size " + r.chunkSize()
+                    + " and length a positive multiple of 512");
+        }
+        if (r.offset() < 0 || r.length() > b.disk.sizeBytes() - r.offset()
+                || r.chunks() > ResyncFrames.MAX_CHUNKS_PER_REQUEST) {
+            throw b.refuse(ErrorCode.OUT_OF_RANGE, 0, "checksum range " + r.offset() + "+" + r.length()
+                    + " passes the end of the disk (" + b.disk.sizeBytes() + " bytes) or covers more than "
+                    + ResyncFrames.MAX_CHUNKS_PER_REQUEST + " chunks");
+        }
+        if (b.checksumsOutstanding >= ResyncFrames.MAX_OUTSTANDING_REQUESTS) {
+            throw b.refuse(ErrorCode.TOO_MANY_REQUESTS, 0, ResyncFrames.MAX_OUTSTANDING_REQUESTS
+                    + " checksum requests are already outstanding on the handle");
+        }
+        b.checksumsOutstanding++;
+        server.checksums().submit(b.disk, r, b.checksumSink());
     }
 
     private void onClose(Frames.CloseDisk close) {
@@ -307,7 +402,7 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
             throw b.refuse(e.code(), w.seq(), e.getMessage());
         }
         WriteOutcome outcome = disk.offerWrite(b, w.seq(), w.timestampMicros(), w.offset(), length, w.crc32c(),
-                w.compressed(), w.data().retain());
+                w.compressed(), w.resync(), w.data().retain());
         if (outcome == WriteOutcome.ACCEPTED) {
             server.stats().writesReceived.increment();
             server.stats().bytesReceived.increment(length);
@@ -390,6 +485,8 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
         private long lastAckSent;
         boolean stopped;
         boolean closing;
+        /** CHECKSUM_REQUESTs not yet fully answered; event loop only. */
+        int checksumsOutstanding;
         private final AtomicLong durableSeen = new AtomicLong();
         private final AtomicBoolean taskQueued = new AtomicBoolean();
         private volatile boolean detached;
@@ -431,6 +528,9 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
                 case FAILED -> throw refuse(ErrorCode.DISK_FAILED, seq, "disk failed: " + disk.stateReason());
                 case RECOVERING -> throw refuse(ErrorCode.DISK_RECOVERING, seq, "disk is being recovered ("
                         + disk.stateReason() + "); replication resumes after 'mtagent commit'");
+                case NOT_RESYNCING -> throw refuse(ErrorCode.NOT_RESYNCING, seq, "no such resync is in progress"
+                        + " (state " + disk.state().label() + "); send RESYNC_START first, or resume the one that"
+                        + " RESYNC_STATE names");
                 case NOT_OWNER -> {
                     stopped = true;
                     throw new ProtocolException(ErrorCode.FENCED, handle, seq, "disk " + disk.id()
@@ -527,6 +627,57 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
         void detach() {
             detached = true;
             disk.release(this);
+        }
+
+        /** Where a hash worker sends this handle's CHECKSUMS (from its own thread; Netty writes are thread-safe). */
+        io.mtagent.agent.resync.ChecksumService.Sink checksumSink() {
+            return new io.mtagent.agent.resync.ChecksumService.Sink() {
+                @Override
+                public boolean awaitWritable() throws InterruptedException {
+                    // TCP back-pressure: the outbound buffer is over its high-water mark until C reads.
+                    while (!ctx.channel().isWritable()) {
+                        if (detached || !ctx.channel().isActive()) {
+                            return false;
+                        }
+                        Thread.sleep(1);
+                    }
+                    return !detached && ctx.channel().isActive();
+                }
+
+                /** Event loop only: the last frame went out and the request stopped counting as outstanding. */
+                private boolean counted = true;
+
+                @Override
+                public void send(ResyncFrames.Checksums frame) {
+                    if (!frame.last()) {
+                        ctx.writeAndFlush(frame);
+                        return;
+                    }
+                    // In one event-loop task: C may send its next request as soon as it has this frame, and that
+                    // request must find the count already lowered (SPEC.md §12.4: outstanding until the last frame).
+                    ctx.executor().execute(() -> {
+                        if (counted) {
+                            counted = false;
+                            checksumsOutstanding--;
+                        }
+                        ctx.writeAndFlush(frame);
+                    });
+                }
+
+                @Override
+                public void finished(String error) {
+                    ctx.executor().execute(() -> {
+                        if (counted) {
+                            counted = false;
+                            checksumsOutstanding--;
+                        }
+                        if (error != null && !stopped && !detached) {
+                            stop();
+                            sendError(ErrorCode.DISK_FAILED, handle, 0, "disk " + disk.id() + ": checksums: " + error);
+                        }
+                    });
+                }
+            };
         }
     }
 }

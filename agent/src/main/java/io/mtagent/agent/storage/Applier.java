@@ -48,6 +48,12 @@ public final class Applier implements Closeable {
     private volatile Throwable lastError;
     private volatile long appliedSeq;
     private volatile Consumer<Throwable> onFailure = t -> { };
+    /**
+     * Held while a batch's target writes run, so a reader (resync hashing) never sees a chunk half-written by one
+     * batch; {@link #writtenSeq} is the last seq whose data is on the target, read under it.
+     */
+    private final ReentrantLock targetLock = new ReentrantLock();
+    private long writtenSeq;
 
     public Applier(String diskName, IngestLog log, BlockDevice target, ApplyStage stage, ApplierOptions options) {
         this.diskName = diskName;
@@ -56,6 +62,7 @@ public final class Applier implements Closeable {
         this.stage = stage;
         this.options = options;
         this.appliedSeq = log.appliedSeq();
+        this.writtenSeq = appliedSeq;
         this.thread = new Thread(this::loop, "applier-" + diskName);
         this.thread.setDaemon(true);
         log.addListener(new IngestLog.Listener() {
@@ -165,15 +172,42 @@ public final class Applier implements Closeable {
 
     private void applyBatch(List<StoredRecord> batch) throws IOException {
         stage.beforeOverwrite(batch, target);
-        for (StoredRecord r : batch) {
-            IngestRecord rec = r.record();
-            if (rec.type() != IngestRecord.Type.WRITE) {
-                continue; // a tag only moves the applied point
+        targetLock.lock();
+        try {
+            for (StoredRecord r : batch) {
+                IngestRecord rec = r.record();
+                if (rec.type() != IngestRecord.Type.WRITE) {
+                    continue; // a tag only moves the applied point
+                }
+                ByteBuffer data = decode(rec, r.payload());
+                target.write(rec.offset(), data);
             }
-            ByteBuffer data = decode(rec, r.payload());
-            target.write(rec.offset(), data);
+            writtenSeq = batch.get(batch.size() - 1).record().seq();
+        } finally {
+            targetLock.unlock();
         }
         target.flush();
+    }
+
+    /** A read of the target that no batch's writes interleave with. */
+    @FunctionalInterface
+    public interface TargetRead {
+        void read(BlockDevice target) throws IOException;
+    }
+
+    /**
+     * Runs {@code read} between two batches' target writes and returns the seq the target then reflects (every
+     * record up to it written, none after). Keep reads short (a MiB or so): the applier waits meanwhile.
+     * Thread-safe.
+     */
+    public long readBetweenBatches(TargetRead read) throws IOException {
+        targetLock.lock();
+        try {
+            read.read(target);
+            return writtenSeq;
+        } finally {
+            targetLock.unlock();
+        }
     }
 
     private ByteBuffer decode(IngestRecord rec, byte[] payload) throws IOException {

@@ -14,15 +14,37 @@ import java.util.Properties;
  * <pre>
  *   format=1
  *   epoch=&lt;u64&gt;
- *   state=protected|needs-resync|failed
+ *   state=protected|needs-resync|failed|recovering|initial-sync|resyncing|paused
  *   reason=&lt;text&gt;
+ *   # only while a resync is in progress (SPEC.md §12.6); older agents ignore these keys:
+ *   resync.id=&lt;u64&gt;  resync.mode=full|differential|ranges  resync.chunk=&lt;bytes&gt;
+ *   resync.offset=&lt;u64&gt;  resync.length=&lt;u64&gt;  resync.startSeq=&lt;u64&gt;  resync.done=&lt;u64&gt;
  * </pre>
+ * The format number stays 1: the resync keys are additions an older reader skips, and the states it does not
+ * know are only ever written by an agent that has them.
  * Written with {@link AtomicFile}: a completed {@link #save} is durable and a crash leaves the old or the new
  * content. Thread-safe (synchronized).
  */
 public final class DiskStateStore {
-    /** One version of the state. */
-    public record Snapshot(long epoch, DiskState state, String reason) {
+    /**
+     * One version of the state.
+     *
+     * @param resync the resync in progress, or null
+     */
+    public record Snapshot(long epoch, DiskState state, String reason, Resync resync) {
+        public Snapshot(long epoch, DiskState state, String reason) {
+            this(epoch, state, reason, null);
+        }
+    }
+
+    /**
+     * A resync in progress (SPEC.md §12.6): what RESYNC_START said, the seq it got, and the highest durable
+     * RESYNC_PROGRESS offset (where it resumes).
+     */
+    public record Resync(long id, String mode, int chunkSize, long offset, long length, long startSeq, long doneOffset) {
+        public Resync withDone(long done) {
+            return new Resync(id, mode, chunkSize, offset, length, startSeq, done);
+        }
     }
 
     private final Path path;
@@ -44,8 +66,15 @@ public final class DiskStateStore {
             if (!"1".equals(p.getProperty("format"))) {
                 throw new IllegalArgumentException("unknown format " + p.getProperty("format"));
             }
+            Resync resync = null;
+            if (p.getProperty("resync.id") != null) {
+                resync = new Resync(Long.parseLong(p.getProperty("resync.id")), p.getProperty("resync.mode"),
+                        Integer.parseInt(p.getProperty("resync.chunk")), Long.parseLong(p.getProperty("resync.offset")),
+                        Long.parseLong(p.getProperty("resync.length")), Long.parseLong(p.getProperty("resync.startSeq")),
+                        Long.parseLong(p.getProperty("resync.done")));
+            }
             return new DiskStateStore(path, new Snapshot(Long.parseLong(p.getProperty("epoch")),
-                    DiskState.ofLabel(p.getProperty("state")), p.getProperty("reason", "")));
+                    DiskState.ofLabel(p.getProperty("state")), p.getProperty("reason", ""), resync));
         } catch (RuntimeException | java.nio.charset.CharacterCodingException e) {
             throw new IOException("disk state file " + path + " is damaged (" + e.getMessage() + "); restore it or"
                     + " delete it (the disk then starts at epoch 0 as protected)", e);
@@ -62,6 +91,16 @@ public final class DiskStateStore {
         p.setProperty("epoch", Long.toString(s.epoch()));
         p.setProperty("state", s.state().label());
         p.setProperty("reason", s.reason() == null ? "" : s.reason());
+        Resync r = s.resync();
+        if (r != null) {
+            p.setProperty("resync.id", Long.toString(r.id()));
+            p.setProperty("resync.mode", r.mode());
+            p.setProperty("resync.chunk", Integer.toString(r.chunkSize()));
+            p.setProperty("resync.offset", Long.toString(r.offset()));
+            p.setProperty("resync.length", Long.toString(r.length()));
+            p.setProperty("resync.startSeq", Long.toString(r.startSeq()));
+            p.setProperty("resync.done", Long.toString(r.doneOffset()));
+        }
         java.io.StringWriter w = new java.io.StringWriter();
         p.store(w, "mtagent disk state; written atomically by the agent, do not edit while it runs");
         Files.createDirectories(path.toAbsolutePath().getParent());

@@ -61,4 +61,24 @@ class DiskStateStoreTest {
         assertThatThrownBy(() -> DiskStateStore.load(f)).isInstanceOf(IOException.class)
                 .hasMessageContaining(f.toString());
     }
+
+    @Test
+    void aResyncInProgressRoundTripsAndAFileWithoutOneStillLoads() throws Exception {
+        Path f = tmp.resolve("d2.state");
+        DiskStateStore s = DiskStateStore.load(f);
+        DiskStateStore.Resync r = new DiskStateStore.Resync(Long.MAX_VALUE, "differential", 1 << 20, 0, 256L << 20, 17,
+                64L << 20);
+        s.save(new DiskStateStore.Snapshot(3, DiskState.RESYNCING, "resync", r));
+        assertThat(DiskStateStore.load(f).current().resync()).isEqualTo(r);
+        s.save(new DiskStateStore.Snapshot(3, DiskState.PROTECTED, "done"));
+        assertThat(DiskStateStore.load(f).current().resync()).isNull();
+        // A file written before resync existed (no resync keys) loads as before.
+        Files.writeString(f, "format=1\nepoch=5\nstate=needs-resync\nreason=gap\n");
+        assertThat(DiskStateStore.load(f).current()).isEqualTo(new DiskStateStore.Snapshot(5, DiskState.NEEDS_RESYNC, "gap"));
+        // The numbers of the first four states are the wire's and never move.
+        assertThat(DiskState.PROTECTED.code()).isEqualTo(1);
+        assertThat(DiskState.NEEDS_RESYNC.code()).isEqualTo(2);
+        assertThat(DiskState.FAILED.code()).isEqualTo(3);
+        assertThat(DiskState.RECOVERING.code()).isEqualTo(4);
+    }
 }

@@ -5,6 +5,7 @@ import io.mtagent.protocol.Frame;
 import io.mtagent.protocol.Frames;
 import io.mtagent.protocol.DiskState;
 import io.mtagent.protocol.Protocol;
+import io.mtagent.protocol.ResyncFrames;
 import io.mtagent.protocol.TagType;
 import io.mtagent.protocol.WriteFrame;
 import io.mtagent.protocol.WritePayloads;
@@ -43,10 +44,16 @@ public final class DiskStream {
     private long nextSeq = 1;
     private long ackedSeq;
     private long credit;
+    private long wireQueued;
     private Channel channel;
     private ReplicationException stopped;
     private boolean fresh = true;
     private Frames.DiskOpened opened;
+    private ResyncFrames.ResyncState resyncState;
+    private final ReentrantLock sourceOrder = new ReentrantLock();
+    private final java.util.Map<Integer, Call> calls = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicInteger nextRequestId = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicLong checksumTraffic = new java.util.concurrent.atomic.AtomicLong();
 
     private record Pending(long seq, Frame frame, int cost) {
     }
@@ -115,6 +122,42 @@ public final class DiskStream {
         }
     }
 
+    /**
+     * The lock a process server holds from "read a chunk of the source" to "send its resync write", and from
+     * "capture a live write" to "send it", so that a chunk is read only after every earlier live write to it was
+     * sent and every later one follows its resync write (SPEC.md §12.5). {@link Resync} takes it per chunk;
+     * a live writer that runs during a resync must take it too. Not used by the stream itself.
+     */
+    public ReentrantLock sourceOrderLock() {
+        return sourceOrder;
+    }
+
+    /** The resync the agent reported in progress at the last (re)open (RESYNC_STATE), or null. */
+    public ResyncFrames.ResyncState resyncState() {
+        lock.lock();
+        try {
+            return resyncState;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Differential resync of this disk from {@code source} (SPEC.md §12): compares checksums chunk by chunk and
+     * sends only the chunks that differ, resuming a resync the agent reports in progress. Blocks until the end
+     * marker is acknowledged.
+     */
+    public Resync.Result resync(SourceDevice source) throws ReplicationException, InterruptedException,
+            java.io.IOException, TimeoutException {
+        return new Resync(this, source, Resync.Options.defaults()).run();
+    }
+
+    /** A resync with explicit options (mode, chunk size, rate, passes, end-marker name). */
+    public Resync.Result resync(SourceDevice source, Resync.Options options) throws ReplicationException,
+            InterruptedException, java.io.IOException, TimeoutException {
+        return new Resync(this, source, options).run();
+    }
+
     /** Writes {@code data} at {@code offset} with the source time now. */
     public long write(long offset, byte[] data) throws ReplicationException, InterruptedException {
         return write(offset, Unpooled.wrappedBuffer(data), System.currentTimeMillis() * 1000);
@@ -129,6 +172,21 @@ public final class DiskStream {
      *         write was not assigned a sequence number and can be retried after {@link ReplicationClient#reconnect})
      */
     public long write(long offset, ByteBuf data, long timestampMicros) throws ReplicationException, InterruptedException {
+        return write(offset, data, timestampMicros, 0);
+    }
+
+    /**
+     * Sends one resync write (WRITE with the RESYNC flag, protocol v2) between {@link #resyncStart} and
+     * {@link #resyncEnd}; otherwise as {@link #write(long, ByteBuf, long)}.
+     */
+    public long resyncWrite(long offset, ByteBuf data, long timestampMicros) throws ReplicationException,
+            InterruptedException {
+        requireV2("a resync write");
+        return write(offset, data, timestampMicros, Protocol.FLAG_RESYNC);
+    }
+
+    private long write(long offset, ByteBuf data, long timestampMicros, int extraFlags) throws ReplicationException,
+            InterruptedException {
         WriteFrame encoded = WritePayloads.encode(client.alloc(), handle, 0, timestampMicros, offset, data,
                 client.options().compress);
         try {
@@ -136,7 +194,7 @@ public final class DiskStream {
             try {
                 long seq = nextSeq;
                 WriteFrame frame = new WriteFrame(handle, seq, timestampMicros, offset, encoded.length(),
-                        encoded.crc32c(), encoded.flags(), encoded.data().retain());
+                        encoded.crc32c(), encoded.flags() | extraFlags, encoded.data().retain());
                 if (!send(frame, frame.wireLength())) {
                     frame.release();
                 }
@@ -162,6 +220,168 @@ public final class DiskStream {
         }
     }
 
+    /** RESYNC_START (v2): opens resync {@code resyncId} over [offset, offset+length). Returns its seq. */
+    public long resyncStart(long resyncId, ResyncFrames.Mode mode, int chunkSize, long offset, long length)
+            throws ReplicationException, InterruptedException {
+        requireV2("RESYNC_START");
+        lock.lock();
+        try {
+            long seq = nextSeq;
+            Frame f = new ResyncFrames.ResyncStart(handle, seq, System.currentTimeMillis() * 1000, resyncId, mode,
+                    chunkSize, offset, length);
+            send(f, Protocol.LENGTH_FIELD_LENGTH + 1 + f.bodyLength());
+            return seq;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** RESYNC_PROGRESS (v2): every chunk below {@code doneOffset} was compared and, if different, sent. */
+    public long resyncProgress(long resyncId, long doneOffset) throws ReplicationException, InterruptedException {
+        lock.lock();
+        try {
+            long seq = nextSeq;
+            Frame f = new ResyncFrames.ResyncProgress(handle, seq, System.currentTimeMillis() * 1000, resyncId,
+                    doneOffset);
+            send(f, Protocol.LENGTH_FIELD_LENGTH + 1 + f.bodyLength());
+            return seq;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** RESYNC_END (v2): the end marker; a recovery point named {@code name} when {@code consistent}. */
+    public long resyncEnd(long resyncId, boolean consistent, String name) throws ReplicationException,
+            InterruptedException {
+        lock.lock();
+        try {
+            long seq = nextSeq;
+            Frame f = new ResyncFrames.ResyncEnd(handle, seq, System.currentTimeMillis() * 1000, resyncId, consistent,
+                    name);
+            send(f, Protocol.LENGTH_FIELD_LENGTH + 1 + f.bodyLength());
+            return seq;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The digests of one CHECKSUM_REQUEST, in chunk order. */
+    public record Digests(long offset, long length, int chunkSize, byte[] digests, long minAppliedSeq) {
+        public int count() {
+            return digests.length / ResyncFrames.DIGEST_LENGTH;
+        }
+
+        /** The digest of chunk {@code i} of the request. */
+        public byte[] digest(int i) {
+            return java.util.Arrays.copyOfRange(digests, i * ResyncFrames.DIGEST_LENGTH,
+                    (i + 1) * ResyncFrames.DIGEST_LENGTH);
+        }
+    }
+
+    /** One outstanding CHECKSUM_REQUEST, filled by the event loop. */
+    private static final class Call {
+        final ResyncFrames.ChecksumRequest request;
+        final byte[] digests;
+        final java.util.concurrent.CompletableFuture<Digests> done = new java.util.concurrent.CompletableFuture<>();
+        long minApplied = Long.MAX_VALUE;
+
+        Call(ResyncFrames.ChecksumRequest request) {
+            this.request = request;
+            this.digests = new byte[(int) request.chunks() * ResyncFrames.DIGEST_LENGTH];
+        }
+    }
+
+    /**
+     * Sends a CHECKSUM_REQUEST (v2) for [offset, offset+length) in chunks of {@code chunkSize}; the future
+     * completes with every chunk's SHA-256 once the agent sent the last CHECKSUMS frame. Keep at most 4
+     * outstanding per stream (SPEC.md §12.4).
+     */
+    public java.util.concurrent.CompletableFuture<Digests> checksums(long offset, long length, int chunkSize)
+            throws ReplicationException {
+        requireV2("CHECKSUM_REQUEST");
+        ResyncFrames.ChecksumRequest req = new ResyncFrames.ChecksumRequest(handle, nextRequestId.incrementAndGet(),
+                offset, length, chunkSize, ResyncFrames.ALGORITHM_SHA256);
+        Call call = new Call(req);
+        lock.lock();
+        try {
+            checkUsable();
+            calls.put(req.requestId(), call);
+            checksumTraffic.addAndGet(Protocol.LENGTH_FIELD_LENGTH + 1 + req.bodyLength());
+            channel.writeAndFlush(req);
+        } finally {
+            lock.unlock();
+        }
+        return call.done;
+    }
+
+    /** Wire bytes of every WRITE, TAG and resync frame queued on this stream so far (re-sends not counted). */
+    public long wireBytesQueued() {
+        lock.lock();
+        try {
+            return wireQueued;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The largest write the agent accepts (AUTH_OK.maxWriteBytes). */
+    public int maxWriteBytes() {
+        return client.maxWriteBytes();
+    }
+
+    /** Bytes of checksum traffic so far on this stream (requests sent plus answers received), for reports. */
+    public long checksumTrafficBytes() {
+        return checksumTraffic.get();
+    }
+
+    void onChecksums(ResyncFrames.Checksums f) {
+        checksumTraffic.addAndGet(Protocol.LENGTH_FIELD_LENGTH + 1 + f.bodyLength());
+        Call call = calls.get(f.requestId());
+        if (call == null) {
+            return;
+        }
+        ResyncFrames.ChecksumRequest r = call.request;
+        long index = (f.offset() - r.offset()) / r.chunkSize();
+        long end = (index + f.count()) * ResyncFrames.DIGEST_LENGTH;
+        if (f.offset() < r.offset() || (f.offset() - r.offset()) % r.chunkSize() != 0 || end > call.digests.length) {
+            calls.remove(f.requestId());
+            call.done.completeExceptionally(new ReplicationException(ErrorCode.PROTOCOL_VIOLATION, "disk " + diskId
+                    + ": CHECKSUMS at " + f.offset() + " do not fit request " + r.requestId()));
+            return;
+        }
+        System.arraycopy(f.digests(), 0, call.digests, (int) (index * ResyncFrames.DIGEST_LENGTH), f.digests().length);
+        call.minApplied = Math.min(call.minApplied, f.appliedSeq());
+        if (f.last()) {
+            calls.remove(f.requestId());
+            call.done.complete(new Digests(r.offset(), r.length(), r.chunkSize(), call.digests, call.minApplied));
+        }
+    }
+
+    void onResyncState(ResyncFrames.ResyncState state) {
+        lock.lock();
+        try {
+            resyncState = state;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void failCalls(ReplicationException e) {
+        for (Integer id : calls.keySet()) {
+            Call c = calls.remove(id);
+            if (c != null) {
+                c.done.completeExceptionally(e);
+            }
+        }
+    }
+
+    private void requireV2(String what) throws ReplicationException {
+        if (client.protocolVersion() < Protocol.VERSION_2) {
+            throw new ReplicationException(ErrorCode.UNSUPPORTED_VERSION, what + " needs protocol version 2; the agent"
+                    + " negotiated " + client.protocolVersion() + " (upgrade the agent)");
+        }
+    }
+
     /** Sends a frame with the next sequence number; true if it was queued (ownership moved to the stream). */
     private boolean send(Frame frame, int cost) throws ReplicationException, InterruptedException {
         while (true) {
@@ -174,6 +394,7 @@ public final class DiskStream {
             }
         }
         credit -= cost;
+        wireQueued += cost;
         nextSeq++;
         unacked.addLast(new Pending(seq(frame), frame, cost));
         channel.writeAndFlush(duplicateForSend(frame));
@@ -181,7 +402,18 @@ public final class DiskStream {
     }
 
     private static long seq(Frame f) {
-        return f instanceof WriteFrame w ? w.seq() : ((Frames.Tag) f).seq();
+        if (f instanceof WriteFrame w) {
+            return w.seq();
+        } else if (f instanceof Frames.Tag t) {
+            return t.seq();
+        } else if (f instanceof ResyncFrames.ResyncStart r) {
+            return r.seq();
+        } else if (f instanceof ResyncFrames.ResyncProgress r) {
+            return r.seq();
+        } else if (f instanceof ResyncFrames.ResyncEnd r) {
+            return r.seq();
+        }
+        throw new IllegalArgumentException(f.type() + " has no sequence number");
     }
 
     private static Frame duplicateForSend(Frame f) {
@@ -258,13 +490,29 @@ public final class DiskStream {
                 throw stopped;
             }
             dropAckedThrough(durable);
-            if (info.state() != DiskState.PROTECTED) {
+            if (!info.state().resyncing()) {
+                resyncState = null; // RESYNC_STATE, when the agent sends one, arrives before this call
+            }
+            boolean streaming = info.state() == DiskState.PROTECTED || (client.protocolVersion() >= Protocol.VERSION_2
+                    && info.state() != DiskState.FAILED && info.state() != DiskState.RECOVERING);
+            if (!streaming) {
                 stopped = new ReplicationException(switch (info.state()) {
                     case NEEDS_RESYNC -> ErrorCode.DISK_NEEDS_RESYNC;
                     case RECOVERING -> ErrorCode.DISK_RECOVERING;
                     default -> ErrorCode.DISK_FAILED;
                 },
                         "disk " + diskId + " is " + info.state().label());
+                changed.signalAll();
+                return;
+            }
+            if (info.state() == DiskState.NEEDS_RESYNC) {
+                // SPEC.md §12.2: what the agent did not take is superseded by the resync, which is numbered from
+                // lastDurableSeq + 1; nothing is re-sent.
+                for (Pending p : unacked) {
+                    ReferenceCountUtil.release(p.frame());
+                }
+                unacked.clear();
+                nextSeq = durable + 1;
                 changed.signalAll();
                 return;
             }
@@ -316,6 +564,7 @@ public final class DiskStream {
         } finally {
             lock.unlock();
         }
+        failCalls(e);
     }
 
     void wakeUp() {
@@ -324,6 +573,9 @@ public final class DiskStream {
             changed.signalAll();
         } finally {
             lock.unlock();
+        }
+        if (!client.isConnected()) {
+            failCalls(new ReplicationException(null, "disk " + diskId + ": connection lost"));
         }
     }
 

@@ -7,6 +7,7 @@ import io.mtagent.protocol.FrameEncoder;
 import io.mtagent.protocol.Frames;
 import io.mtagent.protocol.HandshakeCrypto;
 import io.mtagent.protocol.Protocol;
+import io.mtagent.protocol.ResyncFrames;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
@@ -105,6 +106,11 @@ public final class ReplicationClient implements Closeable {
     /** The largest uncompressed write the agent accepts (from AUTH_OK). */
     public int maxWriteBytes() {
         return connection.maxWriteBytes;
+    }
+
+    /** The protocol version negotiated on the current connection (2 enables resync and checksums). */
+    public int protocolVersion() {
+        return connection.version;
     }
 
     /** The agent certificate's SHA-256 fingerprint as seen on this connection (zeros without TLS). */
@@ -270,6 +276,10 @@ public final class ReplicationClient implements Closeable {
         volatile ReplicationException failure;
         volatile long clockOffsetMicros;
         volatile int maxWriteBytes;
+        /** DISK_OPENED of a resyncing disk, waiting for its RESYNC_STATE; event loop only. */
+        final Map<Integer, Frames.DiskOpened> heldOpens = new java.util.HashMap<>();
+        /** The version the agent chose in CHALLENGE. */
+        volatile int version = Protocol.VERSION_1;
         byte[] fingerprint = new byte[HandshakeCrypto.FINGERPRINT_LENGTH];
         private byte[] clientNonce;
         private byte[] serverNonce;
@@ -336,9 +346,28 @@ public final class ReplicationClient implements Closeable {
                     s.onCredit(cr.bytes());
                 }
             } else if (frame instanceof Frames.DiskOpened o) {
+                if (o.state().resyncing() && version >= Protocol.VERSION_2) {
+                    heldOpens.put(o.handle(), o); // RESYNC_STATE follows at once (SPEC.md §12.6); complete then
+                    return;
+                }
                 CompletableFuture<Frame> f = pendingOpens.remove(o.handle());
                 if (f != null) {
                     f.complete(o);
+                }
+            } else if (frame instanceof ResyncFrames.ResyncState rs) {
+                DiskStream s = streams.get(rs.handle());
+                if (s != null) {
+                    s.onResyncState(rs);
+                }
+                Frames.DiskOpened held = heldOpens.remove(rs.handle());
+                CompletableFuture<Frame> f = held == null ? null : pendingOpens.remove(rs.handle());
+                if (f != null) {
+                    f.complete(held);
+                }
+            } else if (frame instanceof ResyncFrames.Checksums c) {
+                DiskStream s = streams.get(c.handle());
+                if (s != null) {
+                    s.onChecksums(c);
                 }
             } else if (frame instanceof Frames.Ping p) {
                 ctx.writeAndFlush(new Frames.Pong(p.nonce()));
@@ -360,6 +389,8 @@ public final class ReplicationClient implements Closeable {
                 ctx.close();
                 return;
             }
+            version = ch.version();
+            ctx.pipeline().get(FrameDecoder.class).setVersion(version);
             serverNonce = ch.serverNonce();
             key = key(ch.salt(), ch.iterations());
             ctx.writeAndFlush(new Frames.AuthProof(HandshakeCrypto.clientProof(key, clientNonce, serverNonce, fingerprint)));

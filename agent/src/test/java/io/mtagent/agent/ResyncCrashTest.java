@@ -1,0 +1,171 @@
+package io.mtagent.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.mtagent.protocol.DiskState;
+import io.mtagent.protocol.ResyncFrames;
+import io.mtagent.protocol.client.ClientOptions;
+import io.mtagent.protocol.client.DiskStream;
+import io.mtagent.protocol.client.ReplicationClient;
+import io.mtagent.protocol.client.ReplicationException;
+import io.mtagent.protocol.client.Resync;
+import io.mtagent.protocol.client.SourceDevice;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * kill -9 of a real agent process in the middle of a resync: after the restart the agent reports the resync in
+ * progress (RESYNC_STATE) with its durable progress, the process server resumes there instead of at 0, and the
+ * target ends equal to the source.
+ */
+class ResyncCrashTest {
+    private static final long SIZE = 8L << 20;
+    private static final int CHUNK = ResyncFrames.MIN_CHUNK_SIZE;
+
+    @TempDir
+    Path dir;
+
+    private Process agent;
+    private Path config;
+    private Path agentLog;
+
+    @AfterEach
+    void killAgent() {
+        if (agent != null) {
+            agent.destroyForcibly();
+        }
+    }
+
+    @Test
+    void aResyncInterruptedByKillNineResumesWhereItsDurableProgressWas() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Map<String, String> settings = TestAgents.settings(dir, 1, SIZE);
+        settings.put("data.listen", "127.0.0.1:" + port);
+        settings.put("retention.dir", dir.resolve("retention").toString());
+        config = dir.resolve("agent.properties");
+        StringBuilder text = new StringBuilder();
+        settings.forEach((k, v) -> text.append(k).append('=').append(v.replace("\\", "\\\\")).append('\n'));
+        Files.writeString(config, text, StandardCharsets.UTF_8);
+        TestAgents.setPassphrase(dir.resolve("state"));
+        agentLog = dir.resolve("agent.log");
+        Path source = dir.resolve("source.img");
+        ResyncFixtures.random(source, SIZE, 21);
+        ResyncFixtures.random(TestAgents.target(dir, 0), SIZE, 22); // every chunk differs
+
+        startAgent();
+        ClientOptions options = ClientOptions.builder("127.0.0.1", port).passphrase(TestAgents.PASSPHRASE.toCharArray())
+                .handshakeTimeout(Duration.ofSeconds(10)).build();
+        ReplicationClient client = connectWithRetry(options);
+        try (SourceDevice src = SourceDevice.open(source)) {
+            DiskStream stream = client.openDisk("disk-0", 1);
+            AtomicLong killedAt = new AtomicLong(-1);
+            // 4 MiB/s: the 8 MiB resync takes about 2 s; the agent dies once half of it was reported sent.
+            Resync.Options o = Resync.Options.defaults().withChunkSize(CHUNK).withRate(4L << 20).withProgress(p -> {
+                if (p.doneOffset() >= SIZE / 2 && killedAt.get() < 0) {
+                    killedAt.set(p.doneOffset());
+                    agent.destroyForcibly(); // SIGKILL
+                }
+            });
+            try {
+                stream.resync(src, o);
+                throw new AssertionError("the resync finished although the agent was killed");
+            } catch (ReplicationException expected) {
+                // the connection died under the resync
+            }
+            assertThat(agent.waitFor(10, TimeUnit.SECONDS)).isTrue();
+            startAgent();
+            reconnectWithRetry(client);
+            assertThat(stream.state()).isEqualTo(DiskState.INITIAL_SYNC);
+            ResyncFrames.ResyncState resume = stream.resyncState();
+            assertThat(resume).as("RESYNC_STATE after the restart").isNotNull();
+            assertThat(resume.doneOffset()).as("durable progress survived kill -9").isGreaterThan(0);
+            Resync.Result r = stream.resync(src, Resync.Options.defaults().withChunkSize(CHUNK));
+            System.out.printf("resync killed at %d B reported, resumed from %d B, %d chunks sent after restart%n",
+                    killedAt.get(), r.resumedFrom(), r.chunksDiffering());
+            assertThat(r.resumedFrom()).isEqualTo(resume.doneOffset());
+            assertThat(r.chunksCompared()).isLessThan(SIZE / CHUNK);
+            awaitAppliedThroughProtocol(client, stream);
+            assertThat(stream.state()).isEqualTo(DiskState.PROTECTED);
+        } finally {
+            client.close();
+        }
+        agent.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        assertThat(ResyncFixtures.firstDifference(source, TestAgents.target(dir, 0))).isEqualTo(-1);
+    }
+
+    private void startAgent() throws IOException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        agent = new ProcessBuilder(java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                "-cp", System.getProperty("java.class.path"), "io.mtagent.agent.cli.MtAgentCli", "run", "--config",
+                config.toString())
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(agentLog.toFile())).start();
+    }
+
+    private ReplicationClient connectWithRetry(ClientOptions options) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            try {
+                return ReplicationClient.connect(options);
+            } catch (ReplicationException e) {
+                failIfDeadOrLate(deadline, e);
+                Thread.sleep(50);
+            }
+        }
+    }
+
+    private void reconnectWithRetry(ReplicationClient client) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            try {
+                client.reconnect();
+                return;
+            } catch (ReplicationException e) {
+                if (e.code() != null) {
+                    throw new AssertionError(e.getMessage() + "\n" + tail(), e);
+                }
+                failIfDeadOrLate(deadline, e);
+                Thread.sleep(50);
+            }
+        }
+    }
+
+    private void failIfDeadOrLate(long deadline, Exception e) throws IOException {
+        if (!agent.isAlive()) {
+            throw new AssertionError("the agent refused to start (exit " + agent.exitValue() + "):\n" + tail(), e);
+        }
+        if (System.nanoTime() > deadline) {
+            throw new AssertionError("the agent did not accept connections within 60 s:\n" + tail(), e);
+        }
+    }
+
+    private static void awaitAppliedThroughProtocol(ReplicationClient client, DiskStream s) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            client.reopen(s);
+            if (s.info().appliedSeq() >= s.info().lastDurableSeq()) {
+                return;
+            }
+            assertThat(System.nanoTime()).as("applier catches up").isLessThan(deadline);
+            Thread.sleep(50);
+        }
+    }
+
+    private String tail() throws IOException {
+        List<String> lines = Files.readAllLines(agentLog);
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
+    }
+}
