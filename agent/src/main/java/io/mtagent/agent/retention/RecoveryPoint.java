@@ -28,5 +28,18 @@ public record RecoveryPoint(Kind kind, long seq, long timestampMicros, String na
                 default -> CRASH_CONSISTENT;
             };
         }
+
+        /** The stream's tag type of a kind that comes from a tag ({@link #ofTag}'s inverse); 1 for the others. */
+        public int tagType() {
+            return switch (this) {
+                case APP_CONSISTENT -> 2;
+                case GROUP -> 3;
+                case RESYNC_START -> 0x41;
+                case RESYNC_PROGRESS -> 0x42;
+                case RESYNC_END -> 0x43;
+                case RESYNC_END_INCONSISTENT -> 0x44;
+                default -> 1;
+            };
+        }
     }
 }

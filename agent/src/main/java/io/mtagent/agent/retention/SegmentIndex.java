@@ -327,7 +327,7 @@ final class SegmentIndex {
         crcTo(b, 0);
         int p = 0;
         for (RecoveryPoint pt : points) {
-            b.putInt((int) (pt.seq() - firstSeq)).put((byte) tagTypeOf(pt.kind())).put((byte) 0)
+            b.putInt((int) (pt.seq() - firstSeq)).put((byte) pt.kind().tagType()).put((byte) 0)
                     .putShort((short) names[p++].length).putLong(pt.timestampMicros());
         }
         for (byte[] n : names) {
@@ -354,14 +354,6 @@ final class SegmentIndex {
         CRC32C c = new CRC32C();
         c.update(a, from, to - from);
         return (int) c.getValue() == ByteBuffer.wrap(a).getInt(to);
-    }
-
-    private static int tagTypeOf(RecoveryPoint.Kind k) {
-        return switch (k) {
-            case APP_CONSISTENT -> 2;
-            case GROUP -> 3;
-            default -> 1;
-        };
     }
 
     /**
@@ -482,7 +474,7 @@ final class SegmentIndex {
                 }
                 pt = pts.get(p++);
             }
-            idx.add(firstSeq + i, b.getLong(e), recordType, pt == null ? 0 : tagTypeOf(pt.kind()), b.getLong(e + 8),
+            idx.add(firstSeq + i, b.getLong(e), recordType, pt == null ? 0 : pt.kind().tagType(), b.getLong(e + 8),
                     b.getInt(e + 24), b.getLong(e + 16), b.getInt(e + 28), pt == null ? null : pt.name());
         }
         idx.seal(segmentFileLength, b.getInt(48));

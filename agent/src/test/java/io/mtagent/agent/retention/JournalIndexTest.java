@@ -24,12 +24,14 @@ class JournalIndexTest {
     private static final long SEGMENT = 64 << 10;
     private static final int DISK = 256 << 10;
     private static final int RECORDS = 1500;
+    /** Crash, app, group tags and the resync markers (SPEC.md §12): each must come back as the kind it was. */
+    private static final int[] TAG_TYPES = {1, 2, 3, 0x41, 0x42, 0x43, 0x44};
 
     @TempDir
     Path tmp;
 
     /** One journaled record as the model keeps it. */
-    private record Rec(long seq, long ts, boolean image, long offset, byte[] data, String name) {
+    private record Rec(long seq, long ts, boolean image, long offset, byte[] data, String name, int tagType) {
     }
 
     private final List<Rec> model = new ArrayList<>();
@@ -42,14 +44,15 @@ class JournalIndexTest {
             for (long seq = 1; seq <= RECORDS; seq++) {
                 ts += r.nextInt(3) * 1000; // non-decreasing, with repeats
                 if (seq % 25 == 0) {
-                    j.appendPoint(seq, ts, 1 + r.nextInt(3), "tag-" + seq);
-                    model.add(new Rec(seq, ts, false, 0, null, "tag-" + seq));
+                    int tagType = TAG_TYPES[r.nextInt(TAG_TYPES.length)];
+                    j.appendPoint(seq, ts, tagType, "tag-" + seq);
+                    model.add(new Rec(seq, ts, false, 0, null, "tag-" + seq, tagType));
                 } else {
                     byte[] data = new byte[512 * (1 + r.nextInt(16))];
                     r.nextBytes(data);
                     long off = 512L * r.nextInt((DISK - data.length) / 512 + 1);
                     j.appendBeforeImage(seq, ts, off, ByteBuffer.wrap(data));
-                    model.add(new Rec(seq, ts, true, off, data, null));
+                    model.add(new Rec(seq, ts, true, off, data, null, 0));
                 }
                 if (seq % 13 == 0) {
                     j.sync();
@@ -70,8 +73,9 @@ class JournalIndexTest {
     private void checkAgainstModel(RetentionJournal j, long earliest, SplittableRandom r) throws IOException {
         List<Rec> live = model.stream().filter(x -> x.seq() > earliest).toList();
         assertThat(j.lastSeq()).isEqualTo(RECORDS);
-        assertThat(j.points()).extracting(RecoveryPoint::seq)
-                .containsExactlyElementsOf(live.stream().filter(x -> !x.image()).map(Rec::seq).toList());
+        assertThat(j.points()).extracting(p -> p.seq() + " " + p.kind() + " " + p.name() + " " + p.timestampMicros())
+                .containsExactlyElementsOf(live.stream().filter(x -> !x.image()).map(x -> x.seq() + " "
+                        + RecoveryPoint.Kind.ofTag(x.tagType()) + " " + x.name() + " " + x.ts()).toList());
         for (int k = 0; k < 60; k++) {
             long point = earliest + r.nextLong(RECORDS - earliest + 1);
             // overlay: every sector gets the earliest before-image with seq > point, else stays as it was
