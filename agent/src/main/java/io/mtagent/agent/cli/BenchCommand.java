@@ -148,8 +148,13 @@ final class BenchCommand implements Callable<Integer> {
     Integer diskMib;
 
     @Option(names = "--agent-java-opt", paramLabel = "OPT", description = "JVM option of the spawned agent"
-            + " (repeatable), e.g. --agent-java-opt=-Xmx512m.")
+            + " (repeatable), e.g. --agent-java-opt=-Xmx256m. Default: the launcher's (-Xms1g -Xmx1g"
+            + " -XX:MaxDirectMemorySize=512m), so the figures are those of an installed agent.")
     List<String> agentJavaOpts = new ArrayList<>();
+
+    /** What bin/mtagent starts the daemon with (MTAGENT_HEAP defaults to 1g). */
+    static final List<String> LAUNCHER_JAVA_OPTS = List.of("-Xms1g", "-Xmx1g", "-XX:MaxDirectMemorySize=512m",
+            "-XX:+ExitOnOutOfMemoryError");
 
     @Override
     public Integer call() throws Exception {
@@ -189,7 +194,8 @@ final class BenchCommand implements Callable<Integer> {
         progress(String.format("starting an agent with %d disk(s) of %d MiB in %s (retention %s)", n, mib,
                 dir.toAbsolutePath().normalize(), retention));
         Path baseDir = baselineDir != null ? baselineDir : dir.resolve("baseline");
-        try (AgentSpawner agent = AgentSpawner.start(dir, n, mib << 20, keep, overrides, agentJavaOpts)) {
+        try (AgentSpawner agent = AgentSpawner.start(dir, n, mib << 20, keep, overrides,
+                agentJavaOpts.isEmpty() ? LAUNCHER_JAVA_OPTS : agentJavaOpts)) {
             ClientOptions co = ClientOptions.builder(agent.config().dataListen().host(),
                     agent.config().dataListen().port()).passphrase(agent.passphrase())
                     .pinnedFingerprint(agent.fingerprint()).clientName("mtagent-bench").build();
