@@ -58,8 +58,11 @@ with open('$dir/src.img','wb') as f:
     for _ in range($PEER_MIB*256): f.write(bytes(2048)+os.urandom(2048))"
   rm -f "$dir/dst.img"; truncate -s "${PEER_MIB}M" "$dir/dst.img"
   local port; port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-  nbdkit -f -i 127.0.0.1 -p "$port" --tls=require --tls-psk="$dir/keys.psk" file "$dir/dst.img" & local pid=$!
-  for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  rm -f "$dir/nbdkit.pid"
+  # nbdkit writes the pid file once it listens.
+  nbdkit -f -i 127.0.0.1 -p "$port" -P "$dir/nbdkit.pid" --tls=require --tls-psk="$dir/keys.psk" file "$dir/dst.img" &
+  local pid=$!
+  for _ in $(seq 100); do [ -s "$dir/nbdkit.pid" ] && break; sleep 0.1; done
   local t0 t1; t0=$(date +%s.%N)
   nbdcopy --flush "$dir/src.img" "nbds://bench@127.0.0.1:$port/?tls-psk-file=$dir/keys.psk"
   t1=$(date +%s.%N)

@@ -86,6 +86,10 @@ final class BenchCommand implements Callable<Integer> {
             + " mixed, none otherwise).")
     Integer tagSeconds;
 
+    @Option(names = "--warmup", defaultValue = "3", description = "Seconds of the same load before measuring, not"
+            + " counted (JIT compilation, TLS and page-cache warm-up); applied is waited for (default ${DEFAULT-VALUE}).")
+    int warmup;
+
     @Option(names = "--seed", defaultValue = "42", description = "Workload seed (default ${DEFAULT-VALUE}).")
     long seed;
 
@@ -167,6 +171,9 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (spawn == (connect != null)) {
             return usage("say which agent to measure: --spawn (start one for the run) or --connect HOST:PORT");
+        }
+        if (warmup < 0) {
+            return usage("--warmup ≥ 0");
         }
         if (seconds < 1 || connections < 1 || window < 1 || compressibility < 0 || compressibility > 1) {
             return usage("--seconds ≥ 1, --connections ≥ 1, --window ≥ 1, --compressibility 0..1");
@@ -250,6 +257,12 @@ final class BenchCommand implements Callable<Integer> {
     private int measure(LoadOptions lo, int n, ClientOptions co, List<String> ids, AgentProbe probe, Boolean keep,
                         ProcStats proc, boolean self, AgentConfig agentConfig, Path baseDir, long diskBytes)
             throws Exception {
+        if (warmup > 0) {
+            progress(String.format("warming up for %d s (not counted)", warmup));
+            LoadOptions w = new LoadOptions(lo.profile(), lo.connections(), lo.window(), lo.compressibility(),
+                    Duration.ofSeconds(warmup), lo.rateMbPerSecond(), lo.tagSeconds(), lo.epoch(), lo.seed() + 1);
+            new LoadRunner(w, co, ids, probe).run(line -> { });
+        }
         boolean procOk = proc != null && proc.available();
         double cpu0 = procOk ? proc.cpuSeconds() : 0;
         progress(String.format("driving %d disk(s) with %s for %d s over %d TLS connection(s)", n, lo.profile(),
