@@ -98,6 +98,9 @@ public final class AgentSpawner implements AutoCloseable {
         Path log = dir.resolve("agent.log");
         Process process = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        // Never leave the child behind when the bench itself is stopped (Ctrl-C, SIGTERM).
+        Thread reaper = new Thread(process::destroy, "bench-agent-reaper");
+        Runtime.getRuntime().addShutdownHook(reaper);
         try {
             String fp = awaitReady(process, config, log);
             return new AgentSpawner(dir, config, passphrase, process, fp, ids);

@@ -8,7 +8,8 @@ import java.time.Duration;
  * Per disk: the ingest stream (sequential append of every write, one fdatasync per {@code ingestSyncBytes})
  * and the apply stream (batches of {@code applyBatchBytes}: with retention, read the before-image of each write
  * from the target and append it to a journal, one fdatasync of the journal; then the random target writes and one
- * fdatasync of the target).
+ * fdatasync of the target). The target is opened with O_DIRECT, as the agent opens targets; the logs are
+ * buffered, as the agent's are.
  *
  * @param profile the write pattern
  * @param disks how many disks (each its own files, running concurrently)
@@ -26,9 +27,10 @@ public record BaselineSpec(BenchProfile profile, int disks, long diskBytes, long
     /** One line describing the pattern, for the report. */
     public String describe() {
         return (retention ? "append+fdatasync/" + size(ingestSyncBytes) + " | per " + size(applyBatchBytes)
-                + " batch: random read (before-image) + append journal + fdatasync, random write target + fdatasync"
+                + " batch: O_DIRECT random read (before-image) + append journal + fdatasync, O_DIRECT random write"
+                + " target + fdatasync"
                 : "append+fdatasync/" + size(ingestSyncBytes) + " | per " + size(applyBatchBytes)
-                + " batch: random write target + fdatasync") + "; " + profile + ", " + disks + " disk(s)";
+                + " batch: O_DIRECT random write target + fdatasync") + "; " + profile + ", " + disks + " disk(s)";
     }
 
     static String size(long bytes) {

@@ -11,11 +11,11 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The baseline with fio: the {@link BaselineSpec}'s streams as concurrent fio jobs per disk (psync engine,
- * buffered, as the agent's file-backed disks): {@code ingest} (sequential write, fdatasync every
- * ingestSyncBytes), {@code target} (random write, fdatasync every applyBatchBytes) and with retention
- * {@code before} (random read of the target) and {@code journal} (sequential write, fdatasync every
- * applyBatchBytes). fio cannot chain the stages per write the way the agent does, so the jobs run side by side
+ * The baseline with fio: the {@link BaselineSpec}'s streams as concurrent fio jobs per disk (psync engine, with
+ * the agent's caching: the logs buffered, the target O_DIRECT as the agent opens targets): {@code ingest}
+ * (sequential write, fdatasync every ingestSyncBytes), {@code target} (random write, O_DIRECT, fdatasync every
+ * applyBatchBytes) and with retention {@code before} (random read of the target, O_DIRECT) and {@code journal}
+ * (sequential write, fdatasync every applyBatchBytes). fio cannot chain the stages per write the way the agent does, so the jobs run side by side
  * on the same volume, each moving the same bytes; the rate is the bytes of the slowest stage over the wall time
  * of the slowest job. The mixed profile uses fio's bssplit with the same size mix (no hot region).
  */
@@ -57,18 +57,23 @@ public final class FioBaseline {
         String targetRw = spec.profile().random() ? "randwrite" : "write";
         String beforeRw = spec.profile().random() ? "randread" : "read";
         for (int d = 0; d < spec.disks(); d++) {
-            job(j, "ingest", d, "write", "log-" + d, spec.bytesPerDisk(), spec.bytesPerDisk(), ingestSync);
-            job(j, "target", d, targetRw, "target-" + d, spec.diskBytes(), spec.bytesPerDisk(), applySync);
+            job(j, "ingest", d, "write", "log-" + d, spec.bytesPerDisk(), spec.bytesPerDisk(), ingestSync, false);
+            job(j, "target", d, targetRw, "target-" + d, spec.diskBytes(), spec.bytesPerDisk(), applySync, true);
             if (spec.retention()) {
-                job(j, "before", d, beforeRw, "target-" + d, spec.diskBytes(), spec.bytesPerDisk(), 0);
-                job(j, "journal", d, "write", "journal-" + d, spec.bytesPerDisk(), spec.bytesPerDisk(), applySync);
+                job(j, "before", d, beforeRw, "target-" + d, spec.diskBytes(), spec.bytesPerDisk(), 0, true);
+                job(j, "journal", d, "write", "journal-" + d, spec.bytesPerDisk(), spec.bytesPerDisk(), applySync,
+                        false);
             }
         }
         return j.toString();
     }
 
-    private static void job(StringBuilder j, String kind, int disk, String rw, String file, long size, long io, int sync) {
+    private static void job(StringBuilder j, String kind, int disk, String rw, String file, long size, long io, int sync,
+                            boolean direct) {
         j.append("\n[").append(kind).append('-').append(disk).append("]\n");
+        if (direct) {
+            j.append("direct=1\n");
+        }
         j.append("rw=").append(rw).append("\nfilename=").append(file).append("\nsize=").append(size)
                 .append("\nio_size=").append(io).append("\n");
         if (sync > 0) {

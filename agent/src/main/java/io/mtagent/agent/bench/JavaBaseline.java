@@ -12,7 +12,8 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The baseline without fio: a plain Java writer ({@code FileChannel} positional writes and
- * {@code force(false)}, i.e. fdatasync) doing a {@link BaselineSpec}'s I/O with two threads per disk, one for
+ * {@code force(false)}, i.e. fdatasync; the target with the JDK's O_DIRECT option and page-aligned buffers, falling
+ * back to buffered I/O where the file system refuses O_DIRECT) doing a {@link BaselineSpec}'s I/O with two threads per disk, one for
  * the ingest stream and one for the apply stream, as the agent does. No framing, no checksums, no network: what
  * the file system gives a trivial program. Reported as tool {@code java-writer}.
  */
@@ -23,7 +24,8 @@ public final class JavaBaseline {
     public static BaselineResult run(BaselineSpec spec) throws Exception {
         Files.createDirectories(spec.dir());
         PayloadPool pool = new PayloadPool(16 << 20, spec.profile().maxWriteBytes(), 0, spec.seed());
-        ByteBuffer data = ByteBuffer.allocateDirect(pool.array().length).put(pool.array()).flip();
+        ByteBuffer data = ByteBuffer.allocateDirect(pool.array().length + 4096).alignedSlice(4096)
+                .put(pool.array()).flip();
         long capNanos = spec.timeCap().toNanos();
         long t0 = System.nanoTime();
         long deadline = t0 + capNanos;
@@ -103,19 +105,30 @@ public final class JavaBaseline {
         }
     }
 
+    /** The target as the agent opens it: O_DIRECT where the file system allows it, else buffered. */
+    private static FileChannel openTarget(Path path) throws IOException {
+        try {
+            return FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE,
+                    com.sun.nio.file.ExtendedOpenOption.DIRECT);
+        } catch (UnsupportedOperationException | IOException e) {
+            return FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        }
+    }
+
     /** Apply batches: (before-image read + journal append + fdatasync) then target writes + fdatasync. */
     private static long apply(BaselineSpec spec, int disk, ByteBuffer data, long deadline) throws IOException {
         WritePattern p = new WritePattern(spec.profile(), spec.diskBytes(), spec.seed() + disk);
-        ByteBuffer before = ByteBuffer.allocateDirect(spec.profile().maxWriteBytes());
+        ByteBuffer before = ByteBuffer.allocateDirect(spec.profile().maxWriteBytes() + 4096).alignedSlice(4096);
         long done = 0;
         Path targetPath = spec.dir().resolve("target-" + disk);
-        try (FileChannel target = FileChannel.open(targetPath, StandardOpenOption.CREATE, StandardOpenOption.READ,
-                StandardOpenOption.WRITE);
+        try (FileChannel sizer = FileChannel.open(targetPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            if (sizer.size() < spec.diskBytes()) {
+                sizer.write(ByteBuffer.wrap(new byte[] {0}), spec.diskBytes() - 1); // sparse, as the agent's targets
+            }
+        }
+        try (FileChannel target = openTarget(targetPath);
              FileChannel journal = spec.retention() ? FileChannel.open(spec.dir().resolve("journal-" + disk),
                      StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING) : null) {
-            if (target.size() < spec.diskBytes()) {
-                target.write(ByteBuffer.wrap(new byte[] {0}), spec.diskBytes() - 1); // sparse, as the agent's targets
-            }
             long[] offsets = new long[spec.applyBatchBytes() / 4096 + 1];
             int[] lengths = new int[offsets.length];
             while (done < spec.bytesPerDisk() && System.nanoTime() < deadline) {
