@@ -19,6 +19,7 @@ import java.util.Map;
  *   "perDiskMBps": { "min", "median", "max", "minOverMedian" },
  *   "allAcked", "unacked",
  *   "agent": { "pid", "cpuSeconds", "cpuSecondsPerGB", "peakRssMiB", "includesLoadGenerator" } | null,
+ *   "loadGenerator": { "cpuSeconds", "cpuSecondsPerGB" } | null,
  *   "baseline": { "tool", "MBps", "seconds", "bytes", "pattern" } | null,
  *   "ratio": { "receivedOverBaseline", "appliedOverBaseline" } | null }
  * </pre>
@@ -30,8 +31,11 @@ public final class BenchReport {
     public record AgentUsage(long pid, double cpuSeconds, long peakRssBytes, boolean includesLoadGenerator) {
     }
 
+    /**
+     * @param loadGeneratorCpuSeconds CPU seconds the bench process itself used while measuring (NaN if unknown)
+     */
     public BenchReport(LoadOptions o, int disks, Boolean retention, LoadRunner.Result r, AgentUsage usage,
-                       BaselineResult baseline) {
+                       BaselineResult baseline, double loadGeneratorCpuSeconds) {
         doc.put("profile", o.profile().label());
         doc.put("disks", disks);
         doc.put("connections", o.connections());
@@ -84,6 +88,14 @@ public final class BenchReport {
             a.put("peakRssMiB", usage.peakRssBytes() < 0 ? null : round(usage.peakRssBytes() / 1048576.0));
             a.put("includesLoadGenerator", usage.includesLoadGenerator());
             doc.put("agent", a);
+        }
+        if (Double.isNaN(loadGeneratorCpuSeconds)) {
+            doc.put("loadGenerator", null);
+        } else {
+            Map<String, Object> g = new LinkedHashMap<>();
+            g.put("cpuSeconds", round(loadGeneratorCpuSeconds));
+            g.put("cpuSecondsPerGB", r.bytes() > 0 ? round(loadGeneratorCpuSeconds / (r.bytes() / 1e9)) : null);
+            doc.put("loadGenerator", g);
         }
         if (baseline == null) {
             doc.put("baseline", null);
@@ -142,6 +154,12 @@ public final class BenchReport {
                 : String.format("agent pid %s: %s CPU s (%s CPU s per GB), peak RSS %s MiB%s", agent.get("pid"),
                 agent.get("cpuSeconds"), agent.get("cpuSecondsPerGB"), agent.get("peakRssMiB"),
                 Boolean.TRUE.equals(agent.get("includesLoadGenerator")) ? " (includes the load generator)" : ""));
+        @SuppressWarnings("unchecked")
+        Map<String, Object> gen = (Map<String, Object>) doc.get("loadGenerator");
+        if (gen != null) {
+            out.printf("load generator (this process, same machine): %s CPU s (%s CPU s per GB)%n", gen.get("cpuSeconds"),
+                    gen.get("cpuSecondsPerGB"));
+        }
         if (base != null) {
             out.printf("baseline %s: %s MB/s (%s)%n", base.get("tool"), base.get("MBps"), base.get("pattern"));
             out.printf("ratio agent/baseline: received %s, applied %s%n", ratio.get("receivedOverBaseline"),

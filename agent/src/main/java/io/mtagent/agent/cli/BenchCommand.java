@@ -265,11 +265,15 @@ final class BenchCommand implements Callable<Integer> {
         }
         boolean procOk = proc != null && proc.available();
         double cpu0 = procOk ? proc.cpuSeconds() : 0;
+        ProcStats me = new ProcStats(ProcessHandle.current().pid());
+        double myCpu0 = me.available() ? me.cpuSeconds() : Double.NaN;
         progress(String.format("driving %d disk(s) with %s for %d s over %d TLS connection(s)", n, lo.profile(),
                 lo.duration().toSeconds(), lo.connections()));
         LoadRunner.Result r = new LoadRunner(lo, co, ids, probe).run(this::progress);
         BenchReport.AgentUsage usage = procOk
                 ? new BenchReport.AgentUsage(proc.pid(), proc.cpuSeconds() - cpu0, proc.peakRssBytes(), self) : null;
+        // The load generator shares the machine: its CPU is what the agent could not use.
+        double loadCpu = Double.isNaN(myCpu0) ? Double.NaN : me.cpuSeconds() - myCpu0;
         BaselineResult base = null;
         if (!baseline.equals("none")) {
             int syncBytes = agentConfig == null ? 4 << 20 : (int) agentConfig.ingestCommitMaxBytes();
@@ -286,7 +290,7 @@ final class BenchCommand implements Callable<Integer> {
             progress("baseline: " + (fio != null ? fio : "java-writer (fio not found)") + ", " + spec.describe());
             base = fio != null ? FioBaseline.run(spec, fio) : JavaBaseline.run(spec);
         }
-        BenchReport report = new BenchReport(lo, n, keep, r, usage, base);
+        BenchReport report = new BenchReport(lo, n, keep, r, usage, base, loadCpu);
         if (json) {
             System.out.println(report.json());
         } else {

@@ -69,6 +69,7 @@ class BenchCommandTest {
             assertThat(j.path("agent").path("cpuSecondsPerGB").asDouble()).isPositive();
             assertThat(j.path("agent").path("peakRssMiB").asDouble()).isPositive();
             assertThat(j.path("agent").path("includesLoadGenerator").asBoolean()).isTrue();
+            assertThat(j.path("loadGenerator").path("cpuSeconds").asDouble()).isPositive();
             assertThat(j.path("baseline").path("tool").asText()).isEqualTo("java-writer");
             assertThat(j.path("baseline").path("MBps").asDouble()).isPositive();
             assertThat(j.path("baseline").path("pattern").asText()).contains("before-image");
