@@ -89,6 +89,8 @@ public final class AgentSpawner implements AutoCloseable {
         char[] passphrase = Base64.getUrlEncoder().withoutPadding().encodeToString(raw).toCharArray();
         Files.createDirectories(config.stateDir());
         PassphraseStore.set(config.stateDir(), passphrase.clone(), config.authIterations());
+        // Kept (mode 0600) so the agent can be started again on the same folder and driven with --connect.
+        writeOwnerOnly(dir.resolve("passphrase"), new String(passphrase) + "\n");
 
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -108,6 +110,16 @@ public final class AgentSpawner implements AutoCloseable {
             process.destroyForcibly();
             throw e;
         }
+    }
+
+    private static void writeOwnerOnly(Path file, String text) throws IOException {
+        try {
+            Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+        } catch (UnsupportedOperationException e) {
+            return; // not POSIX (Windows): keep no copy rather than a readable one
+        }
+        Files.writeString(file, text);
     }
 
     private static String awaitReady(Process process, AgentConfig config, Path log) throws Exception {
