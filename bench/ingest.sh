@@ -7,6 +7,7 @@
 #   - rand-4k at half of its maximum rate for the ack latency, many-disks (256) for memory and fairness.
 #
 #   bench/ingest.sh [RUNS] [SECONDS] [WORKDIR]        defaults: 3 12 ./target/bench-ingest
+#   RESTART_SECONDS=60 bench/ingest.sh ...            also the kill -9 restart with a journal filled for 60 s
 #
 # Installs fio, nbdkit, libnbd-bin (nbdcopy), jq and python3 with apt-get when missing (as root), builds the jar
 # when missing. Writes every JSON summary and a results table to WORKDIR/results-<time>/. Keep the machine quiet:
@@ -83,7 +84,14 @@ for run in $(seq "$RUNS"); do
   bench rand4k-half "$run" --retention off --profile rand-4k --compressibility 0 --baseline none \
     --rate "$(python3 -c "print(max(0.5, $max/2))")"
   bench many-disks "$run" --retention on --profile many-disks --disks 256 --connections 4 --baseline none
+  # The same with the heap an operator would give 256 small disks (MTAGENT_HEAP=256m): the RSS target.
+  bench many-disks-256m "$run" --retention on --profile many-disks --disks 256 --connections 4 --baseline none \
+    --agent-java-opt=-Xms256m --agent-java-opt=-Xmx256m --agent-java-opt=-XX:MaxDirectMemorySize=512m
 done
+if [ "${RESTART_SECONDS:-0}" -gt 0 ]; then # optional: kill -9 restart with a large journal (long: fills it first)
+  bench/restart.sh "$RESTART_SECONDS" "$WORK/restart" | tee "$OUT/restart.txt"
+  rm -rf "$WORK/restart"
+fi
 rm -rf "$WORK/peer"
 
 SECS=$SECS python3 - "$OUT" "$RUNS" <<'PY' | tee "$OUT/summary.txt"
@@ -112,6 +120,7 @@ def row(label, values, target, better):
           f"{'MET' if ok else 'NOT MET'}  runs {[round(v, 3) for v in vals]}")
 ret, off64, off1m = load("ret-rand64k"), load("off-rand64k"), load("off-seq1m")
 tls, peer, half, many = load("tls-seq1m-lz4"), load("peer"), load("rand4k-half"), load("many-disks")
+many256 = load("many-disks-256m")
 m4 = load("rand4k-max")
 print(f"mtagent bench, {runs} runs, {os.environ.get('SECS', '')} s each; baseline tool: "
       f"{get(next((d for d in ret if d), None), 'baseline.tool')}")
@@ -125,6 +134,7 @@ row("rand-4k ack p99 ms at half max rate", [get(d, "ackLatencyMs.p99") for d in 
 row("CPU s per GB, TLS + LZ4 (0.5), retention off, seq-1m", [get(d, "agent.cpuSecondsPerGB") for d in tls], 2, "<=")
 row("many-disks 256: every write acked (1 = yes)", [1 if get(d, "allAcked") else 0 for d in many if d], 1, ">=")
 row("many-disks 256: agent peak RSS MiB", [get(d, "agent.peakRssMiB") for d in many], 512, "<=")
+row("many-disks 256, 256 MiB heap: agent peak RSS MiB", [get(d, "agent.peakRssMiB") for d in many256], 512, "<=")
 row("many-disks 256: slowest disk / median", [get(d, "perDiskMBps.minOverMedian") for d in many], 0.5, ">=")
 print("figures (medians):")
 for name, docs in [("ret-rand64k", ret), ("off-rand64k", off64), ("off-seq1m", off1m), ("tls-seq1m-lz4", tls),
