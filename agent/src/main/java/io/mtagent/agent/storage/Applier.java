@@ -38,8 +38,10 @@ public final class Applier implements Closeable {
     private final Thread thread;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
-    // Page-aligned so an O_DIRECT target takes it as is (no copy through a bounce buffer).
-    private ByteBuffer buffer = AlignedBufferPool.allocate(1 << 20, AlignedBufferPool.DEFAULT_ALIGNMENT);
+    // Page-aligned so an O_DIRECT target takes it as is (no copy through a bounce buffer). Starts at 64 KiB and
+    // grows to the largest write seen (decode): with hundreds of disks a fixed 1 MiB each was most of the agent's
+    // direct memory before any write arrived (bench/RESULTS.md, many-disks).
+    private ByteBuffer buffer = AlignedBufferPool.allocate(64 << 10, AlignedBufferPool.DEFAULT_ALIGNMENT);
     // Guarded by lock.
     private boolean paused;
     private volatile boolean stopping;

@@ -58,6 +58,18 @@ public final class DiskStream {
     private record Pending(long seq, Frame frame, int cost) {
     }
 
+    /**
+     * Told when the acknowledged point advances (load generators measure ack latency with it). Called on the
+     * client's I/O thread with the stream's lock held: it must be quick and must not call back into the stream.
+     */
+    @FunctionalInterface
+    public interface AckListener {
+        /** Every sequence number in {@code (previousAcked, newAcked]} is now durable on the agent. */
+        void acked(long previousAcked, long newAcked);
+    }
+
+    private volatile AckListener ackListener;
+
     DiskStream(ReplicationClient client, String diskId, long epoch, int handle) {
         this.client = client;
         this.diskId = diskId;
@@ -156,6 +168,11 @@ public final class DiskStream {
     public Resync.Result resync(SourceDevice source, Resync.Options options) throws ReplicationException,
             InterruptedException, java.io.IOException, TimeoutException {
         return new Resync(this, source, options).run();
+    }
+
+    /** Sets (or with null clears) the listener told about every advance of the acknowledged point. */
+    public void ackListener(AckListener listener) {
+        this.ackListener = listener;
     }
 
     /** Writes {@code data} at {@code offset} with the source time now. */
@@ -537,9 +554,14 @@ public final class DiskStream {
         lock.lock();
         try {
             if (seq > ackedSeq) {
+                long previous = ackedSeq;
                 ackedSeq = seq;
                 dropAckedThrough(seq);
                 changed.signalAll();
+                AckListener l = ackListener;
+                if (l != null) {
+                    l.acked(previous, seq);
+                }
             }
         } finally {
             lock.unlock();
