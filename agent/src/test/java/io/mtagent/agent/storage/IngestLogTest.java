@@ -208,4 +208,37 @@ class IngestLogTest {
             assertHolds(log, recs.size() - 700, recs.subList(recs.size() - 700, recs.size()), "after reopen");
         }
     }
+
+    /**
+     * The applied point is persisted at most once a second while no segment is freed (a sync each time cost a third
+     * of the apply path's fsyncs), but always before a segment is deleted, and at close.
+     */
+    @Test
+    void theAppliedPointIsPersistedBeforeSegmentsGoAndAtCloseNotOnEveryBatch() throws Exception {
+        SplittableRandom r = new SplittableRandom(21);
+        Path dir = tmp.resolve("log");
+        try (IngestLog log = IngestLog.open(dir, "d1", smallSegments())) {
+            offerRandom(log, r, 1, 120);
+            log.flush();
+            assertThat(log.segmentCount()).isGreaterThan(2);
+            log.markApplied(1); // nothing freed, first persist since open is due only after a second
+            log.markApplied(2);
+            assertThat(persistedApplied(dir)).as("not rewritten for every batch").isLessThan(2);
+            int before = log.segmentCount();
+            log.markApplied(119); // frees every segment but the current one
+            assertThat(log.segmentCount()).isLessThan(before);
+            assertThat(persistedApplied(dir)).as("persisted before segments were deleted").isEqualTo(119);
+            log.markApplied(120);
+            assertThat(persistedApplied(dir)).isEqualTo(119);
+        }
+        assertThat(persistedApplied(dir)).as("persisted at close").isEqualTo(120);
+        try (IngestLog log = IngestLog.open(dir, "d1", smallSegments())) {
+            assertThat(log.appliedSeq()).isEqualTo(120);
+        }
+    }
+
+    private static long persistedApplied(Path dir) throws Exception {
+        Path f = dir.resolve(IngestLog.APPLIED_FILE);
+        return java.nio.file.Files.exists(f) ? java.nio.ByteBuffer.wrap(java.nio.file.Files.readAllBytes(f)).getLong() : 0;
+    }
 }
