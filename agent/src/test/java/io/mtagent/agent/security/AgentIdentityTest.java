@@ -198,9 +198,30 @@ class AgentIdentityTest {
     }
 
     @Test
-    void clientOfferingOnlyChaCha20OrOldProtocolsIsRefused() throws Exception {
+    void theServersUseBoringSslWhereItLoads() {
+        assertThat(io.netty.handler.ssl.OpenSsl.isAvailable()).as("netty-tcnative-boringssl-static loads here: "
+                + io.netty.handler.ssl.OpenSsl.unavailabilityCause()).isTrue();
+        assertThat(AgentIdentity.tlsProvider()).isEqualTo(io.netty.handler.ssl.SslProvider.OPENSSL);
+    }
+
+    /** BoringSSL: TLS 1.3 with ChaCha20 is fast there and accepted; TLS 1.1 is refused as on the JDK. */
+    @Test
+    void onBoringSslChaCha20IsAcceptedAndOldProtocolsAreRefused() throws Exception {
         AgentIdentity identity = AgentIdentity.loadOrCreate(stateDir, "localhost");
-        Channel server = startEchoServer(identity.serverSslContext());
+        Channel server = startEchoServer(identity.serverSslContext(io.netty.handler.ssl.SslProvider.OPENSSL));
+        try {
+            connect(server, identity.fingerprint(), "TLSv1.3", "TLS_CHACHA20_POLY1305_SHA256").close();
+            assertThatThrownBy(() -> connect(server, identity.fingerprint(), "TLSv1.1", null).close())
+                    .isInstanceOf(javax.net.ssl.SSLException.class);
+        } finally {
+            server.close().syncUninterruptibly();
+        }
+    }
+
+    @Test
+    void onTheJdkProviderAClientOfferingOnlyChaCha20OrOldProtocolsIsRefused() throws Exception {
+        AgentIdentity identity = AgentIdentity.loadOrCreate(stateDir, "localhost");
+        Channel server = startEchoServer(identity.serverSslContext(io.netty.handler.ssl.SslProvider.JDK));
         try {
             assertThatThrownBy(() -> connect(server, identity.fingerprint(), "TLSv1.3",
                     "TLS_CHACHA20_POLY1305_SHA256").close()).isInstanceOf(SSLHandshakeException.class);
