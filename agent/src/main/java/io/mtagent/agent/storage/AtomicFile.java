@@ -36,7 +36,9 @@ public final class AtomicFile {
         } catch (AtomicMoveNotSupportedException e) {
             Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
         }
-        fsyncDirectory(target.toAbsolutePath().getParent());
+        if (!TestOnlyFaults.RENAME_WITHOUT_DIR_SYNC) { // deliberately broken only by the test-only switch
+            fsyncDirectory(target.toAbsolutePath().getParent());
+        }
     }
 
     /** Makes a directory's entries (creates, renames, deletes) durable; a no-op on Windows, where it is unsupported. */
