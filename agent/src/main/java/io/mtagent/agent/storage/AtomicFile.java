@@ -41,6 +41,25 @@ public final class AtomicFile {
         }
     }
 
+    /**
+     * {@link Files#createDirectories} whose result survives power loss: a new directory's name lives in its parent,
+     * so after creating, every directory from {@code dir} up to the file system root is fsynced (an existing
+     * ancestor may itself be new and not yet durable: another code path may have created it without a sync).
+     * Called once per directory at open, so the few extra fsyncs do not matter. Ancestors the process may not
+     * open are skipped (they were not created by it). A no-op for the syncs on Windows.
+     */
+    public static Path createDirectories(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        for (Path p = dir.toAbsolutePath(); p != null; p = p.getParent()) {
+            try {
+                fsyncDirectory(p);
+            } catch (java.nio.file.AccessDeniedException notOurs) {
+                break;
+            }
+        }
+        return dir;
+    }
+
     /** Makes a directory's entries (creates, renames, deletes) durable; a no-op on Windows, where it is unsupported. */
     public static void fsyncDirectory(Path dir) throws IOException {
         if (WINDOWS) {

@@ -183,7 +183,7 @@ public final class IngestLog implements Closeable {
 
     /** Opens (creating if needed) and recovers the log in {@code dir}, then starts its writer thread. */
     public static IngestLog open(Path dir, String diskName, IngestLogOptions options) throws IOException {
-        Files.createDirectories(dir);
+        AtomicFile.createDirectories(dir); // durably: a power cut must not take the whole log's directory
         DirectoryLock lock = DirectoryLock.acquire(dir);
         IngestLog log = new IngestLog(dir, diskName, options);
         log.dirLock = lock;
