@@ -52,6 +52,7 @@ struct entry {
     char *name;
     ino_t ino;
     int is_dir;
+    mode_t mode;
 };
 
 struct node {
@@ -59,6 +60,7 @@ struct node {
     struct node *next;
     /* files */
     int has_data;          /* durable content known (else: empty) */
+    mode_t mode;           /* permissions as of the last sync */
     char *data;
     off_t size;
     size_t cap;
@@ -181,6 +183,7 @@ static int sync_file(int fd) {
     if (fstat(fd, &st) != 0) return -errno;
     if (!S_ISREG(st.st_mode)) return 0;
     struct node *n = get(st.st_ino);
+    n->mode = st.st_mode & 07777;
     if (!n->has_data) {
         /* first sync: everything is durable now */
         n->has_data = 1;
@@ -243,6 +246,7 @@ static int sync_dir_fd(int fd) {
         n->entries[n->nentries].name = strdup(de->d_name);
         n->entries[n->nentries].ino = cs.st_ino;
         n->entries[n->nentries].is_dir = S_ISDIR(cs.st_mode);
+        n->entries[n->nentries].mode = cs.st_mode & 07777;
         n->nentries++;
     }
     closedir(d);
@@ -338,6 +342,7 @@ static void remove_tree(const char *dir, int keep_self) {
 struct tnode {
     char *name;
     int is_dir;
+    mode_t mode;
     char *data;
     off_t size;
     struct tnode *children;
@@ -368,8 +373,8 @@ static void tear_into(struct node *n, const char *live, off_t live_size) {
     close(fd);
 }
 
-static struct tnode detach(ino_t ino, const char *name, int is_dir, int torn, const char *live_hint) {
-    struct tnode t = {strdup(name), is_dir, NULL, 0, NULL, 0};
+static struct tnode detach(ino_t ino, const char *name, int is_dir, mode_t mode, int torn, const char *live_hint) {
+    struct tnode t = {strdup(name), is_dir, mode, NULL, 0, NULL, 0};
     struct node *n = find(ino);
     if (!n) return t;
     if (is_dir) {
@@ -377,8 +382,8 @@ static struct tnode detach(ino_t ino, const char *name, int is_dir, int torn, co
         for (size_t i = 0; i < n->nentries; i++) {
             char hint[PATH_MAX] = "";
             if (live_hint && *live_hint) snprintf(hint, sizeof hint, "%s/%s", live_hint, n->entries[i].name);
-            t.children[t.nchildren++] = detach(n->entries[i].ino, n->entries[i].name, n->entries[i].is_dir, torn,
-                    hint);
+            t.children[t.nchildren++] = detach(n->entries[i].ino, n->entries[i].name, n->entries[i].is_dir,
+                    n->entries[i].mode, torn, hint);
         }
     } else {
         if (torn && n->has_data && live_hint && *live_hint) {
@@ -386,6 +391,7 @@ static struct tnode detach(ino_t ino, const char *name, int is_dir, int torn, co
             if (lstat(live_hint, &st) == 0 && st.st_ino == ino) tear_into(n, live_hint, st.st_size);
         }
         if (n->has_data) {
+            t.mode = n->mode;
             t.data = n->data;
             t.size = n->size;
             n->data = NULL;
@@ -401,11 +407,13 @@ static void rebuild(const char *dir, struct tnode *t) {
         char p[PATH_MAX];
         snprintf(p, sizeof p, "%s/%s", dir, c->name);
         if (c->is_dir) {
-            mkdir(p, 0755);
+            mkdir(p, 0700);
             rebuild(p, c);
+            chmod(p, c->mode);
         } else {
-            int fd = open(p, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+            int fd = open(p, O_CREAT | O_WRONLY | O_TRUNC, 0600);
             if (fd >= 0) {
+                fchmod(fd, c->mode);
                 off_t done = 0;
                 while (done < c->size) {
                     ssize_t w = pwrite(fd, c->data + done, (size_t) (c->size - done), done);
@@ -422,7 +430,7 @@ static void rebuild(const char *dir, struct tnode *t) {
 }
 
 static void power_cut(int torn) {
-    struct tnode top = detach(root_ino, "", 1, torn, torn ? root_path : NULL);
+    struct tnode top = detach(root_ino, "", 1, 0755, torn, torn ? root_path : NULL);
     drop_all();
     remove_tree(root_path, 1);
     remove_tree(grave_path, 1);
