@@ -244,6 +244,9 @@ public final class RollbackService {
                     Long.toString(point).getBytes(StandardCharsets.UTF_8));
         }
         Files.deleteIfExists(journal(disk).directory().resolve(STATE_FILE));
+        // Durable before the new state is: else a power cut brings the state file back and the next start pauses
+        // the applier of a disk it reports protected (found by the power-loss test).
+        AtomicFile.fsyncDirectory(journal(disk).directory());
         DiskState next = phase == Phase.AT_LATEST ? DiskState.PROTECTED : DiskState.NEEDS_RESYNC;
         disk.setRecoveryState(next, next == DiskState.PROTECTED ? "recovery committed at latest; replicating"
                 : "recovery committed at seq " + point + ": the target no longer matches the source; resync it");
