@@ -268,6 +268,8 @@ public final class IngestLog implements Closeable {
             Path file = files.get(i);
             long index = SegmentFormat.indexOf(file.getFileName().toString());
             if (truncatedTail) {
+                LOG.warning("ingest log " + name + ": deleting " + file.getFileName() + " (" + Files.size(file)
+                        + " bytes), which follows a torn tail");
                 Files.delete(file); // everything after a torn tail is part of the tail
                 continue;
             }
@@ -283,6 +285,8 @@ public final class IngestLog implements Closeable {
                     if (beforeCheckpoint || (cp != null && index == cp.segment())) {
                         throw new CorruptLogException(file, 0, "segment header does not verify");
                     }
+                    LOG.warning("ingest log " + name + ": deleting " + file.getFileName()
+                            + ", whose header does not verify (its creation was cut short)");
                     Files.delete(file); // a segment whose creation was cut short: nothing in it was ever acked
                     truncatedTail = true;
                     continue;
@@ -320,6 +324,9 @@ public final class IngestLog implements Closeable {
                         throw new CorruptLogException(file, pos, scanner.stopReason());
                     }
                     // Torn tail: the power cut came before these bytes were synced, so nothing here was acked.
+                    LOG.warning("ingest log " + name + ": torn tail in " + file.getFileName() + " at offset " + pos
+                            + " (" + scanner.stopReason() + ", " + (ch.size() - pos) + " bytes after it, checkpoint "
+                            + (cp == null ? "none" : cp.segment() + "@" + cp.position()) + "): truncated");
                     ch.truncate(pos);
                     ch.force(true);
                     truncatedTail = true;
