@@ -22,6 +22,9 @@
  *   "cut torn <seed>"   like cut, but each dirty 512-byte sector of a file whose inode survives is kept with
  *                       probability 1/2 (a disk that got part of its write cache out), extending the size to cover it
  *   "syncall"           make the whole live state durable (as if everything had been synced)
+ *   "delay <usec>"      every later fsync/fdatasync of a file takes that long (a real disk's flush latency)
+ * SIGUSR1 switches the power off at once (see power_off); the "cut" that follows restores it.
+ * LOSSYFS_TRACE=<file> logs syncs, creates, renames, unlinks, drops and cuts (debugging).
  * Reading it returns counters (key=value lines).
  *
  * Single-threaded on purpose (run with -s is forced): every operation, including a cut, is atomic with respect to
@@ -41,6 +44,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
+#include <signal.h>
 #include <unistd.h>
 
 #define PAGE 4096
@@ -81,6 +85,18 @@ static char root_path[PATH_MAX];
 static char grave_path[PATH_MAX];
 static ino_t root_ino;
 static unsigned long long n_fsync, n_fsyncdir, n_cuts, n_writes, n_sync_bytes;
+static unsigned long sync_delay_us; /* each fsync/fdatasync of a file takes this long, as on a real disk */
+/* SIGUSR1: the power is off from this instant: an fsync in flight does not complete, and every later change fails
+ * with EIO until the "cut" command rebuilds the durable state (so the program cannot acknowledge anything after it) */
+static volatile sig_atomic_t power_off;
+static FILE *trace;
+
+static void on_power_off(int sig) {
+    (void) sig;
+    power_off = 1;
+}
+
+#define TRACE(...) do { if (trace) { fprintf(trace, __VA_ARGS__); fputc('\n', trace); fflush(trace); } } while (0)
 
 /* ---------------------------------------------------------------- node table */
 
@@ -109,6 +125,7 @@ static void free_entries(struct node *n) {
 }
 
 static void drop(ino_t ino) {
+    TRACE("drop ino=%lu", (unsigned long) ino);
     struct node **p = &table[ino % BUCKETS];
     while (*p) {
         if ((*p)->ino == ino) {
@@ -204,6 +221,7 @@ static int sync_file(int fd) {
     }
     memset(n->dirty, 0, n->ndirty);
     n->size_dirty = 0;
+    TRACE("sync ino=%lu size=%ld", (unsigned long) st.st_ino, (long) st.st_size);
     return 0;
 }
 
@@ -251,6 +269,12 @@ static int sync_dir_fd(int fd) {
     }
     closedir(d);
     qsort(n->entries, n->nentries, sizeof *n->entries, cmp_entry);
+    if (trace) {
+        for (size_t i = 0; i < n->nentries; i++) {
+            TRACE("syncdir ino=%lu %s=%lu", (unsigned long) st.st_ino, n->entries[i].name,
+                    (unsigned long) n->entries[i].ino);
+        }
+    }
     n_fsyncdir++;
     gc_grave();
     return 0;
@@ -430,6 +454,7 @@ static void rebuild(const char *dir, struct tnode *t) {
 }
 
 static void power_cut(int torn) {
+    TRACE("cut torn=%d", torn);
     struct tnode top = detach(root_ino, "", 1, 0755, torn, torn ? root_path : NULL);
     drop_all();
     remove_tree(root_path, 1);
@@ -439,6 +464,7 @@ static void power_cut(int torn) {
     free(top.name);
     snapshot_tree(root_path); /* the rebuilt tree is the durable state, under its new inode numbers */
     n_cuts++;
+    power_off = 0;
 }
 
 /* ---------------------------------------------------------------- FUSE operations */
@@ -511,6 +537,7 @@ static int lfs_releasedir(const char *path, struct fuse_file_info *fi) {
 static int lfs_fsyncdir(const char *path, int datasync, struct fuse_file_info *fi) {
     (void) path;
     (void) datasync;
+    if (power_off) return -EIO;
     return sync_dir_fd((int) fi->fh);
 }
 
@@ -520,6 +547,7 @@ static void new_inode(const char *fullpath) {
 }
 
 static int lfs_mkdir(const char *path, mode_t mode) {
+    if (power_off) return -EIO;
     char p[PATH_MAX];
     full(p, path);
     if (mkdir(p, mode) != 0) return -errno;
@@ -528,6 +556,7 @@ static int lfs_mkdir(const char *path, mode_t mode) {
 }
 
 static int lfs_rmdir(const char *path) {
+    if (power_off) return -EIO;
     char p[PATH_MAX];
     full(p, path);
     struct stat st;
@@ -546,8 +575,10 @@ static int lfs_rmdir(const char *path) {
 }
 
 static int lfs_unlink(const char *path) {
+    if (power_off) return -EIO;
     char p[PATH_MAX];
     full(p, path);
+    TRACE("unlink %s", path);
     park_if_named(p);
     return unlink(p) == 0 ? 0 : -errno;
 }
@@ -557,6 +588,8 @@ static int lfs_rename(const char *from, const char *to, unsigned int flags) {
     full(f, from);
     full(t, to);
     if (flags & RENAME_EXCHANGE) return -EINVAL;
+    if (power_off) return -EIO;
+    TRACE("rename %s %s", from, to);
     struct stat st;
     if (!(flags & RENAME_NOREPLACE) && lstat(t, &st) == 0) {
         if (S_ISDIR(st.st_mode)) {
@@ -603,8 +636,14 @@ static int after_open(int fd, struct fuse_file_info *fi) {
 }
 
 static int lfs_create(const char *path, mode_t mode, struct fuse_file_info *fi) {
+    if (power_off) return -EIO;
     int fd = open_backing(path, fi->flags, mode, 1);
     if (fd < 0) return fd;
+    if (trace) {
+        struct stat st;
+        fstat(fd, &st);
+        TRACE("create %s ino=%lu", path, (unsigned long) st.st_ino);
+    }
     return after_open(fd, fi);
 }
 
@@ -648,6 +687,8 @@ static int lfs_write(const char *path, const char *buf, size_t size, off_t off, 
             power_cut(1);
         } else if (!strncmp(cmd, "cut", 3)) {
             power_cut(0);
+        } else if (!strncmp(cmd, "delay", 5)) {
+            sync_delay_us = strtoul(cmd + 5, NULL, 10);
         } else if (!strncmp(cmd, "syncall", 7)) {
             drop_all();
             remove_tree(grave_path, 1);
@@ -657,6 +698,7 @@ static int lfs_write(const char *path, const char *buf, size_t size, off_t off, 
         }
         return (int) size;
     }
+    if (power_off) return -EIO;
     int fd = (int) fi->fh;
     if (fi->flags & O_APPEND) {
         struct stat st;
@@ -677,6 +719,7 @@ static int lfs_write(const char *path, const char *buf, size_t size, off_t off, 
 
 static int lfs_truncate(const char *path, off_t size, struct fuse_file_info *fi) {
     if (path && !strcmp(path, CTL_NAME)) return 0;
+    if (power_off) return -EIO;
     int r;
     struct stat st;
     if (fi && fi->fh != CTL_FH && fi->fh != 0) {
@@ -700,6 +743,8 @@ static int lfs_fsync(const char *path, int datasync, struct fuse_file_info *fi) 
     (void) datasync; /* fdatasync and fsync alike: data and size; names need the directory's fsync */
     if (fi->fh == CTL_FH) return 0;
     n_fsync++;
+    if (sync_delay_us) usleep(sync_delay_us); /* returns early when SIGUSR1 cuts the power */
+    if (power_off) return -EIO;               /* the flush did not make it */
     return sync_file((int) fi->fh);
 }
 
@@ -751,6 +796,7 @@ static int lfs_access(const char *path, int mask) {
 static int lfs_fallocate(const char *path, int mode, off_t off, off_t len, struct fuse_file_info *fi) {
     (void) path;
     if (fi->fh == CTL_FH) return -EOPNOTSUPP;
+    if (power_off) return -EIO;
     if (fallocate((int) fi->fh, mode, off, len) != 0) return -errno;
     struct stat st;
     if (fstat((int) fi->fh, &st) == 0) {
@@ -811,7 +857,13 @@ int main(int argc, char *argv[]) {
         return 2;
     }
     root_ino = st.st_ino;
+    if (getenv("LOSSYFS_TRACE")) trace = fopen(getenv("LOSSYFS_TRACE"), "a");
     snapshot_tree(root_path);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_power_off; /* no SA_RESTART: a sleeping fsync wakes up and fails */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
 
     /* fuse args: program, mountpoint, -s (single-threaded), -f (foreground), then the caller's options */
     char **fargs = calloc((size_t) argc + 4, sizeof *fargs);

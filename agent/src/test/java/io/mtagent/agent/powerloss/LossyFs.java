@@ -93,8 +93,12 @@ public final class LossyFs implements AutoCloseable {
         Path mnt = Files.createDirectories(work.resolve("mnt"));
         Path state = Files.createDirectories(work.resolve("fs"));
         Path log = work.resolve("lossyfs.log");
-        Process p = new ProcessBuilder(BINARY.toAbsolutePath().toString(), state.toString(), mnt.toString())
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        ProcessBuilder pb = new ProcessBuilder(BINARY.toAbsolutePath().toString(), state.toString(), mnt.toString())
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        if (Boolean.getBoolean("powerloss.trace")) {
+            pb.environment().put("LOSSYFS_TRACE", work.resolve("lossyfs.trace").toString());
+        }
+        Process p = pb.start();
         LossyFs fs = new LossyFs(mnt, state, p, log);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!Files.exists(mnt.resolve(".lossyfs"))) {
@@ -111,6 +115,20 @@ public final class LossyFs implements AutoCloseable {
         return mountPoint;
     }
 
+    /**
+     * The power goes off now (SIGUSR1): a sync in flight does not complete and every later change fails with EIO,
+     * so the program cannot acknowledge anything after this instant. {@link #cut} (or {@link #cutTorn}) then
+     * drops what was not synced and turns the power back on.
+     */
+    public void powerOff() throws IOException, InterruptedException {
+        Process k = new ProcessBuilder("kill", "-USR1", Long.toString(process.pid())).redirectErrorStream(true)
+                .start();
+        k.getInputStream().readAllBytes();
+        if (k.waitFor() != 0) {
+            throw new IOException("could not signal lossyfs (pid " + process.pid() + ")");
+        }
+    }
+
     /** Power cut: everything not synced is gone when this returns. */
     public void cut() throws IOException {
         command("cut");
@@ -124,6 +142,11 @@ public final class LossyFs implements AutoCloseable {
     /** Makes everything durable as it is now (setup steps the test does not want to examine). */
     public void syncAll() throws IOException {
         command("syncall");
+    }
+
+    /** Every later fsync/fdatasync of a file takes {@code micros} (a real disk's flush latency). */
+    public void syncDelay(long micros) throws IOException {
+        command("delay " + micros);
     }
 
     /** lossyfs's counters: fsync, fsyncdir, cuts, writes, sync_bytes. */

@@ -100,6 +100,7 @@ final class PowerLossHarness implements AutoCloseable {
     private int pointsExported;
     private int targetsCompared;
     private long restartNanos;
+    private int rollbacks;
     private HttpClient http;
     private String token;
 
@@ -128,6 +129,7 @@ final class PowerLossHarness implements AutoCloseable {
         Files.writeString(config, text, StandardCharsets.UTF_8);
         TestAgents.setPassphrase(root.resolve("state"));
         fs.syncAll(); // the install step is not what this test examines
+        fs.syncDelay(1000); // a sync takes as long as on a disk, so cuts land inside them as they would
         agentLog = work.resolve("agent.log");
         for (int d = 0; d < DISKS; d++) {
             models.add(new DiskModel(DISK_BYTES));
@@ -240,7 +242,7 @@ final class PowerLossHarness implements AutoCloseable {
             streamCycle("stream");
             return;
         }
-        boolean during = random.nextBoolean();
+        boolean during = rollbacks++ % 2 == 1; // alternate: the first one is cut right after the job completed
         if (during) {
             Thread.sleep(random.nextInt(150));
         } else if (awaitJob(r.path("job").asText(), "recover to seq " + point) == null) {
@@ -295,8 +297,12 @@ final class PowerLossHarness implements AutoCloseable {
 
     // ---------------------------------------------------------------- cut and restart
 
-    /** kill -9, then the file system forgets what was not synced; returns the seqs acked before the cut. */
+    /**
+     * The power goes off (a flush in flight does not complete, nothing changes any more), the agent is killed,
+     * the file system forgets what was not synced; returns the seqs acked before the cut.
+     */
     private long[] cut(String phase) throws Exception {
+        fs.powerOff();
         agent.destroyForcibly();
         agent.waitFor(30, TimeUnit.SECONDS);
         long[] acked = new long[DISKS];
@@ -348,7 +354,7 @@ final class PowerLossHarness implements AutoCloseable {
     private void startAgent() throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(List.of(java, "-Xmx192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-Xshare:auto"));
+                "-Xshare:auto", "-XX:+UnlockDiagnosticVMOptions", "-XX:-BytecodeVerificationRemote")); // our own classes: skip verifying them at each start
         cmd.addAll(jvmFlags);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.mtagent.agent.cli.MtAgentCli", "run",
                 "--config", config.toString()));
@@ -580,6 +586,10 @@ final class PowerLossHarness implements AutoCloseable {
                 });
             }
             Files.writeString(keep.resolve(seed + "-files.txt"), files);
+            if (Files.exists(work.resolve("lossyfs.trace"))) {
+                Files.copy(work.resolve("lossyfs.trace"), keep.resolve(seed + "-lossyfs.trace"),
+                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
         } catch (IOException e) {
             violations.add("(could not keep the agent log: " + e + ")");
         }

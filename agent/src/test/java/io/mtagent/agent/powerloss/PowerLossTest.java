@@ -64,5 +64,7 @@ class PowerLossTest {
         System.out.println("power-loss run with fault " + fault + ", seed " + seed + ": " + report);
         assertThat(report.violations()).as("fault %s must be caught within %d cuts (seed %d): %s", fault, FAULT_CUTS,
                 seed, report).isNotEmpty();
+        assertThat(report.cuts()).as("caught by a power cut, not by a harness that could not even start: %s", report)
+                .isPositive();
     }
 }
