@@ -146,6 +146,20 @@ class LossyFsTest {
     }
 
     @Test
+    void afterPowerOffNothingChangesUntilTheCut() throws Exception {
+        Path f = root.resolve("p");
+        write(f, "before", true);
+        fsyncDir(root);
+        fs.powerOff();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> write(f, "after", true))
+                .isInstanceOf(java.io.IOException.class);
+        fs.cut();
+        assertThat(Files.readString(f)).isEqualTo("before");
+        write(f, "again", true); // the power is back
+        assertThat(Files.readString(f)).isEqualTo("again");
+    }
+
+    @Test
     void tornCutKeepsSomeUnsyncedSectorsOnly() throws Exception {
         Path f = root.resolve("torn");
         write(f, "", true);

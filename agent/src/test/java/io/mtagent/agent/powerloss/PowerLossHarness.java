@@ -59,7 +59,7 @@ final class PowerLossHarness implements AutoCloseable {
     static final int DISK_BYTES = 2 << 20;
     private static final int MAX_WRITE = 16 << 10;
     private static final int SAMPLES_PER_DISK = 6;
-    private static final int WRITES_PER_CYCLE = 400;
+    private static final int WRITES_PER_CYCLE = 600;
     private static final Duration WAIT = Duration.ofSeconds(60);
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -101,6 +101,7 @@ final class PowerLossHarness implements AutoCloseable {
     private int targetsCompared;
     private long restartNanos;
     private int rollbacks;
+    private int exportTurn;
     private HttpClient http;
     private String token;
 
@@ -160,7 +161,7 @@ final class PowerLossHarness implements AutoCloseable {
             if (cycle % 6 == 0 && cutTarget - cuts >= 3) {
                 rollbackCycle();
             } else {
-                streamCycle(cycle % 6 == 3 ? "quiet-applier" : "stream");
+                streamCycle(cycle % 3 == 2 ? "applier" : "stream");
             }
             if (violations.isEmpty()) {
                 quiesceAndCheck("cycle " + cycle);
@@ -184,12 +185,20 @@ final class PowerLossHarness implements AutoCloseable {
         List<Thread> writers = new ArrayList<>();
         for (int d = 0; d < DISKS; d++) {
             int disk = d;
-            int budget = 50 + random.nextInt(WRITES_PER_CYCLE); // bounded, so the applier catches up in time
+            int budget = 100 + random.nextInt(WRITES_PER_CYCLE); // bounded, so the applier catches up in time
             Thread t = new Thread(() -> stream(disk, stop, budget), "writer-" + d);
             t.start();
             writers.add(t);
         }
-        Thread.sleep(20 + random.nextInt(phase.equals("quiet-applier") ? 100 : 400));
+        if (phase.equals("applier")) {
+            // Cut once the writers are done: the applier, the journal and pruning are busy with the backlog.
+            for (Thread t : writers) {
+                t.join(WAIT.toMillis());
+            }
+            Thread.sleep(random.nextInt(150));
+        } else {
+            Thread.sleep(10 + random.nextInt(250)); // mostly while writes, group commits and rolls are under way
+        }
         long[] acked = cut(phase);
         stop.set(true);
         for (Thread t : writers) {
@@ -444,6 +453,7 @@ final class PowerLossHarness implements AutoCloseable {
     }
 
     private void checkPoints(String context) throws Exception {
+        exportTurn++;
         for (int d = 0; d < DISKS; d++) {
             JsonNode list = get("/v1/points?disk=disk-" + d);
             if (list == null) {
@@ -467,8 +477,8 @@ final class PowerLossHarness implements AutoCloseable {
                 }
                 check.add(seq);
             }
-            if (check.isEmpty()) {
-                continue;
+            if (check.isEmpty() || exportTurn % DISKS != d) {
+                continue; // every listing is checked; one disk's point is exported per cycle (time)
             }
             long seq = check.get(random.nextInt(check.size()));
             Path out = work.resolve("export-" + d + ".img");
@@ -576,7 +586,7 @@ final class PowerLossHarness implements AutoCloseable {
             Path keep = Files.createDirectories(Path.of("target", "powerloss"));
             Files.copy(agentLog, keep.resolve(seed + "-agent.log"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             StringBuilder files = new StringBuilder();
-            try (var walk = Files.walk(root)) {
+            try (var walk = Files.walk(root)) { // the agent may still be renaming files under us: best effort
                 walk.filter(Files::isRegularFile).sorted().forEach(f -> {
                     try {
                         files.append(root.relativize(f)).append(' ').append(Files.size(f)).append('\n');
@@ -584,6 +594,8 @@ final class PowerLossHarness implements AutoCloseable {
                         files.append(f).append(' ').append(e).append('\n');
                     }
                 });
+            } catch (java.io.UncheckedIOException e) {
+                files.append("(listing incomplete: ").append(e.getCause()).append(")\n");
             }
             Files.writeString(keep.resolve(seed + "-files.txt"), files);
             if (Files.exists(work.resolve("lossyfs.trace"))) {
