@@ -96,7 +96,10 @@ public final class RollbackService {
             disk.setRecoveryState(DiskState.RECOVERING, "rolling back to seq " + point);
         }
         // No write is accepted any more: make what was accepted durable, let the applier apply all of it, hold it.
+        // (It may be paused here, by a restart that resumed a rollback, or by the restore above: the target is at
+        // latest again, so let it run, or the wait below never ends.)
         disk.flush();
+        disk.applier().setPaused(false);
         disk.applier().awaitApplied(disk.lastDurableSeq(), Duration.ofMinutes(10));
         disk.applier().setPaused(true);
         Plan plan = plan(disk, point);
