@@ -294,9 +294,15 @@ final class PowerLossHarness implements AutoCloseable {
         if (!restart("after a cut right after a commit")) {
             return;
         }
-        JsonNode status = get("/v1/disks");
-        if (status != null && status.toString().contains("recovering")) {
-            violation("the commit acknowledged before the cut did not hold: " + status);
+        try {
+            client.reopen(streams.get(0));
+        } catch (ReplicationException e) {
+            violation("disk-0 after a commit at latest and a cut: re-open refused: " + e.getMessage());
+            return;
+        }
+        if (streams.get(0).state() != io.mtagent.protocol.DiskState.PROTECTED) {
+            violation("the commit at latest acknowledged before the cut did not hold: disk-0 is "
+                    + streams.get(0).state());
         }
     }
 
