@@ -199,6 +199,12 @@ final class PowerLossHarness implements AutoCloseable {
             Thread.sleep(random.nextInt(150));
         } else {
             Thread.sleep(10 + random.nextInt(150)); // while writes, group commits and rolls are under way
+            // ... and right after an ACK arrived: the moment that exposes an ack sent before its sync.
+            long seen = streams.get(0).ackedSeq() + streams.get(1).ackedSeq();
+            long until = System.nanoTime() + 50_000_000L;
+            while (System.nanoTime() < until && streams.get(0).ackedSeq() + streams.get(1).ackedSeq() == seen) {
+                Thread.onSpinWait();
+            }
         }
         long[] acked = cut(phase);
         stop.set(true);
