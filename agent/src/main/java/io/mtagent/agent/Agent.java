@@ -131,8 +131,8 @@ public final class Agent implements AutoCloseable {
     /** As {@link #start(AgentConfig, MeterRegistry, Consumer)} with the target devices opened by {@code targets}. */
     public static Agent start(AgentConfig config, MeterRegistry registry, Consumer<String> progress,
                               TargetOpener targets) throws IOException, InterruptedException {
-        Files.createDirectories(config.stateDir());
-        Files.createDirectories(config.cacheDir());
+        io.mtagent.agent.storage.AtomicFile.createDirectories(config.stateDir()); // durably: power-loss test
+        io.mtagent.agent.storage.AtomicFile.createDirectories(config.cacheDir());
         AgentIdentity identity = AgentIdentity.loadOrCreate(config.stateDir(), config.agentName());
         PassphraseStore passphrase = loadPassphrase(config);
         checkRetentionVolume(config);

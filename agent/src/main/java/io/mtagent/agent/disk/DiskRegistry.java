@@ -101,7 +101,7 @@ public final class DiskRegistry implements Closeable {
         DiskRegistry r = new DiskRegistry(cacheDir, stateDir, retentionDir, journalSegmentBytes, logOptions,
                 applierOptions, quotaBytes, registry, opener);
         try {
-            Files.createDirectories(stateDir.resolve("disks"));
+            io.mtagent.agent.storage.AtomicFile.createDirectories(stateDir.resolve("disks"));
             for (DiskConfig d : disks) {
                 progress.accept("recovering ingest log of disk " + d.id());
                 r.add(d);

@@ -110,7 +110,7 @@ public final class RetentionJournal implements Closeable {
     }
 
     static RetentionJournal open(Path dir, long segmentBytes, IndexCache cache) throws IOException {
-        Files.createDirectories(dir);
+        io.mtagent.agent.storage.AtomicFile.createDirectories(dir); // durably (power-loss test)
         io.mtagent.agent.storage.DirectoryLock lock = io.mtagent.agent.storage.DirectoryLock.acquire(dir);
         RetentionJournal j = new RetentionJournal(dir, segmentBytes, cache);
         j.lock = lock;

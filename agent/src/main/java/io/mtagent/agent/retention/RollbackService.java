@@ -92,7 +92,10 @@ public final class RollbackService {
             disk.setRecoveryState(DiskState.RECOVERING, "rolling back to seq " + point);
         }
         // No write is accepted any more: make what was accepted durable, let the applier apply all of it, hold it.
+        // (It may be paused here, by a restart that resumed a rollback, or by the restore above: the target is at
+        // latest again, so let it run, or the wait below never ends.)
         disk.flush();
+        disk.applier().setPaused(false);
         disk.applier().awaitApplied(disk.lastDurableSeq(), Duration.ofMinutes(10));
         disk.applier().setPaused(true);
         Plan plan = plan(disk, point);
@@ -145,6 +148,23 @@ public final class RollbackService {
     private static void run(ReplicatedDisk disk, long point, boolean irreversible, Phase from, Progress progress)
             throws IOException {
         RetentionJournal journal = journal(disk);
+        // Pruning runs on its own (the undo journal written below counts against the same volume cap): the lease
+        // keeps every before-image above the point until the target holds it (the power-loss test caught a
+        // rollback failing on a segment pruned under it). It refuses a point already pruned.
+        AutoCloseable hold = journal.lease(point);
+        try {
+            rollTarget(disk, journal, point, irreversible, from, progress);
+        } finally {
+            try {
+                hold.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(e); // the lease's release does not fail
+            }
+        }
+    }
+
+    private static void rollTarget(ReplicatedDisk disk, RetentionJournal journal, long point, boolean irreversible,
+                                   Phase from, Progress progress) throws IOException {
         BlockDevice target = disk.target();
         long total = journal.imagesAfter(point)[1];
         long[] done = {0};
@@ -241,6 +261,11 @@ public final class RollbackService {
             throw new IllegalStateException("disk " + disk.id() + " is in the middle of a rollback (" + phase + ")");
         }
         long point = Long.parseLong(st.getProperty("point"));
+        if (phase == Phase.AT_POINT && point >= disk.lastDurableSeq()) {
+            // "recover --to latest" on a disk already back at latest rolls back to the latest seq: nothing was
+            // rolled back, so this is a commit at latest (the power-loss test left disks needs-resync this way).
+            phase = Phase.AT_LATEST;
+        }
         deleteTree(journal(disk).directory().resolve(UNDO_DIR));
         if (phase == Phase.AT_POINT) {
             // The target now is the disk at `point`: later points are gone, earlier ones stay viewable.
@@ -248,6 +273,9 @@ public final class RollbackService {
                     Long.toString(point).getBytes(StandardCharsets.UTF_8));
         }
         Files.deleteIfExists(journal(disk).directory().resolve(STATE_FILE));
+        // Durable before the new state is: else a power cut brings the state file back and the next start pauses
+        // the applier of a disk it reports protected (found by the power-loss test).
+        AtomicFile.fsyncDirectory(journal(disk).directory());
         DiskState next = phase == Phase.AT_LATEST ? DiskState.PROTECTED : DiskState.NEEDS_RESYNC;
         disk.setRecoveryState(next, next == DiskState.PROTECTED ? "recovery committed at latest; replicating"
                 : "recovery committed at seq " + point + ": the target no longer matches the source; resync it");

@@ -36,7 +36,28 @@ public final class AtomicFile {
         } catch (AtomicMoveNotSupportedException e) {
             Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
         }
-        fsyncDirectory(target.toAbsolutePath().getParent());
+        if (!TestOnlyFaults.RENAME_WITHOUT_DIR_SYNC) { // deliberately broken only by the test-only switch
+            fsyncDirectory(target.toAbsolutePath().getParent());
+        }
+    }
+
+    /**
+     * {@link Files#createDirectories} whose result survives power loss: a new directory's name lives in its parent,
+     * so after creating, every directory from {@code dir} up to the file system root is fsynced (an existing
+     * ancestor may itself be new and not yet durable: another code path may have created it without a sync).
+     * Called once per directory at open, so the few extra fsyncs do not matter. Ancestors the process may not
+     * open are skipped (they were not created by it). A no-op for the syncs on Windows.
+     */
+    public static Path createDirectories(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        for (Path p = dir.toAbsolutePath(); p != null; p = p.getParent()) {
+            try {
+                fsyncDirectory(p);
+            } catch (java.nio.file.AccessDeniedException notOurs) {
+                break;
+            }
+        }
+        return dir;
     }
 
     /** Makes a directory's entries (creates, renames, deletes) durable; a no-op on Windows, where it is unsupported. */

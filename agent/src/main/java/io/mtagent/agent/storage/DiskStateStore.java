@@ -103,7 +103,7 @@ public final class DiskStateStore {
         }
         java.io.StringWriter w = new java.io.StringWriter();
         p.store(w, "mtagent disk state; written atomically by the agent, do not edit while it runs");
-        Files.createDirectories(path.toAbsolutePath().getParent());
+        AtomicFile.createDirectories(path.toAbsolutePath().getParent());
         AtomicFile.write(path, w.toString().getBytes(StandardCharsets.UTF_8));
         current = s;
     }

@@ -183,7 +183,7 @@ public final class IngestLog implements Closeable {
 
     /** Opens (creating if needed) and recovers the log in {@code dir}, then starts its writer thread. */
     public static IngestLog open(Path dir, String diskName, IngestLogOptions options) throws IOException {
-        Files.createDirectories(dir);
+        AtomicFile.createDirectories(dir); // durably: a power cut must not take the whole log's directory
         DirectoryLock lock = DirectoryLock.acquire(dir);
         IngestLog log = new IngestLog(dir, diskName, options);
         log.dirLock = lock;
@@ -269,6 +269,8 @@ public final class IngestLog implements Closeable {
             Path file = files.get(i);
             long index = SegmentFormat.indexOf(file.getFileName().toString());
             if (truncatedTail) {
+                LOG.warning("ingest log " + name + ": deleting " + file.getFileName() + " (" + Files.size(file)
+                        + " bytes), which follows a torn tail");
                 Files.delete(file); // everything after a torn tail is part of the tail
                 continue;
             }
@@ -284,6 +286,8 @@ public final class IngestLog implements Closeable {
                     if (beforeCheckpoint || (cp != null && index == cp.segment())) {
                         throw new CorruptLogException(file, 0, "segment header does not verify");
                     }
+                    LOG.warning("ingest log " + name + ": deleting " + file.getFileName()
+                            + ", whose header does not verify (its creation was cut short)");
                     Files.delete(file); // a segment whose creation was cut short: nothing in it was ever acked
                     truncatedTail = true;
                     continue;
@@ -321,6 +325,9 @@ public final class IngestLog implements Closeable {
                         throw new CorruptLogException(file, pos, scanner.stopReason());
                     }
                     // Torn tail: the power cut came before these bytes were synced, so nothing here was acked.
+                    LOG.warning("ingest log " + name + ": torn tail in " + file.getFileName() + " at offset " + pos
+                            + " (" + scanner.stopReason() + ", " + (ch.size() - pos) + " bytes after it, checkpoint "
+                            + (cp == null ? "none" : cp.segment() + "@" + cp.position()) + "): truncated");
                     ch.truncate(pos);
                     ch.force(true);
                     truncatedTail = true;
@@ -472,27 +479,16 @@ public final class IngestLog implements Closeable {
                 for (Pending p : batch) {
                     append(p);
                 }
+                long last = batch.get(batch.size() - 1).record().seq();
+                if (TestOnlyFaults.ACK_BEFORE_SYNC) {
+                    publishDurable(last); // deliberately broken (test-only switch): acked before the fdatasync
+                }
                 long syncStart = System.nanoTime();
                 beforeGroupSync.run();
                 currentChannel.force(false);
                 syncListener.accept(System.nanoTime() - syncStart);
-                long last = batch.get(batch.size() - 1).record().seq();
-                lock.lock();
-                try {
-                    durableSeq = last;
-                    current.lastSeq = last;
-                } finally {
-                    lock.unlock();
-                }
-                for (Listener l : listeners) {
-                    l.onDurable(last);
-                }
-                lock.lock();
-                try {
-                    notifiedSeq = last;
-                    synced.signalAll();
-                } finally {
-                    lock.unlock();
+                if (!TestOnlyFaults.ACK_BEFORE_SYNC) {
+                    publishDurable(last);
                 }
                 if (System.nanoTime() - lastCheckpointNanos > options.checkpointIntervalMillis() * 1_000_000L) {
                     writeCheckpoint();
@@ -508,6 +504,27 @@ public final class IngestLog implements Closeable {
                 }
                 batch.clear();
             }
+        }
+    }
+
+    /** Everything up to {@code last} is synced: tell the waiters and the listeners (the session acks from there). */
+    private void publishDurable(long last) {
+        lock.lock();
+        try {
+            durableSeq = last;
+            current.lastSeq = last;
+        } finally {
+            lock.unlock();
+        }
+        for (Listener l : listeners) {
+            l.onDurable(last);
+        }
+        lock.lock();
+        try {
+            notifiedSeq = last;
+            synced.signalAll();
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -577,8 +594,15 @@ public final class IngestLog implements Closeable {
     private void startSegment(long index, long firstSeq) throws IOException {
         Path file = dir.resolve(SegmentFormat.fileName(index));
         long incarnation = RANDOM.nextLong();
-        FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
-                StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+        Long recycled = TestOnlyFaults.REUSE_SEGMENT_INCARNATION ? takeRecycled(file) : null;
+        FileChannel ch;
+        if (recycled != null) {
+            incarnation = recycled; // deliberately broken (test-only switch): the stale records stay valid
+            ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        } else {
+            ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+        }
         ByteBuffer h = SegmentFormat.header(incarnation, firstSeq, index);
         while (h.hasRemaining()) {
             ch.write(h, h.position());
@@ -595,6 +619,36 @@ public final class IngestLog implements Closeable {
         current = seg;
         currentChannel = ch;
         currentPosition = SegmentFormat.HEADER_LENGTH;
+    }
+
+    /** Test-only fault: parks an applied segment in the cache volume's pool instead of deleting it. */
+    private void recycle(Segment s) throws IOException {
+        Path pool = Files.createDirectories(dir.toAbsolutePath().getParent().resolve(TestOnlyFaults.RECYCLED_DIR));
+        Files.move(s.file, pool.resolve(Long.toHexString(s.incarnation) + "-" + System.nanoTime() + ".seg"));
+        AtomicFile.fsyncDirectory(pool);
+    }
+
+    /** Test-only fault: moves a pooled segment (of any disk) to {@code file}; its old incarnation, or null. */
+    private Long takeRecycled(Path file) throws IOException {
+        Path pool = dir.toAbsolutePath().getParent().resolve(TestOnlyFaults.RECYCLED_DIR);
+        if (!Files.isDirectory(pool)) {
+            return null;
+        }
+        List<Path> spares;
+        try (Stream<Path> s = Files.list(pool)) {
+            spares = s.sorted().toList();
+        }
+        for (Path spare : spares) {
+            try {
+                Files.move(spare, file);
+            } catch (java.nio.file.NoSuchFileException | java.nio.file.FileAlreadyExistsException raced) {
+                continue; // another disk's writer took it
+            }
+            AtomicFile.fsyncDirectory(pool);
+            String name = spare.getFileName().toString();
+            return Long.parseUnsignedLong(name.substring(0, name.indexOf('-')), 16);
+        }
+        return null;
     }
 
     /** Records how far the log is synced: only ever called right after a force of everything before it. */
@@ -698,7 +752,11 @@ public final class IngestLog implements Closeable {
             if (ch != null) {
                 ch.close();
             }
-            Files.deleteIfExists(s.file);
+            if (TestOnlyFaults.REUSE_SEGMENT_INCARNATION) {
+                recycle(s);
+            } else {
+                Files.deleteIfExists(s.file);
+            }
         }
         if (!deletable.isEmpty()) {
             AtomicFile.fsyncDirectory(dir);

@@ -43,6 +43,12 @@ public final class DiskStream {
     private final ArrayDeque<Pending> unacked = new ArrayDeque<>();
     private long nextSeq = 1;
     private long ackedSeq;
+    /**
+     * {@link #ackedSeq} when the last OPEN_DISK was sent: the agent answers it with what it holds at that moment,
+     * while ACKs it sends after that (for re-sent writes) may be handled here before the answer is; only acks seen
+     * before the open must be covered by the answer's lastDurableSeq.
+     */
+    private long ackedWhenOpening;
     private long credit;
     private long wireQueued;
     private Channel channel;
@@ -478,6 +484,7 @@ public final class DiskStream {
         lock.lock();
         try {
             long oldest = !unacked.isEmpty() ? unacked.peekFirst().seq() : (fresh ? 0 : nextSeq);
+            ackedWhenOpening = ackedSeq;
             return new Frames.OpenDisk(handle, epoch, oldest, diskId);
         } finally {
             lock.unlock();
@@ -500,10 +507,11 @@ public final class DiskStream {
                 nextSeq = durable + 1;
                 fresh = false;
             }
-            if (durable < ackedSeq) {
+            if (durable < ackedWhenOpening) {
                 // The agent acknowledged more than it now holds: acknowledged data was lost. Never paper over it.
+                // (Compared with the acks seen before the open was sent: later ones may overtake this answer.)
                 stopped = new ReplicationException(null, "disk " + diskId + ": agent reports lastDurableSeq "
-                        + durable + " but had acknowledged " + ackedSeq + " — acknowledged writes were lost");
+                        + durable + " but had acknowledged " + ackedWhenOpening + " — acknowledged writes were lost");
                 throw stopped;
             }
             dropAckedThrough(durable);
