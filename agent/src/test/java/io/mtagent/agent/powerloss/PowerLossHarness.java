@@ -59,7 +59,7 @@ final class PowerLossHarness implements AutoCloseable {
     static final int DISK_BYTES = 2 << 20;
     private static final int MAX_WRITE = 16 << 10;
     private static final int SAMPLES_PER_DISK = 6;
-    private static final int WRITES_PER_CYCLE = 600;
+    private static final int WRITES_PER_CYCLE = 300;
     private static final Duration WAIT = Duration.ofSeconds(60);
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -125,7 +125,7 @@ final class PowerLossHarness implements AutoCloseable {
         s.put("data.max.write.bytes", "256KiB");
         s.put("ingest.segment.bytes", "1MiB");
         s.put("ingest.commit.max.bytes", "256KiB");
-        s.put("retention.segment.bytes", "64KiB");
+        s.put("retention.segment.bytes", "256KiB");
         s.put("retention.max.bytes", "3MiB");
         config = work.resolve("agent.properties");
         StringBuilder text = new StringBuilder();
@@ -190,7 +190,7 @@ final class PowerLossHarness implements AutoCloseable {
         List<Thread> writers = new ArrayList<>();
         for (int d = 0; d < DISKS; d++) {
             int disk = d;
-            int budget = 100 + random.nextInt(WRITES_PER_CYCLE); // bounded, so the applier catches up in time
+            int budget = 50 + random.nextInt(WRITES_PER_CYCLE); // bounded, so the applier catches up in time
             Thread t = new Thread(() -> stream(disk, stop, budget), "writer-" + d);
             t.start();
             writers.add(t);

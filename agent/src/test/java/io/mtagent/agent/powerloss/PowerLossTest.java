@@ -16,11 +16,11 @@ import org.junit.jupiter.params.provider.ValueSource;
  * agent/src/test/fuse/README.md for the file system and the long profile): the default run makes
  * {@code -Dpowerloss.cuts} (50) cuts and must find nothing; with each test-only fault switched on
  * ({@code io.mtagent.agent.storage.TestOnlyFaults}) the same checker must find a violation within
- * {@code -Dpowerloss.fault.cuts} (30) cuts. {@code -Dpowerloss.seed} replays a run.
+ * {@code -Dpowerloss.fault.cuts} (50) cuts. {@code -Dpowerloss.seed} replays a run.
  */
 class PowerLossTest {
     private static final int CUTS = Integer.getInteger("powerloss.cuts", 50);
-    private static final int FAULT_CUTS = Integer.getInteger("powerloss.fault.cuts", 30);
+    private static final int FAULT_CUTS = Integer.getInteger("powerloss.fault.cuts", 50);
 
     @TempDir
     Path work;
