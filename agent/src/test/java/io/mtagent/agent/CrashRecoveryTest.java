@@ -10,7 +10,6 @@ import io.mtagent.protocol.client.DiskStream;
 import io.mtagent.protocol.client.ReplicationClient;
 import io.mtagent.protocol.client.ReplicationException;
 import io.netty.buffer.Unpooled;
-import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -40,9 +39,8 @@ class CrashRecoveryTest {
     @TempDir
     Path dir;
 
-    private Process agent;
+    private ChildAgent agent;
     private Path config;
-    private Path agentLog;
 
     @Test
     void acknowledgedWritesSurviveKillNine() throws Exception {
@@ -61,12 +59,12 @@ class CrashRecoveryTest {
         settings.forEach((k, v) -> text.append(k).append('=').append(v.replace("\\", "\\\\")).append('\n'));
         Files.writeString(config, text, StandardCharsets.UTF_8);
         TestAgents.setPassphrase(dir.resolve("state"));
-        agentLog = dir.resolve("agent.log");
+        agent = new ChildAgent(config, dir.resolve("agent.log"));
 
-        startAgent();
+        agent.start();
         ClientOptions options = ClientOptions.builder("127.0.0.1", port).passphrase(TestAgents.PASSPHRASE.toCharArray())
                 .handshakeTimeout(Duration.ofSeconds(10)).build();
-        ReplicationClient client = connectWithRetry(options);
+        ReplicationClient client = agent.connect(options);
         List<DiskStream> streams = new ArrayList<>();
         List<DiskModel> models = new ArrayList<>();
         List<WorkloadGenerator> gens = new ArrayList<>();
@@ -92,8 +90,7 @@ class CrashRecoveryTest {
                     writers.add(t);
                 }
                 Thread.sleep(100 + random.nextInt(500));
-                agent.destroyForcibly(); // SIGKILL
-                assertThat(agent.waitFor(20, TimeUnit.SECONDS)).isTrue();
+                assertThat(agent.kill(20)).as("SIGKILL took effect").isTrue();
                 stop.set(true);
                 for (Thread t : writers) {
                     t.join(20_000);
@@ -102,8 +99,8 @@ class CrashRecoveryTest {
                 for (int d = 0; d < DISKS; d++) {
                     acked[d] = streams.get(d).ackedSeq();
                 }
-                startAgent();
-                reconnectWithRetry(client, context + ", cycle " + cycle);
+                agent.start();
+                agent.reconnect(client, context + ", cycle " + cycle);
                 for (int d = 0; d < DISKS; d++) {
                     assertThat(streams.get(d).info().lastDurableSeq())
                             .as("%s, cycle %d, disk-%d: durable seq after restart vs acked before the kill", context, cycle, d)
@@ -117,8 +114,7 @@ class CrashRecoveryTest {
             awaitAppliedThroughProtocol(client, streams);
         } finally {
             client.close();
-            agent.destroy(); // SIGTERM: clean shutdown
-            agent.waitFor(30, TimeUnit.SECONDS);
+            agent.stop(30); // SIGTERM: clean shutdown
         }
         assertThat(totalAcked).as("the workload made progress between kills").isGreaterThan(CYCLES);
         for (int d = 0; d < DISKS; d++) {
@@ -166,50 +162,9 @@ class CrashRecoveryTest {
         }
     }
 
-    private void startAgent() throws IOException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        agent = new ProcessBuilder(java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-cp", System.getProperty("java.class.path"), "io.mtagent.agent.cli.MtAgentCli", "run", "--config",
-                config.toString())
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(agentLog.toFile())).start();
-    }
 
-    private ReplicationClient connectWithRetry(ClientOptions options) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (true) {
-            try {
-                return ReplicationClient.connect(options);
-            } catch (ReplicationException e) {
-                failIfDeadOrLate(deadline, e);
-                Thread.sleep(50);
-            }
-        }
-    }
 
-    private void reconnectWithRetry(ReplicationClient client, String context) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (true) {
-            try {
-                client.reconnect();
-                return;
-            } catch (ReplicationException e) {
-                if (e.code() != null || (e.getMessage() != null && e.getMessage().contains("lost"))) {
-                    throw new AssertionError(context + ": " + e.getMessage() + "\n" + tail(), e);
-                }
-                failIfDeadOrLate(deadline, e);
-                Thread.sleep(50);
-            }
-        }
-    }
 
-    private void failIfDeadOrLate(long deadline, Exception e) throws IOException {
-        if (!agent.isAlive()) {
-            throw new AssertionError("the agent refused to start (exit " + agent.exitValue() + "):\n" + tail(), e);
-        }
-        if (System.nanoTime() > deadline) {
-            throw new AssertionError("the agent did not accept connections within 60 s:\n" + tail(), e);
-        }
-    }
 
     private static void awaitAppliedThroughProtocol(ReplicationClient client, List<DiskStream> streams) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
@@ -225,8 +180,4 @@ class CrashRecoveryTest {
         }
     }
 
-    private String tail() throws IOException {
-        List<String> lines = Files.readAllLines(agentLog);
-        return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
-    }
 }

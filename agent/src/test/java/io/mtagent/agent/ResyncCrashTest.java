@@ -10,13 +10,11 @@ import io.mtagent.protocol.client.ReplicationClient;
 import io.mtagent.protocol.client.ReplicationException;
 import io.mtagent.protocol.client.Resync;
 import io.mtagent.protocol.client.SourceDevice;
-import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -36,14 +34,13 @@ class ResyncCrashTest {
     @TempDir
     Path dir;
 
-    private Process agent;
+    private ChildAgent agent;
     private Path config;
-    private Path agentLog;
 
     @AfterEach
-    void killAgent() {
+    void killAgent() throws InterruptedException {
         if (agent != null) {
-            agent.destroyForcibly();
+            agent.close();
         }
     }
 
@@ -61,15 +58,15 @@ class ResyncCrashTest {
         settings.forEach((k, v) -> text.append(k).append('=').append(v.replace("\\", "\\\\")).append('\n'));
         Files.writeString(config, text, StandardCharsets.UTF_8);
         TestAgents.setPassphrase(dir.resolve("state"));
-        agentLog = dir.resolve("agent.log");
+        agent = new ChildAgent(config, dir.resolve("agent.log"));
         Path source = dir.resolve("source.img");
         ResyncFixtures.random(source, SIZE, 21);
         ResyncFixtures.random(TestAgents.target(dir, 0), SIZE, 22); // every chunk differs
 
-        startAgent();
+        agent.start();
         ClientOptions options = ClientOptions.builder("127.0.0.1", port).passphrase(TestAgents.PASSPHRASE.toCharArray())
                 .handshakeTimeout(Duration.ofSeconds(10)).build();
-        ReplicationClient client = connectWithRetry(options);
+        ReplicationClient client = agent.connect(options);
         try (SourceDevice src = SourceDevice.open(source)) {
             DiskStream stream = client.openDisk("disk-0", 1);
             AtomicLong killedAt = new AtomicLong(-1);
@@ -77,7 +74,11 @@ class ResyncCrashTest {
             Resync.Options o = Resync.Options.defaults().withChunkSize(CHUNK).withRate(4L << 20).withProgress(p -> {
                 if (p.doneOffset() >= SIZE / 2 && killedAt.get() < 0) {
                     killedAt.set(p.doneOffset());
-                    agent.destroyForcibly(); // SIGKILL
+                    try {
+                        agent.kill(0); // SIGKILL, from the progress callback: no waiting here
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
                 }
             });
             try {
@@ -86,9 +87,9 @@ class ResyncCrashTest {
             } catch (ReplicationException expected) {
                 // the connection died under the resync
             }
-            assertThat(agent.waitFor(10, TimeUnit.SECONDS)).isTrue();
-            startAgent();
-            reconnectWithRetry(client);
+            assertThat(agent.kill(10)).as("the agent is gone").isTrue();
+            agent.start();
+            agent.reconnect(client, "restart after kill -9 mid-resync");
             assertThat(stream.state()).isEqualTo(DiskState.INITIAL_SYNC);
             ResyncFrames.ResyncState resume = stream.resyncState();
             assertThat(resume).as("RESYNC_STATE after the restart").isNotNull();
@@ -103,54 +104,13 @@ class ResyncCrashTest {
         } finally {
             client.close();
         }
-        agent.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        agent.kill(10);
         assertThat(ResyncFixtures.firstDifference(source, TestAgents.target(dir, 0))).isEqualTo(-1);
     }
 
-    private void startAgent() throws IOException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        agent = new ProcessBuilder(java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-cp", System.getProperty("java.class.path"), "io.mtagent.agent.cli.MtAgentCli", "run", "--config",
-                config.toString())
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(agentLog.toFile())).start();
-    }
 
-    private ReplicationClient connectWithRetry(ClientOptions options) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (true) {
-            try {
-                return ReplicationClient.connect(options);
-            } catch (ReplicationException e) {
-                failIfDeadOrLate(deadline, e);
-                Thread.sleep(50);
-            }
-        }
-    }
 
-    private void reconnectWithRetry(ReplicationClient client) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (true) {
-            try {
-                client.reconnect();
-                return;
-            } catch (ReplicationException e) {
-                if (e.code() != null) {
-                    throw new AssertionError(e.getMessage() + "\n" + tail(), e);
-                }
-                failIfDeadOrLate(deadline, e);
-                Thread.sleep(50);
-            }
-        }
-    }
 
-    private void failIfDeadOrLate(long deadline, Exception e) throws IOException {
-        if (!agent.isAlive()) {
-            throw new AssertionError("the agent refused to start (exit " + agent.exitValue() + "):\n" + tail(), e);
-        }
-        if (System.nanoTime() > deadline) {
-            throw new AssertionError("the agent did not accept connections within 60 s:\n" + tail(), e);
-        }
-    }
 
     private static void awaitAppliedThroughProtocol(ReplicationClient client, DiskStream s) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
@@ -164,8 +124,4 @@ class ResyncCrashTest {
         }
     }
 
-    private String tail() throws IOException {
-        List<String> lines = Files.readAllLines(agentLog);
-        return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
-    }
 }

@@ -42,6 +42,15 @@ public final class ResyncFrames {
         }
     }
 
+    private static Mode readMode(ByteBuf in) throws ProtocolException {
+        int code = in.readUnsignedByte();
+        Mode mode = Mode.of(code);
+        if (mode == null) {
+            throw new ProtocolException(ErrorCode.MALFORMED_FRAME, "unknown resync mode " + code);
+        }
+        return mode;
+    }
+
     private static int readChunk(ByteBuf in) throws ProtocolException {
         long chunk = in.readUnsignedInt();
         if (!validChunkSize(chunk)) {
@@ -112,11 +121,7 @@ public final class ResyncFrames {
             long seq = in.readLong();
             long ts = in.readLong();
             long id = in.readLong();
-            int modeCode = in.readUnsignedByte();
-            Mode mode = Mode.of(modeCode);
-            if (mode == null) {
-                throw new ProtocolException(ErrorCode.MALFORMED_FRAME, "unknown resync mode " + modeCode);
-            }
+            Mode mode = readMode(in);
             int chunk = readChunk(in);
             return new ResyncStart(handle, seq, ts, id, mode, chunk, in.readLong(), in.readLong());
         }
@@ -194,11 +199,7 @@ public final class ResyncFrames {
             Wire.need(in, BODY_LENGTH, "RESYNC_STATE");
             int handle = in.readInt();
             long id = in.readLong();
-            int modeCode = in.readUnsignedByte();
-            Mode mode = Mode.of(modeCode);
-            if (mode == null) {
-                throw new ProtocolException(ErrorCode.MALFORMED_FRAME, "unknown resync mode " + modeCode);
-            }
+            Mode mode = readMode(in);
             int chunk = readChunk(in);
             return new ResyncState(handle, id, mode, chunk, in.readLong(), in.readLong(), in.readLong());
         }

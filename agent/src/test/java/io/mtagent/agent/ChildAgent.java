@@ -1,0 +1,105 @@
+package io.mtagent.agent;
+
+import io.mtagent.protocol.client.ClientOptions;
+import io.mtagent.protocol.client.ReplicationClient;
+import io.mtagent.protocol.client.ReplicationException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The real agent in a child JVM ({@code mtagent run --config}) for the kill -9 tests: start, connect or reconnect a
+ * client with retries while it starts, and on failure an assertion that carries the tail of the agent's log.
+ * Each start appends to the same log file. Not thread-safe: one test thread.
+ */
+final class ChildAgent implements AutoCloseable {
+    private static final long START_SECONDS = 60;
+
+    private final Path config;
+    private final Path log;
+    private Process process;
+
+    ChildAgent(Path config, Path log) {
+        this.config = config;
+        this.log = log;
+    }
+
+    /** Starts a new agent process (the previous one must be gone). */
+    void start() throws IOException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        process = new ProcessBuilder(java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                "-cp", System.getProperty("java.class.path"), "io.mtagent.agent.cli.MtAgentCli", "run", "--config",
+                config.toString())
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    }
+
+    /** SIGKILL, and waits for the process to be gone; false when it did not go within the time. */
+    boolean kill(long seconds) throws InterruptedException {
+        process.destroyForcibly();
+        return process.waitFor(seconds, TimeUnit.SECONDS);
+    }
+
+    /** SIGTERM (a clean shutdown) and waits for it. */
+    void stop(long seconds) throws InterruptedException {
+        process.destroy();
+        process.waitFor(seconds, TimeUnit.SECONDS);
+    }
+
+    /** Connects a client once the agent accepts connections (retrying while it starts). */
+    ReplicationClient connect(ClientOptions options) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(START_SECONDS);
+        while (true) {
+            try {
+                return ReplicationClient.connect(options);
+            } catch (ReplicationException e) {
+                failIfDeadOrLate(deadline, e);
+                Thread.sleep(50);
+            }
+        }
+    }
+
+    /**
+     * Reconnects the client to the restarted agent; a refusal with an error code, or a report of acknowledged writes
+     * lost, fails at once (that is the broken promise these tests look for), anything else is retried.
+     */
+    void reconnect(ReplicationClient client, String context) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(START_SECONDS);
+        while (true) {
+            try {
+                client.reconnect();
+                return;
+            } catch (ReplicationException e) {
+                if (e.code() != null || (e.getMessage() != null && e.getMessage().contains("lost"))) {
+                    throw new AssertionError(context + ": " + e.getMessage() + "\n" + tail(), e);
+                }
+                failIfDeadOrLate(deadline, e);
+                Thread.sleep(50);
+            }
+        }
+    }
+
+    private void failIfDeadOrLate(long deadline, Exception e) throws IOException {
+        if (!process.isAlive()) {
+            throw new AssertionError("the agent refused to start (exit " + process.exitValue() + "):\n" + tail(), e);
+        }
+        if (System.nanoTime() > deadline) {
+            throw new AssertionError("the agent did not accept connections within " + START_SECONDS + " s:\n" + tail(),
+                    e);
+        }
+    }
+
+    /** The last 30 lines of the agent's log. */
+    String tail() throws IOException {
+        List<String> lines = Files.readAllLines(log);
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        if (process != null) {
+            kill(10);
+        }
+    }
+}
