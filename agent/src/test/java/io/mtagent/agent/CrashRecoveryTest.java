@@ -11,8 +11,6 @@ import io.mtagent.protocol.client.ReplicationClient;
 import io.mtagent.protocol.client.ReplicationException;
 import io.netty.buffer.Unpooled;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -54,10 +52,7 @@ class CrashRecoveryTest {
         Map<String, String> settings = TestAgents.settings(dir, DISKS, DISK_BYTES);
         settings.put("data.listen", "127.0.0.1:" + port);
         settings.put("retention.dir", dir.resolve("retention").toString());
-        config = dir.resolve("agent.properties");
-        StringBuilder text = new StringBuilder();
-        settings.forEach((k, v) -> text.append(k).append('=').append(v.replace("\\", "\\\\")).append('\n'));
-        Files.writeString(config, text, StandardCharsets.UTF_8);
+        config = TestAgents.writeConfig(dir.resolve("agent.properties"), settings);
         TestAgents.setPassphrase(dir.resolve("state"));
         agent = new ChildAgent(config, dir.resolve("agent.log"));
 

@@ -40,6 +40,13 @@ public final class TestAgents {
         return s;
     }
 
+    /** Writes {@code settings} as the agent's properties file (backslashes escaped, as Properties reads them). */
+    public static Path writeConfig(Path file, Map<String, String> settings) throws java.io.IOException {
+        StringBuilder text = new StringBuilder();
+        settings.forEach((k, v) -> text.append(k).append('=').append(v.replace("\\", "\\\\")).append('\n'));
+        return java.nio.file.Files.writeString(file, text, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     public static void setPassphrase(Path stateDir) throws Exception {
         Files.createDirectories(stateDir);
         PassphraseStore.set(stateDir, PASSPHRASE.toCharArray(), ITERATIONS);

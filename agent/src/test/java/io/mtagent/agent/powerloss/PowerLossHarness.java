@@ -127,10 +127,7 @@ final class PowerLossHarness implements AutoCloseable {
         s.put("ingest.commit.max.bytes", "256KiB");
         s.put("retention.segment.bytes", "256KiB");
         s.put("retention.max.bytes", "3MiB");
-        config = work.resolve("agent.properties");
-        StringBuilder text = new StringBuilder();
-        s.forEach((k, v) -> text.append(k).append('=').append(v.replace("\\", "\\\\")).append('\n'));
-        Files.writeString(config, text, StandardCharsets.UTF_8);
+        config = TestAgents.writeConfig(work.resolve("agent.properties"), s);
         TestAgents.setPassphrase(root.resolve("state"));
         fs.syncAll(); // the install step is not what this test examines
         // A file sync takes 4 ms (the p99 of fdatasync on the development machines): cuts land inside them.
