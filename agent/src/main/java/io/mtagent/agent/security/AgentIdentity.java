@@ -98,6 +98,13 @@ public final class AgentIdentity {
             "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384");
 
     private static final System.Logger LOG = System.getLogger(AgentIdentity.class.getName());
+    /**
+     * Netty says at INFO, for every BoringSSL context built, that BoringSSL's TLS 1.3 suites cannot be configured:
+     * that is the documented choice of {@link #serverSslContext(SslProvider)}, not news for the operator's log at
+     * each start. Held in a field because java.util.logging keeps loggers (and so their level) weakly.
+     */
+    private static final java.util.logging.Logger NETTY_TLS13_SUITES_NOTICE =
+            java.util.logging.Logger.getLogger("io.netty.handler.ssl.ReferenceCountedOpenSslContext");
     private static final String SIGNATURE_ALGORITHM = "SHA256withECDSA";
 
     private final X509Certificate certificate;
@@ -176,6 +183,7 @@ public final class AgentIdentity {
      * per ingested GB (mtagent bench: 1.7-2.1 against 3.1-3.4 core-seconds per GB of TLS + LZ4).
      */
     public static SslProvider tlsProvider() {
+        NETTY_TLS13_SUITES_NOTICE.setLevel(java.util.logging.Level.WARNING);
         String forced = System.getProperty("mtagent.tls.provider", "auto");
         if ("jdk".equalsIgnoreCase(forced)) {
             return SslProvider.JDK;

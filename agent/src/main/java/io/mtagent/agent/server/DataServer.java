@@ -88,8 +88,9 @@ public final class DataServer implements AutoCloseable {
                 });
         serverChannel = b.bind(listen).sync().channel();
         InetSocketAddress bound = (InetSocketAddress) serverChannel.localAddress();
+        String tls = sslContext instanceof io.netty.handler.ssl.ReferenceCountedOpenSslContext ? "BoringSSL" : "JDK";
         LOG.info(() -> "data server listening on " + bound + (sslContext == null
-                ? " WITHOUT TLS (data.insecure.plaintext=true: test use only)" : " (TLS)"));
+                ? " WITHOUT TLS (data.insecure.plaintext=true: test use only)" : " (TLS, " + tls + ")"));
         return bound;
     }
 
