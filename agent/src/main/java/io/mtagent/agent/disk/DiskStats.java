@@ -1,6 +1,7 @@
 package io.mtagent.agent.disk;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -52,7 +53,24 @@ public final class DiskStats {
             ReplicatedDisk d = current.get();
             return d == null ? 0 : d.state().code();
         }).tag("disk", diskId)
-                .description("Disk state: 0 released, 1 protected, 2 needs-resync, 3 failed").register(registry);
+                .description("Disk state: 0 released, 1 protected, 2 needs-resync, 3 failed, 4 recovering,"
+                        + " 5 initial-sync, 6 resyncing, 7 paused").register(registry);
+        FunctionCounter.builder("mtagent.disk.resync.hashed", current, c -> {
+            ReplicatedDisk d = c.get();
+            return d == null ? 0 : d.resyncStats().totalBytesHashed();
+        }).baseUnit("bytes").tag("disk", diskId)
+                .description("Target bytes hashed for checksum requests (resync and online verify)").register(registry);
+        FunctionCounter.builder("mtagent.disk.resync.resent", current, c -> {
+            ReplicatedDisk d = c.get();
+            return d == null ? 0 : d.resyncStats().totalBytesResent();
+        }).baseUnit("bytes").tag("disk", diskId)
+                .description("Resync write bytes received: the chunks that differed from the source").register(registry);
+        Gauge.builder("mtagent.disk.resync.remaining", () -> {
+            ReplicatedDisk d = current.get();
+            return d == null ? 0 : d.resyncStats().remainingBytes();
+        }).baseUnit("bytes").tag("disk", diskId)
+                .description("Bytes of the running resync's range not yet reported done (0 when none runs)")
+                .register(registry);
     }
 
     /** The fdatasync hook handed to the ingest log (keeps the log free of Micrometer). */

@@ -14,6 +14,9 @@ public final class ResyncStats {
     private final AtomicLong chunksHashed = new AtomicLong();
     private final AtomicLong resyncWrites = new AtomicLong();
     private final AtomicLong resyncBytes = new AtomicLong();
+    // Since the agent started (never reset; the Prometheus counters): the fields above are per resync.
+    private final AtomicLong totalHashed = new AtomicLong();
+    private final AtomicLong totalResent = new AtomicLong();
     private volatile boolean active;
     private volatile long offset;
     private volatile long length;
@@ -44,11 +47,13 @@ public final class ResyncStats {
     public void hashed(long bytes, int chunks) {
         bytesHashed.addAndGet(bytes);
         chunksHashed.addAndGet(chunks);
+        totalHashed.addAndGet(bytes);
     }
 
     public void resyncWrite(long bytes) {
         resyncWrites.incrementAndGet();
         resyncBytes.addAndGet(bytes);
+        totalResent.addAndGet(bytes);
     }
 
     public void progressSent(long done) {
@@ -63,6 +68,15 @@ public final class ResyncStats {
     public long resyncBytes() { return resyncBytes.get(); }
     public long resyncWrites() { return resyncWrites.get(); }
     public boolean active() { return active; }
+    /** Bytes of the target hashed since the agent started (checksum requests: resyncs and online verifies). */
+    public long totalBytesHashed() { return totalHashed.get(); }
+    /** Resync write bytes received since the agent started (the chunks that differed). */
+    public long totalBytesResent() { return totalResent.get(); }
+
+    /** Bytes of the current resync's range the process server has not reported done; 0 when none runs. */
+    public long remainingBytes() {
+        return active ? Math.max(0, offset + length - doneSent) : 0;
+    }
 
     /** The status document's {@code resync} object, or null when no resync is in progress. */
     public Map<String, Object> status() {

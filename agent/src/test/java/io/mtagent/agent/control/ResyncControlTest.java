@@ -36,7 +36,9 @@ class ResyncControlTest {
         byte[] content = new byte[(int) SIZE];
         new SplittableRandom(41).nextBytes(content);
         Files.write(source, content);
-        try (Agent agent = TestAgents.start(s)) {
+        try (Agent agent = TestAgents.start(io.mtagent.agent.config.AgentConfig.of(s),
+                new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
+                        io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT))) {
             ControlHttp c = new ControlHttp(agent);
             assertThat(ControlHttp.json(c.post("/v1/disks/disk-0/pause")).path("state").asText()).isEqualTo("paused");
             assertThat(disk(c).path("state").asText()).isEqualTo("paused");
@@ -77,10 +79,28 @@ class ResyncControlTest {
                 assertThat(rs.path("bytesHashed").asLong()).isGreaterThan(0);
                 assertThat(rs.path("rangeBytes").asLong()).isEqualTo(SIZE);
                 assertThat(rs.has("etaSeconds")).isTrue();
+                assertThat(metric(c, "mtagent_disk_resync_remaining_bytes")).as("remaining, mid-resync")
+                        .isGreaterThan(0).isLessThanOrEqualTo(SIZE);
                 run.get();
                 assertThat(disk(c).path("state").asText()).isEqualTo("protected");
+                // Every chunk differed: all of the disk was re-sent and hashed; nothing remains.
+                assertThat(metric(c, "mtagent_disk_resync_resent_bytes_total")).isEqualTo(SIZE);
+                assertThat(metric(c, "mtagent_disk_resync_hashed_bytes_total")).isGreaterThanOrEqualTo(SIZE);
+                assertThat(metric(c, "mtagent_disk_resync_remaining_bytes")).isZero();
+                assertThat(metric(c, "mtagent_disk_state")).as("protected").isEqualTo(1);
             }
         }
+    }
+
+    /** The value of disk-0's sample of {@code name} in the Prometheus exposition at /metrics. */
+    private static long metric(ControlHttp c, String name) throws Exception {
+        var r = c.get("/metrics");
+        assertThat(r.statusCode()).as("GET /metrics: %s", r.body()).isEqualTo(200);
+        String body = r.body();
+        return body.lines().filter(l -> l.startsWith(name + "{") && l.contains("disk=\"disk-0\""))
+                .map(l -> (long) Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).findFirst()
+                .orElseThrow(() -> new AssertionError("no " + name + " for disk-0 in /metrics:\n" + body.lines()
+                        .filter(l -> l.contains("disk-0")).collect(java.util.stream.Collectors.joining("\n"))));
     }
 
     private static JsonNode disk(ControlHttp c) throws Exception {
