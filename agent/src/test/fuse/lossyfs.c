@@ -295,9 +295,17 @@ static void park_if_named(const char *fullpath) {
     if (link(fullpath, g) == 0) n->in_grave = 1;
 }
 
+/*
+ * Frees the parked files no durable directory names any more: the grave link goes, and so does the node (its
+ * durable content can never come back, and the backing file system may reuse the inode number for a new file).
+ * Without the drop every deleted segment's durable copy stayed in memory for the whole run: a 1,000-cut run grew
+ * to 1.4 GB and slowed to a crawl (this scan is over every node, at every directory fsync).
+ */
 static void gc_grave(void) {
     for (int b = 0; b < BUCKETS; b++) {
-        for (struct node *n = table[b]; n; n = n->next) {
+        struct node *n = table[b];
+        while (n) {
+            struct node *next = n->next;
             if (n->in_grave && !durably_named(n->ino)) {
                 char g[PATH_MAX];
                 snprintf(g, sizeof g, "%s/%lu", grave_path, (unsigned long) n->ino);
@@ -305,8 +313,10 @@ static void gc_grave(void) {
                 struct stat st;
                 if (lstat(g, &st) == 0) {
                     if (S_ISDIR(st.st_mode)) rmdir(g); else unlink(g);
+                    if (!S_ISDIR(st.st_mode) && st.st_nlink <= 1) drop(n->ino); /* no live name left either */
                 }
             }
+            n = next;
         }
     }
 }
@@ -662,8 +672,13 @@ static int lfs_read(const char *path, char *buf, size_t size, off_t off, struct 
     (void) path;
     if (fi->fh == CTL_FH) {
         char s[512];
-        int len = snprintf(s, sizeof s, "fsync=%llu\nfsyncdir=%llu\ncuts=%llu\nwrites=%llu\nsync_bytes=%llu\n",
-                n_fsync, n_fsyncdir, n_cuts, n_writes, n_sync_bytes);
+        unsigned long long nodes = 0; /* files and directories with durable state held in memory */
+        for (int b = 0; b < BUCKETS; b++) {
+            for (struct node *n = table[b]; n; n = n->next) nodes++;
+        }
+        int len = snprintf(s, sizeof s,
+                "fsync=%llu\nfsyncdir=%llu\ncuts=%llu\nwrites=%llu\nsync_bytes=%llu\nnodes=%llu\n",
+                n_fsync, n_fsyncdir, n_cuts, n_writes, n_sync_bytes, nodes);
         if (off >= len) return 0;
         size_t n = (size_t) (len - off) < size ? (size_t) (len - off) : size;
         memcpy(buf, s + off, n);
