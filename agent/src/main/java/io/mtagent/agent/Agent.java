@@ -74,7 +74,9 @@ public final class Agent implements AutoCloseable {
                     config.retentionMaxBytesFor(capacity),
                     io.mtagent.agent.retention.SpacePolicy.ofLabel(config.retentionSpacePolicy()),
                     () -> System.currentTimeMillis() * 1000);
-            housekeeping.scheduleWithFixedDelay(this::enforceRetention, 5, 5, java.util.concurrent.TimeUnit.SECONDS);
+            // At once, then every 2 s (a pass lists and stats the journal directories). It first ran 5 s after
+            // start: an agent restarted more often than that, as in the power-loss test, never pruned at all.
+            housekeeping.scheduleWithFixedDelay(this::enforceRetention, 0, 2, java.util.concurrent.TimeUnit.SECONDS);
             this.scrub = io.mtagent.agent.retention.JournalScrub.start(disks::all, config.retentionScrubDelay());
             io.mtagent.agent.retention.RetentionEnforcer enforcer = this.retention;
             RetentionJournalFull full = new RetentionJournalFull(enforcer);

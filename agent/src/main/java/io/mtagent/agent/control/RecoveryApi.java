@@ -210,30 +210,81 @@ final class RecoveryApi implements AutoCloseable {
             return Result.ok(m);
         }
         List<String> ids = targets.stream().map(t -> t.disk().id()).toList();
-        Jobs.Job job = submit("recover", ids, j -> {
-            List<Map<String, Object>> results = new ArrayList<>();
-            for (Target t : targets) {
-                ReplicatedDisk d = t.disk();
-                RollbackService.Progress progress = j::progress;
-                if (t.seq() < 0) {
-                    j.step(d.id() + ": back to latest");
-                    RollbackService.restoreLatest(d, progress);
-                } else {
-                    j.step(d.id() + ": to " + t.label() + " (seq " + t.seq() + ")");
-                    RollbackService.recover(d, t.seq(), irreversible, progress);
-                }
-                Map<String, Object> r = new LinkedHashMap<>();
-                r.put("disk", d.id());
-                r.put("state", d.state().label());
-                r.put("rollback", RollbackService.describe(d));
-                results.add(r);
+        // Hold every point from now on: the job first waits for the appliers to drain, and the pruner must not
+        // take an accepted point meanwhile (the power-loss test saw accepted jobs fail "no longer held").
+        List<AutoCloseable> holds = new ArrayList<>();
+        for (Target t : targets) {
+            if (t.seq() >= 0) {
+                hold(holds, t.disk(), t.seq());
             }
-            j.step("done");
-            return Map.of("disks", results, "next", "'mtagent commit' keeps this point; 'mtagent recover --to"
-                    + " latest' undoes it");
-        });
+        }
+        Jobs.Job job = submitHolding("recover", ids, holds, j -> recoverAll(j, targets, irreversible));
         m.put("job", job.id);
         return new Result(HttpResponseStatus.ACCEPTED, m);
+    }
+
+    /** Adds a lease on {@code d}'s journal at {@code seq} to {@code holds}; 409 (releasing them all) if pruned. */
+    private static void hold(List<AutoCloseable> holds, ReplicatedDisk d, long seq) {
+        if (d.journal() == null) {
+            return;
+        }
+        try {
+            holds.add(d.journal().lease(seq));
+        } catch (IllegalStateException e) {
+            release(holds);
+            throw new Refusal(HttpResponseStatus.CONFLICT, d.id() + ": " + e.getMessage());
+        }
+    }
+
+    /** Submits a job that owns {@code holds}: they are released when it ends, or now if it is not accepted. */
+    private Jobs.Job submitHolding(String kind, List<String> ids, List<AutoCloseable> holds, Jobs.Work work) {
+        try {
+            return submit(kind, ids, j -> {
+                try {
+                    return work.run(j);
+                } finally {
+                    release(holds);
+                }
+            });
+        } catch (RuntimeException e) {
+            release(holds);
+            throw e;
+        }
+    }
+
+    private static void release(List<AutoCloseable> holds) {
+        for (AutoCloseable h : holds) {
+            try {
+                h.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(e); // a journal lease's release does not fail
+            }
+        }
+        holds.clear();
+    }
+
+    private static Map<String, Object> recoverAll(Jobs.Job j, List<Target> targets, boolean irreversible)
+            throws Exception {
+        List<Map<String, Object>> results = new ArrayList<>();
+        for (Target t : targets) {
+            ReplicatedDisk d = t.disk();
+            RollbackService.Progress progress = j::progress;
+            if (t.seq() < 0) {
+                j.step(d.id() + ": back to latest");
+                RollbackService.restoreLatest(d, progress);
+            } else {
+                j.step(d.id() + ": to " + t.label() + " (seq " + t.seq() + ")");
+                RollbackService.recover(d, t.seq(), irreversible, progress);
+            }
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("disk", d.id());
+            r.put("state", d.state().label());
+            r.put("rollback", RollbackService.describe(d));
+            results.add(r);
+        }
+        j.step("done");
+        return Map.of("disks", results, "next", "'mtagent commit' keeps this point; 'mtagent recover --to"
+                + " latest' undoes it");
     }
 
     private List<Target> targets(JsonNode body, String to) {
@@ -354,7 +405,9 @@ final class RecoveryApi implements AutoCloseable {
         }
         boolean overwrite = body.path("overwrite").asBoolean(false);
         RecoveryPoint p = resolve(d, spec);
-        Jobs.Job job = submit("export", List.of(d.id()), j -> {
+        List<AutoCloseable> holds = new ArrayList<>();
+        hold(holds, d, p.seq()); // until the job's view holds it (the job may wait for the applier first)
+        Jobs.Job job = submitHolding("export", List.of(d.id()), holds, j -> {
             j.step(d.id() + " at seq " + p.seq() + " to " + out);
             try (PointInTimeView view = d.view(p.seq(), VIEW_WAIT)) {
                 ExportService.Result r = new ExportService().export(view, out, overwrite,

@@ -17,7 +17,9 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
 import java.util.logging.Logger;
 
@@ -141,26 +143,52 @@ public final class RollbackService {
                 LOG.warning("disk " + disk.id() + ": finishing the return to latest a restart interrupted");
                 restoreLatest(disk, Progress.NONE);
             }
+            case AT_POINT -> {
+                try {
+                    holdPoint(journal(disk), point); // before the pruner's first pass (the agent starts it later)
+                } catch (IllegalStateException e) {
+                    LOG.warning("disk " + disk.id() + ": rolled back to seq " + point + ", which retention no longer"
+                            + " holds (" + e.getMessage() + "); commit, or recover to latest");
+                }
+            }
             default -> { }
+        }
+    }
+
+    /**
+     * Per journal, the lease that keeps a rolled-back disk's point reachable from the start of its rollback until
+     * the operator commits or returns to latest. Pruning runs on its own schedule (and the undo journal counts
+     * against the same volume cap): without it the power-loss test saw a rollback fail on a segment pruned under
+     * it, and a disk at a point lose that point after a restart, so "recover --to" it again was refused. The
+     * journal does not grow meanwhile (replication is stopped), so holding costs no space. Thread-safe.
+     */
+    private static final Map<RetentionJournal, AutoCloseable> POINT_HOLDS = new ConcurrentHashMap<>();
+
+    /** Holds {@code point} on the disk's journal (replacing an earlier hold); refuses a point already pruned. */
+    private static void holdPoint(RetentionJournal journal, long point) {
+        AutoCloseable hold = journal.lease(point);
+        closeHold(POINT_HOLDS.put(journal, hold));
+    }
+
+    private static void releasePoint(RetentionJournal journal) {
+        closeHold(POINT_HOLDS.remove(journal));
+    }
+
+    private static void closeHold(AutoCloseable hold) {
+        if (hold != null) {
+            try {
+                hold.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(e); // a journal lease's release does not fail
+            }
         }
     }
 
     private static void run(ReplicatedDisk disk, long point, boolean irreversible, Phase from, Progress progress)
             throws IOException {
         RetentionJournal journal = journal(disk);
-        // Pruning runs on its own (the undo journal written below counts against the same volume cap): the lease
-        // keeps every before-image above the point until the target holds it (the power-loss test caught a
-        // rollback failing on a segment pruned under it). It refuses a point already pruned.
-        AutoCloseable hold = journal.lease(point);
-        try {
-            rollTarget(disk, journal, point, irreversible, from, progress);
-        } finally {
-            try {
-                hold.close();
-            } catch (Exception e) {
-                throw new IllegalStateException(e); // the lease's release does not fail
-            }
-        }
+        holdPoint(journal, point); // released by the return to latest or the commit
+        rollTarget(disk, journal, point, irreversible, from, progress);
     }
 
     private static void rollTarget(ReplicatedDisk disk, RetentionJournal journal, long point, boolean irreversible,
@@ -194,6 +222,7 @@ public final class RollbackService {
                 // The target was not touched: back to where the operator started (replication stays stopped).
                 deleteTree(undoDir);
                 writeState(disk, Phase.AT_LATEST, disk.lastDurableSeq(), false);
+                releasePoint(journal);
                 disk.setRecoveryState(DiskState.RECOVERING, "rollback to seq " + point + " refused, the target is"
                         + " unchanged at latest: " + e.getMessage());
                 throw e;
@@ -244,6 +273,7 @@ public final class RollbackService {
             deleteTree(undoDir);
         }
         writeState(disk, Phase.AT_LATEST, disk.lastDurableSeq(), false);
+        releasePoint(journal(disk));
         disk.setRecoveryState(DiskState.RECOVERING, "back at latest; 'mtagent commit' resumes replication");
     }
 
@@ -267,6 +297,7 @@ public final class RollbackService {
             phase = Phase.AT_LATEST;
         }
         deleteTree(journal(disk).directory().resolve(UNDO_DIR));
+        releasePoint(journal(disk));
         if (phase == Phase.AT_POINT) {
             // The target now is the disk at `point`: later points are gone, earlier ones stay viewable.
             AtomicFile.write(journal(disk).directory().resolve(COMMITTED_FILE),
