@@ -670,6 +670,11 @@ public final class IngestLog implements Closeable {
      * Durable records with seq &gt; {@code afterSeq}, in order, up to about {@code maxBytes} (at least one if any).
      * Payloads are byte arrays as stored (compressed when flagged). Applier thread only.
      */
+    // Applier thread only (readDurable): the reusable read buffer, its CRC and the last failure's reason.
+    private final ByteBuffer[] readScratch = new ByteBuffer[1];
+    private final CRC32C readCrc = new CRC32C();
+    private final String[] why = new String[1];
+
     public List<StoredRecord> readDurable(long afterSeq, int maxBytes) throws IOException {
         List<long[]> where = new ArrayList<>();
         lock.lock();
@@ -680,7 +685,7 @@ public final class IngestLog implements Closeable {
                 if (e == null) {
                     break;
                 }
-                where.add(new long[] {e.segment, e.position, segments.get(e.segment).incarnation});
+                where.add(new long[] {e.segment, e.position, segments.get(e.segment).incarnation, e.length});
                 bytes += e.length;
             }
         } finally {
@@ -693,10 +698,10 @@ public final class IngestLog implements Closeable {
                 ch = FileChannel.open(dir.resolve(SegmentFormat.fileName(w[0])), StandardOpenOption.READ);
                 readChannels.put(w[0], ch);
             }
-            SegmentScanner.Scanned s = new SegmentScanner(ch, w[2], w[1]).next();
+            SegmentScanner.Scanned s = SegmentScanner.readAt(ch, w[2], w[1], (int) w[3], readScratch, readCrc, why);
             if (s == null) {
                 throw new CorruptLogException(dir.resolve(SegmentFormat.fileName(w[0])), w[1],
-                        "a durable record no longer verifies");
+                        "a durable record no longer verifies (" + why[0] + ")");
             }
             out.add(new StoredRecord(s.record(), s.payload()));
         }

@@ -58,29 +58,93 @@ final class SegmentScanner {
         }
         ByteBuffer body = ByteBuffer.allocate(bodyLength);
         readFully(body, position + SegmentFormat.RECORD_PREFIX_LENGTH);
+        Scanned s = verify(body, storedCrc, incarnation, position, crc);
+        if (s == null) {
+            stopReason = lastVerifyFailure;
+            return null;
+        }
+        position += s.length();
+        return s;
+    }
+
+    private String lastVerifyFailure;
+
+    /**
+     * Reads the record at {@code position}, whose whole length ({@link SegmentFormat#recordLength}) the caller
+     * knows from its index, with one positional read into {@code scratch} (grown when too small; a direct buffer
+     * so the read needs no bounce copy and the CRC runs on it in place), and verifies it exactly as {@link #next}
+     * does. Returns the record, or null with {@code why[0]} set. This is the applier's path: one read, one
+     * allocation (the payload array) per record, where the scan's path reads twice and copies through heap
+     * buffers (bench/RESULTS.md, "What limits it").
+     */
+    static Scanned readAt(FileChannel channel, long incarnation, long position, int recordLength,
+                          ByteBuffer[] scratch, CRC32C crc, String[] why) throws IOException {
+        if (recordLength < SegmentFormat.RECORD_PREFIX_LENGTH + SegmentFormat.BODY_HEADER_LENGTH
+                || recordLength > SegmentFormat.recordLength(SegmentFormat.MAX_BODY_LENGTH)) {
+            why[0] = "bad indexed record length " + recordLength;
+            return null;
+        }
+        ByteBuffer b = scratch[0];
+        if (b == null || b.capacity() < recordLength) {
+            b = ByteBuffer.allocateDirect((recordLength + 4095) & ~4095); // per disk: keep it to the largest record
+            scratch[0] = b;
+        }
+        b.clear().limit(recordLength);
+        while (b.hasRemaining()) {
+            if (channel.read(b, position + b.position()) < 0) {
+                why[0] = "truncated record";
+                return null;
+            }
+        }
+        int bodyLength = b.getInt(0);
+        int storedCrc = b.getInt(4);
+        if (bodyLength < SegmentFormat.BODY_HEADER_LENGTH
+                || SegmentFormat.recordLength(bodyLength - SegmentFormat.BODY_HEADER_LENGTH) != recordLength) {
+            why[0] = "bad record length " + Integer.toUnsignedString(bodyLength);
+            return null;
+        }
+        ByteBuffer body = b.slice(SegmentFormat.RECORD_PREFIX_LENGTH, bodyLength);
+        SegmentScanner checker = new SegmentScanner();
+        Scanned s = checker.verify(body, storedCrc, incarnation, position, crc);
+        if (s == null) {
+            why[0] = checker.lastVerifyFailure;
+        }
+        return s;
+    }
+
+    /** Only for {@link #readAt}'s verification. */
+    private SegmentScanner() {
+        this.channel = null;
+        this.fileSize = 0;
+        this.incarnation = 0;
+    }
+
+    /**
+     * Checks a record body (CRC, incarnation, header consistency) and decodes it; null with
+     * {@link #lastVerifyFailure} set when it does not verify. {@code body} holds exactly the body bytes.
+     */
+    private Scanned verify(ByteBuffer body, int storedCrc, long expectedIncarnation, long at, CRC32C crc) {
+        int bodyLength = body.remaining();
         crc.reset();
-        crc.update(body.array(), 0, bodyLength);
+        crc.update(body.duplicate());
         if ((int) crc.getValue() != storedCrc) {
-            stopReason = "CRC mismatch";
+            lastVerifyFailure = "CRC mismatch";
             return null;
         }
         int payloadLength = body.getInt(4);
-        if (body.getLong(8) != incarnation) {
-            stopReason = "record of an earlier incarnation of this file";
+        if (body.getLong(8) != expectedIncarnation) {
+            lastVerifyFailure = "record of an earlier incarnation of this file";
             return null;
         }
         if (payloadLength != bodyLength - SegmentFormat.BODY_HEADER_LENGTH
                 || (body.get(0) != SegmentFormat.TYPE_WRITE && body.get(0) != SegmentFormat.TYPE_TAG)) {
-            stopReason = "inconsistent record header";
+            lastVerifyFailure = "inconsistent record header";
             return null;
         }
         byte[] payload = new byte[payloadLength];
         body.get(SegmentFormat.BODY_HEADER_LENGTH, payload);
         IngestRecord r = SegmentFormat.decodeBody(body, payload);
-        int length = SegmentFormat.recordLength(payloadLength);
-        Scanned s = new Scanned(r, payload, position, length);
-        position += length;
-        return s;
+        return new Scanned(r, payload, at, SegmentFormat.recordLength(payloadLength));
     }
 
     /** Where the next record would start (after the last verified one). */

@@ -48,6 +48,59 @@ class IngestLogTest {
         }
     }
 
+    /**
+     * The applier re-verifies every record it reads back (one positional read into a reused buffer): a byte
+     * flipped in a durable record's payload, or in its header, after it was written is reported as corruption
+     * with the file, the position and the reason, never handed to the target; the records before it still read.
+     */
+    @Test
+    void readDurableRefusesARecordDamagedAfterItWasSynced() throws Exception {
+        SplittableRandom r = new SplittableRandom(5);
+        Path dir = tmp.resolve("log");
+        try (IngestLog log = IngestLog.open(dir, "d1", smallSegments())) {
+            List<LogFixtures.Rec> recs = new ArrayList<>();
+            for (int seq = 1; seq <= 6; seq++) {
+                recs.add(LogFixtures.write(seq, 4096L * seq, LogFixtures.data(r, 2048 * seq), false));
+                assertThat(offer(log, recs.get(seq - 1))).isEqualTo(OfferResult.ACCEPTED);
+            }
+            log.flush();
+            assertHolds(log, 0, recs, "intact"); // grows and reuses the read buffer
+            Path seg;
+            try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(dir)) {
+                seg = files.filter(f -> f.toString().endsWith(".seg")).sorted().findFirst().orElseThrow();
+            }
+            assertThat(log.segmentCount()).as("all six records in one segment").isEqualTo(1);
+            long fifth = SegmentFormat.HEADER_LENGTH;
+            for (int i = 0; i < 4; i++) {
+                fifth += SegmentFormat.recordLength(2048 * (i + 1));
+            }
+            flip(seg, fifth + SegmentFormat.RECORD_PREFIX_LENGTH + SegmentFormat.BODY_HEADER_LENGTH + 1000);
+            assertThat(log.readDurable(0, 2048 * 10)).hasSize(4);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> LogFixtures.readAll(log, 0))
+                    .isInstanceOf(CorruptLogException.class)
+                    .hasMessageContaining(seg.getFileName().toString())
+                    .hasMessageContaining(String.valueOf(fifth))
+                    .hasMessageContaining("CRC mismatch");
+            flip(seg, fifth + SegmentFormat.RECORD_PREFIX_LENGTH + SegmentFormat.BODY_HEADER_LENGTH + 1000); // repair
+            assertHolds(log, 0, recs, "repaired");
+            flip(seg, fifth + 2); // the body length word
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> LogFixtures.readAll(log, 4))
+                    .isInstanceOf(CorruptLogException.class)
+                    .hasMessageContaining("bad record length");
+        }
+    }
+
+    private static void flip(Path file, long position) throws java.io.IOException {
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1);
+            ch.read(b, position);
+            b.put(0, (byte) (b.get(0) ^ 0x40));
+            b.rewind();
+            ch.write(b, position);
+        }
+    }
+
     @Test
     void classifiesDuplicateConflictAndGap() throws Exception {
         SplittableRandom r = new SplittableRandom(12);
