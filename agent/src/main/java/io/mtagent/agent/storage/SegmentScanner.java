@@ -92,15 +92,23 @@ final class SegmentScanner {
         b.clear().limit(recordLength);
         while (b.hasRemaining()) {
             if (channel.read(b, position + b.position()) < 0) {
-                why[0] = "truncated record";
-                return null;
+                break; // the file may end inside the last record's padding (a torn tail truncated there): fine
             }
+        }
+        int got = b.position();
+        if (got < SegmentFormat.RECORD_PREFIX_LENGTH) {
+            why[0] = "truncated record prefix";
+            return null;
         }
         int bodyLength = b.getInt(0);
         int storedCrc = b.getInt(4);
         if (bodyLength < SegmentFormat.BODY_HEADER_LENGTH
                 || SegmentFormat.recordLength(bodyLength - SegmentFormat.BODY_HEADER_LENGTH) != recordLength) {
             why[0] = "bad record length " + Integer.toUnsignedString(bodyLength);
+            return null;
+        }
+        if (SegmentFormat.RECORD_PREFIX_LENGTH + bodyLength > got) {
+            why[0] = "truncated record";
             return null;
         }
         ByteBuffer body = b.slice(SegmentFormat.RECORD_PREFIX_LENGTH, bodyLength);
