@@ -199,6 +199,10 @@ public final class AgentConfig {
         return values.get(RETENTION_SPACE_POLICY);
     }
 
+    public boolean applyPipelined() {
+        return values.get(APPLY_PIPELINED);
+    }
+
     public boolean retentionAllowSharedVolume() {
         return values.get(RETENTION_ALLOW_SHARED_VOLUME);
     }

@@ -37,6 +37,16 @@ public final class ResyncApplyStage implements ApplyStage {
     }
 
     @Override
+    public boolean pipelines() {
+        return inner.pipelines(); // the markers only persist a resume offset, which re-applying makes right
+    }
+
+    @Override
+    public void landed(long seq) {
+        inner.landed(seq);
+    }
+
+    @Override
     public void beforeOverwrite(List<StoredRecord> batch, BlockDevice target) throws IOException {
         inner.beforeOverwrite(batch, target);
         for (StoredRecord r : batch) {

@@ -23,6 +23,10 @@ import java.util.List;
  *   <li>Within a batch, a write overlapping an earlier write of the same batch takes its before-image from that
  *       earlier write's data, not from the target (which does not have it yet). This also makes a re-applied
  *       batch correct when the crash left some of its earlier writes on the target and some not.</li>
+ *   <li>Pipelined ({@link ApplyStage#pipelines()}): the previous batch's target writes may still be landing while
+ *       this one is captured, so the previous batch's writes are overlaid first, in order, then this batch's
+ *       earlier ones. The stage keeps the previous batch's decoded data until the applier reports it
+ *       {@link #landed}; so at most two batches' data ({@code 2 × apply.batch.bytes}, uncompressed) per disk.</li>
  * </ul>
  * Runs on the applier thread only.
  */
@@ -40,10 +44,27 @@ public final class JournalingApplyStage implements ApplyStage {
     private record Earlier(long offset, byte[] data) {
     }
 
+    /** The last captured batch's writes, decoded, kept for the next batch's overlay until it has landed. */
+    private List<Earlier> previous = List.of();
+    private long previousLastSeq;
+
+    @Override
+    public boolean pipelines() {
+        return true;
+    }
+
+    @Override
+    public void landed(long seq) {
+        if (seq >= previousLastSeq) {
+            previous = List.of();
+        }
+    }
+
     @Override
     public void beforeOverwrite(List<StoredRecord> batch, BlockDevice target) throws IOException {
         long journaled = journal.lastSeq();
-        List<Earlier> earlier = new ArrayList<>();
+        List<Earlier> earlier = new ArrayList<>(previous);
+        int fromPrevious = earlier.size();
         boolean appended = false;
         for (StoredRecord r : batch) {
             IngestRecord rec = r.record();
@@ -67,6 +88,8 @@ public final class JournalingApplyStage implements ApplyStage {
         if (appended) {
             journal.sync();
         }
+        previous = new ArrayList<>(earlier.subList(fromPrevious, earlier.size())); // a copy: no older batch kept
+        previousLastSeq = batch.isEmpty() ? previousLastSeq : batch.get(batch.size() - 1).record().seq();
     }
 
     /** Applies the batch's earlier writes, in order, to {@code buf} (the bytes of [offset, offset+buf.length)). */

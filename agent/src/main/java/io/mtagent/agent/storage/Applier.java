@@ -7,6 +7,10 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -18,7 +22,11 @@ import java.util.logging.Logger;
  *
  * <p>Ordering promise, per batch: {@link ApplyStage#beforeOverwrite} (before-images durable, later), then the
  * target writes, then {@link BlockDevice#flush()}, and only then {@link IngestLog#markApplied}, which persists
- * the applied point and frees log segments. A crash anywhere re-applies from the last persisted point; target
+ * the applied point and frees log segments. Pipelined (when the stage {@link ApplyStage#pipelines() allows it}):
+ * batch N's target writes and flush run on a second thread while this thread reads and captures batch N+1; at
+ * most one batch is in flight, N+1's writes start only after N landed and N+1's capture returned, and the
+ * applied point moves in batch order. Overlapping the journal's reads, appends and sync with the target's
+ * writes and flush is what fio's separate jobs do (bench/RESULTS.md, "What limits it"). A crash anywhere re-applies from the last persisted point; target
  * writes are idempotent, so that is harmless. Every payload is decompressed with a bounded safe decompressor and
  * its CRC-32C re-checked before it touches the target: a mismatch means on-disk corruption and fails the disk.
  *
@@ -56,6 +64,11 @@ public final class Applier implements Closeable {
      */
     private final ReentrantLock targetLock = new ReentrantLock();
     private long writtenSeq;
+    /**
+     * The second thread of a pipelined applier ("applier-&lt;disk&gt;-target"): batch N's target writes and flush
+     * run there while the applier thread reads and captures batch N+1. Null when the stage does not pipeline.
+     */
+    private final ExecutorService writer;
 
     public Applier(String diskName, IngestLog log, BlockDevice target, ApplyStage stage, ApplierOptions options) {
         this.diskName = diskName;
@@ -67,6 +80,11 @@ public final class Applier implements Closeable {
         this.writtenSeq = appliedSeq;
         this.thread = new Thread(this::loop, "applier-" + diskName);
         this.thread.setDaemon(true);
+        this.writer = stage.pipelines() && options.pipelined() ? Executors.newSingleThreadExecutor(task -> {
+            Thread t = new Thread(task, "applier-" + diskName + "-target");
+            t.setDaemon(true);
+            return t;
+        }) : null;
         log.addListener(new IngestLog.Listener() {
             @Override
             public void onDurable(long durableSeq) {
@@ -128,11 +146,29 @@ public final class Applier implements Closeable {
     }
 
     private void loop() {
+        // The batch whose target writes run on the writer thread right now (pipelined stages only), and its last seq.
+        Future<?> inFlight = null;
+        long inFlightLast = 0;
+        long captured = appliedSeq; // the last seq whose before-images are captured (and target write under way)
         try {
             while (true) {
+                boolean idle;
                 lock.lock();
                 try {
-                    while (!stopping && (paused || (!newData && log.lastDurableSeq() <= appliedSeq))) {
+                    idle = stopping || paused || (!newData && log.lastDurableSeq() <= captured);
+                } finally {
+                    lock.unlock();
+                }
+                if (idle && inFlight != null) {
+                    // Nothing to capture meanwhile (or asked to hold or stop): land the batch in flight first, so a
+                    // paused or idle applier has nothing under way and its applied point is everything it took.
+                    finish(inFlight, inFlightLast);
+                    inFlight = null;
+                    continue;
+                }
+                lock.lock();
+                try {
+                    while (!stopping && (paused || (!newData && log.lastDurableSeq() <= captured))) {
                         changed.await();
                     }
                     if (stopping) {
@@ -142,20 +178,38 @@ public final class Applier implements Closeable {
                 } finally {
                     lock.unlock();
                 }
-                List<StoredRecord> batch = log.readDurable(appliedSeq, options.batchBytes());
+                List<StoredRecord> batch = log.readDurable(captured, options.batchBytes());
                 if (batch.isEmpty()) {
                     continue;
                 }
-                applyBatch(batch);
+                // Runs while the previous batch may still be landing: the stage overlays it (ApplyStage, Pipelining).
+                stage.beforeOverwrite(batch, target);
+                if (inFlight != null) {
+                    finish(inFlight, inFlightLast); // only one batch in flight: the next capture overlays just this one
+                    inFlight = null;
+                }
                 long last = batch.get(batch.size() - 1).record().seq();
-                log.markApplied(last);
-                appliedSeq = last;
+                captured = last;
+                if (writer != null) {
+                    inFlight = writer.submit(() -> {
+                        writeBatch(batch);
+                        return null;
+                    });
+                    inFlightLast = last;
+                } else {
+                    writeBatch(batch);
+                    markApplied(last);
+                }
                 lock.lock();
                 try {
                     newData = true; // there may be more than one batch's worth durable
                 } finally {
                     lock.unlock();
                 }
+            }
+            if (inFlight != null) {
+                finish(inFlight, inFlightLast);
+                inFlight = null;
             }
             state = State.STOPPED;
         } catch (InterruptedException e) {
@@ -169,11 +223,53 @@ public final class Applier implements Closeable {
             state = State.FAILED;
             LOG.severe("applier of disk " + diskName + " failed; the ingest log keeps the writes: " + e);
             onFailure.accept(e);
+        } finally {
+            if (inFlight != null) {
+                inFlight.cancel(false); // not started yet: never write; started: it ends on its own
+                awaitQuietly(inFlight);
+            }
+            if (writer != null) {
+                writer.shutdown();
+            }
         }
     }
 
-    private void applyBatch(List<StoredRecord> batch) throws IOException {
-        stage.beforeOverwrite(batch, target);
+    /** Waits for the batch in flight, then records it applied (the target is flushed by then). */
+    private void finish(Future<?> inFlight, long last) throws IOException, InterruptedException {
+        try {
+            inFlight.get();
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof IOException io) {
+                throw io;
+            }
+            if (cause instanceof RuntimeException re) {
+                throw re;
+            }
+            if (cause instanceof Error err) {
+                throw err;
+            }
+            throw new IOException("target writer of " + diskName + " failed", cause);
+        }
+        markApplied(last);
+    }
+
+    private void markApplied(long last) throws IOException {
+        log.markApplied(last);
+        appliedSeq = last;
+        stage.landed(last);
+    }
+
+    private static void awaitQuietly(Future<?> f) {
+        try {
+            f.get();
+        } catch (Exception ignored) {
+            // the failure that got us here is the one reported
+        }
+    }
+
+    /** Target writes of one batch, then the flush: on the writer thread when pipelined, else the applier's. */
+    private void writeBatch(List<StoredRecord> batch) throws IOException {
         targetLock.lock();
         try {
             for (StoredRecord r : batch) {
