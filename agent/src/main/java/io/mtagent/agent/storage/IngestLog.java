@@ -666,15 +666,18 @@ public final class IngestLog implements Closeable {
 
     // ------------------------------------------------------------------ applier side
 
-    /**
-     * Durable records with seq &gt; {@code afterSeq}, in order, up to about {@code maxBytes} (at least one if any).
-     * Payloads are byte arrays as stored (compressed when flagged). Applier thread only.
-     */
     // Applier thread only (readDurable): the reusable read buffer, its CRC and the last failure's reason.
     private final ByteBuffer[] readScratch = new ByteBuffer[1];
     private final CRC32C readCrc = new CRC32C();
     private final String[] why = new String[1];
 
+    /**
+     * Durable records with seq &gt; {@code afterSeq}, in order, up to about {@code maxBytes} counting each record
+     * as the larger of its stored and its decompressed size (at least one record if any): the applier and its
+     * journaling stage hold a batch decompressed, so a highly compressible stream must not make a batch of
+     * {@code maxBytes} stored turn into many times that on the heap.
+     * Payloads are byte arrays as stored (compressed when flagged). Applier thread only.
+     */
     public List<StoredRecord> readDurable(long afterSeq, int maxBytes) throws IOException {
         List<long[]> where = new ArrayList<>();
         lock.lock();
@@ -692,7 +695,11 @@ public final class IngestLog implements Closeable {
             lock.unlock();
         }
         List<StoredRecord> out = new ArrayList<>(where.size());
+        long decodedBytes = 0;
         for (long[] w : where) {
+            if (!out.isEmpty() && decodedBytes >= maxBytes) {
+                break; // compressible data: the batch's decoded size, which its consumers hold in memory, is the bound
+            }
             FileChannel ch = readChannels.get(w[0]);
             if (ch == null) {
                 ch = FileChannel.open(dir.resolve(SegmentFormat.fileName(w[0])), StandardOpenOption.READ);
@@ -704,6 +711,7 @@ public final class IngestLog implements Closeable {
                         "a durable record no longer verifies (" + why[0] + ")");
             }
             out.add(new StoredRecord(s.record(), s.payload()));
+            decodedBytes += Math.max(w[3], s.record().type() == IngestRecord.Type.WRITE ? s.record().length() : 0);
         }
         return out;
     }

@@ -90,6 +90,26 @@ class IngestLogTest {
         }
     }
 
+    /**
+     * A batch is bounded by what its consumers hold: the decompressed size. Twenty 1 MiB writes of zeros are a
+     * few KiB each as stored; a 4 MiB batch must take four of them, not all twenty (the applier and the journal
+     * stage hold a batch decompressed, two batches when pipelined; the launcher's demo ran out of heap).
+     */
+    @Test
+    void readDurableBoundsABatchByItsDecompressedSize() throws Exception {
+        try (IngestLog log = IngestLog.open(tmp.resolve("log"), "d1", smallSegments())) {
+            for (int seq = 1; seq <= 20; seq++) {
+                assertThat(offer(log, LogFixtures.write(seq, 0, new byte[1 << 20], true))).isEqualTo(OfferResult.ACCEPTED);
+            }
+            log.flush();
+            List<StoredRecord> batch = log.readDurable(0, 4 << 20);
+            assertThat(batch).hasSize(4);
+            assertThat(batch.get(0).payload().length).as("stored compressed").isLessThan(64 << 10);
+            assertThat(log.readDurable(0, 1)).as("at least one record").hasSize(1);
+            assertThat(LogFixtures.readAll(log, 0)).hasSize(20);
+        }
+    }
+
     private static void flip(Path file, long position) throws java.io.IOException {
         try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
                 java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
