@@ -9,8 +9,12 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -65,10 +69,24 @@ public final class Applier implements Closeable {
     private final ReentrantLock targetLock = new ReentrantLock();
     private long writtenSeq;
     /**
-     * The second thread of a pipelined applier ("applier-&lt;disk&gt;-target"): batch N's target writes and flush
-     * run there while the applier thread reads and captures batch N+1. Null when the stage does not pipeline.
+     * Where a pipelined applier's batch N target writes and flush run while its own thread reads and captures
+     * batch N+1; null when the stage does not pipeline. One pool for all disks, unbounded and without a queue
+     * (a task always gets a thread at once, so a slow or hung disk never delays another disk's writes), whose
+     * threads end after 10 s idle: at most one task per disk runs at a time, and with hundreds of quiet disks
+     * only the few with a batch in flight hold a thread (a thread per disk was 256 more stacks in many-disks).
      */
     private final ExecutorService writer;
+    private static final ExecutorService TARGET_WRITERS = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 10,
+            TimeUnit.SECONDS, new SynchronousQueue<>(), new ThreadFactory() {
+                private final AtomicInteger n = new AtomicInteger();
+
+                @Override
+                public Thread newThread(Runnable task) {
+                    Thread t = new Thread(task, "applier-target-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                }
+            });
 
     public Applier(String diskName, IngestLog log, BlockDevice target, ApplyStage stage, ApplierOptions options) {
         this.diskName = diskName;
@@ -80,11 +98,7 @@ public final class Applier implements Closeable {
         this.writtenSeq = appliedSeq;
         this.thread = new Thread(this::loop, "applier-" + diskName);
         this.thread.setDaemon(true);
-        this.writer = stage.pipelines() && options.pipelined() ? Executors.newSingleThreadExecutor(task -> {
-            Thread t = new Thread(task, "applier-" + diskName + "-target");
-            t.setDaemon(true);
-            return t;
-        }) : null;
+        this.writer = stage.pipelines() && options.pipelined() ? TARGET_WRITERS : null;
         log.addListener(new IngestLog.Listener() {
             @Override
             public void onDurable(long durableSeq) {
@@ -192,7 +206,14 @@ public final class Applier implements Closeable {
                 captured = last;
                 if (writer != null) {
                     inFlight = writer.submit(() -> {
-                        writeBatch(batch);
+                        Thread me = Thread.currentThread();
+                        String pooled = me.getName();
+                        me.setName("applier-" + diskName + "-target"); // for thread dumps and profiles
+                        try {
+                            writeBatch(batch);
+                        } finally {
+                            me.setName(pooled);
+                        }
                         return null;
                     });
                     inFlightLast = last;
@@ -227,9 +248,6 @@ public final class Applier implements Closeable {
             if (inFlight != null) {
                 inFlight.cancel(false); // not started yet: never write; started: it ends on its own
                 awaitQuietly(inFlight);
-            }
-            if (writer != null) {
-                writer.shutdown();
             }
         }
     }
