@@ -145,7 +145,8 @@ for name, docs in [("ret-rand64k", ret), ("off-rand64k", off64), ("off-seq1m", o
     print(f"  {name:14s} received {med('received.MBps')} MB/s ({med('received.writesPerSecond')} w/s), applied "
           f"{med('applied.MBps')} MB/s, baseline {med('baseline.MBps')} MB/s, ack p50/p99/p99.9 "
           f"{med('ackLatencyMs.p50')}/{med('ackLatencyMs.p99')}/{med('ackLatencyMs.p999')} ms, CPU s/GB "
-          f"{med('agent.cpuSecondsPerGB')}, peak RSS {med('agent.peakRssMiB')} MiB")
+          f"agent {med('agent.cpuSecondsPerGB')} + load generator {med('loadGenerator.cpuSecondsPerGB')}"
+          f" (baseline {med('baseline.cpuSecondsPerGB')}), peak RSS {med('agent.peakRssMiB')} MiB")
 pv = [get(p, "MBps") for p in peer if p]
 print(f"  {'peer':14s} nbdcopy->nbdkit TLS-PSK {round(statistics.median(pv), 1) if pv else None} MB/s")
 PY

@@ -8,6 +8,9 @@ package io.mtagent.agent.bench;
  * @param seconds wall time
  * @param bytes write bytes completed (every stage done)
  * @param pattern what was done (see {@link BaselineSpec#describe()})
+ * @param cpuSeconds CPU time (user + system) the baseline used, NaN when unknown: next to the agent's and the load
+ *                   generator's, it shows whether the machine's cores or its disk set the limit
  */
-public record BaselineResult(String tool, double mbPerSecond, double seconds, long bytes, String pattern) {
+public record BaselineResult(String tool, double mbPerSecond, double seconds, long bytes, String pattern,
+                             double cpuSeconds) {
 }

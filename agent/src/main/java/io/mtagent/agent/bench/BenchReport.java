@@ -20,7 +20,7 @@ import java.util.Map;
  *   "allAcked", "unacked",
  *   "agent": { "pid", "cpuSeconds", "cpuSecondsPerGB", "peakRssMiB", "includesLoadGenerator" } | null,
  *   "loadGenerator": { "cpuSeconds", "cpuSecondsPerGB" } | null,
- *   "baseline": { "tool", "MBps", "seconds", "bytes", "pattern" } | null,
+ *   "baseline": { "tool", "MBps", "seconds", "bytes", "pattern", "cpuSeconds", "cpuSecondsPerGB" } | null,
  *   "ratio": { "receivedOverBaseline", "appliedOverBaseline" } | null }
  * </pre>
  */
@@ -107,6 +107,9 @@ public final class BenchReport {
             b.put("seconds", round(baseline.seconds()));
             b.put("bytes", baseline.bytes());
             b.put("pattern", baseline.pattern());
+            boolean cpuKnown = !Double.isNaN(baseline.cpuSeconds()) && baseline.bytes() > 0;
+            b.put("cpuSeconds", cpuKnown ? round(baseline.cpuSeconds()) : null);
+            b.put("cpuSecondsPerGB", cpuKnown ? round(baseline.cpuSeconds() / (baseline.bytes() / 1e9)) : null);
             doc.put("baseline", b);
             Map<String, Object> ratio = new LinkedHashMap<>();
             double rec2 = r.bytes() / 1e6 / r.ackedSeconds();
@@ -161,7 +164,8 @@ public final class BenchReport {
                     gen.get("cpuSecondsPerGB"));
         }
         if (base != null) {
-            out.printf("baseline %s: %s MB/s (%s)%n", base.get("tool"), base.get("MBps"), base.get("pattern"));
+            out.printf("baseline %s: %s MB/s, %s CPU-s per GB (%s)%n", base.get("tool"), base.get("MBps"),
+                    base.get("cpuSecondsPerGB") == null ? "unknown" : base.get("cpuSecondsPerGB"), base.get("pattern"));
             out.printf("ratio agent/baseline: received %s, applied %s%n", ratio.get("receivedOverBaseline"),
                     ratio.get("appliedOverBaseline"));
         }

@@ -98,7 +98,11 @@ public final class FioBaseline {
         JsonNode root = new ObjectMapper().readTree(text.substring(Math.max(0, brace)));
         Map<String, Long> bytesByKind = new HashMap<>();
         double seconds = 0;
+        double cpuSeconds = 0;
         for (JsonNode jn : root.path("jobs")) {
+            // usr_cpu and sys_cpu are percentages of the job's own runtime (its thread's rusage)
+            cpuSeconds += (jn.path("usr_cpu").asDouble() + jn.path("sys_cpu").asDouble()) / 100.0
+                    * jn.path("job_runtime").asLong() / 1000.0;
             String name = jn.path("jobname").asText();
             String kind = name.substring(0, name.indexOf('-'));
             long bytes = jn.path("write").path("io_bytes").asLong() + jn.path("read").path("io_bytes").asLong();
@@ -111,6 +115,7 @@ public final class FioBaseline {
         } catch (IOException ignored) {
             // a leftover temp folder is not worth failing the run for
         }
-        return new BaselineResult(version, seconds <= 0 ? 0 : bytes / 1e6 / seconds, seconds, bytes, spec.describe());
+        return new BaselineResult(version, seconds <= 0 ? 0 : bytes / 1e6 / seconds, seconds, bytes, spec.describe(),
+                cpuSeconds);
     }
 }

@@ -54,7 +54,7 @@ public final class JavaBaseline {
         for (int d = 0; d < spec.disks(); d++) {
             bytes += Math.min(ingestDone[d], applyDone[d]);
         }
-        return new BaselineResult("java-writer", bytes / 1e6 / seconds, seconds, bytes, spec.describe());
+        return new BaselineResult("java-writer", bytes / 1e6 / seconds, seconds, bytes, spec.describe(), Double.NaN);
     }
 
     private interface IoTask {
