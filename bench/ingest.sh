@@ -32,12 +32,7 @@ if [ -n "$need" ]; then
     echo "missing:$need — install them (apt-get install$need) or run as root" >&2; exit 2
   fi
 fi
-jar=agent/target/mtagent.jar
-[ -f "$jar" ] || mvn -q -B -DskipTests package
-mkdir -p "$WORK"
-WORK=$(cd "$WORK" && pwd)
-OUT="$WORK/results-$(date -u +%Y%m%dT%H%M%SZ)"
-mkdir -p "$OUT"
+. bench/results-dir.sh # sets jar, WORK (absolute) and OUT
 
 bench() { # NAME RUN ARGS... : one mtagent bench --spawn run, JSON kept
   local name=$1 run=$2; shift 2

@@ -11,12 +11,7 @@ cd "$(dirname "$0")/.."
 RUNS=${1:-3}
 SECS=${2:-12}
 WORK=${3:-target/bench-pipeline}
-jar=agent/target/mtagent.jar
-[ -f "$jar" ] || mvn -q -B -DskipTests package
-mkdir -p "$WORK"
-WORK=$(cd "$WORK" && pwd)
-OUT="$WORK/results-$(date -u +%Y%m%dT%H%M%SZ)"
-mkdir -p "$OUT"
+. bench/results-dir.sh # sets jar, WORK (absolute) and OUT
 for run in $(seq 1 "$RUNS"); do
   for ret in on off; do
     for pipe in true false; do
