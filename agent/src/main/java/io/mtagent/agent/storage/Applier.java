@@ -30,11 +30,14 @@ import java.util.logging.Logger;
  * batch N's target writes and flush run on a second thread while this thread reads and captures batch N+1; at
  * most one batch is in flight, N+1's writes start only after N landed and N+1's capture returned, and the
  * applied point moves in batch order. Overlapping the journal's reads, appends and sync with the target's
- * writes and flush is what fio's separate jobs do (bench/RESULTS.md, "What limits it"). A crash anywhere re-applies from the last persisted point; target
- * writes are idempotent, so that is harmless. Every payload is decompressed with a bounded safe decompressor and
- * its CRC-32C re-checked before it touches the target: a mismatch means on-disk corruption and fails the disk.
+ * writes and flush is what fio's separate jobs do (bench/RESULTS.md, "What limits it").
  *
- * <p>Thread-safe control methods; the apply loop runs on thread "applier-&lt;disk&gt;".
+ * <p>A crash anywhere re-applies from the last persisted point; target writes are idempotent, so that is
+ * harmless. Every payload is decompressed with a bounded safe decompressor and its CRC-32C re-checked before it
+ * touches the target: a mismatch means on-disk corruption and fails the disk.
+ *
+ * <p>Thread-safe control methods; the apply loop runs on thread "applier-&lt;disk&gt;", a pipelined batch's target
+ * writes on a pooled thread named "applier-&lt;disk&gt;-target" while it runs them.
  */
 public final class Applier implements Closeable {
     private static final Logger LOG = Logger.getLogger(Applier.class.getName());
