@@ -58,16 +58,15 @@ final class SegmentScanner {
         }
         ByteBuffer body = ByteBuffer.allocate(bodyLength);
         readFully(body, position + SegmentFormat.RECORD_PREFIX_LENGTH);
-        Scanned s = verify(body, storedCrc, incarnation, position, crc);
+        String[] why = new String[1];
+        Scanned s = verify(body, storedCrc, incarnation, position, crc, why);
         if (s == null) {
-            stopReason = lastVerifyFailure;
+            stopReason = why[0];
             return null;
         }
         position += s.length();
         return s;
     }
-
-    private String lastVerifyFailure;
 
     /**
      * Reads the record at {@code position}, whose whole length ({@link SegmentFormat#recordLength}) the caller
@@ -111,42 +110,31 @@ final class SegmentScanner {
             why[0] = "truncated record";
             return null;
         }
-        ByteBuffer body = b.slice(SegmentFormat.RECORD_PREFIX_LENGTH, bodyLength);
-        SegmentScanner checker = new SegmentScanner();
-        Scanned s = checker.verify(body, storedCrc, incarnation, position, crc);
-        if (s == null) {
-            why[0] = checker.lastVerifyFailure;
-        }
-        return s;
-    }
-
-    /** Only for {@link #readAt}'s verification. */
-    private SegmentScanner() {
-        this.channel = null;
-        this.fileSize = 0;
-        this.incarnation = 0;
+        return verify(b.slice(SegmentFormat.RECORD_PREFIX_LENGTH, bodyLength), storedCrc, incarnation, position, crc,
+                why);
     }
 
     /**
-     * Checks a record body (CRC, incarnation, header consistency) and decodes it; null with
-     * {@link #lastVerifyFailure} set when it does not verify. {@code body} holds exactly the body bytes.
+     * Checks a record body (CRC, incarnation, header consistency) and decodes it; null with {@code why[0]} set
+     * when it does not verify. {@code body} holds exactly the body bytes.
      */
-    private Scanned verify(ByteBuffer body, int storedCrc, long expectedIncarnation, long at, CRC32C crc) {
+    private static Scanned verify(ByteBuffer body, int storedCrc, long expectedIncarnation, long at, CRC32C crc,
+                                  String[] why) {
         int bodyLength = body.remaining();
         crc.reset();
         crc.update(body.duplicate());
         if ((int) crc.getValue() != storedCrc) {
-            lastVerifyFailure = "CRC mismatch";
+            why[0] = "CRC mismatch";
             return null;
         }
         int payloadLength = body.getInt(4);
         if (body.getLong(8) != expectedIncarnation) {
-            lastVerifyFailure = "record of an earlier incarnation of this file";
+            why[0] = "record of an earlier incarnation of this file";
             return null;
         }
         if (payloadLength != bodyLength - SegmentFormat.BODY_HEADER_LENGTH
                 || (body.get(0) != SegmentFormat.TYPE_WRITE && body.get(0) != SegmentFormat.TYPE_TAG)) {
-            lastVerifyFailure = "inconsistent record header";
+            why[0] = "inconsistent record header";
             return null;
         }
         byte[] payload = new byte[payloadLength];
