@@ -102,6 +102,18 @@ final class JournalFormat {
     }
 
     /** The chained CRC of a record body. */
+    /** The same CRC as {@link #chainedCrc(CRC32C, int, ByteBuffer)} over a body given as its header and payload. */
+    static int chainedCrc(CRC32C crc, int previous, ByteBuffer bodyHeader, ByteBuffer payload) {
+        crc.reset();
+        crc.update((previous >>> 24) & 0xff);
+        crc.update((previous >>> 16) & 0xff);
+        crc.update((previous >>> 8) & 0xff);
+        crc.update(previous & 0xff);
+        crc.update(bodyHeader.duplicate());
+        crc.update(payload.duplicate());
+        return (int) crc.getValue();
+    }
+
     static int chainedCrc(CRC32C crc, int previous, ByteBuffer body) {
         crc.reset();
         crc.update((previous >>> 24) & 0xff);

@@ -389,9 +389,16 @@ public final class RetentionJournal implements Closeable {
                 .putLong(seq).putLong(ts).putLong(offset).putInt(type == JournalFormat.TYPE_BEFORE_IMAGE ? payloadLength : 0)
                 .putInt(0);
         header.flip();
-        ByteBuffer body = ByteBuffer.allocate(JournalFormat.BODY_HEADER_LENGTH + payloadLength);
-        body.put(header.duplicate().position(JournalFormat.PREFIX_LENGTH)).put(payload.duplicate()).flip();
-        int c = JournalFormat.chainedCrc(crc, chain, body);
+        // The CRC runs over the body header and the payload where they are: copying them into one body buffer
+        // first was an allocation and a copy of every before-image. The index needs only the body header for an
+        // image; a point's name is in its (small) payload.
+        ByteBuffer bodyHeader = header.duplicate().position(JournalFormat.PREFIX_LENGTH).slice();
+        int c = JournalFormat.chainedCrc(crc, chain, bodyHeader, payload);
+        ByteBuffer body = bodyHeader;
+        if (type != JournalFormat.TYPE_BEFORE_IMAGE) {
+            body = ByteBuffer.allocate(JournalFormat.BODY_HEADER_LENGTH + payloadLength);
+            body.put(bodyHeader.duplicate()).put(payload.duplicate()).flip();
+        }
         header.putInt(4, c);
         padding.clear().limit(length - JournalFormat.PREFIX_LENGTH - JournalFormat.BODY_HEADER_LENGTH - payloadLength);
         long pos = position;
