@@ -101,7 +101,6 @@ final class JournalFormat {
         return new Header(b.getLong(16), b.getLong(24), b.getLong(32), b.getInt(40));
     }
 
-    /** The chained CRC of a record body. */
     /** The same CRC as {@link #chainedCrc(CRC32C, int, ByteBuffer)} over a body given as its header and payload. */
     static int chainedCrc(CRC32C crc, int previous, ByteBuffer bodyHeader, ByteBuffer payload) {
         crc.reset();
@@ -114,13 +113,10 @@ final class JournalFormat {
         return (int) crc.getValue();
     }
 
+    /** The chained CRC of a record body. */
     static int chainedCrc(CRC32C crc, int previous, ByteBuffer body) {
-        crc.reset();
-        crc.update((previous >>> 24) & 0xff);
-        crc.update((previous >>> 16) & 0xff);
-        crc.update((previous >>> 8) & 0xff);
-        crc.update(previous & 0xff);
-        crc.update(body.duplicate());
-        return (int) crc.getValue();
+        return chainedCrc(crc, previous, body, EMPTY);
     }
+
+    private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
 }
