@@ -1,7 +1,9 @@
 package io.mtagent.agent.storage;
 
 import static io.mtagent.agent.storage.LogFixtures.assertHolds;
+import static io.mtagent.agent.storage.LogFixtures.flipByte;
 import static io.mtagent.agent.storage.LogFixtures.offerRandom;
+import static io.mtagent.agent.storage.LogFixtures.segments;
 import static io.mtagent.agent.storage.LogFixtures.smallSegments;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -17,7 +19,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.stream.Stream;
 import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -415,12 +416,6 @@ class IngestLogRecoveryTest {
 
     // ------------------------------------------------------------------ helpers
 
-    static List<Path> segments(Path dir) throws IOException {
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(p -> SegmentFormat.isSegment(p.getFileName().toString())).sorted().toList();
-        }
-    }
-
     /** The records of an intact segment, from the header's incarnation and the record framing. */
     private static List<Placed> layout(Path seg) throws IOException {
         List<Placed> out = new ArrayList<>();
@@ -450,16 +445,6 @@ class IngestLogRecoveryTest {
         c.update(b.array(), 0, 24);
         b.putInt((int) c.getValue());
         Files.write(dir.resolve(IngestLog.CHECKPOINT_FILE), b.array());
-    }
-
-    private static void flipByte(Path file, long at) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            ByteBuffer b = ByteBuffer.allocate(1);
-            ch.read(b, at);
-            b.put(0, (byte) (b.get(0) ^ 0x5a));
-            b.position(0);
-            ch.write(b, at);
-        }
     }
 
     /**

@@ -65,25 +65,22 @@ class IngestLogTest {
             }
             log.flush();
             assertHolds(log, 0, recs, "intact"); // grows and reuses the read buffer
-            Path seg;
-            try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(dir)) {
-                seg = files.filter(f -> f.toString().endsWith(".seg")).sorted().findFirst().orElseThrow();
-            }
+            Path seg = LogFixtures.segments(dir).get(0);
             assertThat(log.segmentCount()).as("all six records in one segment").isEqualTo(1);
             long fifth = SegmentFormat.HEADER_LENGTH;
             for (int i = 0; i < 4; i++) {
                 fifth += SegmentFormat.recordLength(2048 * (i + 1));
             }
-            flip(seg, fifth + SegmentFormat.RECORD_PREFIX_LENGTH + SegmentFormat.BODY_HEADER_LENGTH + 1000);
+            LogFixtures.flipByte(seg, fifth + SegmentFormat.RECORD_PREFIX_LENGTH + SegmentFormat.BODY_HEADER_LENGTH + 1000);
             assertThat(log.readDurable(0, 2048 * 10)).hasSize(4);
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> LogFixtures.readAll(log, 0))
                     .isInstanceOf(CorruptLogException.class)
                     .hasMessageContaining(seg.getFileName().toString())
                     .hasMessageContaining(String.valueOf(fifth))
                     .hasMessageContaining("CRC mismatch");
-            flip(seg, fifth + SegmentFormat.RECORD_PREFIX_LENGTH + SegmentFormat.BODY_HEADER_LENGTH + 1000); // repair
+            LogFixtures.flipByte(seg, fifth + SegmentFormat.RECORD_PREFIX_LENGTH + SegmentFormat.BODY_HEADER_LENGTH + 1000); // repair
             assertHolds(log, 0, recs, "repaired");
-            flip(seg, fifth + 2); // the body length word
+            LogFixtures.flipByte(seg, fifth + 2); // the body length word
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> LogFixtures.readAll(log, 4))
                     .isInstanceOf(CorruptLogException.class)
                     .hasMessageContaining("bad record length");
@@ -125,26 +122,12 @@ class IngestLogTest {
         try (IngestLog log = IngestLog.open(dir, "d1", smallSegments())) {
             assertThat(offer(log, rec)).isEqualTo(OfferResult.ACCEPTED);
             log.flush();
-            Path seg;
-            try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(dir)) {
-                seg = files.filter(f -> f.toString().endsWith(".seg")).findFirst().orElseThrow();
-            }
+            Path seg = LogFixtures.segments(dir).get(0);
             try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(seg,
                     java.nio.file.StandardOpenOption.WRITE)) {
                 ch.truncate(ch.size() - padding);
             }
             assertHolds(log, 0, List.of(rec), "padding cut off");
-        }
-    }
-
-    private static void flip(Path file, long position) throws java.io.IOException {
-        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
-                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
-            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1);
-            ch.read(b, position);
-            b.put(0, (byte) (b.get(0) ^ 0x40));
-            b.rewind();
-            ch.write(b, position);
         }
     }
 

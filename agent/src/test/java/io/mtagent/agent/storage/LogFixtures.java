@@ -58,6 +58,25 @@ final class LogFixtures {
                 payload, data);
     }
 
+    /** The segment files of a log directory, in order. */
+    static List<java.nio.file.Path> segments(java.nio.file.Path dir) throws IOException {
+        try (java.util.stream.Stream<java.nio.file.Path> s = java.nio.file.Files.list(dir)) {
+            return s.filter(p -> SegmentFormat.isSegment(p.getFileName().toString())).sorted().toList();
+        }
+    }
+
+    /** Flips bits of one byte of {@code file} in place (a second call at the same place restores it). */
+    static void flipByte(java.nio.file.Path file, long at) throws IOException {
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1);
+            ch.read(b, at);
+            b.put(0, (byte) (b.get(0) ^ 0x5a));
+            b.position(0);
+            ch.write(b, at);
+        }
+    }
+
     static Rec tag(long seq, String name) {
         return new Rec(IngestRecord.tag(seq, 7, 1_000_000L + seq, (byte) 1, name), null, null);
     }
