@@ -83,6 +83,28 @@ public final class WritePayloads {
     }
 
     /**
+     * Verifies the frame's data as {@link #decodeInto} does (bounded decompression when flagged, then the CRC-32C
+     * of the uncompressed bytes), without keeping them: uncompressed data is checked where it lies, with no copy
+     * (that copy was one more pass over every byte the agent ingests), compressed data is decompressed into
+     * {@code scratch}, which must have at least {@code frame.length()} bytes remaining and whose contents are then
+     * undefined.
+     *
+     * @throws ProtocolException BAD_COMPRESSION, MALFORMED_FRAME or CRC_MISMATCH, naming the handle and sequence
+     */
+    public static void verify(WriteFrame frame, ByteBuffer scratch) throws ProtocolException {
+        if (frame.compressed()) {
+            decodeInto(frame, scratch.duplicate());
+            return;
+        }
+        ByteBuf data = frame.data();
+        if (data.readableBytes() != frame.length()) {
+            throw new ProtocolException(ErrorCode.MALFORMED_FRAME, frame.handle(), frame.seq(),
+                    "data is " + data.readableBytes() + " bytes, frame says " + frame.length());
+        }
+        checkCrc(frame, crc32c(data));
+    }
+
+    /**
      * Decompresses (when flagged) and verifies the frame's data into {@code dst}, which must have at least
      * {@code frame.length()} bytes remaining; on return {@code dst} holds exactly the uncompressed bytes
      * (position advanced by {@code length}).
@@ -118,11 +140,14 @@ public final class WritePayloads {
         }
         ByteBuffer plain = dst.duplicate();
         plain.position(start).limit(start + length);
-        int crc = crc32c(plain);
+        checkCrc(frame, crc32c(plain));
+        dst.position(start + length);
+    }
+
+    private static void checkCrc(WriteFrame frame, int crc) throws ProtocolException {
         if (crc != frame.crc32c()) {
             throw new ProtocolException(ErrorCode.CRC_MISMATCH, frame.handle(), frame.seq(),
                     String.format("CRC-32C of seq %d is %08x, frame says %08x", frame.seq(), crc, frame.crc32c()));
         }
-        dst.position(start + length);
     }
 }

@@ -191,10 +191,16 @@ class WritePayloadsTest {
 
     private static void assertBad(ErrorCode code, WriteFrame w) {
         try {
+            // Both entry points refuse it the same way: decodeInto (copies) and verify (checks in place).
             assertThatThrownBy(() -> WritePayloads.decodeInto(w, ByteBuffer.allocate(w.length())))
                     .isInstanceOfSatisfying(ProtocolException.class, e -> {
                         assertEquals(code, e.code());
                         assertEquals(w.handle(), e.handle());
+                        assertEquals(w.seq(), e.seq());
+                    });
+            assertThatThrownBy(() -> WritePayloads.verify(w, ByteBuffer.allocate(w.length())))
+                    .isInstanceOfSatisfying(ProtocolException.class, e -> {
+                        assertEquals(code, e.code());
                         assertEquals(w.seq(), e.seq());
                     });
         } finally {
@@ -216,6 +222,7 @@ class WritePayloadsTest {
     }
 
     private static byte[] decode(WriteFrame w) throws ProtocolException {
+        WritePayloads.verify(w, ByteBuffer.allocate(w.length())); // a good frame passes the in-place check too
         ByteBuffer dst = ByteBuffer.allocate(w.length());
         WritePayloads.decodeInto(w, dst);
         assertEquals(w.length(), dst.position());

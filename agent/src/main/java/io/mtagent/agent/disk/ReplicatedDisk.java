@@ -350,7 +350,7 @@ public final class ReplicatedDisk implements Closeable {
         }
         long ts = Math.max(timestampMicros, lastTimestampMicros);
         IngestRecord rec = IngestRecord.write(seq, epoch, ts, offset, length, crc32c, compressed);
-        WriteOutcome out = classify(log.offer(rec, data), seq, ts, false);
+        WriteOutcome out = classify(log.offer(rec, data, true), seq, ts, false); // verified: see the Javadoc
         if (out == WriteOutcome.ACCEPTED) {
             stats.writesReceived.increment();
             stats.bytesReceived.increment(length);

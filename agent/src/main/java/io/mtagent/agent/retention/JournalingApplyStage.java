@@ -4,6 +4,7 @@ import io.mtagent.agent.storage.ApplyStage;
 import io.mtagent.agent.storage.IngestRecord;
 import io.mtagent.agent.storage.RecordPayloads;
 import io.mtagent.agent.storage.StoredRecord;
+import io.mtagent.nativeio.AlignedBufferPool;
 import io.mtagent.nativeio.BlockDevice;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -46,6 +47,7 @@ public final class JournalingApplyStage implements ApplyStage {
 
     /** The last captured batch's writes, decoded, kept for the next batch's overlay until it has landed. */
     private List<Earlier> previous = List.of();
+
     private long previousLastSeq;
 
     @Override
@@ -63,6 +65,29 @@ public final class JournalingApplyStage implements ApplyStage {
     @Override
     public void beforeOverwrite(List<StoredRecord> batch, BlockDevice target) throws IOException {
         long journaled = journal.lastSeq();
+        // One buffer for every before-image of the batch: each is read into it, overlaid and appended from it.
+        // Aligned direct memory, so the O_DIRECT target read lands in it without a bounce buffer and the
+        // journal's write takes it without the JDK's temporary direct copy (a new heap array per image cost an
+        // allocation, its zeroing and those two copies of every before-image byte: bench/RESULTS.md). From the
+        // shared pool, not one per disk: with hundreds of disks only those capturing right now hold one.
+        int largest = 0;
+        for (StoredRecord r : batch) {
+            if (r.record().type() == IngestRecord.Type.WRITE && r.record().seq() > journaled) {
+                largest = Math.max(largest, r.record().length());
+            }
+        }
+        ByteBuffer image = largest == 0 ? null : AlignedBufferPool.SHARED.acquire(largest);
+        try {
+            capture(batch, target, journaled, image);
+        } finally {
+            if (image != null) {
+                AlignedBufferPool.SHARED.release(image);
+            }
+        }
+    }
+
+    private void capture(List<StoredRecord> batch, BlockDevice target, long journaled, ByteBuffer image)
+            throws IOException {
         List<Earlier> earlier = new ArrayList<>(previous);
         int fromPrevious = earlier.size();
         boolean appended = false;
@@ -75,12 +100,12 @@ public final class JournalingApplyStage implements ApplyStage {
                 }
                 continue;
             }
-            byte[] data = RecordPayloads.decode(rec, r.payload());
+            byte[] data = RecordPayloads.decode(r);
             if (rec.seq() > journaled) {
-                byte[] before = new byte[rec.length()];
-                target.read(rec.offset(), ByteBuffer.wrap(before));
+                ByteBuffer before = image.clear().limit(rec.length());
+                target.read(rec.offset(), before.duplicate());
                 overlay(earlier, rec.offset(), before);
-                journal.appendBeforeImage(rec.seq(), rec.timestampMicros(), rec.offset(), ByteBuffer.wrap(before));
+                journal.appendBeforeImage(rec.seq(), rec.timestampMicros(), rec.offset(), before);
                 appended = true;
             }
             earlier.add(new Earlier(rec.offset(), data));
@@ -92,14 +117,14 @@ public final class JournalingApplyStage implements ApplyStage {
         previousLastSeq = batch.isEmpty() ? previousLastSeq : batch.get(batch.size() - 1).record().seq();
     }
 
-    /** Applies the batch's earlier writes, in order, to {@code buf} (the bytes of [offset, offset+buf.length)). */
-    private static void overlay(List<Earlier> earlier, long offset, byte[] buf) {
-        long end = offset + buf.length;
+    /** Applies the batch's earlier writes, in order, to {@code buf} (the bytes of [offset, offset+remaining)). */
+    private static void overlay(List<Earlier> earlier, long offset, ByteBuffer buf) {
+        long end = offset + buf.remaining();
         for (Earlier e : earlier) {
             long lo = Math.max(offset, e.offset());
             long hi = Math.min(end, e.offset() + e.data().length);
             if (lo < hi) {
-                System.arraycopy(e.data(), (int) (lo - e.offset()), buf, (int) (lo - offset), (int) (hi - lo));
+                buf.put((int) (lo - offset), e.data(), (int) (lo - e.offset()), (int) (hi - lo));
             }
         }
     }

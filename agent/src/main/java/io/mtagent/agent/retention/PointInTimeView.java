@@ -98,7 +98,7 @@ public final class PointInTimeView implements AutoCloseable {
                 if (rec.type() != IngestRecord.Type.WRITE || rec.offset() >= end || rec.offset() + rec.length() <= offset) {
                     continue;
                 }
-                byte[] data = RecordPayloads.decode(rec, r.payload());
+                byte[] data = RecordPayloads.decode(r);
                 long lo = Math.max(offset, rec.offset());
                 long hi = Math.min(end, rec.offset() + rec.length());
                 System.arraycopy(data, (int) (lo - rec.offset()), buf, (int) (lo - offset), (int) (hi - lo));

@@ -397,7 +397,7 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
         ByteBuffer scratch = scratch();
         scratch.clear();
         try {
-            WritePayloads.decodeInto(w, scratch);
+            WritePayloads.verify(w, scratch); // the data CRC the ingest log builds its record CRC on (IngestLog.offer)
         } catch (ProtocolException e) {
             throw b.refuse(e.code(), w.seq(), e.getMessage());
         }

@@ -298,7 +298,7 @@ public final class Applier implements Closeable {
                 if (rec.type() != IngestRecord.Type.WRITE) {
                     continue; // a tag only moves the applied point
                 }
-                ByteBuffer data = decode(rec, r.payload());
+                ByteBuffer data = decode(r);
                 target.write(rec.offset(), data);
             }
             writtenSeq = batch.get(batch.size() - 1).record().seq();
@@ -329,7 +329,8 @@ public final class Applier implements Closeable {
         }
     }
 
-    private ByteBuffer decode(IngestRecord rec, byte[] payload) throws IOException {
+    private ByteBuffer decode(StoredRecord stored) throws IOException {
+        IngestRecord rec = stored.record();
         int length = rec.length();
         if (length < 0 || length > options.maxWriteBytes()) {
             throw new IOException("record seq " + rec.seq() + " of " + diskName + " has length " + length);
@@ -338,7 +339,7 @@ public final class Applier implements Closeable {
             buffer = AlignedBufferPool.allocate(Integer.highestOneBit(length - 1) << 1, AlignedBufferPool.DEFAULT_ALIGNMENT);
         }
         try {
-            return RecordPayloads.decode(rec, payload, buffer);
+            return RecordPayloads.decode(stored, buffer);
         } catch (IOException e) {
             throw new IOException("disk " + diskName + ": " + e.getMessage(), e);
         }

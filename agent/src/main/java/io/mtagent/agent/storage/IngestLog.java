@@ -1,5 +1,6 @@
 package io.mtagent.agent.storage;
 
+import io.mtagent.protocol.Crc32cCombine;
 import io.netty.buffer.ByteBuf;
 import java.io.Closeable;
 import java.io.IOException;
@@ -105,7 +106,8 @@ public final class IngestLog implements Closeable {
         }
     }
 
-    private record Pending(IngestRecord record, ByteBuf payload, byte[] name, Entry entry) {
+    /** {@code crcChecked}: an uncompressed payload whose CRC-32C is known to be {@code record.crc32c()}. */
+    private record Pending(IngestRecord record, ByteBuf payload, byte[] name, Entry entry, boolean crcChecked) {
     }
 
     private static final class Segment {
@@ -403,6 +405,17 @@ public final class IngestLog implements Closeable {
      * (released in every case). WRITE needs a payload, TAG none.
      */
     public OfferResult offer(IngestRecord rec, ByteBuf payload) {
+        return offer(rec, payload, false);
+    }
+
+    /**
+     * As {@link #offer(IngestRecord, ByteBuf)}; {@code payloadCrcChecked} says the caller has verified that an
+     * uncompressed WRITE payload's CRC-32C is {@code rec.crc32c()} (the session does, before it offers). The
+     * writer then derives the record CRC from it ({@link Crc32cCombine}) instead of a second pass over the
+     * payload. A caller that says so wrongly gets records that never verify (the applier fails the disk, a
+     * restart treats them as damage): never a wrong record taken for a good one.
+     */
+    public OfferResult offer(IngestRecord rec, ByteBuf payload, boolean payloadCrcChecked) {
         lock.lock();
         try {
             if (failure != null || closing) {
@@ -428,7 +441,8 @@ public final class IngestLog implements Closeable {
             int length = SegmentFormat.recordLength(payloadLength);
             Entry e = new Entry(rec, length);
             entries.add(e);
-            queue.addLast(new Pending(rec, payload, nameBytes, e));
+            queue.addLast(new Pending(rec, payload, nameBytes, e,
+                    payloadCrcChecked && nameBytes == null && !rec.compressed()));
             lastAccepted = seq;
             backlogBytes += length;
             work.signal();
@@ -555,8 +569,14 @@ public final class IngestLog implements Closeable {
         ByteBuffer payload = p.name() != null ? ByteBuffer.wrap(p.name()) : p.payload().nioBuffer();
         crc.reset();
         crc.update(recordHeader.duplicate().position(SegmentFormat.RECORD_PREFIX_LENGTH));
-        crc.update(payload.duplicate());
-        recordHeader.putInt(4, (int) crc.getValue());
+        int recordCrc;
+        if (p.crcChecked()) {
+            recordCrc = Crc32cCombine.combine((int) crc.getValue(), p.record().crc32c(), payloadLength);
+        } else {
+            crc.update(payload.duplicate());
+            recordCrc = (int) crc.getValue();
+        }
+        recordHeader.putInt(4, recordCrc);
         int pad = length - SegmentFormat.RECORD_PREFIX_LENGTH - SegmentFormat.BODY_HEADER_LENGTH - payloadLength;
         padding.clear().limit(pad);
         ByteBuffer[] parts = {recordHeader, payload, padding};
@@ -710,7 +730,7 @@ public final class IngestLog implements Closeable {
                 throw new CorruptLogException(dir.resolve(SegmentFormat.fileName(w[0])), w[1],
                         "a durable record no longer verifies (" + why[0] + ")");
             }
-            out.add(new StoredRecord(s.record(), s.payload()));
+            out.add(new StoredRecord(s.record(), s.payload(), s.payloadCrc()));
             decodedBytes += Math.max(w[3], s.record().type() == IngestRecord.Type.WRITE ? s.record().length() : 0);
         }
         return out;
@@ -887,7 +907,7 @@ public final class IngestLog implements Closeable {
                 }
                 if (r.record().type() == IngestRecord.Type.WRITE) {
                     try {
-                        RecordPayloads.decode(r.record(), r.payload());
+                        RecordPayloads.decode(new StoredRecord(r.record(), r.payload(), r.payloadCrc()));
                     } catch (IOException bad) {
                         return file + " at " + w[2] + ": " + bad.getMessage();
                     }
@@ -945,7 +965,7 @@ public final class IngestLog implements Closeable {
                 if (r == null || r.record().seq() != w[0]) {
                     return null; // the segment was recycled under us: applied meanwhile
                 }
-                out.add(new StoredRecord(r.record(), r.payload()));
+                out.add(new StoredRecord(r.record(), r.payload(), r.payloadCrc()));
             }
             return out;
         } finally {

@@ -23,6 +23,17 @@ public final class RecordPayloads {
      * their cap first); on return dst's position is 0 and its limit the length.
      */
     public static ByteBuffer decode(IngestRecord rec, byte[] payload, ByteBuffer dst) throws IOException {
+        return decode(new StoredRecord(rec, payload), dst);
+    }
+
+    /**
+     * As {@link #decode(IngestRecord, byte[], ByteBuffer)}. An uncompressed payload's data CRC is checked against
+     * {@link StoredRecord#payloadCrc()} (computed when the record was read and verified) rather than by another
+     * pass over the bytes; a decompressed one is checked by a CRC of the result.
+     */
+    public static ByteBuffer decode(StoredRecord stored, ByteBuffer dst) throws IOException {
+        IngestRecord rec = stored.record();
+        byte[] payload = stored.payload();
         int length = rec.length();
         dst.clear().limit(length);
         if (rec.compressed()) {
@@ -34,18 +45,15 @@ public final class RecordPayloads {
             } catch (LZ4Exception e) {
                 throw new IOException("record seq " + rec.seq() + ": corrupt LZ4 data", e);
             }
+            dst.position(0).limit(length);
+            CRC32C crc = CRC.get();
+            crc.reset();
+            crc.update(dst.duplicate());
+            checkDataCrc(rec, (int) crc.getValue());
         } else {
-            if (payload.length != length) {
-                throw new IOException("record seq " + rec.seq() + " holds " + payload.length + " bytes, not " + length);
-            }
+            checkUncompressed(stored);
             dst.put(payload);
-        }
-        dst.position(0).limit(length);
-        CRC32C crc = CRC.get();
-        crc.reset();
-        crc.update(dst.duplicate());
-        if ((int) crc.getValue() != rec.crc32c()) {
-            throw new IOException("record seq " + rec.seq() + " fails its data CRC: the stored record is corrupt");
+            dst.position(0).limit(length);
         }
         return dst;
     }
@@ -56,20 +64,31 @@ public final class RecordPayloads {
      * on the journaling path). Callers only read the result.
      */
     public static byte[] decode(IngestRecord rec, byte[] payload) throws IOException {
-        if (!rec.compressed()) {
-            if (payload.length != rec.length()) {
-                throw new IOException("record seq " + rec.seq() + " holds " + payload.length + " bytes, not "
-                        + rec.length());
-            }
-            CRC32C crc = CRC.get();
-            crc.reset();
-            crc.update(payload, 0, payload.length);
-            if ((int) crc.getValue() != rec.crc32c()) {
-                throw new IOException("record seq " + rec.seq() + " fails its data CRC: the stored record is corrupt");
-            }
-            return payload;
+        return decode(new StoredRecord(rec, payload));
+    }
+
+    /** As {@link #decode(IngestRecord, byte[])}, with the payload CRC the reader already has. */
+    public static byte[] decode(StoredRecord stored) throws IOException {
+        if (!stored.record().compressed()) {
+            checkUncompressed(stored);
+            return stored.payload();
         }
-        ByteBuffer b = decode(rec, payload, ByteBuffer.allocate(rec.length()));
+        ByteBuffer b = decode(stored, ByteBuffer.allocate(stored.record().length()));
         return b.array();
+    }
+
+    private static void checkUncompressed(StoredRecord stored) throws IOException {
+        IngestRecord rec = stored.record();
+        if (stored.payload().length != rec.length()) {
+            throw new IOException("record seq " + rec.seq() + " holds " + stored.payload().length + " bytes, not "
+                    + rec.length());
+        }
+        checkDataCrc(rec, stored.payloadCrc());
+    }
+
+    private static void checkDataCrc(IngestRecord rec, int crc) throws IOException {
+        if (crc != rec.crc32c()) {
+            throw new IOException("record seq " + rec.seq() + " fails its data CRC: the stored record is corrupt");
+        }
     }
 }

@@ -1,5 +1,6 @@
 package io.mtagent.agent.storage;
 
+import io.mtagent.protocol.Crc32cCombine;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -19,8 +20,11 @@ final class SegmentScanner {
     private long position;
     private String stopReason;
 
-    /** One verified record and where it lies. */
-    record Scanned(IngestRecord record, byte[] payload, long position, int length) {
+    /**
+     * One verified record and where it lies; {@code payloadCrc} is the CRC-32C of the payload as stored, computed
+     * while verifying the record, so a reader of an uncompressed write need not run over its bytes again.
+     */
+    record Scanned(IngestRecord record, byte[] payload, long position, int length, int payloadCrc) {
     }
 
     SegmentScanner(FileChannel channel, long incarnation) throws IOException {
@@ -121,9 +125,15 @@ final class SegmentScanner {
     private static Scanned verify(ByteBuffer body, int storedCrc, long expectedIncarnation, long at, CRC32C crc,
                                   String[] why) {
         int bodyLength = body.remaining();
+        // The record CRC covers body header and payload; computed as two CRCs and combined, so the payload's own
+        // CRC comes out of the same single pass (one pass over the bytes instead of two: RecordPayloads).
         crc.reset();
-        crc.update(body.duplicate());
-        if ((int) crc.getValue() != storedCrc) {
+        crc.update(body.duplicate().limit(body.position() + SegmentFormat.BODY_HEADER_LENGTH));
+        int headerCrc = (int) crc.getValue();
+        crc.reset();
+        crc.update(body.duplicate().position(body.position() + SegmentFormat.BODY_HEADER_LENGTH));
+        int payloadCrc = (int) crc.getValue();
+        if (Crc32cCombine.combine(headerCrc, payloadCrc, bodyLength - SegmentFormat.BODY_HEADER_LENGTH) != storedCrc) {
             why[0] = "CRC mismatch";
             return null;
         }
@@ -140,7 +150,7 @@ final class SegmentScanner {
         byte[] payload = new byte[payloadLength];
         body.get(SegmentFormat.BODY_HEADER_LENGTH, payload);
         IngestRecord r = SegmentFormat.decodeBody(body, payload);
-        return new Scanned(r, payload, at, SegmentFormat.recordLength(payloadLength));
+        return new Scanned(r, payload, at, SegmentFormat.recordLength(payloadLength), payloadCrc);
     }
 
     /** Where the next record would start (after the last verified one). */

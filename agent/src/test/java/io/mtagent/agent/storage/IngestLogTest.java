@@ -88,6 +88,54 @@ class IngestLogTest {
     }
 
     /**
+     * A payload whose CRC the caller vouches for (the session verified it) gets a record CRC derived from that
+     * CRC, not from another pass over its bytes: such records read back and survive a restart exactly as computed
+     * ones, mixed in any order with compressed writes and tags. And the derivation is really used: a caller that
+     * vouches for a wrong CRC gets a record that never verifies (a computed record CRC would have covered the
+     * bytes as they are and read back fine, which the last offer shows).
+     */
+    @Test
+    void aRecordCrcDerivedFromTheCheckedDataCrcVerifiesLikeAComputedOne() throws Exception {
+        SplittableRandom r = new SplittableRandom(21);
+        Path dir = tmp.resolve("log");
+        List<LogFixtures.Rec> recs = new ArrayList<>();
+        try (IngestLog log = IngestLog.open(dir, "d1", smallSegments())) {
+            for (int seq = 1; seq <= 200; seq++) {
+                LogFixtures.Rec rec = seq % 7 == 0 ? LogFixtures.tag(seq, "t" + seq)
+                        : LogFixtures.write(seq, 512L * r.nextInt(4096), LogFixtures.data(r, 512 * (1 + r.nextInt(40))),
+                                seq % 3 == 0);
+                recs.add(rec);
+                boolean checked = seq % 2 == 0;
+                assertThat(log.offer(rec.record(), rec.payload() == null ? null
+                        : io.netty.buffer.Unpooled.wrappedBuffer(rec.payload()), checked)).isEqualTo(OfferResult.ACCEPTED);
+            }
+            log.flush();
+            assertHolds(log, 0, recs, "mixed checked and computed record CRCs");
+        }
+        try (IngestLog log = IngestLog.open(dir, "d1", smallSegments())) {
+            assertThat(log.lastDurableSeq()).as("the restart scan verifies every record").isEqualTo(200);
+            assertHolds(log, 0, recs, "after reopen");
+            byte[] data = LogFixtures.data(r, 4096);
+            IngestRecord lying = IngestRecord.write(201, 7, 1_000_201L, 0, 4096, LogFixtures.crc(data) ^ 1, false);
+            assertThat(log.offer(lying, io.netty.buffer.Unpooled.wrappedBuffer(data), true)).isEqualTo(OfferResult.ACCEPTED);
+            log.flush();
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> LogFixtures.readAll(log, 200))
+                    .isInstanceOf(CorruptLogException.class).hasMessageContaining("CRC mismatch");
+        }
+        try (IngestLog log = IngestLog.open(tmp.resolve("log2"), "d1", smallSegments())) {
+            byte[] data = LogFixtures.data(r, 4096);
+            IngestRecord lying = IngestRecord.write(1, 7, 1_000_001L, 0, 4096, LogFixtures.crc(data) ^ 1, false);
+            assertThat(log.offer(lying, io.netty.buffer.Unpooled.wrappedBuffer(data), false)).isEqualTo(OfferResult.ACCEPTED);
+            log.flush();
+            List<StoredRecord> read = LogFixtures.readAll(log, 0);
+            assertThat(read).hasSize(1);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> RecordPayloads.decode(read.get(0)))
+                    .as("not vouched for: the record verifies, and the data CRC check catches the lie")
+                    .hasMessageContaining("fails its data CRC");
+        }
+    }
+
+    /**
      * A batch is bounded by what its consumers hold: the decompressed size. Twenty 1 MiB writes of zeros are a
      * few KiB each as stored; a 4 MiB batch must take four of them, not all twenty (the applier and the journal
      * stage hold a batch decompressed, two batches when pipelined; the launcher's demo ran out of heap).

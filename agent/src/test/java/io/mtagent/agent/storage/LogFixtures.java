@@ -128,6 +128,12 @@ final class LogFixtures {
             byte[] wantPayload = want.payload() == null
                     ? want.record().tagName().getBytes(java.nio.charset.StandardCharsets.UTF_8) : want.payload();
             assertThat(s.payload()).as("%s: payload of seq %d", context, want.record().seq()).isEqualTo(wantPayload);
+            assertThat(s.payloadCrc()).as("%s: payload CRC the reader reports for seq %d", context,
+                    want.record().seq()).isEqualTo(crc(wantPayload));
+            if (want.data() != null) {
+                assertThat(RecordPayloads.decode(s)).as("%s: data of seq %d", context, want.record().seq())
+                        .isEqualTo(want.data());
+            }
         }
     }
 }
