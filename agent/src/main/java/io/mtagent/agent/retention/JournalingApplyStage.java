@@ -4,7 +4,6 @@ import io.mtagent.agent.storage.ApplyStage;
 import io.mtagent.agent.storage.IngestRecord;
 import io.mtagent.agent.storage.RecordPayloads;
 import io.mtagent.agent.storage.StoredRecord;
-import io.mtagent.nativeio.AlignedBufferPool;
 import io.mtagent.nativeio.BlockDevice;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -29,7 +28,8 @@ import java.util.List;
  *       earlier ones. The stage keeps the previous batch's decoded data until the applier reports it
  *       {@link #landed}; so at most two batches' data ({@code 2 × apply.batch.bytes}, uncompressed) per disk.</li>
  * </ul>
- * Runs on the applier thread only.
+ * Runs on the applier thread only; the target reads of a capture run on a {@link BeforeImageReader} thread, which
+ * has ended when {@link #beforeOverwrite} returns.
  */
 public final class JournalingApplyStage implements ApplyStage {
     private final RetentionJournal journal;
@@ -65,29 +65,24 @@ public final class JournalingApplyStage implements ApplyStage {
     @Override
     public void beforeOverwrite(List<StoredRecord> batch, BlockDevice target) throws IOException {
         long journaled = journal.lastSeq();
-        // One buffer for every before-image of the batch: each is read into it, overlaid and appended from it.
-        // Aligned direct memory, so the O_DIRECT target read lands in it without a bounce buffer and the
-        // journal's write takes it without the JDK's temporary direct copy (a new heap array per image cost an
-        // allocation, its zeroing and those two copies of every before-image byte: bench/RESULTS.md). From the
-        // shared pool, not one per disk: with hundreds of disks only those capturing right now hold one.
-        int largest = 0;
+        List<IngestRecord> toCapture = new ArrayList<>();
         for (StoredRecord r : batch) {
             if (r.record().type() == IngestRecord.Type.WRITE && r.record().seq() > journaled) {
-                largest = Math.max(largest, r.record().length());
+                toCapture.add(r.record());
             }
         }
-        ByteBuffer image = largest == 0 ? null : AlignedBufferPool.SHARED.acquire(largest);
-        try {
-            capture(batch, target, journaled, image);
-        } finally {
-            if (image != null) {
-                AlignedBufferPool.SHARED.release(image);
-            }
+        // The target's reads run ahead on another thread while this one overlays and appends (BeforeImageReader);
+        // it has stopped by the time the capture returns, so no read of this batch overlaps its target writes.
+        try (BeforeImageReader images = toCapture.isEmpty() ? null
+                : new BeforeImageReader(target, toCapture, READ_AHEAD)) {
+            capture(batch, journaled, images);
         }
     }
 
-    private void capture(List<StoredRecord> batch, BlockDevice target, long journaled, ByteBuffer image)
-            throws IOException {
+    /** Before-images read ahead of the journal append, at most (each an aligned buffer of the largest write). */
+    static final int READ_AHEAD = 4;
+
+    private void capture(List<StoredRecord> batch, long journaled, BeforeImageReader images) throws IOException {
         List<Earlier> earlier = new ArrayList<>(previous);
         int fromPrevious = earlier.size();
         boolean appended = false;
@@ -102,10 +97,13 @@ public final class JournalingApplyStage implements ApplyStage {
             }
             byte[] data = RecordPayloads.decode(r);
             if (rec.seq() > journaled) {
-                ByteBuffer before = image.clear().limit(rec.length());
-                target.read(rec.offset(), before.duplicate());
+                // Read into aligned direct memory (the O_DIRECT read needs no bounce buffer) and appended from it
+                // (the journal's write needs no temporary direct copy): a new heap array per image cost an
+                // allocation, its zeroing and those two copies of every before-image byte (bench/RESULTS.md).
+                ByteBuffer before = images.next();
                 overlay(earlier, rec.offset(), before);
                 journal.appendBeforeImage(rec.seq(), rec.timestampMicros(), rec.offset(), before);
+                images.done(before);
                 appended = true;
             }
             earlier.add(new Earlier(rec.offset(), data));

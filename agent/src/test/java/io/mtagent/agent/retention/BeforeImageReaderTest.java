@@ -1,0 +1,161 @@
+package io.mtagent.agent.retention;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.mtagent.agent.storage.IngestRecord;
+import io.mtagent.nativeio.BlockDevice;
+import io.mtagent.nativeio.FileBlockDevice;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The read-ahead of before-images on a real file-backed target: images come back in the order of the writes with
+ * the target's bytes, never more than the depth ahead; a failed read reaches the caller as that failure at the
+ * image it belongs to; closing early stops the reading thread (no read runs once close returns).
+ */
+@Timeout(60)
+class BeforeImageReaderTest {
+    private static final int DISK = 1 << 20;
+
+    @TempDir
+    Path tmp;
+
+    /** Counts reads and the reads under way, can fail the n-th read, and can hold reads until released. */
+    static final class CountingTarget implements BlockDevice {
+        final FileBlockDevice inner;
+        final AtomicInteger reads = new AtomicInteger();
+        final AtomicInteger inFlight = new AtomicInteger();
+        volatile int failAt = -1;
+        volatile CountDownLatch gate;
+
+        CountingTarget(FileBlockDevice inner) {
+            this.inner = inner;
+        }
+
+        @Override public long size() { return inner.size(); }
+        @Override public int logicalSectorSize() { return inner.logicalSectorSize(); }
+        @Override public int physicalSectorSize() { return inner.physicalSectorSize(); }
+        @Override public String path() { return inner.path(); }
+        @Override public void write(long offset, ByteBuffer src) throws IOException { inner.write(offset, src); }
+        @Override public void flush() throws IOException { inner.flush(); }
+        @Override public void close() throws IOException { inner.close(); }
+
+        @Override
+        public void read(long offset, ByteBuffer dst) throws IOException {
+            int n = reads.incrementAndGet();
+            inFlight.incrementAndGet();
+            try {
+                CountDownLatch g = gate;
+                if (g != null) {
+                    g.await(30, TimeUnit.SECONDS);
+                }
+                if (n == failAt) {
+                    throw new IOException("injected read failure at read " + n);
+                }
+                inner.read(offset, dst);
+            } catch (InterruptedException e) {
+                throw new IOException(e);
+            } finally {
+                inFlight.decrementAndGet();
+            }
+        }
+    }
+
+    private CountingTarget target(byte[] content) throws IOException {
+        FileBlockDevice dev = FileBlockDevice.open(tmp.resolve("target.img"), DISK, 512);
+        dev.write(0, ByteBuffer.wrap(content));
+        return new CountingTarget(dev);
+    }
+
+    private static List<IngestRecord> writes(SplittableRandom r, int n) {
+        List<IngestRecord> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int len = 512 * (1 + r.nextInt(128));
+            long offset = 512L * r.nextInt((DISK - len) / 512 + 1);
+            out.add(IngestRecord.write(i + 1, 1, 0, offset, len, 0, false));
+        }
+        return out;
+    }
+
+    @Test
+    void imagesComeInOrderWithTheTargetsBytesAndNeverMoreThanTheDepthAhead() throws Exception {
+        SplittableRandom r = new SplittableRandom(3);
+        byte[] content = new byte[DISK];
+        r.nextBytes(content);
+        List<IngestRecord> writes = writes(r, 200);
+        try (CountingTarget t = target(content); BeforeImageReader images = new BeforeImageReader(t, writes, 3)) {
+            for (int i = 0; i < writes.size(); i++) {
+                IngestRecord w = writes.get(i);
+                if (i % 50 == 0) {
+                    Thread.sleep(50); // a slow consumer: the reader must wait for buffers, not run ahead
+                    assertThat(t.reads.get()).as("reads started after %d images taken", i).isLessThanOrEqualTo(i + 3 + 1);
+                }
+                ByteBuffer b = images.next();
+                assertThat(b.isDirect()).isTrue();
+                assertThat(b.position()).isZero();
+                assertThat(b.remaining()).isEqualTo(w.length());
+                byte[] got = new byte[w.length()];
+                b.duplicate().get(got);
+                byte[] want = java.util.Arrays.copyOfRange(content, (int) w.offset(), (int) w.offset() + w.length());
+                assertThat(got).as("image %d at %d+%d", i, w.offset(), w.length()).isEqualTo(want);
+                images.done(b);
+            }
+            assertThat(t.reads.get()).isEqualTo(writes.size());
+        }
+    }
+
+    @Test
+    void aFailedReadReachesTheCallerAtItsImageAndCloseStillReturns() throws Exception {
+        SplittableRandom r = new SplittableRandom(4);
+        byte[] content = new byte[DISK];
+        List<IngestRecord> writes = writes(r, 20);
+        try (CountingTarget t = target(content)) {
+            t.failAt = 6;
+            BeforeImageReader images = new BeforeImageReader(t, writes, 4);
+            for (int i = 0; i < 5; i++) {
+                images.done(images.next());
+            }
+            assertThatThrownBy(images::next).isInstanceOf(IOException.class)
+                    .hasMessageContaining("injected read failure at read 6");
+            images.close();
+            assertThat(t.reads.get()).as("no read after the failure").isEqualTo(6);
+        }
+    }
+
+    @Test
+    void closingEarlyStopsTheReaderBeforeItReturns() throws Exception {
+        SplittableRandom r = new SplittableRandom(5);
+        List<IngestRecord> writes = writes(r, 100);
+        try (CountingTarget t = target(new byte[DISK])) {
+            t.gate = new CountDownLatch(1);
+            BeforeImageReader images = new BeforeImageReader(t, writes, 2);
+            Thread opener = new Thread(() -> {
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException ignored) {
+                    // just open sooner
+                }
+                t.gate.countDown(); // the read under way at close time finishes only now
+            });
+            opener.start();
+            images.close(); // a caller that failed before taking any image
+            assertThat(t.inFlight.get()).as("no read under way once close returned").isZero();
+            int after = t.reads.get();
+            assertThat(after).as("it stopped at the depth, not after all 100").isLessThanOrEqualTo(3);
+            Thread.sleep(100);
+            assertThat(t.reads.get()).as("and nothing more is read later").isEqualTo(after);
+            opener.join();
+        }
+    }
+}
