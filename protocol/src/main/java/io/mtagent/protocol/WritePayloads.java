@@ -24,6 +24,9 @@ public final class WritePayloads {
     private static final LZ4SafeDecompressor DECOMPRESSOR = LZ4.safeDecompressor();
     private static final ThreadLocal<CRC32C> CRC = ThreadLocal.withInitial(CRC32C::new);
 
+    /** Writes shorter than this are never compressed (the block overhead eats the gain). */
+    public static final int MIN_COMPRESS_BYTES = 1024;
+
     private WritePayloads() {
     }
 
@@ -57,7 +60,7 @@ public final class WritePayloads {
                                     long offset, ByteBuf data, boolean tryCompress) {
         int length = data.readableBytes();
         int crc = crc32c(data);
-        if (tryCompress && length >= 1024) {
+        if (tryCompress && length >= MIN_COMPRESS_BYTES) {
             int max = COMPRESSOR.maxCompressedLength(length);
             ByteBuf out = alloc.directBuffer(max);
             try {

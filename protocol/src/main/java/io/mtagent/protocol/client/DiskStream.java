@@ -38,6 +38,8 @@ public final class DiskStream {
     private final int handle;
 
     private final ReentrantLock lock = new ReentrantLock();
+    /** Whether to offer this stream's next write to LZ4: an incompressible disk stops paying for the attempts. */
+    private final CompressionBackoff compression = new CompressionBackoff();
     private final Condition changed = lock.newCondition();
     // Everything below is guarded by lock.
     private final ArrayDeque<Pending> unacked = new ArrayDeque<>();
@@ -210,8 +212,11 @@ public final class DiskStream {
 
     private long write(long offset, ByteBuf data, long timestampMicros, int extraFlags) throws ReplicationException,
             InterruptedException {
-        WriteFrame encoded = WritePayloads.encode(client.alloc(), handle, 0, timestampMicros, offset, data,
-                client.options().compress);
+        boolean tryLz4 = client.options().compress && compression.shouldTry();
+        WriteFrame encoded = WritePayloads.encode(client.alloc(), handle, 0, timestampMicros, offset, data, tryLz4);
+        if (tryLz4 && encoded.length() >= WritePayloads.MIN_COMPRESS_BYTES) {
+            compression.attempted(encoded.compressed());
+        }
         try {
             lock.lock();
             try {
