@@ -74,13 +74,15 @@ public final class JournalingApplyStage implements ApplyStage {
         // The target's reads run ahead on another thread while this one overlays and appends (BeforeImageReader);
         // it has stopped by the time the capture returns, so no read of this batch overlaps its target writes.
         try (BeforeImageReader images = toCapture.isEmpty() ? null
-                : new BeforeImageReader(target, toCapture, READ_AHEAD)) {
+                : new BeforeImageReader(target, toCapture, READ_AHEAD, READ_LANES)) {
             capture(batch, journaled, images);
         }
     }
 
-    /** Before-images read ahead of the journal append, at most (each an aligned buffer of the largest write). */
-    static final int READ_AHEAD = 4;
+    /** Before-images read ahead of the journal append per lane, at most (each an aligned buffer of the largest write). */
+    static final int READ_AHEAD = 2;
+    /** Before-image reads under way at once. */
+    static final int READ_LANES = 2;
 
     private void capture(List<StoredRecord> batch, long journaled, BeforeImageReader images) throws IOException {
         List<Earlier> earlier = new ArrayList<>(previous);

@@ -36,7 +36,9 @@ class BeforeImageReaderTest {
         final FileBlockDevice inner;
         final AtomicInteger reads = new AtomicInteger();
         final AtomicInteger inFlight = new AtomicInteger();
+        final AtomicInteger maxInFlight = new AtomicInteger();
         volatile int failAt = -1;
+        volatile long failOffset = -1;
         volatile CountDownLatch gate;
 
         CountingTarget(FileBlockDevice inner) {
@@ -54,14 +56,15 @@ class BeforeImageReaderTest {
         @Override
         public void read(long offset, ByteBuffer dst) throws IOException {
             int n = reads.incrementAndGet();
-            inFlight.incrementAndGet();
+            maxInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
             try {
+                Thread.sleep(0, 200_000); // a device's latency, so two lanes' reads really overlap
                 CountDownLatch g = gate;
                 if (g != null) {
                     g.await(30, TimeUnit.SECONDS);
                 }
-                if (n == failAt) {
-                    throw new IOException("injected read failure at read " + n);
+                if (n == failAt || offset == failOffset) {
+                    throw new IOException("injected read failure at read " + n + ", offset " + offset);
                 }
                 inner.read(offset, dst);
             } catch (InterruptedException e) {
@@ -88,18 +91,20 @@ class BeforeImageReaderTest {
         return out;
     }
 
-    @Test
-    void imagesComeInOrderWithTheTargetsBytesAndNeverMoreThanTheDepthAhead() throws Exception {
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0} lane(s)")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2, 3})
+    void imagesComeInOrderWithTheTargetsBytesAndNeverMoreThanTheDepthAhead(int lanes) throws Exception {
         SplittableRandom r = new SplittableRandom(3);
         byte[] content = new byte[DISK];
         r.nextBytes(content);
         List<IngestRecord> writes = writes(r, 200);
-        try (CountingTarget t = target(content); BeforeImageReader images = new BeforeImageReader(t, writes, 3)) {
+        try (CountingTarget t = target(content); BeforeImageReader images = new BeforeImageReader(t, writes, 3, lanes)) {
             for (int i = 0; i < writes.size(); i++) {
                 IngestRecord w = writes.get(i);
                 if (i % 50 == 0) {
-                    Thread.sleep(50); // a slow consumer: the reader must wait for buffers, not run ahead
-                    assertThat(t.reads.get()).as("reads started after %d images taken", i).isLessThanOrEqualTo(i + 3 + 1);
+                    Thread.sleep(50); // a slow consumer: the readers must wait for buffers, not run ahead
+                    assertThat(t.reads.get()).as("reads started after %d images taken", i)
+                            .isLessThanOrEqualTo(i + 3 * lanes + lanes);
                 }
                 ByteBuffer b = images.next();
                 assertThat(b.isDirect()).isTrue();
@@ -112,6 +117,36 @@ class BeforeImageReaderTest {
                 images.done(b);
             }
             assertThat(t.reads.get()).isEqualTo(writes.size());
+            assertThat(t.maxInFlight.get()).as("reads under way at once").isLessThanOrEqualTo(lanes);
+            if (lanes > 1) {
+                assertThat(t.maxInFlight.get()).as("the lanes really read side by side").isGreaterThan(1);
+            }
+        }
+    }
+
+    /** With two lanes the failure still comes at the image it belongs to, after every earlier image, in order. */
+    @Test
+    void withTwoLanesAFailedReadReachesTheCallerAtItsImage() throws Exception {
+        SplittableRandom r = new SplittableRandom(6);
+        byte[] content = new byte[DISK];
+        r.nextBytes(content);
+        List<IngestRecord> writes = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            writes.add(IngestRecord.write(i + 1, 1, 0, 4096L * i, 4096, 0, false)); // distinct offsets
+        }
+        try (CountingTarget t = target(content)) {
+            t.failOffset = 4096L * 13;
+            BeforeImageReader images = new BeforeImageReader(t, writes, 2, 2);
+            for (int i = 0; i < 13; i++) {
+                ByteBuffer b = images.next();
+                byte[] got = new byte[4096];
+                b.duplicate().get(got);
+                assertThat(got).as("image %d", i).isEqualTo(java.util.Arrays.copyOfRange(content, 4096 * i, 4096 * (i + 1)));
+                images.done(b);
+            }
+            assertThatThrownBy(images::next).isInstanceOf(IOException.class).hasMessageContaining("offset " + 4096L * 13);
+            images.close();
+            assertThat(t.inFlight.get()).isZero();
         }
     }
 
@@ -122,7 +157,7 @@ class BeforeImageReaderTest {
         List<IngestRecord> writes = writes(r, 20);
         try (CountingTarget t = target(content)) {
             t.failAt = 6;
-            BeforeImageReader images = new BeforeImageReader(t, writes, 4);
+            BeforeImageReader images = new BeforeImageReader(t, writes, 4, 1);
             for (int i = 0; i < 5; i++) {
                 images.done(images.next());
             }
@@ -139,7 +174,7 @@ class BeforeImageReaderTest {
         List<IngestRecord> writes = writes(r, 100);
         try (CountingTarget t = target(new byte[DISK])) {
             t.gate = new CountDownLatch(1);
-            BeforeImageReader images = new BeforeImageReader(t, writes, 2);
+            BeforeImageReader images = new BeforeImageReader(t, writes, 2, 1);
             Thread opener = new Thread(() -> {
                 try {
                     Thread.sleep(200);
