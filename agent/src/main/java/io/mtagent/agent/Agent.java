@@ -145,7 +145,8 @@ public final class Agent implements AutoCloseable {
                 .commitMaxDelayMicros(config.ingestCommitMaxDelay().toNanos() / 1000)
                 .build();
         DiskRegistry disks = DiskRegistry.open(config.disks(), config.cacheDir(), config.stateDir(), config.retentionDir(),
-                config.retentionSegmentBytes(), logOptions, ApplierOptions.defaults().withPipelined(config.applyPipelined()), config.diskQuotaBytes(), registry,
+                config.retentionSegmentBytes(), logOptions, ApplierOptions.defaults().withPipelined(config.applyPipelined())
+                        .withTargetLanes(config.applyTargetLanes()), config.diskQuotaBytes(), registry,
                 progress, targets);
         try {
             for (var d : disks.all()) {

@@ -203,6 +203,10 @@ public final class AgentConfig {
         return values.get(APPLY_PIPELINED);
     }
 
+    public int applyTargetLanes() {
+        return values.get(APPLY_TARGET_LANES);
+    }
+
     public boolean retentionAllowSharedVolume() {
         return values.get(RETENTION_ALLOW_SHARED_VOLUME);
     }

@@ -64,6 +64,10 @@ public final class AgentConfigKeys {
             Validator.any(), "Overlap each disk's apply batches: capture the next batch's before-images (journal reads,"
                     + " appends, sync) while the current batch's target writes and flush land. Off runs them one after"
                     + " another (for comparison; the durability promises are the same either way).");
+    public static final ConfigKey<Integer> APPLY_TARGET_LANES = ConfigKey.of("apply.target.lanes", ConfigType.INT, 2,
+            Validator.between(1, 8), "Target writes of one apply batch under way at once, per disk (writes that"
+                    + " overlap still land in order). A device serves concurrent writes faster than one after another;"
+                    + " 1 writes them one by one.");
     public static final ConfigKey<Integer> AUTH_ITERATIONS = ConfigKey.of("auth.iterations", ConfigType.INT,
             HandshakeCrypto.DEFAULT_ITERATIONS,
             Validator.between(HandshakeCrypto.MIN_ITERATIONS, HandshakeCrypto.MAX_ITERATIONS),
@@ -188,7 +192,7 @@ public final class AgentConfigKeys {
     public static final ConfigDef DEF = new ConfigDef(List.of(
             AGENT_NAME, DATA_LISTEN, DATA_INSECURE_PLAINTEXT, DATA_MAX_WRITE_BYTES, DATA_CREDIT_WINDOW_BYTES,
             STATE_DIR, CACHE_DIR, CACHE_MAX_BYTES, DISK_QUOTA_BYTES,
-            INGEST_SEGMENT_BYTES, INGEST_COMMIT_MAX_BYTES, INGEST_COMMIT_MAX_DELAY, APPLY_PIPELINED,
+            INGEST_SEGMENT_BYTES, INGEST_COMMIT_MAX_BYTES, INGEST_COMMIT_MAX_DELAY, APPLY_PIPELINED, APPLY_TARGET_LANES,
             AUTH_ITERATIONS, AUTH_PASSPHRASE_FILE, RETENTION_DIR, RETENTION_SEGMENT_BYTES, RETENTION_INDEX_CACHE_BYTES, RETENTION_SCRUB_DELAY,
             RETENTION_WINDOW,
             RETENTION_MAX_BYTES, RETENTION_SPACE_POLICY, RETENTION_ALLOW_SHARED_VOLUME,

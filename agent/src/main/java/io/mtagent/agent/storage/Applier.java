@@ -6,6 +6,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -293,19 +294,57 @@ public final class Applier implements Closeable {
     private void writeBatch(List<StoredRecord> batch) throws IOException {
         targetLock.lock();
         try {
+            List<TargetWrite> writes = new ArrayList<>(batch.size());
+            int largest = 0;
             for (StoredRecord r : batch) {
                 IngestRecord rec = r.record();
-                if (rec.type() != IngestRecord.Type.WRITE) {
-                    continue; // a tag only moves the applied point
+                if (rec.type() == IngestRecord.Type.WRITE) { // a tag only moves the applied point
+                    writes.add(new TargetWrite(rec.offset(), rec.length(), r));
+                    largest = Math.max(largest, rec.length());
                 }
-                ByteBuffer data = decode(r);
-                target.write(rec.offset(), data);
+            }
+            if (options.targetLanes() < 2 || writes.size() < MIN_WRITES_FOR_LANES) {
+                for (TargetWrite w : writes) {
+                    target.write(w.offset(), decodeOwn(w.stored()));
+                }
+            } else {
+                writeInLanes(writes, largest);
             }
             writtenSeq = batch.get(batch.size() - 1).record().seq();
         } finally {
             targetLock.unlock();
         }
         target.flush();
+    }
+
+    /** Below this many writes a batch is written on one thread (a second lane's handoff would cost more). */
+    static final int MIN_WRITES_FOR_LANES = 4;
+
+    private record TargetWrite(long offset, int length, StoredRecord stored) implements OverlapOrderedWrites.Write {
+    }
+
+    /**
+     * The batch's writes with up to {@code apply.target.lanes} under way at once, overlapping ones in order
+     * ({@link OverlapOrderedWrites}). Lane 0 decodes into the applier's own buffer; the other lanes into buffers
+     * from the shared pool, held only for this batch (with hundreds of disks only the busy ones hold one).
+     */
+    private void writeInLanes(List<TargetWrite> writes, int largest) throws IOException {
+        int lanes = Math.min(options.targetLanes(), writes.size());
+        ByteBuffer[] laneBuffers = new ByteBuffer[lanes];
+        for (int l = 1; l < lanes; l++) {
+            laneBuffers[l] = AlignedBufferPool.SHARED.acquire(largest);
+        }
+        try {
+            OverlapOrderedWrites.run(writes, lanes, TARGET_WRITERS, (i, lane) -> {
+                TargetWrite w = writes.get(i);
+                ByteBuffer data = lane == 0 ? decodeOwn(w.stored()) : decodeInto(w.stored(), laneBuffers[lane]);
+                target.write(w.offset(), data);
+            });
+        } finally {
+            for (int l = 1; l < lanes; l++) {
+                AlignedBufferPool.SHARED.release(laneBuffers[l]);
+            }
+        }
     }
 
     /** A read of the target that no batch's writes interleave with. */
@@ -329,17 +368,29 @@ public final class Applier implements Closeable {
         }
     }
 
-    private ByteBuffer decode(StoredRecord stored) throws IOException {
+    /** Decodes into the applier's own buffer (lane 0: grown to the largest write seen). */
+    private ByteBuffer decodeOwn(StoredRecord stored) throws IOException {
+        int length = checkedLength(stored);
+        if (buffer.capacity() < length) {
+            buffer = AlignedBufferPool.allocate(Integer.highestOneBit(length - 1) << 1, AlignedBufferPool.DEFAULT_ALIGNMENT);
+        }
+        return decodeInto(stored, buffer);
+    }
+
+    private int checkedLength(StoredRecord stored) throws IOException {
         IngestRecord rec = stored.record();
         int length = rec.length();
         if (length < 0 || length > options.maxWriteBytes()) {
             throw new IOException("record seq " + rec.seq() + " of " + diskName + " has length " + length);
         }
-        if (buffer.capacity() < length) {
-            buffer = AlignedBufferPool.allocate(Integer.highestOneBit(length - 1) << 1, AlignedBufferPool.DEFAULT_ALIGNMENT);
-        }
+        return length;
+    }
+
+    /** Decodes into {@code dst}, which holds at least the record's length. */
+    private ByteBuffer decodeInto(StoredRecord stored, ByteBuffer dst) throws IOException {
+        checkedLength(stored);
         try {
-            return RecordPayloads.decode(stored, buffer);
+            return RecordPayloads.decode(stored, dst);
         } catch (IOException e) {
             throw new IOException("disk " + diskName + ": " + e.getMessage(), e);
         }
