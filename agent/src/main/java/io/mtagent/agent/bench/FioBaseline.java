@@ -13,12 +13,11 @@ import java.util.concurrent.TimeUnit;
 /**
  * The baseline with fio: the {@link BaselineSpec}'s streams as concurrent fio jobs per disk (psync engine, with
  * the agent's caching: the logs buffered, the target O_DIRECT as the agent opens targets): {@code ingest}
- * (sequential append to an empty file, fdatasync every ingestSyncBytes), {@code target} (random write, O_DIRECT,
- * fdatasync every applyBatchBytes) and with retention {@code before} (random read of the target, O_DIRECT) and
- * {@code journal} (sequential append to an empty file, fdatasync every applyBatchBytes). fio cannot chain the
- * stages per write the way the agent does, so the jobs run side by side on the same volume, each moving the same
- * bytes; the rate is the bytes of the slowest stage over the wall time of the slowest job. The mixed profile uses
- * fio's bssplit with the same size mix (no hot region).
+ * (sequential write, fdatasync every ingestSyncBytes), {@code target} (random write, O_DIRECT, fdatasync every
+ * applyBatchBytes) and with retention {@code before} (random read of the target, O_DIRECT) and {@code journal}
+ * (sequential write, fdatasync every applyBatchBytes). fio cannot chain the stages per write the way the agent does, so the jobs run side by side
+ * on the same volume, each moving the same bytes; the rate is the bytes of the slowest stage over the wall time
+ * of the slowest job. The mixed profile uses fio's bssplit with the same size mix (no hot region).
  */
 public final class FioBaseline {
     private FioBaseline() {
@@ -58,40 +57,22 @@ public final class FioBaseline {
         String targetRw = spec.profile().random() ? "randwrite" : "write";
         String beforeRw = spec.profile().random() ? "randread" : "read";
         for (int d = 0; d < spec.disks(); d++) {
-            job(j, "ingest", d, "write", logFile(d), spec.bytesPerDisk(), spec.bytesPerDisk(), ingestSync, false, true);
-            job(j, "target", d, targetRw, "target-" + d, spec.diskBytes(), spec.bytesPerDisk(), applySync, true, false);
+            job(j, "ingest", d, "write", "log-" + d, spec.bytesPerDisk(), spec.bytesPerDisk(), ingestSync, false);
+            job(j, "target", d, targetRw, "target-" + d, spec.diskBytes(), spec.bytesPerDisk(), applySync, true);
             if (spec.retention()) {
-                job(j, "before", d, beforeRw, "target-" + d, spec.diskBytes(), spec.bytesPerDisk(), 0, true, false);
-                job(j, "journal", d, "write", journalFile(d), spec.bytesPerDisk(), spec.bytesPerDisk(), applySync,
-                        false, true);
+                job(j, "before", d, beforeRw, "target-" + d, spec.diskBytes(), spec.bytesPerDisk(), 0, true);
+                job(j, "journal", d, "write", "journal-" + d, spec.bytesPerDisk(), spec.bytesPerDisk(), applySync,
+                        false);
             }
         }
         return j.toString();
     }
 
-    static String logFile(int disk) {
-        return "log-" + disk;
-    }
-
-    static String journalFile(int disk) {
-        return "journal-" + disk;
-    }
-
-    /**
-     * {@code append}: the job appends to a file that starts empty ({@code file_append}, and {@link #run} creates
-     * the files empty), as the agent appends its ingest log and journal to new segment files. Without it fio lays
-     * the file out first and then overwrites it in place, which on ext4 needs no block allocation and no metadata
-     * commit per fdatasync: one stream of 1 MiB writes with an fdatasync every 4 MiB ran at 942 MB/s that way and at
-     * 325 MB/s appending, on the bench machine (bench/RESULTS.md). The baseline must do what the agent does.
-     */
     private static void job(StringBuilder j, String kind, int disk, String rw, String file, long size, long io, int sync,
-                            boolean direct, boolean append) {
+                            boolean direct) {
         j.append("\n[").append(kind).append('-').append(disk).append("]\n");
         if (direct) {
             j.append("direct=1\n");
-        }
-        if (append) {
-            j.append("file_append=1\n");
         }
         j.append("rw=").append(rw).append("\nfilename=").append(file).append("\nsize=").append(size)
                 .append("\nio_size=").append(io).append("\n");
@@ -102,12 +83,6 @@ public final class FioBaseline {
 
     public static BaselineResult run(BaselineSpec spec, String version) throws Exception {
         Files.createDirectories(spec.dir());
-        for (int d = 0; d < spec.disks(); d++) { // the appending jobs start from empty files (see job())
-            Files.write(spec.dir().resolve(logFile(d)), new byte[0]);
-            if (spec.retention()) {
-                Files.write(spec.dir().resolve(journalFile(d)), new byte[0]);
-            }
-        }
         Path job = spec.dir().resolve("baseline.fio");
         Files.writeString(job, jobFile(spec));
         Process p = new ProcessBuilder("fio", "--output-format=json", job.toString())
