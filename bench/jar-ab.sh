@@ -24,13 +24,7 @@ for run in $(seq 1 "$RUNS"); do
         --compressibility 0 --retention "$ret" >"$OUT/$name.json" 2>"$OUT/$name.log" \
         || { echo "$name failed, see $OUT/$name.log" >&2; tail -3 "$OUT/$name.log" >&2; }
       rm -rf "$WORK/agent"
-      python3 - "$OUT/$name.json" "$name" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-print(f"{sys.argv[2]:10s} received {d['received']['MBps']:7.1f} MB/s  applied {d['applied']['MBps']:7.1f} MB/s"
-      f"  baseline {d['baseline']['MBps']:7.1f} ({d['baseline']['tool']})  applied/baseline {d['ratio']['appliedOverBaseline']:.3f}"
-      f"  agent {d['agent']['cpuSecondsPerGB']:.2f} CPU-s/GB")
-PY
+      python3 bench/run-line.py "$OUT/$name.json" "$name"
     done
   done
 done

@@ -261,17 +261,7 @@ public final class Applier implements Closeable {
         try {
             inFlight.get();
         } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof IOException io) {
-                throw io;
-            }
-            if (cause instanceof RuntimeException re) {
-                throw re;
-            }
-            if (cause instanceof Error err) {
-                throw err;
-            }
-            throw new IOException("target writer of " + diskName + " failed", cause);
+            throw Failures.rethrow(e.getCause(), "target writer of " + diskName);
         }
         markApplied(last);
     }

@@ -83,17 +83,8 @@ final class OverlapOrderedWrites {
             Thread.currentThread().interrupt();
         }
         Throwable t = w.failure();
-        if (t instanceof IOException io) {
-            throw io;
-        }
-        if (t instanceof RuntimeException re) {
-            throw re;
-        }
-        if (t instanceof Error err) {
-            throw err;
-        }
         if (t != null) {
-            throw new IOException("target write failed", t);
+            throw Failures.rethrow(t, "target write");
         }
     }
 

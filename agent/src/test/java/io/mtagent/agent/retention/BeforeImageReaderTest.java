@@ -3,8 +3,8 @@ package io.mtagent.agent.retention;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.mtagent.agent.storage.ForwardingBlockDevice;
 import io.mtagent.agent.storage.IngestRecord;
-import io.mtagent.nativeio.BlockDevice;
 import io.mtagent.nativeio.FileBlockDevice;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -32,8 +32,7 @@ class BeforeImageReaderTest {
     Path tmp;
 
     /** Counts reads and the reads under way, can fail the n-th read, and can hold reads until released. */
-    static final class CountingTarget implements BlockDevice {
-        final FileBlockDevice inner;
+    static final class CountingTarget extends ForwardingBlockDevice {
         final AtomicInteger reads = new AtomicInteger();
         final AtomicInteger inFlight = new AtomicInteger();
         final AtomicInteger maxInFlight = new AtomicInteger();
@@ -42,16 +41,8 @@ class BeforeImageReaderTest {
         volatile CountDownLatch gate;
 
         CountingTarget(FileBlockDevice inner) {
-            this.inner = inner;
+            super(inner);
         }
-
-        @Override public long size() { return inner.size(); }
-        @Override public int logicalSectorSize() { return inner.logicalSectorSize(); }
-        @Override public int physicalSectorSize() { return inner.physicalSectorSize(); }
-        @Override public String path() { return inner.path(); }
-        @Override public void write(long offset, ByteBuffer src) throws IOException { inner.write(offset, src); }
-        @Override public void flush() throws IOException { inner.flush(); }
-        @Override public void close() throws IOException { inner.close(); }
 
         @Override
         public void read(long offset, ByteBuffer dst) throws IOException {

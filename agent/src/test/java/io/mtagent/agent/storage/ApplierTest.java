@@ -236,22 +236,13 @@ class ApplierTest {
     }
 
     /** The one allowed fake: a real file device that throws on write once broken. */
-    private static final class FailingDevice implements BlockDevice {
-        private final BlockDevice inner;
+    private static final class FailingDevice extends ForwardingBlockDevice {
         private final AtomicBoolean broken;
 
         FailingDevice(BlockDevice inner, AtomicBoolean broken) {
-            this.inner = inner;
+            super(inner);
             this.broken = broken;
         }
-
-        @Override public long size() { return inner.size(); }
-        @Override public int logicalSectorSize() { return inner.logicalSectorSize(); }
-        @Override public int physicalSectorSize() { return inner.physicalSectorSize(); }
-        @Override public String path() { return inner.path(); }
-        @Override public void read(long offset, ByteBuffer dst) throws IOException { inner.read(offset, dst); }
-        @Override public void flush() throws IOException { inner.flush(); }
-        @Override public void close() throws IOException { inner.close(); }
 
         @Override
         public void write(long offset, ByteBuffer src) throws IOException {

@@ -35,19 +35,13 @@ class PipelinedApplierTest {
     Path tmp;
 
     /** A file-backed target whose writes take a moment (a real device's latency) and that counts overlaps. */
-    static final class SlowTarget implements BlockDevice {
-        final FileBlockDevice inner;
+    static final class SlowTarget extends ForwardingBlockDevice {
         final AtomicInteger writing = new AtomicInteger();
         final AtomicInteger readsDuringWrites = new AtomicInteger();
 
         SlowTarget(FileBlockDevice inner) {
-            this.inner = inner;
+            super(inner);
         }
-
-        @Override public long size() { return inner.size(); }
-        @Override public int logicalSectorSize() { return inner.logicalSectorSize(); }
-        @Override public int physicalSectorSize() { return inner.physicalSectorSize(); }
-        @Override public String path() { return inner.path(); }
 
         @Override
         public void read(long offset, ByteBuffer dst) throws IOException {
@@ -79,8 +73,6 @@ class PipelinedApplierTest {
             }
         }
 
-        @Override public void flush() throws IOException { inner.flush(); }
-        @Override public void close() throws IOException { inner.close(); }
     }
 
     @Test
