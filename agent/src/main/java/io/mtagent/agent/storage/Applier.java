@@ -37,8 +37,13 @@ import java.util.logging.Logger;
  * harmless. Every payload is decompressed with a bounded safe decompressor and its CRC-32C re-checked before it
  * touches the target: a mismatch means on-disk corruption and fails the disk.
  *
+ * <p>Within a batch, up to {@code apply.target.lanes} target writes are under way at once, a write starting only
+ * after every earlier overlapping write of the batch finished ({@link OverlapOrderedWrites}): the target ends as if
+ * the batch were written in order.
+ *
  * <p>Thread-safe control methods; the apply loop runs on thread "applier-&lt;disk&gt;", a pipelined batch's target
- * writes on a pooled thread named "applier-&lt;disk&gt;-target" while it runs them.
+ * writes on a pooled thread named "applier-&lt;disk&gt;-target" while it runs them (its second lane on another
+ * pooled thread).
  */
 public final class Applier implements Closeable {
     private static final Logger LOG = Logger.getLogger(Applier.class.getName());
@@ -290,7 +295,9 @@ public final class Applier implements Closeable {
                 IngestRecord rec = r.record();
                 if (rec.type() == IngestRecord.Type.WRITE) { // a tag only moves the applied point
                     writes.add(new TargetWrite(rec.offset(), rec.length(), r));
-                    largest = Math.max(largest, rec.length());
+                    if (rec.length() <= options.maxWriteBytes()) { // a bad length fails in decode, with its seq
+                        largest = Math.max(largest, rec.length());
+                    }
                 }
             }
             if (options.targetLanes() < 2 || writes.size() < MIN_WRITES_FOR_LANES) {
