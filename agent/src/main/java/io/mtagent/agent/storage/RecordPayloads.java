@@ -20,16 +20,9 @@ public final class RecordPayloads {
 
     /**
      * Decodes into {@code dst} (cleared; must hold {@code rec.length()} bytes, callers check the length against
-     * their cap first); on return dst's position is 0 and its limit the length.
-     */
-    public static ByteBuffer decode(IngestRecord rec, byte[] payload, ByteBuffer dst) throws IOException {
-        return decode(new StoredRecord(rec, payload), dst);
-    }
-
-    /**
-     * As {@link #decode(IngestRecord, byte[], ByteBuffer)}. An uncompressed payload's data CRC is checked against
-     * {@link StoredRecord#payloadCrc()} (computed when the record was read and verified) rather than by another
-     * pass over the bytes; a decompressed one is checked by a CRC of the result.
+     * their cap first); on return dst's position is 0 and its limit the length. An uncompressed payload's data
+     * CRC is checked against {@link StoredRecord#payloadCrc()} (computed when the record was read and verified)
+     * rather than by another pass over the bytes; a decompressed one is checked by a CRC of the result.
      */
     public static ByteBuffer decode(StoredRecord stored, ByteBuffer dst) throws IOException {
         IngestRecord rec = stored.record();
@@ -63,11 +56,6 @@ public final class RecordPayloads {
      * it is not (after the same length and CRC checks; no copy, which was one allocation and one copy per write
      * on the journaling path). Callers only read the result.
      */
-    public static byte[] decode(IngestRecord rec, byte[] payload) throws IOException {
-        return decode(new StoredRecord(rec, payload));
-    }
-
-    /** As {@link #decode(IngestRecord, byte[])}, with the payload CRC the reader already has. */
     public static byte[] decode(StoredRecord stored) throws IOException {
         if (!stored.record().compressed()) {
             checkUncompressed(stored);
