@@ -141,6 +141,7 @@ public final class Agent implements AutoCloseable {
         io.mtagent.agent.retention.RetentionJournal.setIndexCacheBytes(config.retentionIndexCacheBytes());
         IngestLogOptions logOptions = IngestLogOptions.builder()
                 .segmentBytes(config.ingestSegmentBytes())
+                .spareSegments(config.ingestSegmentSpares())
                 .commitMaxBytes(config.ingestCommitMaxBytes())
                 .commitMaxDelayMicros(config.ingestCommitMaxDelay().toNanos() / 1000)
                 .build();

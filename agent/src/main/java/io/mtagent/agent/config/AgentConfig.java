@@ -144,6 +144,10 @@ public final class AgentConfig {
         return values.get(INGEST_SEGMENT_BYTES);
     }
 
+    public int ingestSegmentSpares() {
+        return values.get(INGEST_SEGMENT_SPARES);
+    }
+
     public long ingestCommitMaxBytes() {
         return values.get(INGEST_COMMIT_MAX_BYTES);
     }

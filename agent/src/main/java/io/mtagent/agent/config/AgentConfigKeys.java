@@ -53,6 +53,11 @@ public final class AgentConfigKeys {
     public static final ConfigKey<Long> INGEST_SEGMENT_BYTES = ConfigKey.of("ingest.segment.bytes",
             ConfigType.SIZE, 64 * MIB, Validator.allOf(Validator.between(MIB, GIB), Validator.multipleOf(4 * KIB)),
             "Size of one ingest-log segment file; at least twice data.max.write.bytes.");
+    public static final ConfigKey<Integer> INGEST_SEGMENT_SPARES = ConfigKey.of("ingest.segment.spares",
+            ConfigType.INT, 1, Validator.between(0, 16), "Applied ingest-log segment files each disk keeps to write the"
+                    + " next segments over instead of deleting them (each holds up to ingest.segment.bytes of the cache"
+                    + " volume). Writing over allocated blocks spares every group commit the file system's allocation"
+                    + " commit, and the volume a discard per segment; 0 deletes them.");
     public static final ConfigKey<Long> INGEST_COMMIT_MAX_BYTES = ConfigKey.of("ingest.commit.max.bytes",
             ConfigType.SIZE, 4 * MIB, Validator.between(4 * KIB, 256 * MIB),
             "Group commit: fsync once this many bytes are waiting, even if ingest.commit.max.delay has not passed."
@@ -192,7 +197,7 @@ public final class AgentConfigKeys {
     public static final ConfigDef DEF = new ConfigDef(List.of(
             AGENT_NAME, DATA_LISTEN, DATA_INSECURE_PLAINTEXT, DATA_MAX_WRITE_BYTES, DATA_CREDIT_WINDOW_BYTES,
             STATE_DIR, CACHE_DIR, CACHE_MAX_BYTES, DISK_QUOTA_BYTES,
-            INGEST_SEGMENT_BYTES, INGEST_COMMIT_MAX_BYTES, INGEST_COMMIT_MAX_DELAY, APPLY_PIPELINED, APPLY_TARGET_LANES,
+            INGEST_SEGMENT_BYTES, INGEST_SEGMENT_SPARES, INGEST_COMMIT_MAX_BYTES, INGEST_COMMIT_MAX_DELAY, APPLY_PIPELINED, APPLY_TARGET_LANES,
             AUTH_ITERATIONS, AUTH_PASSPHRASE_FILE, RETENTION_DIR, RETENTION_SEGMENT_BYTES, RETENTION_INDEX_CACHE_BYTES, RETENTION_SCRUB_DELAY,
             RETENTION_WINDOW,
             RETENTION_MAX_BYTES, RETENTION_SPACE_POLICY, RETENTION_ALLOW_SHARED_VOLUME,

@@ -8,9 +8,12 @@ package io.mtagent.agent.storage;
  * @param commitMaxDelayMicros the longest a queued record waits for its sync; the writer syncs as soon as its
  *        queue is empty, so this only bounds batches under continuous load (2 ms)
  * @param checkpointIntervalMillis the checkpoint file is rewritten at most this often while records flow (1 s)
+ * @param spareSegments applied segment files kept to be written over by the next segments instead of being deleted
+ *        (1): appending to a new file makes every fdatasync also commit the file system's block allocation, and
+ *        deleting one makes the file system discard its blocks; overwriting a kept file does neither
  */
 public record IngestLogOptions(long segmentBytes, long commitMaxBytes, long commitMaxDelayMicros,
-                               long checkpointIntervalMillis) {
+                               long checkpointIntervalMillis, int spareSegments) {
 
     public IngestLogOptions {
         if (segmentBytes < 64 * 1024) {
@@ -18,6 +21,9 @@ public record IngestLogOptions(long segmentBytes, long commitMaxBytes, long comm
         }
         if (commitMaxBytes <= 0 || commitMaxDelayMicros < 0 || checkpointIntervalMillis < 0) {
             throw new IllegalArgumentException("commit bounds must be positive");
+        }
+        if (spareSegments < 0) {
+            throw new IllegalArgumentException("spareSegments must not be negative");
         }
     }
 
@@ -31,14 +37,17 @@ public record IngestLogOptions(long segmentBytes, long commitMaxBytes, long comm
         private long commitMaxBytes = 4L << 20;
         private long commitMaxDelayMicros = 2000;
         private long checkpointIntervalMillis = 1000;
+        private int spareSegments = 1;
 
         public Builder segmentBytes(long v) { segmentBytes = v; return this; }
         public Builder commitMaxBytes(long v) { commitMaxBytes = v; return this; }
         public Builder commitMaxDelayMicros(long v) { commitMaxDelayMicros = v; return this; }
         public Builder checkpointIntervalMillis(long v) { checkpointIntervalMillis = v; return this; }
+        public Builder spareSegments(int v) { spareSegments = v; return this; }
 
         public IngestLogOptions build() {
-            return new IngestLogOptions(segmentBytes, commitMaxBytes, commitMaxDelayMicros, checkpointIntervalMillis);
+            return new IngestLogOptions(segmentBytes, commitMaxBytes, commitMaxDelayMicros, checkpointIntervalMillis,
+                    spareSegments);
         }
     }
 }

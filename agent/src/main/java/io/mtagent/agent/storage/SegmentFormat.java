@@ -70,6 +70,21 @@ final class SegmentFormat {
         return Long.parseLong(fileName.substring(0, fileName.length() - 4));
     }
 
+    /**
+     * The name an applied segment file is kept under until a new segment is written over it (never a segment's
+     * name, so a scan never reads a spare; its records carry the old incarnation, so they never verify as the new
+     * segment's either).
+     */
+    static String spareFileName(long index) {
+        return SPARE_PREFIX + fileName(index);
+    }
+
+    static boolean isSpare(String fileName) {
+        return fileName.startsWith(SPARE_PREFIX) && isSegment(fileName.substring(SPARE_PREFIX.length()));
+    }
+
+    private static final String SPARE_PREFIX = "spare-";
+
     static boolean isSegment(String fileName) {
         return fileName.length() == 24 && fileName.endsWith(".seg") && fileName.chars().limit(20).allMatch(Character::isDigit);
     }

@@ -279,7 +279,8 @@ class IngestLogTest {
             assertThat(log.crcOf(10)).isEmpty();
             assertThat(appliedCalls).hasValue(2);
             try (var files = java.nio.file.Files.list(dir)) {
-                assertThat(files.filter(p -> p.toString().endsWith(".seg")).count()).isEqualTo(1);
+                assertThat(files.filter(p -> SegmentFormat.isSegment(p.getFileName().toString())).count())
+                        .isEqualTo(1);
             }
         }
         try (IngestLog log = IngestLog.open(dir, "d1", smallSegments())) {
