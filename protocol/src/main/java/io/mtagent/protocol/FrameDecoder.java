@@ -31,6 +31,11 @@ public final class FrameDecoder extends ByteToMessageDecoder {
 
     public FrameDecoder(int maxFrameLength) {
         this.maxFrameLength = maxFrameLength;
+        // Frames up to 16 MiB arrive as many decrypted TLS records of 16 KiB. Gathering them into one buffer
+        // (the default) copied every byte at least once, more while the buffer grew by doubling, and a fresh
+        // buffer per frame because the previous frame's data is still held (until the ingest log wrote it).
+        // A composite cumulation keeps the records as they are: a WRITE's data is a slice across them.
+        setCumulator(COMPOSITE_CUMULATOR);
     }
 
     /**

@@ -125,6 +125,8 @@ public final class WritePayloads {
             }
             int n;
             try {
+                // One buffer in the common case; a frame that arrived in several TLS records may span several,
+                // and LZ4 needs its block in one piece (nioBuffer() gathers them into a copy then).
                 n = DECOMPRESSOR.decompress(data.nioBuffer(), 0, data.readableBytes(), dst, start, length);
             } catch (LZ4Exception | IndexOutOfBoundsException e) {
                 throw new ProtocolException(ErrorCode.BAD_COMPRESSION, frame.handle(), frame.seq(),

@@ -586,20 +586,28 @@ public final class IngestLog implements Closeable {
             roll(p.record().seq());
         }
         SegmentFormat.writeRecordHeader(recordHeader, p.record(), current.incarnation, payloadLength);
-        ByteBuffer payload = p.name() != null ? ByteBuffer.wrap(p.name()) : p.payload().nioBuffer();
+        // The payload may lie in several buffers (the network decoder hands on the decrypted TLS records a frame
+        // arrived in, without gathering them): written with one gathering write, CRC'd buffer by buffer.
+        ByteBuffer[] payload = p.name() != null ? new ByteBuffer[] {ByteBuffer.wrap(p.name())}
+                : p.payload().nioBuffers();
         crc.reset();
         crc.update(recordHeader.duplicate().position(SegmentFormat.RECORD_PREFIX_LENGTH));
         int recordCrc;
         if (p.crcChecked()) {
             recordCrc = Crc32cCombine.combine((int) crc.getValue(), p.record().crc32c(), payloadLength);
         } else {
-            crc.update(payload.duplicate());
+            for (ByteBuffer b : payload) {
+                crc.update(b.duplicate());
+            }
             recordCrc = (int) crc.getValue();
         }
         recordHeader.putInt(4, recordCrc);
         int pad = length - SegmentFormat.RECORD_PREFIX_LENGTH - SegmentFormat.BODY_HEADER_LENGTH - payloadLength;
         padding.clear().limit(pad);
-        ByteBuffer[] parts = {recordHeader, payload, padding};
+        ByteBuffer[] parts = new ByteBuffer[payload.length + 2];
+        parts[0] = recordHeader;
+        System.arraycopy(payload, 0, parts, 1, payload.length);
+        parts[parts.length - 1] = padding;
         long pos = currentPosition;
         long written = 0;
         while (written < length) {

@@ -136,6 +136,43 @@ class IngestLogTest {
     }
 
     /**
+     * The network decoder hands a WRITE's data on as a slice across the decrypted TLS records it arrived in
+     * (FrameDecoder's composite cumulation): the log must store such a payload whole and in order, whether it
+     * derives the record CRC from the checked data CRC or computes it over the buffers, compressed or not.
+     */
+    @Test
+    void aPayloadSpreadOverSeveralBuffersIsStoredWholeAndInOrder() throws Exception {
+        SplittableRandom r = new SplittableRandom(22);
+        Path dir = tmp.resolve("log");
+        List<LogFixtures.Rec> recs = new ArrayList<>();
+        try (IngestLog log = IngestLog.open(dir, "d1", smallSegments())) {
+            for (int seq = 1; seq <= 120; seq++) {
+                LogFixtures.Rec rec = LogFixtures.write(seq, 512L * r.nextInt(4096),
+                        LogFixtures.data(r, 512 * (1 + r.nextInt(40))), seq % 3 == 0);
+                recs.add(rec);
+                io.netty.buffer.CompositeByteBuf parts = io.netty.buffer.Unpooled.compositeBuffer(Integer.MAX_VALUE);
+                byte[] p = rec.payload();
+                for (int at = 0; at < p.length; ) {
+                    int n = Math.min(p.length - at, 1 + r.nextInt(3000));
+                    parts.addComponent(true, r.nextBoolean() ? io.netty.buffer.Unpooled.wrappedBuffer(p, at, n)
+                            : io.netty.buffer.Unpooled.directBuffer(n).writeBytes(p, at, n));
+                    at += n;
+                }
+                io.netty.buffer.ByteBuf payload = parts.slice(0, p.length); // a slice, as the decoder hands it on
+                assertThat(payload.nioBufferCount()).as("seq %d spread over buffers", seq)
+                        .isEqualTo(parts.numComponents());
+                assertThat(log.offer(rec.record(), payload, seq % 2 == 0)).isEqualTo(OfferResult.ACCEPTED);
+            }
+            log.flush();
+            assertHolds(log, 0, recs, "payloads offered in several buffers");
+        }
+        try (IngestLog log = IngestLog.open(dir, "d1", smallSegments())) {
+            assertThat(log.lastDurableSeq()).as("the restart scan verifies every record").isEqualTo(120);
+            assertHolds(log, 0, recs, "after reopen");
+        }
+    }
+
+    /**
      * A batch is bounded by what its consumers hold: the decompressed size. Twenty 1 MiB writes of zeros are a
      * few KiB each as stored; a 4 MiB batch must take four of them, not all twenty (the applier and the journal
      * stage hold a batch decompressed, two batches when pipelined; the launcher's demo ran out of heap).
