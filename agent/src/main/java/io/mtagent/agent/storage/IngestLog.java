@@ -688,30 +688,27 @@ public final class IngestLog implements Closeable {
     }
 
     /**
-     * An applied segment's file goes: kept as a spare when fewer than {@code spareSegments} are kept, else deleted.
-     * Called by the applier thread after the applied point that frees it is persisted; the caller syncs the
-     * directory. Readers that still hold the file open see the next incarnation's records and skip them as applied.
+     * An applied segment's file goes: renamed to a spare when fewer than {@code spareSegments} are kept (counting
+     * the {@code pending} ones this call's caller kept already), else deleted. Returns the spare, which the caller
+     * hands to the writer only after syncing the directory. Applier thread, after the applied point that frees the
+     * segment is persisted. Readers that still hold the file open later see the next incarnation's records and
+     * skip them as applied.
      */
-    private void retire(Segment s) throws IOException {
+    private Path retire(Segment s, int pending) throws IOException {
         boolean keep;
         lock.lock();
         try {
-            keep = spares.size() < options.spareSegments() && !closing;
+            keep = spares.size() + pending < options.spareSegments() && !closing;
         } finally {
             lock.unlock();
         }
         if (!keep) {
             Files.deleteIfExists(s.file);
-            return;
+            return null;
         }
         Path spare = dir.resolve(SegmentFormat.spareFileName(s.index));
         Files.move(s.file, spare, StandardCopyOption.ATOMIC_MOVE);
-        lock.lock();
-        try {
-            spares.addLast(spare); // only now may the writer take it: the rename above is done
-        } finally {
-            lock.unlock();
-        }
+        return spare;
     }
 
     /** The oldest spare file, taken off the list (writer thread), or null. */
@@ -882,6 +879,7 @@ public final class IngestLog implements Closeable {
         if (!deletable.isEmpty() || System.nanoTime() - appliedPersistedAtNanos >= APPLIED_PERSIST_INTERVAL_NANOS) {
             persistApplied(seq);
         }
+        List<Path> kept = new ArrayList<>();
         for (Segment s : deletable) {
             FileChannel ch = readChannels.remove(s.index);
             if (ch != null) {
@@ -890,11 +888,25 @@ public final class IngestLog implements Closeable {
             if (TestOnlyFaults.REUSE_SEGMENT_INCARNATION) {
                 recycle(s);
             } else {
-                retire(s);
+                Path spare = retire(s, kept.size());
+                if (spare != null) {
+                    kept.add(spare);
+                }
             }
         }
         if (!deletable.isEmpty()) {
             AtomicFile.fsyncDirectory(dir);
+        }
+        if (!kept.isEmpty()) {
+            lock.lock();
+            try {
+                // Only now may the writer take them: had it written a new header into a file whose rename to a
+                // spare was not yet durable, a crash could leave that header under the old segment's name,
+                // before the checkpoint: refused as corruption at the next start.
+                spares.addAll(kept);
+            } finally {
+                lock.unlock();
+            }
         }
         for (Listener l : listeners) {
             l.onApplied(seq);
