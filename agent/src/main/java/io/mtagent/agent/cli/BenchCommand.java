@@ -102,6 +102,11 @@ final class BenchCommand implements Callable<Integer> {
                     + " default ${DEFAULT-VALUE}.")
     String baseline;
 
+    @Option(names = "--baseline-runs", defaultValue = "2", description = "Times the baseline runs; the fastest"
+            + " counts (default ${DEFAULT-VALUE}). The same fio job on a shared VM swings 2-3x from minute to minute;"
+            + " against the fastest of several runs the agent's ratio is the conservative one.")
+    int baselineRuns;
+
     @Option(names = "--baseline-dir", description = "Where the baseline writes (default: the spawned agent's"
             + " folder, or the agent's cache.dir from --config, else ./mtagent-bench-baseline); removed afterwards.")
     Path baselineDir;
@@ -181,6 +186,9 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (!List.of("auto", "fio", "java", "none").contains(baseline)) {
             return usage("--baseline is auto, fio, java or none");
+        }
+        if (baselineRuns < 1 || baselineRuns > 10) {
+            return usage("--baseline-runs is 1 to 10, not " + baselineRuns);
         }
         int n = disks != null ? disks : p.defaultDisks();
         if (n < 1 || n > 4096) {
@@ -282,6 +290,7 @@ final class BenchCommand implements Callable<Integer> {
         // The load generator shares the machine: its CPU is what the agent could not use.
         double loadCpu = Double.isNaN(myCpu0) ? Double.NaN : me.cpuSeconds() - myCpu0;
         BaselineResult base = null;
+        List<Double> baseRuns = new ArrayList<>();
         if (!baseline.equals("none")) {
             int syncBytes = agentConfig == null ? 4 << 20 : (int) agentConfig.ingestCommitMaxBytes();
             // The agent cannot group more than the in-flight window of writes into one commit.
@@ -295,9 +304,15 @@ final class BenchCommand implements Callable<Integer> {
                 throw new IllegalStateException("--baseline fio but fio is not on the PATH (apt-get install fio)");
             }
             progress("baseline: " + (fio != null ? fio : "java-writer (fio not found)") + ", " + spec.describe());
-            base = fio != null ? FioBaseline.run(spec, fio) : JavaBaseline.run(spec);
+            for (int i = 0; i < baselineRuns; i++) {
+                BaselineResult b = fio != null ? FioBaseline.run(spec, fio) : JavaBaseline.run(spec);
+                baseRuns.add(b.mbPerSecond());
+                if (base == null || b.mbPerSecond() > base.mbPerSecond()) {
+                    base = b;
+                }
+            }
         }
-        BenchReport report = new BenchReport(lo, n, keep, r, usage, base, loadCpu);
+        BenchReport report = new BenchReport(lo, n, keep, r, usage, base, baseRuns, loadCpu);
         if (json) {
             System.out.println(report.json());
         } else {
