@@ -328,7 +328,7 @@ class IngestLogRecoveryTest {
                     recs.addAll(offerRandom(log, r, recs.size() + 1, 10 + r.nextInt(30)));
                     log.flush();
                     Path image = tmp.resolve("image-" + interval + "-" + round);
-                    crashCopy(dir, image);
+                    LogFixtures.crashCopy(dir, image);
                     String ctx = "interval " + interval + " round " + round;
                     List<LogFixtures.Rec> kept = new ArrayList<>(recs);
                     try (IngestLog copy = IngestLog.open(image, "d1", options)) {
@@ -342,19 +342,6 @@ class IngestLogRecoveryTest {
                     }
                 }
             }
-        }
-    }
-
-    /** Copies a live log like a crash would leave it: the small files first (they can only be older), then segments. */
-    private static void crashCopy(Path from, Path to) throws IOException {
-        Files.createDirectories(to);
-        for (String f : List.of(IngestLog.CHECKPOINT_FILE, IngestLog.APPLIED_FILE)) {
-            if (Files.exists(from.resolve(f))) {
-                Files.copy(from.resolve(f), to.resolve(f));
-            }
-        }
-        for (Path seg : segments(from)) {
-            Files.copy(seg, to.resolve(seg.getFileName()));
         }
     }
 

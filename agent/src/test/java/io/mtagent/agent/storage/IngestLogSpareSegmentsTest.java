@@ -85,16 +85,14 @@ class IngestLogSpareSegmentsTest {
         Path dir = tmp.resolve("log");
         List<LogFixtures.Rec> recs = new ArrayList<>();
         try (IngestLog log = IngestLog.open(dir, "d1", options(3))) {
-            recs.addAll(offerRandom(log, r, 1, 300));
-            log.flush();
-            long applied = log.lastDurableSeq();
-            log.markApplied(applied);
+            recs.addAll(fillAndApply(log, r, 300));
+            long applied = recs.size();
             for (int round = 0; round < 6; round++) {
                 recs.addAll(offerRandom(log, r, recs.size() + 1, 3 + r.nextInt(40)));
                 log.flush();
                 Path current = segments(dir).get(segments(dir).size() - 1);
                 Path image = tmp.resolve("image-" + round);
-                crashCopy(dir, image);
+                LogFixtures.crashCopy(dir, image);
                 String ctx = "round " + round + ", current segment " + current.getFileName() + " of "
                         + Files.size(current) + " bytes";
                 List<LogFixtures.Rec> kept = new ArrayList<>(recs.subList((int) applied, recs.size()));
@@ -120,10 +118,8 @@ class IngestLogSpareSegmentsTest {
         List<LogFixtures.Rec> recs = new ArrayList<>();
         long applied;
         try (IngestLog log = IngestLog.open(dir, "d1", options(1))) {
-            recs.addAll(offerRandom(log, r, 1, 200));
-            log.flush();
-            applied = log.lastDurableSeq();
-            log.markApplied(applied);
+            recs.addAll(fillAndApply(log, r, 200));
+            applied = recs.size();
             assertThat(spares(dir)).hasSize(1);
             // Enough to roll into the spare, not enough to fill it: the current segment ends inside old records.
             while (!spares(dir).isEmpty()) {
@@ -145,9 +141,7 @@ class IngestLogSpareSegmentsTest {
         SplittableRandom r = new SplittableRandom(74);
         Path none = tmp.resolve("none");
         try (IngestLog log = IngestLog.open(none, "d1", options(0))) {
-            offerRandom(log, r, 1, 200);
-            log.flush();
-            log.markApplied(log.lastDurableSeq());
+            fillAndApply(log, r, 200);
             assertThat(spares(none)).isEmpty();
             assertThat(segments(none)).hasSize(1);
         }
@@ -155,10 +149,8 @@ class IngestLogSpareSegmentsTest {
         List<LogFixtures.Rec> recs = new ArrayList<>();
         long applied;
         try (IngestLog log = IngestLog.open(dir, "d1", options(3))) {
-            recs.addAll(offerRandom(log, r, 1, 300));
-            log.flush();
-            applied = log.lastDurableSeq();
-            log.markApplied(applied);
+            recs.addAll(fillAndApply(log, r, 300));
+            applied = recs.size();
             assertThat(spares(dir)).hasSize(3);
         }
         try (IngestLog log = IngestLog.open(dir, "d1", options(1))) {
@@ -169,6 +161,14 @@ class IngestLogSpareSegmentsTest {
         }
     }
 
+    /** Offers {@code n} random records from seq 1, syncs and applies them all; the records, in order. */
+    private static List<LogFixtures.Rec> fillAndApply(IngestLog log, SplittableRandom r, int n) throws Exception {
+        List<LogFixtures.Rec> recs = new ArrayList<>(offerRandom(log, r, 1, n));
+        log.flush();
+        log.markApplied(log.lastDurableSeq());
+        return recs;
+    }
+
     private static List<Path> spares(Path dir) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
             return s.filter(p -> SegmentFormat.isSpare(p.getFileName().toString())).sorted().toList();
@@ -177,23 +177,5 @@ class IngestLogSpareSegmentsTest {
 
     private static Object inode(Path p) throws IOException {
         return Files.getAttribute(p, "unix:ino");
-    }
-
-    /** Copies a live log like a crash would leave it: the small files first (they can only be older), then the rest. */
-    private static void crashCopy(Path from, Path to) throws IOException {
-        Files.createDirectories(to);
-        for (String f : List.of(IngestLog.CHECKPOINT_FILE, IngestLog.APPLIED_FILE)) {
-            if (Files.exists(from.resolve(f))) {
-                Files.copy(from.resolve(f), to.resolve(f));
-            }
-        }
-        try (Stream<Path> s = Files.list(from)) {
-            for (Path p : s.toList()) {
-                String name = p.getFileName().toString();
-                if (SegmentFormat.isSegment(name) || SegmentFormat.isSpare(name)) {
-                    Files.copy(p, to.resolve(name));
-                }
-            }
-        }
     }
 }

@@ -65,6 +65,27 @@ final class LogFixtures {
         }
     }
 
+    /**
+     * Copies a live log like a crash would leave it: the small files first (they can only be older), then the
+     * segment and spare files.
+     */
+    static void crashCopy(java.nio.file.Path from, java.nio.file.Path to) throws IOException {
+        java.nio.file.Files.createDirectories(to);
+        for (String f : List.of(IngestLog.CHECKPOINT_FILE, IngestLog.APPLIED_FILE)) {
+            if (java.nio.file.Files.exists(from.resolve(f))) {
+                java.nio.file.Files.copy(from.resolve(f), to.resolve(f));
+            }
+        }
+        try (java.util.stream.Stream<java.nio.file.Path> s = java.nio.file.Files.list(from)) {
+            for (java.nio.file.Path p : s.toList()) {
+                String name = p.getFileName().toString();
+                if (SegmentFormat.isSegment(name) || SegmentFormat.isSpare(name)) {
+                    java.nio.file.Files.copy(p, to.resolve(name));
+                }
+            }
+        }
+    }
+
     /** Flips bits of one byte of {@code file} in place (a second call at the same place restores it). */
     static void flipByte(java.nio.file.Path file, long at) throws IOException {
         try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
