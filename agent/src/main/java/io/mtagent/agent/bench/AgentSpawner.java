@@ -60,9 +60,12 @@ public final class AgentSpawner implements AutoCloseable {
      * @param retention keep a retention journal (retention.dir in the folder)
      * @param overrides further settings, applied last
      * @param javaOptions JVM options of the child (for example -Xmx512m)
+     * @param writtenDisks write every disk file full before the agent starts, as a real disk is allocated end to
+     *        end; else the agent creates them sparse, and reading a hole costs no device I/O
      */
     public static AgentSpawner start(Path dir, int disks, long diskBytes, boolean retention,
-                                     Map<String, String> overrides, List<String> javaOptions) throws Exception {
+                                     Map<String, String> overrides, List<String> javaOptions, boolean writtenDisks)
+            throws Exception {
         FileTrees.deleteRecursively(dir);
         Files.createDirectories(dir);
         Map<String, String> s = new LinkedHashMap<>();
@@ -82,6 +85,9 @@ public final class AgentSpawner implements AutoCloseable {
             s.put("disk.d" + i + ".id", id);
             s.put("disk.d" + i + ".path", dir.resolve("disks").resolve(id + ".img").toAbsolutePath().toString());
             s.put("disk.d" + i + ".size", String.valueOf(diskBytes));
+            if (writtenDisks) {
+                writeFull(dir.resolve("disks").resolve(id + ".img"), diskBytes);
+            }
         }
         s.putAll(overrides);
         AgentConfig config = AgentConfig.of(s);
@@ -179,6 +185,24 @@ public final class AgentSpawner implements AutoCloseable {
         process.destroy();
         if (!process.waitFor(30, TimeUnit.SECONDS)) {
             process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * Writes {@code bytes} of zeros to a new {@code file} and syncs it: every block allocated and written, so the
+     * agent's before-image reads reach the device as they would on a real disk (the fio baseline lays its files
+     * out the same way). A sparse file's holes read as zeros with no I/O at all.
+     */
+    static void writeFull(Path file, long bytes) throws java.io.IOException {
+        Files.createDirectories(file.getParent());
+        java.nio.ByteBuffer zeros = java.nio.ByteBuffer.allocateDirect(8 << 20);
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+                java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+            for (long at = 0; at < bytes; ) {
+                zeros.clear().limit((int) Math.min(zeros.capacity(), bytes - at));
+                at += ch.write(zeros, at);
+            }
+            ch.force(true);
         }
     }
 }

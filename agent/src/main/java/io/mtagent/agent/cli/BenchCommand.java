@@ -154,6 +154,11 @@ final class BenchCommand implements Callable<Integer> {
             + " agent keeps a retention journal (default ${DEFAULT-VALUE}).")
     String retention;
 
+    @Option(names = "--sparse-disks", description = "Let the spawned agent create its disk files sparse instead of"
+            + " writing them full first. A hole reads as zeros without touching the device, so before-image reads of"
+            + " not yet written blocks cost nothing and retention-on figures come out better than a real disk's.")
+    boolean sparseDisks;
+
     @Option(names = "--disk-mib", description = "Size of each spawned disk in MiB (default 1024, 16 for many-disks).")
     Integer diskMib;
 
@@ -210,8 +215,11 @@ final class BenchCommand implements Callable<Integer> {
         progress(String.format("starting an agent with %d disk(s) of %d MiB in %s (retention %s)", n, mib,
                 dir.toAbsolutePath().normalize(), retention));
         Path baseDir = baselineDir != null ? baselineDir : dir.resolve("baseline");
+        if (!sparseDisks) {
+            progress(String.format("writing %d disk file(s) of %d MiB full first (--sparse-disks skips it)", n, mib));
+        }
         try (AgentSpawner agent = AgentSpawner.start(dir, n, mib << 20, keep, overrides,
-                agentJavaOpts.isEmpty() ? LAUNCHER_JAVA_OPTS : agentJavaOpts)) {
+                agentJavaOpts.isEmpty() ? LAUNCHER_JAVA_OPTS : agentJavaOpts, !sparseDisks)) {
             ClientOptions co = ClientOptions.builder(agent.config().dataListen().host(),
                     agent.config().dataListen().port()).passphrase(agent.passphrase())
                     .pinnedFingerprint(agent.fingerprint()).clientName("mtagent-bench").build();
