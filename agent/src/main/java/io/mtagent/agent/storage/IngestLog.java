@@ -626,7 +626,7 @@ public final class IngestLog implements Closeable {
 
     /** Closes the current segment (synced) and starts the next one; the checkpoint then moves past it. */
     private void roll(long nextSeq) throws IOException {
-        if (currentChannel.size() > currentPosition) {
+        if (currentChannel.size() > currentPosition && !TestOnlyFaults.REUSE_SEGMENT_INCARNATION) {
             // A spare written over holds its old records past our end. A closed segment must end at its last
             // record (a scan reads it to the end and treats anything else there as damage), and durably so before
             // the next segment exists: then a scan that sees the next segment also sees this one cut.
@@ -1209,7 +1209,7 @@ public final class IngestLog implements Closeable {
         }
         try {
             if (failure() == null && currentChannel != null && currentChannel.isOpen()) {
-                if (currentChannel.size() > currentPosition) {
+                if (currentChannel.size() > currentPosition && !TestOnlyFaults.REUSE_SEGMENT_INCARNATION) {
                     // A reused spare: cut its old records off, so the clean marker (file size == checkpoint) holds.
                     currentChannel.truncate(currentPosition);
                     currentChannel.force(true);

@@ -16,9 +16,10 @@ import java.util.logging.Logger;
  *       while the caller already acted on it (e.g. a rollback phase the target was already written under).</li>
  *   <li>{@code -Dmtagent.testonly.fault.reuseSegmentIncarnation=true}: the ingest logs recycle applied segment
  *       files through one pool per cache volume (the "preallocate and reuse" of DESIGN.md) instead of deleting
- *       them, and a recycled file keeps its old incarnation id and is not truncated. Today segments are never
- *       reused (every roll creates a fresh, truncated file), so the switch adds the recycling and breaks its
- *       one rule: after a power cut the stale records past the synced end verify as if they were new.</li>
+ *       them, and a recycled file keeps its old incarnation id and is not truncated. The real reuse (spare
+ *       segments, {@link IngestLog}) gives every reused file a new incarnation and cuts a segment at its last record
+ *       at roll and close; the switch drops both, so after a power cut the stale records past the synced end verify
+ *       as if they were new.</li>
  * </ul>
  */
 public final class TestOnlyFaults {
