@@ -624,17 +624,23 @@ public final class IngestLog implements Closeable {
         }
     }
 
-    /** Closes the current segment (synced) and starts the next one; the checkpoint then moves past it. */
-    private void roll(long nextSeq) throws IOException {
+    /**
+     * Syncs the current segment, first cutting it at its last record when it is a spare written over: the old
+     * records past our end must go before the segment is closed (a scan reads a closed segment to its end and takes
+     * anything else there for damage) or vouched for by the clean marker. The test-only reuse fault keeps them.
+     */
+    private void syncCutAtEnd() throws IOException {
         if (currentChannel.size() > currentPosition && !TestOnlyFaults.REUSE_SEGMENT_INCARNATION) {
-            // A spare written over holds its old records past our end. A closed segment must end at its last
-            // record (a scan reads it to the end and treats anything else there as damage), and durably so before
-            // the next segment exists: then a scan that sees the next segment also sees this one cut.
             currentChannel.truncate(currentPosition);
-            currentChannel.force(true);
+            currentChannel.force(true); // the size is metadata
         } else {
             currentChannel.force(false);
         }
+    }
+
+    /** Closes the current segment (synced) and starts the next one; the checkpoint then moves past it. */
+    private void roll(long nextSeq) throws IOException {
+        syncCutAtEnd(); // before the next segment exists: a scan that sees the next one sees this one cut
         currentChannel.close();
         lock.lock();
         try {
@@ -1209,13 +1215,7 @@ public final class IngestLog implements Closeable {
         }
         try {
             if (failure() == null && currentChannel != null && currentChannel.isOpen()) {
-                if (currentChannel.size() > currentPosition && !TestOnlyFaults.REUSE_SEGMENT_INCARNATION) {
-                    // A reused spare: cut its old records off, so the clean marker (file size == checkpoint) holds.
-                    currentChannel.truncate(currentPosition);
-                    currentChannel.force(true);
-                } else {
-                    currentChannel.force(false);
-                }
+                syncCutAtEnd(); // the clean marker holds only if the file ends at the checkpoint
                 writeCheckpoint();
                 persistApplied(appliedSeq()); // the applier has stopped: its last point, before the marker vouches
                 writeCleanMarker();
