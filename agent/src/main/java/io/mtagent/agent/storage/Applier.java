@@ -37,6 +37,12 @@ import java.util.logging.Logger;
  * harmless. Every payload is decompressed with a bounded safe decompressor and its CRC-32C re-checked before it
  * touches the target: a mismatch means on-disk corruption and fails the disk.
  *
+ * <p>When the stage never reads payloads ({@link ApplyStage#readsPayloads()} false: no retention journal), each
+ * batch is read with a {@link DirectPayloadBuffers.Lease}: an uncompressed payload lands in an aligned direct buffer
+ * that goes to the target write as it is, and the lease is closed once the batch's writes are done (or the batch
+ * is abandoned), never before. Records that do not fit the shared budget are read onto the heap, as with a stage
+ * that reads payloads.
+ *
  * <p>Within a batch, up to {@code apply.target.lanes} target writes are under way at once, a write starting only
  * after every earlier overlapping write of the batch finished ({@link OverlapOrderedWrites}): the target ends as if
  * the batch were written in order.
@@ -85,6 +91,8 @@ public final class Applier implements Closeable {
      * only the few with a batch in flight hold a thread (a thread per disk was 256 more stacks in many-disks).
      */
     private final ExecutorService writer;
+    /** Where batches' payloads are read to when the stage never reads them; null: on the heap. */
+    private final DirectPayloadBuffers payloadBuffers;
     private static final ExecutorService TARGET_WRITERS = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 10,
             TimeUnit.SECONDS, new SynchronousQueue<>(), new ThreadFactory() {
                 private final AtomicInteger n = new AtomicInteger();
@@ -98,6 +106,13 @@ public final class Applier implements Closeable {
             });
 
     public Applier(String diskName, IngestLog log, BlockDevice target, ApplyStage stage, ApplierOptions options) {
+        this(diskName, log, target, stage, options, DirectPayloadBuffers.SHARED);
+    }
+
+    /** With its own payload budget (tests: a small one, to see the heap fallback). */
+    Applier(String diskName, IngestLog log, BlockDevice target, ApplyStage stage, ApplierOptions options,
+            DirectPayloadBuffers payloadBuffers) {
+        this.payloadBuffers = stage.readsPayloads() ? null : payloadBuffers;
         this.diskName = diskName;
         this.log = log;
         this.target = target;
@@ -172,6 +187,7 @@ public final class Applier implements Closeable {
         // The batch whose target writes run on the writer thread right now (pipelined stages only), and its last seq.
         Future<?> inFlight = null;
         long inFlightLast = 0;
+        DirectPayloadBuffers.Lease inFlightLease = null; // the in-flight batch's payload buffers, if any
         long captured = appliedSeq; // the last seq whose before-images are captured (and target write under way)
         try {
             while (true) {
@@ -187,6 +203,7 @@ public final class Applier implements Closeable {
                     // paused or idle applier has nothing under way and its applied point is everything it took.
                     finish(inFlight, inFlightLast);
                     inFlight = null;
+                    inFlightLease = null; // closed by the batch's task
                     continue;
                 }
                 lock.lock();
@@ -201,34 +218,48 @@ public final class Applier implements Closeable {
                 } finally {
                     lock.unlock();
                 }
-                List<StoredRecord> batch = log.readDurable(captured, options.batchBytes());
-                if (batch.isEmpty()) {
-                    continue;
-                }
-                // Runs while the previous batch may still be landing: the stage overlays it (ApplyStage, Pipelining).
-                stage.beforeOverwrite(batch, target);
-                if (inFlight != null) {
-                    finish(inFlight, inFlightLast); // only one batch in flight: the next capture overlays just this one
-                    inFlight = null;
-                }
-                long last = batch.get(batch.size() - 1).record().seq();
-                captured = last;
-                if (writer != null) {
-                    inFlight = writer.submit(() -> {
-                        Thread me = Thread.currentThread();
-                        String pooled = me.getName();
-                        me.setName("applier-" + diskName + "-target"); // for thread dumps and profiles
-                        try {
-                            writeBatch(batch);
-                        } finally {
-                            me.setName(pooled);
-                        }
-                        return null;
-                    });
-                    inFlightLast = last;
-                } else {
-                    writeBatch(batch);
-                    markApplied(last);
+                DirectPayloadBuffers.Lease lease = payloadBuffers == null ? null : payloadBuffers.lease();
+                boolean handedOver = false; // once true, the batch's writer closes the lease
+                try {
+                    List<StoredRecord> batch = log.readDurable(captured, options.batchBytes(), lease);
+                    if (batch.isEmpty()) {
+                        continue;
+                    }
+                    // Runs while the previous batch may still be landing: the stage overlays it (ApplyStage,
+                    // Pipelining).
+                    stage.beforeOverwrite(batch, target);
+                    if (inFlight != null) {
+                        // only one batch in flight: the next capture overlays just this one
+                        finish(inFlight, inFlightLast);
+                        inFlight = null;
+                        inFlightLease = null;
+                    }
+                    long last = batch.get(batch.size() - 1).record().seq();
+                    captured = last;
+                    if (writer != null) {
+                        inFlight = writer.submit(() -> {
+                            Thread me = Thread.currentThread();
+                            String pooled = me.getName();
+                            me.setName("applier-" + diskName + "-target"); // for thread dumps and profiles
+                            try {
+                                writeBatch(batch);
+                            } finally {
+                                close(lease);
+                                me.setName(pooled);
+                            }
+                            return null;
+                        });
+                        handedOver = true;
+                        inFlightLast = last;
+                        inFlightLease = lease;
+                    } else {
+                        writeBatch(batch);
+                        markApplied(last);
+                    }
+                } finally {
+                    if (!handedOver) {
+                        close(lease);
+                    }
                 }
                 lock.lock();
                 try {
@@ -257,6 +288,7 @@ public final class Applier implements Closeable {
             if (inFlight != null) {
                 inFlight.cancel(false); // not started yet: never write; started: it ends on its own
                 awaitQuietly(inFlight);
+                close(inFlightLease); // a task cancelled before it started never closed it
             }
         }
     }
@@ -277,6 +309,12 @@ public final class Applier implements Closeable {
         stage.landed(last);
     }
 
+    private static void close(DirectPayloadBuffers.Lease lease) {
+        if (lease != null) {
+            lease.close();
+        }
+    }
+
     private static void awaitQuietly(Future<?> f) {
         try {
             f.get();
@@ -295,14 +333,15 @@ public final class Applier implements Closeable {
                 IngestRecord rec = r.record();
                 if (rec.type() == IngestRecord.Type.WRITE) { // a tag only moves the applied point
                     writes.add(new TargetWrite(rec.offset(), rec.length(), r));
-                    if (rec.length() <= options.maxWriteBytes()) { // a bad length fails in decode, with its seq
+                    boolean decoded = r.directPayload() == null || rec.compressed(); // else written as stored
+                    if (decoded && rec.length() <= options.maxWriteBytes()) { // a bad length fails in decode
                         largest = Math.max(largest, rec.length());
                     }
                 }
             }
             if (options.targetLanes() < 2 || writes.size() < MIN_WRITES_FOR_LANES) {
                 for (TargetWrite w : writes) {
-                    target.write(w.offset(), decodeOwn(w.stored()));
+                    target.write(w.offset(), dataOf(w.stored(), null));
                 }
             } else {
                 writeInLanes(writes, largest);
@@ -328,18 +367,19 @@ public final class Applier implements Closeable {
     private void writeInLanes(List<TargetWrite> writes, int largest) throws IOException {
         int lanes = Math.min(options.targetLanes(), writes.size());
         ByteBuffer[] laneBuffers = new ByteBuffer[lanes];
-        for (int l = 1; l < lanes; l++) {
+        for (int l = 1; l < lanes && largest > 0; l++) { // none when every write goes as stored
             laneBuffers[l] = AlignedBufferPool.SHARED.acquire(largest);
         }
         try {
             OverlapOrderedWrites.run(writes, lanes, TARGET_WRITERS, (i, lane) -> {
                 TargetWrite w = writes.get(i);
-                ByteBuffer data = lane == 0 ? decodeOwn(w.stored()) : decodeInto(w.stored(), laneBuffers[lane]);
-                target.write(w.offset(), data);
+                target.write(w.offset(), dataOf(w.stored(), lane == 0 ? null : laneBuffers[lane]));
             });
         } finally {
             for (int l = 1; l < lanes; l++) {
-                AlignedBufferPool.SHARED.release(laneBuffers[l]);
+                if (laneBuffers[l] != null) {
+                    AlignedBufferPool.SHARED.release(laneBuffers[l]);
+                }
             }
         }
     }
@@ -363,6 +403,24 @@ public final class Applier implements Closeable {
         } finally {
             targetLock.unlock();
         }
+    }
+
+    /**
+     * The bytes to write for a record: its direct payload as stored when it is uncompressed (checked, no copy),
+     * else decoded into {@code laneBuffer}, or into the applier's own buffer when that is null (lane 0).
+     */
+    private ByteBuffer dataOf(StoredRecord stored, ByteBuffer laneBuffer) throws IOException {
+        checkedLength(stored);
+        ByteBuffer asStored;
+        try {
+            asStored = RecordPayloads.storedAsIs(stored);
+        } catch (IOException e) {
+            throw new IOException("disk " + diskName + ": " + e.getMessage(), e);
+        }
+        if (asStored != null) {
+            return asStored;
+        }
+        return laneBuffer == null ? decodeOwn(stored) : decodeInto(stored, laneBuffer);
     }
 
     /** Decodes into the applier's own buffer (lane 0: grown to the largest write seen). */

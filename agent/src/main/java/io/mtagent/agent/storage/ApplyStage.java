@@ -28,6 +28,16 @@ public interface ApplyStage {
     }
 
     /**
+     * True (the default) when the stage reads the batch's payloads ({@link StoredRecord#payload()}), now or after
+     * it returns (a pipelining stage keeps them for its overlay). False lets the applier read payloads into
+     * direct buffers it hands straight to the target and reuses once the batch is written
+     * ({@link DirectPayloadBuffers}); such a stage may read only each record's metadata.
+     */
+    default boolean readsPayloads() {
+        return true;
+    }
+
+    /**
      * Everything up to {@code seq} is on the target: a pipelining stage may drop what it kept of those batches
      * for its overlay. Called on the applier thread.
      */
@@ -43,6 +53,11 @@ public interface ApplyStage {
         @Override
         public boolean pipelines() {
             return true;
+        }
+
+        @Override
+        public boolean readsPayloads() {
+            return false;
         }
     };
 }

@@ -791,19 +791,30 @@ public final class IngestLog implements Closeable {
 
     // ------------------------------------------------------------------ applier side
 
-    // Applier thread only (readDurable): the reusable read buffer, its CRC and the last failure's reason.
+    // Applier thread only (readDurable): the reusable read buffers, the CRC and the last failure's reason.
     private final ByteBuffer[] readScratch = new ByteBuffer[1];
+    private final ByteBuffer readHeader =
+            ByteBuffer.allocateDirect(SegmentFormat.RECORD_PREFIX_LENGTH + SegmentFormat.BODY_HEADER_LENGTH);
     private final CRC32C readCrc = new CRC32C();
     private final String[] why = new String[1];
+
+    /** {@link #readDurable(long, int, DirectPayloadBuffers.Lease)} with every payload on the heap. */
+    public List<StoredRecord> readDurable(long afterSeq, int maxBytes) throws IOException {
+        return readDurable(afterSeq, maxBytes, null);
+    }
 
     /**
      * Durable records with seq &gt; {@code afterSeq}, in order, up to about {@code maxBytes} counting each record
      * as the larger of its stored and its decompressed size (at least one record if any): the applier and its
      * journaling stage hold a batch decompressed, so a highly compressible stream must not make a batch of
      * {@code maxBytes} stored turn into many times that on the heap.
-     * Payloads are byte arrays as stored (compressed when flagged). Applier thread only.
+     * Payloads are as stored (compressed when flagged): a write's in a direct buffer from {@code lease} when it
+     * has room (one scattering read puts the payload at the aligned buffer's start; valid until the lease is
+     * closed), else, and always for tags or without a lease, in a byte array. Every record is verified either way.
+     * Applier thread only.
      */
-    public List<StoredRecord> readDurable(long afterSeq, int maxBytes) throws IOException {
+    public List<StoredRecord> readDurable(long afterSeq, int maxBytes, DirectPayloadBuffers.Lease lease)
+            throws IOException {
         List<long[]> where = new ArrayList<>();
         lock.lock();
         try {
@@ -813,7 +824,8 @@ public final class IngestLog implements Closeable {
                 if (e == null) {
                     break;
                 }
-                where.add(new long[] {e.segment, e.position, segments.get(e.segment).incarnation, e.length});
+                where.add(new long[] {e.segment, e.position, segments.get(e.segment).incarnation, e.length,
+                        e.tag ? 1 : 0});
                 bytes += e.length;
             }
         } finally {
@@ -830,12 +842,22 @@ public final class IngestLog implements Closeable {
                 ch = FileChannel.open(dir.resolve(SegmentFormat.fileName(w[0])), StandardOpenOption.READ);
                 readChannels.put(w[0], ch);
             }
-            SegmentScanner.Scanned s = SegmentScanner.readAt(ch, w[2], w[1], (int) w[3], readScratch, readCrc, why);
+            int recordLength = (int) w[3];
+            ByteBuffer direct = lease == null || w[4] != 0 ? null
+                    : lease.tryAcquire(Math.max(0, recordLength - SegmentFormat.RECORD_PREFIX_LENGTH
+                            - SegmentFormat.BODY_HEADER_LENGTH));
+            SegmentScanner.Scanned s = direct != null
+                    ? SegmentScanner.readAtInto(ch, w[2], w[1], recordLength, readHeader, direct, readCrc, why)
+                    : SegmentScanner.readAt(ch, w[2], w[1], recordLength, readScratch, readCrc, why);
             if (s == null) {
                 throw new CorruptLogException(dir.resolve(SegmentFormat.fileName(w[0])), w[1],
                         "a durable record no longer verifies (" + why[0] + ")");
             }
-            out.add(new StoredRecord(s.record(), s.payload(), s.payloadCrc()));
+            if (direct != null && s.record().type() == IngestRecord.Type.WRITE) {
+                out.add(new StoredRecord(s.record(), null, s.payloadCrc(), direct));
+            } else {
+                out.add(new StoredRecord(s.record(), s.payload(), s.payloadCrc()));
+            }
             decodedBytes += Math.max(w[3], s.record().type() == IngestRecord.Type.WRITE ? s.record().length() : 0);
         }
         return out;

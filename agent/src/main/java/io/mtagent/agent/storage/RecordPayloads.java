@@ -26,12 +26,12 @@ public final class RecordPayloads {
      */
     public static ByteBuffer decode(StoredRecord stored, ByteBuffer dst) throws IOException {
         IngestRecord rec = stored.record();
-        byte[] payload = stored.payload();
         int length = rec.length();
         dst.clear().limit(length);
         if (rec.compressed()) {
+            ByteBuffer src = stored.directPayload() != null ? stored.directPayload() : ByteBuffer.wrap(stored.payload());
             try {
-                int n = LZ4.decompress(ByteBuffer.wrap(payload), 0, payload.length, dst, 0, length);
+                int n = LZ4.decompress(src, src.position(), src.remaining(), dst, 0, length);
                 if (n != length) {
                     throw new IOException("record seq " + rec.seq() + " decompressed to " + n + " bytes, not " + length);
                 }
@@ -45,19 +45,36 @@ public final class RecordPayloads {
             checkDataCrc(rec, (int) crc.getValue());
         } else {
             checkUncompressed(stored);
-            dst.put(payload);
+            if (stored.directPayload() != null) {
+                dst.put(stored.directPayload().duplicate());
+            } else {
+                dst.put(stored.payload());
+            }
             dst.position(0).limit(length);
         }
         return dst;
     }
 
     /**
-     * The uncompressed bytes, checked: a new array when the payload is compressed, the payload array itself when
-     * it is not (after the same length and CRC checks; no copy, which was one allocation and one copy per write
-     * on the journaling path). Callers only read the result.
+     * The uncompressed bytes of a payload held in direct memory and stored uncompressed, checked (length and data
+     * CRC): a view of the stored buffer itself, no copy, aligned as the buffer is. Null when the record is
+     * compressed or held on the heap: decode it into a buffer instead.
+     */
+    public static ByteBuffer storedAsIs(StoredRecord stored) throws IOException {
+        if (stored.directPayload() == null || stored.record().compressed()) {
+            return null;
+        }
+        checkUncompressed(stored);
+        return stored.directPayload().duplicate();
+    }
+
+    /**
+     * The uncompressed bytes, checked: a new array when the payload is compressed or held in direct memory, the
+     * payload array itself when it is neither (after the same length and CRC checks; no copy, which was one
+     * allocation and one copy per write on the journaling path). Callers only read the result.
      */
     public static byte[] decode(StoredRecord stored) throws IOException {
-        if (!stored.record().compressed()) {
+        if (!stored.record().compressed() && stored.directPayload() == null) {
             checkUncompressed(stored);
             return stored.payload();
         }
@@ -67,8 +84,8 @@ public final class RecordPayloads {
 
     private static void checkUncompressed(StoredRecord stored) throws IOException {
         IngestRecord rec = stored.record();
-        if (stored.payload().length != rec.length()) {
-            throw new IOException("record seq " + rec.seq() + " holds " + stored.payload().length + " bytes, not "
+        if (stored.payloadLength() != rec.length()) {
+            throw new IOException("record seq " + rec.seq() + " holds " + stored.payloadLength() + " bytes, not "
                     + rec.length());
         }
         checkDataCrc(rec, stored.payloadCrc());

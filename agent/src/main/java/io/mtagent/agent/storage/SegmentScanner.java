@@ -119,38 +119,109 @@ final class SegmentScanner {
     }
 
     /**
+     * Reads the record at {@code position} as {@link #readAt} does, but with one scattering read: the record's
+     * prefix and body header into {@code header} (a direct buffer of at least {@link SegmentFormat#RECORD_PREFIX_LENGTH}
+     * + {@link SegmentFormat#BODY_HEADER_LENGTH} bytes) and its payload straight into {@code payload} (capacity at
+     * least {@code recordLength} minus those), so an aligned {@code payload} holds the bytes at its start, ready for
+     * an O_DIRECT write, with no copy. On success {@code payload} has position 0 and limit the payload's length and
+     * the returned record's {@code payload} is null (tags aside: their name is copied out too). Moves the
+     * channel's position: the caller must own the channel.
+     */
+    static Scanned readAtInto(FileChannel channel, long incarnation, long position, int recordLength,
+                              ByteBuffer header, ByteBuffer payload, CRC32C crc, String[] why) throws IOException {
+        int headerLength = SegmentFormat.RECORD_PREFIX_LENGTH + SegmentFormat.BODY_HEADER_LENGTH;
+        if (recordLength < headerLength || recordLength > SegmentFormat.recordLength(SegmentFormat.MAX_BODY_LENGTH)) {
+            why[0] = "bad indexed record length " + recordLength;
+            return null;
+        }
+        header.clear().limit(headerLength);
+        payload.clear().limit(recordLength - headerLength);
+        ByteBuffer[] parts = {header, payload};
+        channel.position(position);
+        while (payload.hasRemaining()) {
+            if (channel.read(parts) < 0) {
+                break; // the file may end inside the last record's padding (a torn tail truncated there): fine
+            }
+        }
+        if (header.hasRemaining()) {
+            why[0] = header.position() < SegmentFormat.RECORD_PREFIX_LENGTH ? "truncated record prefix" : "truncated record";
+            return null;
+        }
+        int bodyLength = header.getInt(0);
+        int storedCrc = header.getInt(4);
+        if (bodyLength < SegmentFormat.BODY_HEADER_LENGTH
+                || SegmentFormat.recordLength(bodyLength - SegmentFormat.BODY_HEADER_LENGTH) != recordLength) {
+            why[0] = "bad record length " + Integer.toUnsignedString(bodyLength);
+            return null;
+        }
+        int payloadLength = bodyLength - SegmentFormat.BODY_HEADER_LENGTH;
+        if (payload.position() < payloadLength) {
+            why[0] = "truncated record";
+            return null;
+        }
+        payload.limit(payloadLength).position(0);
+        Scanned s = verifyParts(header.slice(SegmentFormat.RECORD_PREFIX_LENGTH, SegmentFormat.BODY_HEADER_LENGTH),
+                payload, storedCrc, incarnation, position, crc, why);
+        if (s == null) {
+            payload.clear().limit(0);
+        }
+        return s;
+    }
+
+    /**
      * Checks a record body (CRC, incarnation, header consistency) and decodes it; null with {@code why[0]} set
      * when it does not verify. {@code body} holds exactly the body bytes.
      */
     private static Scanned verify(ByteBuffer body, int storedCrc, long expectedIncarnation, long at, CRC32C crc,
                                   String[] why) {
-        int bodyLength = body.remaining();
+        ByteBuffer payloadPart = body.slice(body.position() + SegmentFormat.BODY_HEADER_LENGTH,
+                body.remaining() - SegmentFormat.BODY_HEADER_LENGTH);
+        Scanned s = verifyParts(body.slice(body.position(), SegmentFormat.BODY_HEADER_LENGTH), payloadPart, storedCrc,
+                expectedIncarnation, at, crc, why);
+        if (s == null || s.payload() != null) {
+            return s;
+        }
+        byte[] payload = new byte[payloadPart.remaining()];
+        payloadPart.get(0, payload);
+        return new Scanned(s.record(), payload, s.position(), s.length(), s.payloadCrc());
+    }
+
+    /**
+     * Checks a record given as its body header ({@link SegmentFormat#BODY_HEADER_LENGTH} bytes at index 0) and its
+     * payload (position 0, limit the stored payload length); the returned record's payload is null for a write
+     * (the caller keeps the bytes where they are) and the name's bytes for a tag.
+     */
+    private static Scanned verifyParts(ByteBuffer bodyHeader, ByteBuffer payload, int storedCrc,
+                                       long expectedIncarnation, long at, CRC32C crc, String[] why) {
         // The record CRC covers body header and payload; computed as two CRCs and combined, so the payload's own
         // CRC comes out of the same single pass (one pass over the bytes instead of two: RecordPayloads).
         crc.reset();
-        crc.update(body.duplicate().limit(body.position() + SegmentFormat.BODY_HEADER_LENGTH));
+        crc.update(bodyHeader.duplicate().position(0).limit(SegmentFormat.BODY_HEADER_LENGTH));
         int headerCrc = (int) crc.getValue();
         crc.reset();
-        crc.update(body.duplicate().position(body.position() + SegmentFormat.BODY_HEADER_LENGTH));
+        crc.update(payload.duplicate());
         int payloadCrc = (int) crc.getValue();
-        if (Crc32cCombine.combine(headerCrc, payloadCrc, bodyLength - SegmentFormat.BODY_HEADER_LENGTH) != storedCrc) {
+        if (Crc32cCombine.combine(headerCrc, payloadCrc, payload.remaining()) != storedCrc) {
             why[0] = "CRC mismatch";
             return null;
         }
-        int payloadLength = body.getInt(4);
-        if (body.getLong(8) != expectedIncarnation) {
+        int payloadLength = bodyHeader.getInt(4);
+        if (bodyHeader.getLong(8) != expectedIncarnation) {
             why[0] = "record of an earlier incarnation of this file";
             return null;
         }
-        if (payloadLength != bodyLength - SegmentFormat.BODY_HEADER_LENGTH
-                || (body.get(0) != SegmentFormat.TYPE_WRITE && body.get(0) != SegmentFormat.TYPE_TAG)) {
+        if (payloadLength != payload.remaining()
+                || (bodyHeader.get(0) != SegmentFormat.TYPE_WRITE && bodyHeader.get(0) != SegmentFormat.TYPE_TAG)) {
             why[0] = "inconsistent record header";
             return null;
         }
-        byte[] payload = new byte[payloadLength];
-        body.get(SegmentFormat.BODY_HEADER_LENGTH, payload);
-        IngestRecord r = SegmentFormat.decodeBody(body, payload);
-        return new Scanned(r, payload, at, SegmentFormat.recordLength(payloadLength), payloadCrc);
+        byte[] tagName = null;
+        if (bodyHeader.get(0) == SegmentFormat.TYPE_TAG) {
+            tagName = new byte[payloadLength];
+            payload.get(0, tagName);
+        }
+        IngestRecord r = SegmentFormat.decodeBody(bodyHeader, tagName);
+        return new Scanned(r, tagName, at, SegmentFormat.recordLength(payloadLength), payloadCrc);
     }
 
     /** Where the next record would start (after the last verified one). */

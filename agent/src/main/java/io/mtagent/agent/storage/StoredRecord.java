@@ -1,5 +1,6 @@
 package io.mtagent.agent.storage;
 
+import java.nio.ByteBuffer;
 import java.util.zip.CRC32C;
 
 /**
@@ -7,11 +8,28 @@ import java.util.zip.CRC32C;
  * (LZ4-compressed when {@code record.compressed()}; empty for tags), and the CRC-32C of that stored payload, which
  * the reader computed while verifying the record ({@link RecordPayloads} checks an uncompressed write's data CRC
  * against it instead of running over the bytes again).
+ *
+ * <p>The payload is held in one of two places: a heap array ({@code payload}), or, when the applier read the
+ * batch with a {@link DirectPayloadBuffers.Lease}, an aligned direct buffer ({@code directPayload}, position 0,
+ * limit the stored length; {@code payload} is then null) that is valid only until that lease is closed. Only an
+ * applier whose stage never reads payloads gets direct ones ({@link ApplyStage#readsPayloads()}).
  */
-public record StoredRecord(IngestRecord record, byte[] payload, int payloadCrc) {
+public record StoredRecord(IngestRecord record, byte[] payload, int payloadCrc, ByteBuffer directPayload) {
+    public StoredRecord(IngestRecord record, byte[] payload, int payloadCrc) {
+        this(record, payload, payloadCrc, null);
+    }
+
     /** A record whose payload CRC is computed here (records not read through the verifying scanner). */
     public StoredRecord(IngestRecord record, byte[] payload) {
         this(record, payload, crc(payload));
+    }
+
+    /** The stored payload's length in bytes, wherever it is held. */
+    public int payloadLength() {
+        if (directPayload != null) {
+            return directPayload.remaining();
+        }
+        return payload == null ? 0 : payload.length;
     }
 
     private static int crc(byte[] payload) {

@@ -98,6 +98,78 @@ class ApplierTest {
         }
     }
 
+    /**
+     * With no stage reading payloads, writes go to the target from the direct buffers they were read into (a
+     * budget that takes them all), from the heap when the budget is empty, and a stage that reads payloads always
+     * gets them on the heap. The target equals the model every way, and every lease is closed at the end.
+     */
+    @Test
+    void payloadsGoDirectOnlyWhenNoStageReadsThemAndTheTargetIsRightEitherWay() throws Exception {
+        record Case(String name, long budget, boolean stageReads) {
+        }
+        for (Case c : List.of(new Case("direct", 64 << 20, false), new Case("budget empty", 0, false),
+                new Case("stage reads payloads", 64 << 20, true))) {
+            SplittableRandom r = new SplittableRandom(33);
+            byte[] model = new byte[DISK];
+            DirectPayloadBuffers buffers = new DirectPayloadBuffers(c.budget());
+            AtomicBoolean stageSawDirect = new AtomicBoolean();
+            ApplyStage stage = c.stageReads()
+                    ? (batch, t) -> batch.forEach(s -> stageSawDirect.compareAndSet(false,
+                            s.record().type() == IngestRecord.Type.WRITE && s.payload() == null))
+                    : ApplyStage.NONE;
+            Path dir = tmp.resolve(c.name().replace(' ', '-'));
+            try (IngestLog log = IngestLog.open(dir.resolve("log"), "d1", logOptions());
+                 FileBlockDevice target = FileBlockDevice.open(dir.resolve("target.img"), DISK, 512)) {
+                Applier applier = new Applier("d1", log, target, stage, OPTIONS, buffers);
+                applier.start();
+                try {
+                    offerWorkload(log, r, 1, 80, model);
+                    log.flush();
+                    applier.awaitApplied(80, Duration.ofSeconds(20));
+                    assertThat(Arrays.equals(readAll(target), model)).as("%s: target equals model", c.name()).isTrue();
+                } finally {
+                    applier.close();
+                }
+            }
+            assertThat(buffers.madeBytes() > 0).as("%s: direct buffers used", c.name())
+                    .isEqualTo(c.budget() > 0 && !c.stageReads());
+            assertThat(buffers.inUseBytes()).as("%s: every lease closed", c.name()).isZero();
+            assertThat(stageSawDirect).as("%s: a payload-reading stage saw a direct payload", c.name()).isFalse();
+        }
+    }
+
+    /** A target failure with payloads in direct buffers leaves none of them held (the budget is shared). */
+    @Test
+    void aFailedApplierReturnsItsPayloadBuffers() throws Exception {
+        SplittableRandom r = new SplittableRandom(34);
+        byte[] model = new byte[DISK];
+        AtomicBoolean broken = new AtomicBoolean(true);
+        DirectPayloadBuffers buffers = new DirectPayloadBuffers(64 << 20);
+        try (IngestLog log = IngestLog.open(tmp.resolve("log"), "d1", logOptions());
+             FileBlockDevice file = FileBlockDevice.open(tmp.resolve("target.img"), DISK, 512)) {
+            Applier applier = new Applier("d1", log, new FailingDevice(file, broken), ApplyStage.NONE, OPTIONS,
+                    buffers);
+            applier.start();
+            try {
+                offerWorkload(log, r, 1, 40, model);
+                log.flush();
+                long deadline = System.nanoTime() + 10_000_000_000L;
+                while (applier.state() != Applier.State.FAILED && System.nanoTime() < deadline) {
+                    Thread.sleep(5);
+                }
+                assertThat(applier.state()).isEqualTo(Applier.State.FAILED);
+                deadline = System.nanoTime() + 10_000_000_000L;
+                while (buffers.inUseBytes() > 0 && System.nanoTime() < deadline) {
+                    Thread.sleep(5);
+                }
+            } finally {
+                applier.close();
+            }
+        }
+        assertThat(buffers.madeBytes()).as("the direct path was taken").isPositive();
+        assertThat(buffers.inUseBytes()).isZero();
+    }
+
     @Test
     void failingTargetStopsTheApplierAndTheLogKeepsTheRecords() throws Exception {
         SplittableRandom r = new SplittableRandom(32);
