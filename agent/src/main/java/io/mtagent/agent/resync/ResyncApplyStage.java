@@ -42,11 +42,6 @@ public final class ResyncApplyStage implements ApplyStage {
     }
 
     @Override
-    public boolean readsPayloads() {
-        return inner.readsPayloads(); // the markers are tags: only their metadata is read here
-    }
-
-    @Override
     public void landed(long seq) {
         inner.landed(seq);
     }

@@ -26,7 +26,9 @@ import java.util.List;
  *   <li>Pipelined ({@link ApplyStage#pipelines()}): the previous batch's target writes may still be landing while
  *       this one is captured, so the previous batch's writes are overlaid first, in order, then this batch's
  *       earlier ones. The stage keeps the previous batch's decoded data until the applier reports it
- *       {@link #landed}; so at most two batches' data ({@code 2 × apply.batch.bytes}, uncompressed) per disk.</li>
+ *       {@link #landed}; so at most two batches' data ({@code 2 × apply.batch.bytes}, uncompressed) per disk. That
+ *       data is read from the records' payloads where they are (often the applier's direct buffers), which the
+ *       applier keeps until then ({@link ApplyStage}, payload lifetime).</li>
  * </ul>
  * Runs on the applier thread only; the target reads of a capture run on a {@link BeforeImageReader} thread, which
  * has ended when {@link #beforeOverwrite} returns.
@@ -42,7 +44,8 @@ public final class JournalingApplyStage implements ApplyStage {
         return journal;
     }
 
-    private record Earlier(long offset, byte[] data) {
+    /** A write of an earlier batch or of this one: its data may be a view of the applier's direct buffer. */
+    private record Earlier(long offset, ByteBuffer data) {
     }
 
     /** The last captured batch's writes, decoded, kept for the next batch's overlay until it has landed. */
@@ -97,7 +100,7 @@ public final class JournalingApplyStage implements ApplyStage {
                 }
                 continue;
             }
-            byte[] data = RecordPayloads.decode(r);
+            ByteBuffer data = RecordPayloads.view(r);
             if (rec.seq() > journaled) {
                 // Read into aligned direct memory (the O_DIRECT read needs no bounce buffer) and appended from it
                 // (the journal's write needs no temporary direct copy): a new heap array per image cost an
@@ -122,7 +125,7 @@ public final class JournalingApplyStage implements ApplyStage {
         long end = offset + buf.remaining();
         for (Earlier e : earlier) {
             long lo = Math.max(offset, e.offset());
-            long hi = Math.min(end, e.offset() + e.data().length);
+            long hi = Math.min(end, e.offset() + e.data().remaining());
             if (lo < hi) {
                 buf.put((int) (lo - offset), e.data(), (int) (lo - e.offset()), (int) (hi - lo));
             }

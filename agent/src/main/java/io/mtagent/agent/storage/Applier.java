@@ -37,11 +37,11 @@ import java.util.logging.Logger;
  * harmless. Every payload is decompressed with a bounded safe decompressor and its CRC-32C re-checked before it
  * touches the target: a mismatch means on-disk corruption and fails the disk.
  *
- * <p>When the stage never reads payloads ({@link ApplyStage#readsPayloads()} false: no retention journal), each
- * batch is read with a {@link DirectPayloadBuffers.Lease}: an uncompressed payload lands in an aligned direct buffer
- * that goes to the target write as it is, and the lease is closed once the batch's writes are done (or the batch
- * is abandoned), never before. Records that do not fit the shared budget are read onto the heap, as with a stage
- * that reads payloads.
+ * <p>Each batch is read with a {@link DirectPayloadBuffers.Lease}: an uncompressed payload lands in an aligned direct
+ * buffer that goes to the target write as it is. The lease is closed on this thread only once the batch has
+ * landed and been reported {@link ApplyStage#landed} and the next batch's {@link ApplyStage#beforeOverwrite} has
+ * returned (the stage's overlay may read the batch until then: {@link ApplyStage}, payload lifetime), or when the
+ * loop ends. Records that do not fit the shared budget are read onto the heap.
  *
  * <p>Within a batch, up to {@code apply.target.lanes} target writes are under way at once, a write starting only
  * after every earlier overlapping write of the batch finished ({@link OverlapOrderedWrites}): the target ends as if
@@ -91,7 +91,7 @@ public final class Applier implements Closeable {
      * only the few with a batch in flight hold a thread (a thread per disk was 256 more stacks in many-disks).
      */
     private final ExecutorService writer;
-    /** Where batches' payloads are read to when the stage never reads them; null: on the heap. */
+    /** Where batches' payloads are read to (the heap when a record does not fit its budget). */
     private final DirectPayloadBuffers payloadBuffers;
     private static final ExecutorService TARGET_WRITERS = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 10,
             TimeUnit.SECONDS, new SynchronousQueue<>(), new ThreadFactory() {
@@ -112,7 +112,7 @@ public final class Applier implements Closeable {
     /** With its own payload budget (tests: a small one, to see the heap fallback). */
     Applier(String diskName, IngestLog log, BlockDevice target, ApplyStage stage, ApplierOptions options,
             DirectPayloadBuffers payloadBuffers) {
-        this.payloadBuffers = stage.readsPayloads() ? null : payloadBuffers;
+        this.payloadBuffers = payloadBuffers;
         this.diskName = diskName;
         this.log = log;
         this.target = target;
@@ -187,7 +187,8 @@ public final class Applier implements Closeable {
         // The batch whose target writes run on the writer thread right now (pipelined stages only), and its last seq.
         Future<?> inFlight = null;
         long inFlightLast = 0;
-        DirectPayloadBuffers.Lease inFlightLease = null; // the in-flight batch's payload buffers, if any
+        // The payload buffers of the batch in flight: closed after it landed and the next capture returned.
+        DirectPayloadBuffers.Lease inFlightLease = null;
         long captured = appliedSeq; // the last seq whose before-images are captured (and target write under way)
         try {
             while (true) {
@@ -203,7 +204,8 @@ public final class Applier implements Closeable {
                     // paused or idle applier has nothing under way and its applied point is everything it took.
                     finish(inFlight, inFlightLast);
                     inFlight = null;
-                    inFlightLease = null; // closed by the batch's task
+                    close(inFlightLease); // landed; no capture after it will overlay it
+                    inFlightLease = null;
                     continue;
                 }
                 lock.lock();
@@ -218,8 +220,8 @@ public final class Applier implements Closeable {
                 } finally {
                     lock.unlock();
                 }
-                DirectPayloadBuffers.Lease lease = payloadBuffers == null ? null : payloadBuffers.lease();
-                boolean handedOver = false; // once true, the batch's writer closes the lease
+                DirectPayloadBuffers.Lease lease = payloadBuffers.lease();
+                boolean handedOver = false; // once true, the lease is closed with inFlightLease
                 try {
                     List<StoredRecord> batch = log.readDurable(captured, options.batchBytes(), lease);
                     if (batch.isEmpty()) {
@@ -232,6 +234,7 @@ public final class Applier implements Closeable {
                         // only one batch in flight: the next capture overlays just this one
                         finish(inFlight, inFlightLast);
                         inFlight = null;
+                        close(inFlightLease); // landed, and this batch's capture (its last reader) returned
                         inFlightLease = null;
                     }
                     long last = batch.get(batch.size() - 1).record().seq();
@@ -244,7 +247,6 @@ public final class Applier implements Closeable {
                             try {
                                 writeBatch(batch);
                             } finally {
-                                close(lease);
                                 me.setName(pooled);
                             }
                             return null;
@@ -272,6 +274,8 @@ public final class Applier implements Closeable {
                 finish(inFlight, inFlightLast);
                 inFlight = null;
             }
+            close(inFlightLease);
+            inFlightLease = null;
             state = State.STOPPED;
         } catch (InterruptedException e) {
             state = State.STOPPED;
@@ -288,8 +292,8 @@ public final class Applier implements Closeable {
             if (inFlight != null) {
                 inFlight.cancel(false); // not started yet: never write; started: it ends on its own
                 awaitQuietly(inFlight);
-                close(inFlightLease); // a task cancelled before it started never closed it
             }
+            close(inFlightLease); // the loop is over: neither the writes nor the stage read it again
         }
     }
 

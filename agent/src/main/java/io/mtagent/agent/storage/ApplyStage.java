@@ -17,6 +17,12 @@ import java.util.List;
  * even torn, yields the bytes it will hold. The applier guarantees the rest: at most one batch is in flight, and
  * every batch before it is on the target. A stage that reads the target without that overlay returns false,
  * and the applier runs its batches one after another.
+ *
+ * <h2>Payload lifetime</h2>
+ * A batch's payloads may be held in direct buffers the applier reuses ({@link StoredRecord#directPayload()},
+ * {@link DirectPayloadBuffers}). A stage may keep and read them until the applier reports the batch
+ * {@link #landed}, and, when the next batch's {@link #beforeOverwrite} starts before that, until that call
+ * returns; never later. Read them through {@link RecordPayloads}, which handles both kinds.
  */
 @FunctionalInterface
 public interface ApplyStage {
@@ -25,16 +31,6 @@ public interface ApplyStage {
     /** True when the stage may run while the previous batch's target writes land (see the class comment). */
     default boolean pipelines() {
         return false;
-    }
-
-    /**
-     * True (the default) when the stage reads the batch's payloads ({@link StoredRecord#payload()}), now or after
-     * it returns (a pipelining stage keeps them for its overlay). False lets the applier read payloads into
-     * direct buffers it hands straight to the target and reuses once the batch is written
-     * ({@link DirectPayloadBuffers}); such a stage may read only each record's metadata.
-     */
-    default boolean readsPayloads() {
-        return true;
     }
 
     /**
@@ -53,11 +49,6 @@ public interface ApplyStage {
         @Override
         public boolean pipelines() {
             return true;
-        }
-
-        @Override
-        public boolean readsPayloads() {
-            return false;
         }
     };
 }

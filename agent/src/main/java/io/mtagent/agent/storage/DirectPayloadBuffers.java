@@ -10,11 +10,10 @@ import java.util.List;
  * Direct, 4096-aligned buffers that hold apply batches' payloads as read from the ingest log, under one byte
  * budget shared by every disk.
  *
- * <p>Why: an applier whose stage never reads payloads ({@link ApplyStage#readsPayloads()} false, i.e. no
- * retention journal) can read each record's payload straight into an aligned buffer and hand that buffer to the
- * O_DIRECT target write as it is. The heap path it replaces zeroed a new array per record (a humongous one for a
- * 1 MiB write), copied the payload into it and copied it again into an aligned buffer: three passes over every
- * byte on the two cores the agent shares with TLS (bench/RESULTS.md, seq-1m).
+ * <p>Why: the applier reads each record's payload straight into an aligned buffer and hands that buffer to the
+ * O_DIRECT target write as it is (and the journaling stage overlays from it). The heap path it replaces zeroed a
+ * new array per record (a humongous one for a 1 MiB write), copied the payload into it and copied it again into
+ * an aligned buffer: three passes over every byte on the two cores the agent shares with TLS (bench/RESULTS.md).
  *
  * <p>Why a budget: a pipelined applier holds up to two batches ({@code 2 × apply.batch.bytes}, 16 MiB by
  * default); hundreds of disks each holding that in direct memory would not fit. Buffers made (in use or kept
@@ -27,10 +26,12 @@ import java.util.List;
  */
 public final class DirectPayloadBuffers {
     /**
-     * The budget every disk's appliers share: two batches of one busy disk at the default batch size, with room
-     * for a second. Kept well under the 512 MiB RSS budget with 256 disks (bench/RESULTS.md, many-disks).
+     * The budget every disk's appliers share: an eighth of the maximum heap, at most 64 MiB. The buffers stand in
+     * for heap arrays the batches would otherwise take, so they scale with the heap the operator sized; 64 MiB
+     * holds the two batches of four busy disks at the default batch size. With 256 disks and a 256 MiB heap that is
+     * 32 MiB, inside the 512 MiB RSS target (bench/RESULTS.md, many-disks).
      */
-    public static final long DEFAULT_BUDGET_BYTES = 32L << 20;
+    public static final long DEFAULT_BUDGET_BYTES = Math.min(64L << 20, Runtime.getRuntime().maxMemory() / 8);
     /** Shared by every applier in this process. */
     public static final DirectPayloadBuffers SHARED = new DirectPayloadBuffers(DEFAULT_BUDGET_BYTES);
 

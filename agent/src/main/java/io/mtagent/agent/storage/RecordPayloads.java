@@ -69,6 +69,19 @@ public final class RecordPayloads {
     }
 
     /**
+     * The uncompressed bytes, checked, as a buffer to read from (position 0, limit the length): a view of the
+     * stored payload when it is uncompressed, direct or not (no copy), else a new heap array holding the
+     * decompressed bytes. Valid as long as the record's payload is. Callers only read the result.
+     */
+    public static ByteBuffer view(StoredRecord stored) throws IOException {
+        if (stored.record().compressed()) {
+            return ByteBuffer.wrap(decode(stored));
+        }
+        checkUncompressed(stored);
+        return stored.directPayload() != null ? stored.directPayload().duplicate() : ByteBuffer.wrap(stored.payload());
+    }
+
+    /**
      * The uncompressed bytes, checked: a new array when the payload is compressed or held in direct memory, the
      * payload array itself when it is neither (after the same length and CRC checks; no copy, which was one
      * allocation and one copy per write on the journaling path). Callers only read the result.

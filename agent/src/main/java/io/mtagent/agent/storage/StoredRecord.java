@@ -11,8 +11,8 @@ import java.util.zip.CRC32C;
  *
  * <p>The payload is held in one of two places: a heap array ({@code payload}), or, when the applier read the
  * batch with a {@link DirectPayloadBuffers.Lease}, an aligned direct buffer ({@code directPayload}, position 0,
- * limit the stored length; {@code payload} is then null) that is valid only until that lease is closed. Only an
- * applier whose stage never reads payloads gets direct ones ({@link ApplyStage#readsPayloads()}).
+ * limit the stored length; {@code payload} is then null) that is valid only until that lease is closed
+ * ({@link ApplyStage}, payload lifetime). {@link RecordPayloads} reads either kind.
  */
 public record StoredRecord(IngestRecord record, byte[] payload, int payloadCrc, ByteBuffer directPayload) {
     public StoredRecord(IngestRecord record, byte[] payload, int payloadCrc) {
