@@ -28,6 +28,7 @@ public interface NativeIO {
 
     int POSIX_FADV_RANDOM = 1;
     int POSIX_FADV_SEQUENTIAL = 2;
+    int POSIX_FADV_DONTNEED = 4;
 
     /** Sizes and the file-system magic from {@code statfs(2)}; sizes in bytes. */
     record StatFs(long type, long blockSize, long totalBytes, long freeBytes, long availableBytes) {

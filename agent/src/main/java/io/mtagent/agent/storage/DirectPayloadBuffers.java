@@ -87,7 +87,13 @@ public final class DirectPayloadBuffers {
             if (made + cap > budget) {
                 return null;
             }
-            b = AlignedBufferPool.allocate((int) cap, AlignedBufferPool.DEFAULT_ALIGNMENT);
+            try {
+                b = AlignedBufferPool.allocate((int) cap, AlignedBufferPool.DEFAULT_ALIGNMENT);
+            } catch (OutOfMemoryError directMemoryFull) {
+                // -XX:MaxDirectMemorySize below this budget plus the rest of the agent's direct buffers: the heap
+                // fallback keeps the disk applying rather than failing it.
+                return null;
+            }
             made += cap;
         }
         inUse += cap;

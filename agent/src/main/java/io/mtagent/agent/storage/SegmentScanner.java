@@ -76,9 +76,10 @@ final class SegmentScanner {
      * Reads the record at {@code position}, whose whole length ({@link SegmentFormat#recordLength}) the caller
      * knows from its index, with one positional read into {@code scratch} (grown when too small; a direct buffer
      * so the read needs no bounce copy and the CRC runs on it in place), and verifies it exactly as {@link #next}
-     * does. Returns the record, or null with {@code why[0]} set. This is the applier's path: one read, one
-     * allocation (the payload array) per record, where the scan's path reads twice and copies through heap
-     * buffers (bench/RESULTS.md, "What limits it").
+     * does. Returns the record, or null with {@code why[0]} set. This is the applier's path for tags and for
+     * payloads that do not fit its direct budget ({@link #readAtInto} for the rest): one read, one allocation (the
+     * payload array) per record, where the scan's path reads twice and copies through heap buffers
+     * (bench/RESULTS.md, "What limits it").
      */
     static Scanned readAt(FileChannel channel, long incarnation, long position, int recordLength,
                           ByteBuffer[] scratch, CRC32C crc, String[] why) throws IOException {

@@ -1,0 +1,69 @@
+package io.mtagent.agent.retention;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.mtagent.nativeio.PageCache;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The journal drops the cached pages of what each sync made durable (it is written once and read rarely; see
+ * {@link PageCache}), and its data still reads back and verifies.
+ */
+class RetentionJournalPageCacheTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void syncedJournalPagesLeaveThePageCacheAndStillReadBack() throws Exception {
+        assumeTrue(PageCache.supported(), "SKIPPED LOUDLY: no native libc binding here, PageCache does nothing");
+        Path dir = tmp.resolve("journal");
+        SplittableRandom r = new SplittableRandom(5);
+        byte[][] images = new byte[64][];
+        try (RetentionJournal j = RetentionJournal.open(dir, 64L << 20)) {
+            for (int seq = 1; seq <= 64; seq++) {
+                images[seq - 1] = new byte[128 << 10];
+                r.nextBytes(images[seq - 1]);
+                j.appendBeforeImage(seq, seq * 1000L, (seq - 1) * (128L << 10), ByteBuffer.wrap(images[seq - 1]));
+                if (seq % 8 == 0) {
+                    j.sync();
+                }
+            }
+            Path segment;
+            try (var files = java.nio.file.Files.list(dir)) {
+                segment = files.filter(f -> f.getFileName().toString().endsWith(".jrn")).findFirst().orElseThrow();
+            }
+            long size = java.nio.file.Files.size(segment);
+            assertThat(size).isGreaterThan(8L << 20);
+            long resident = residentBytes(segment);
+            assertThat(resident).as("cached bytes of an %d-byte journal segment after its syncs", size)
+                    .isLessThan(256 << 10);
+            assertThat(j.verifyOnline(n -> { })).as("every record still verifies, read back from the disk").isNull();
+        }
+        try (RetentionJournal j = RetentionJournal.open(dir, 64L << 20)) {
+            assertThat(j.lastSeq()).isEqualTo(64);
+        }
+    }
+
+    private static long residentBytes(Path file) throws IOException, InterruptedException {
+        Process p;
+        try {
+            p = new ProcessBuilder("fincore", "--bytes", "--noheadings", "--output", "RES", file.toString())
+                    .redirectErrorStream(true).start();
+        } catch (IOException e) {
+            assumeTrue(false, "SKIPPED LOUDLY: fincore (util-linux) is not installed: " + e.getMessage());
+            throw e;
+        }
+        String out = new String(p.getInputStream().readAllBytes()).trim();
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assumeTrue(p.exitValue() == 0, "SKIPPED LOUDLY: fincore failed: " + out);
+        long bytes = Long.parseLong(out);
+        return bytes;
+    }
+}
