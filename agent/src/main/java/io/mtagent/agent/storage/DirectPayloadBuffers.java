@@ -32,24 +32,39 @@ public final class DirectPayloadBuffers {
      * 32 MiB, inside the 512 MiB RSS target (bench/RESULTS.md, many-disks).
      */
     public static final long DEFAULT_BUDGET_BYTES = Math.min(64L << 20, Runtime.getRuntime().maxMemory() / 8);
+    /**
+     * Batches smaller than this (stored bytes) read onto the heap. Copies of a small batch cost little, and with
+     * hundreds of quiet disks their small batches kept the whole budget made and idle: many-disks with a 256 MiB
+     * heap went from 490 to 525 MiB RSS (bench/RESULTS.md). A busy disk's batches are 8 MiB.
+     */
+    public static final long DEFAULT_MIN_BATCH_BYTES = 1 << 20;
     /** Shared by every applier in this process. */
-    public static final DirectPayloadBuffers SHARED = new DirectPayloadBuffers(DEFAULT_BUDGET_BYTES);
+    public static final DirectPayloadBuffers SHARED =
+            new DirectPayloadBuffers(DEFAULT_BUDGET_BYTES, DEFAULT_MIN_BATCH_BYTES);
 
     private static final int MIN_CLASS = 12; // 4096 bytes: the alignment
     private static final int CLASSES = 31;
 
     private final long budget;
+    private final long minBatchBytes;
     // Guarded by this.
     private long made;
     private long inUse;
     @SuppressWarnings("unchecked")
     private final ArrayDeque<ByteBuffer>[] idle = new ArrayDeque[CLASSES];
 
+    /** A budget that takes batches of any size (tests). */
     public DirectPayloadBuffers(long budgetBytes) {
-        if (budgetBytes < 0) {
-            throw new IllegalArgumentException("budget must be >= 0, got " + budgetBytes);
+        this(budgetBytes, 0);
+    }
+
+    public DirectPayloadBuffers(long budgetBytes, long minBatchBytes) {
+        if (budgetBytes < 0 || minBatchBytes < 0) {
+            throw new IllegalArgumentException("budget and minimum batch must be >= 0, got " + budgetBytes + " and "
+                    + minBatchBytes);
         }
         this.budget = budgetBytes;
+        this.minBatchBytes = minBatchBytes;
         for (int i = 0; i < CLASSES; i++) {
             idle[i] = new ArrayDeque<>();
         }
@@ -113,6 +128,11 @@ public final class DirectPayloadBuffers {
     public final class Lease implements AutoCloseable {
         private final List<ByteBuffer> held = new ArrayList<>();
         private boolean closed;
+
+        /** Whether a batch of {@code storedBytes} should read into direct buffers at all (else: the heap). */
+        public boolean takesBatchOf(long storedBytes) {
+            return storedBytes >= minBatchBytes;
+        }
 
         /**
          * An aligned direct buffer with position 0 and limit {@code size}, contents undefined, or null when the

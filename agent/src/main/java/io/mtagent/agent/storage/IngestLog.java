@@ -808,17 +808,18 @@ public final class IngestLog implements Closeable {
      * as the larger of its stored and its decompressed size (at least one record if any): the applier and its
      * journaling stage hold a batch decompressed, so a highly compressible stream must not make a batch of
      * {@code maxBytes} stored turn into many times that on the heap.
-     * Payloads are as stored (compressed when flagged): a write's in a direct buffer from {@code lease} when it
-     * has room (one scattering read puts the payload at the aligned buffer's start; valid until the lease is
-     * closed), else, and always for tags or without a lease, in a byte array. Every record is verified either way.
+     * Payloads are as stored (compressed when flagged): a write's in a direct buffer from {@code lease} when the
+     * lease takes a batch of this size ({@link DirectPayloadBuffers.Lease#takesBatchOf}) and has room (one scattering read puts the
+     * payload at the aligned buffer's start; valid until the lease is closed), else, and always for tags or
+     * without a lease, in a byte array. Every record is verified either way.
      * Applier thread only.
      */
     public List<StoredRecord> readDurable(long afterSeq, int maxBytes, DirectPayloadBuffers.Lease lease)
             throws IOException {
         List<long[]> where = new ArrayList<>();
+        long bytes = 0;
         lock.lock();
         try {
-            long bytes = 0;
             for (long seq = afterSeq + 1; seq <= durableSeq && (where.isEmpty() || bytes < maxBytes); seq++) {
                 Entry e = entry(seq);
                 if (e == null) {
@@ -830,6 +831,9 @@ public final class IngestLog implements Closeable {
             }
         } finally {
             lock.unlock();
+        }
+        if (lease != null && !lease.takesBatchOf(bytes)) {
+            lease = null; // a quiet disk's small batch: read onto the heap (DirectPayloadBuffers#takesBatchOf)
         }
         List<StoredRecord> out = new ArrayList<>(where.size());
         long decodedBytes = 0;

@@ -61,6 +61,11 @@ class DirectPayloadBuffersTest {
             assertThat(buffers.inUseBytes()).isEqualTo(64 << 10);
         }
         assertThat(new DirectPayloadBuffers(0).lease().tryAcquire(0)).as("a zero budget makes nothing").isNull();
+        DirectPayloadBuffers.Lease shared = new DirectPayloadBuffers(1 << 20, 1 << 20).lease();
+        assertThat(shared.takesBatchOf((1 << 20) - 1)).as("a quiet disk's small batch").isFalse();
+        assertThat(shared.takesBatchOf(8 << 20)).as("a busy disk's batch").isTrue();
+        assertThat(DirectPayloadBuffers.SHARED.lease().takesBatchOf(64 << 10)).as("the shared budget, 64 KiB")
+                .isFalse();
     }
 
     /** Leases on several threads, closed on other threads than the ones that filled them: the sums stay right. */

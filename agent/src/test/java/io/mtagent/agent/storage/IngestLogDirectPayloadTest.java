@@ -87,6 +87,25 @@ class IngestLogDirectPayloadTest {
         assertThat(buffers.inUseBytes()).isZero();
     }
 
+    /** A batch below the budget's minimum reads onto the heap, all of it. */
+    @Test
+    void aSmallBatchStaysOnTheHeapWhenTheBudgetAsksForBigOnes() throws Exception {
+        SplittableRandom r = new SplittableRandom(45);
+        DirectPayloadBuffers buffers = new DirectPayloadBuffers(8 << 20, 64 << 10);
+        try (IngestLog log = IngestLog.open(tmp.resolve("log"), "d1", smallSegments())) {
+            for (int seq = 1; seq <= 20; seq++) {
+                assertThat(offer(log, LogFixtures.write(seq, 0, LogFixtures.data(r, 4096), false)))
+                        .isEqualTo(OfferResult.ACCEPTED);
+            }
+            log.flush();
+            try (DirectPayloadBuffers.Lease lease = buffers.lease()) {
+                assertThat(log.readDurable(0, 16 << 10, lease)).as("16 KiB batch").allMatch(s -> s.directPayload() == null);
+                assertThat(log.readDurable(0, 1 << 20, lease)).as("80 KiB batch").hasSize(20)
+                        .allMatch(s -> s.directPayload() != null);
+            }
+        }
+    }
+
     /** A budget with room for two payloads: the rest of the batch reads onto the heap, just as right. */
     @Test
     void aFullBudgetSendsTheRestOfTheBatchToTheHeap() throws Exception {
