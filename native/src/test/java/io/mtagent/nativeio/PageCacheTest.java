@@ -3,13 +3,11 @@ package io.mtagent.nativeio;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,36 +30,20 @@ class PageCacheTest {
             }
             ch.force(false);
         }
-        long before = residentBytes(file);
+        long before = Fincore.residentBytes(file);
         assumeTrue(before >= size / 2, "SKIPPED LOUDLY: " + tmp + " does not keep written pages cached (tmpfs?): "
                 + before + " bytes resident of " + size);
 
         // an unaligned start: dropped from the folio boundary before it (2 MiB), so the first 2 MiB stay at most
         long start = (3L << 20) + 100;
         assertThat(PageCache.dropClean(file, start, size - start)).isTrue();
-        assertThat(residentBytes(file)).as("resident after dropping from 3 MiB + 100").isLessThanOrEqualTo(2L << 20);
+        assertThat(Fincore.residentBytes(file)).as("resident after dropping from 3 MiB + 100").isLessThanOrEqualTo(2L << 20);
         assertThat(PageCache.dropClean(file, 0, size)).isTrue();
-        assertThat(residentBytes(file)).as("resident after dropping it all").isZero();
+        assertThat(Fincore.residentBytes(file)).as("resident after dropping it all").isZero();
 
         assertThat(Files.readAllBytes(file)).as("advice never changes the data").isEqualTo(data);
         assertThat(PageCache.dropClean(tmp.resolve("missing"), 0, 4096)).as("a missing file: false, no throw")
                 .isFalse();
         assertThat(PageCache.dropClean(file, 0, 0)).as("nothing to drop").isFalse();
-    }
-
-    /** Resident bytes of {@code file} per {@code fincore}; skips loudly when the tool is missing. */
-    static long residentBytes(Path file) throws IOException, InterruptedException {
-        Process p;
-        try {
-            p = new ProcessBuilder("fincore", "--bytes", "--noheadings", "--output", "RES", file.toString())
-                    .redirectErrorStream(true).start();
-        } catch (IOException e) {
-            assumeTrue(false, "SKIPPED LOUDLY: fincore (util-linux) is not installed: " + e.getMessage());
-            throw e;
-        }
-        String out = new String(p.getInputStream().readAllBytes()).trim();
-        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        assumeTrue(p.exitValue() == 0, "SKIPPED LOUDLY: fincore failed: " + out);
-        return Long.parseLong(out);
     }
 }

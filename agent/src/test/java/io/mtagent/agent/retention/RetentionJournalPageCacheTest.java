@@ -3,12 +3,11 @@ package io.mtagent.agent.retention;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.mtagent.nativeio.Fincore;
 import io.mtagent.nativeio.PageCache;
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -41,7 +40,7 @@ class RetentionJournalPageCacheTest {
             }
             long size = java.nio.file.Files.size(segment);
             assertThat(size).isGreaterThan(8L << 20);
-            long resident = residentBytes(segment);
+            long resident = Fincore.residentBytes(segment);
             assertThat(resident).as("cached bytes of an %d-byte journal segment after its syncs", size)
                     .isLessThan(256 << 10);
             assertThat(j.verifyOnline(n -> { })).as("every record still verifies, read back from the disk").isNull();
@@ -49,21 +48,5 @@ class RetentionJournalPageCacheTest {
         try (RetentionJournal j = RetentionJournal.open(dir, 64L << 20)) {
             assertThat(j.lastSeq()).isEqualTo(64);
         }
-    }
-
-    private static long residentBytes(Path file) throws IOException, InterruptedException {
-        Process p;
-        try {
-            p = new ProcessBuilder("fincore", "--bytes", "--noheadings", "--output", "RES", file.toString())
-                    .redirectErrorStream(true).start();
-        } catch (IOException e) {
-            assumeTrue(false, "SKIPPED LOUDLY: fincore (util-linux) is not installed: " + e.getMessage());
-            throw e;
-        }
-        String out = new String(p.getInputStream().readAllBytes()).trim();
-        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        assumeTrue(p.exitValue() == 0, "SKIPPED LOUDLY: fincore failed: " + out);
-        long bytes = Long.parseLong(out);
-        return bytes;
     }
 }

@@ -213,6 +213,11 @@ class IngestLogTest {
                 ch.truncate(ch.size() - padding);
             }
             assertHolds(log, 0, List.of(rec), "padding cut off");
+            try (DirectPayloadBuffers.Lease lease = new DirectPayloadBuffers(1 << 20).lease()) {
+                List<StoredRecord> direct = log.readDurable(0, 4096, lease);
+                assertThat(direct.get(0).directPayload()).as("the direct read path too").isNotNull();
+                assertThat(RecordPayloads.decode(direct.get(0))).isEqualTo(rec.data());
+            }
         }
     }
 
