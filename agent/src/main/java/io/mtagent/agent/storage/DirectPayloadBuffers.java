@@ -22,7 +22,8 @@ import java.util.List;
  * deadlock on the budget. Idle buffers of other sizes are dropped to make room before giving up.
  *
  * <p>Thread-safe. A {@link Lease} is taken by an applier for one batch and closed (releasing every buffer it
- * handed out) once the batch's target writes are done, on whichever thread finishes it.
+ * handed out) once nothing reads the batch any more: after it landed and the next batch's capture returned
+ * ({@link ApplyStage}, payload lifetime).
  */
 public final class DirectPayloadBuffers {
     /**
@@ -34,8 +35,9 @@ public final class DirectPayloadBuffers {
     public static final long DEFAULT_BUDGET_BYTES = Math.min(64L << 20, Runtime.getRuntime().maxMemory() / 8);
     /**
      * Batches smaller than this (stored bytes) read onto the heap. Copies of a small batch cost little, and with
-     * hundreds of quiet disks their small batches kept the whole budget made and idle: many-disks with a 256 MiB
-     * heap went from 490 to 525 MiB RSS (bench/RESULTS.md). A busy disk's batches are 8 MiB.
+     * hundreds of quiet disks their small batches could keep the whole budget made and idle: many-disks with a
+     * 256 MiB heap had 490 and 525 MiB RSS (medians of two series) against 451 without direct payloads, and
+     * 450–460 with this rule (bench/RESULTS.md). A busy disk's batches are 8 MiB.
      */
     public static final long DEFAULT_MIN_BATCH_BYTES = 1 << 20;
     /** Shared by every applier in this process. */
