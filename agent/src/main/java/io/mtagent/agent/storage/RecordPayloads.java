@@ -61,11 +61,7 @@ public final class RecordPayloads {
      * compressed or held on the heap: decode it into a buffer instead.
      */
     public static ByteBuffer storedAsIs(StoredRecord stored) throws IOException {
-        if (stored.directPayload() == null || stored.record().compressed()) {
-            return null;
-        }
-        checkUncompressed(stored);
-        return stored.directPayload().duplicate();
+        return stored.directPayload() == null || stored.record().compressed() ? null : view(stored);
     }
 
     /**
