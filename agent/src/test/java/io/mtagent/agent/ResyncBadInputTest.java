@@ -43,7 +43,10 @@ class ResyncBadInputTest {
             s = client.openDisk("disk-0", 1); // a fresh stream: the refused frame is not re-sent
 
             // Progress and end naming a resync that is not the one in progress.
-            s.resyncStart(7, ResyncFrames.Mode.DIFFERENTIAL, CHUNK, 0, SIZE);
+            // The start must be durable before the bad frame: the fresh stream below numbers from the agent's
+            // lastDurableSeq, and a start still in its group commit would be numbered again (SEQUENCE_CONFLICT).
+            long start = s.resyncStart(7, ResyncFrames.Mode.DIFFERENTIAL, CHUNK, 0, SIZE);
+            s.awaitAcked(start, Duration.ofSeconds(10));
             s.resyncProgress(8, CHUNK);
             assertThat(awaitStopped(s).code()).isEqualTo(ErrorCode.NOT_RESYNCING);
             s = client.openDisk("disk-0", 1); // a fresh stream: the refused frame is not re-sent
