@@ -189,10 +189,10 @@ public final class DiskRegistry implements Closeable {
                 target.close();
                 throw e;
             }
-            stage = new JournalingApplyStage(journal);
+            stage = new JournalingApplyStage(journal, s.applyTimes());
         }
         io.mtagent.agent.resync.ResyncApplyStage resyncStage = new io.mtagent.agent.resync.ResyncApplyStage(stage);
-        Applier applier = new Applier(d.name(), log, target, resyncStage, applierOptions);
+        Applier applier = new Applier(d.name(), log, target, resyncStage, applierOptions, s.applyTimes());
         ReplicatedDisk disk = new ReplicatedDisk(d.name(), d.id(), target, log, applier, state, quotaBytes, s, journal);
         resyncStage.setListener(disk::progressApplied);
         CacheBudget b = budget;

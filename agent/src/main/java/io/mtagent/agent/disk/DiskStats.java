@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.mtagent.agent.storage.ApplyStageTimes;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -21,6 +22,7 @@ public final class DiskStats {
     final Counter writesReceived;
     final Counter bytesApplied;
     final Timer fsync;
+    private final ApplyStageTimes applyTimes = new ApplyStageTimes();
 
     /**
      * @param current the disk's current incarnation, or null while it is released
@@ -71,6 +73,19 @@ public final class DiskStats {
         }).baseUnit("bytes").tag("disk", diskId)
                 .description("Bytes of the running resync's range not yet reported done (0 when none runs)")
                 .register(registry);
+        for (ApplyStageTimes.Stage stage : ApplyStageTimes.Stage.values()) {
+            FunctionCounter.builder("mtagent.apply.stage.time", applyTimes, t -> t.seconds(stage))
+                    .baseUnit("seconds").tag("disk", diskId).tag("stage", stage.tag())
+                    .description("Time the disk's applier spent in each stage (capture holds before_image_wait,"
+                            + " journal_append and journal_sync; target_write and target_flush run beside it;"
+                            + " target_wait is capture waiting for them): the stage near 1 s/s limits the disk")
+                    .register(registry);
+        }
+    }
+
+    /** Where the disk's apply time goes; shared by its applier and retention stage across re-attach. */
+    public ApplyStageTimes applyTimes() {
+        return applyTimes;
     }
 
     /** The fdatasync hook handed to the ingest log (keeps the log free of Micrometer). */

@@ -1,6 +1,8 @@
 package io.mtagent.agent.retention;
 
 import io.mtagent.agent.storage.ApplyStage;
+import io.mtagent.agent.storage.ApplyStageTimes;
+import io.mtagent.agent.storage.ApplyStageTimes.Stage;
 import io.mtagent.agent.storage.IngestRecord;
 import io.mtagent.agent.storage.RecordPayloads;
 import io.mtagent.agent.storage.StoredRecord;
@@ -35,9 +37,16 @@ import java.util.List;
  */
 public final class JournalingApplyStage implements ApplyStage {
     private final RetentionJournal journal;
+    private final ApplyStageTimes times;
 
     public JournalingApplyStage(RetentionJournal journal) {
+        this(journal, new ApplyStageTimes());
+    }
+
+    /** Recording the time of its before-image waits, journal appends and syncs in {@code times} (metrics). */
+    public JournalingApplyStage(RetentionJournal journal, ApplyStageTimes times) {
         this.journal = journal;
+        this.times = times;
     }
 
     public RetentionJournal journal() {
@@ -128,16 +137,22 @@ public final class JournalingApplyStage implements ApplyStage {
                 // Read into aligned direct memory (the O_DIRECT read needs no bounce buffer) and appended from it
                 // (the journal's write needs no temporary direct copy): a new heap array per image cost an
                 // allocation, its zeroing and those two copies of every before-image byte (bench/RESULTS.md).
+                long waitStart = System.nanoTime();
                 ByteBuffer before = images.next();
+                long appendStart = System.nanoTime();
+                times.since(Stage.BEFORE_IMAGE_WAIT, waitStart);
                 overlay(earlier, rec.offset(), before);
                 journal.appendBeforeImage(rec.seq(), rec.timestampMicros(), rec.offset(), before);
+                times.since(Stage.JOURNAL_APPEND, appendStart);
                 images.done(before);
                 appended = true;
             }
             earlier.add(new Earlier(rec.offset(), data));
         }
         if (appended) {
+            long syncStart = System.nanoTime();
             journal.sync();
+            times.since(Stage.JOURNAL_SYNC, syncStart);
         }
         previous = new ArrayList<>(earlier.subList(fromPrevious, earlier.size())); // a copy: no older batch kept
         previousLastSeq = batch.isEmpty() ? previousLastSeq : batch.get(batch.size() - 1).record().seq();

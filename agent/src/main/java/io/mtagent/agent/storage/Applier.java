@@ -93,6 +93,8 @@ public final class Applier implements Closeable {
     private final ExecutorService writer;
     /** Where batches' payloads are read to (the heap when a record does not fit its budget). */
     private final DirectPayloadBuffers payloadBuffers;
+    /** Where the disk's apply time goes (metrics). */
+    private final ApplyStageTimes times;
     private static final ExecutorService TARGET_WRITERS = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 10,
             TimeUnit.SECONDS, new SynchronousQueue<>(), new ThreadFactory() {
                 private final AtomicInteger n = new AtomicInteger();
@@ -106,13 +108,25 @@ public final class Applier implements Closeable {
             });
 
     public Applier(String diskName, IngestLog log, BlockDevice target, ApplyStage stage, ApplierOptions options) {
-        this(diskName, log, target, stage, options, DirectPayloadBuffers.SHARED);
+        this(diskName, log, target, stage, options, new ApplyStageTimes());
+    }
+
+    /** Recording where the apply time goes in {@code times} (the disk's metrics). */
+    public Applier(String diskName, IngestLog log, BlockDevice target, ApplyStage stage, ApplierOptions options,
+                   ApplyStageTimes times) {
+        this(diskName, log, target, stage, options, DirectPayloadBuffers.SHARED, times);
     }
 
     /** With its own payload budget (tests: a small one, to see the heap fallback). */
     Applier(String diskName, IngestLog log, BlockDevice target, ApplyStage stage, ApplierOptions options,
             DirectPayloadBuffers payloadBuffers) {
+        this(diskName, log, target, stage, options, payloadBuffers, new ApplyStageTimes());
+    }
+
+    private Applier(String diskName, IngestLog log, BlockDevice target, ApplyStage stage, ApplierOptions options,
+                    DirectPayloadBuffers payloadBuffers, ApplyStageTimes times) {
         this.payloadBuffers = payloadBuffers;
+        this.times = times;
         this.diskName = diskName;
         this.log = log;
         this.target = target;
@@ -229,7 +243,9 @@ public final class Applier implements Closeable {
                     }
                     // Runs while the previous batch may still be landing: the stage overlays it (ApplyStage,
                     // Pipelining).
+                    long captureStart = System.nanoTime();
                     stage.beforeOverwrite(batch, target);
+                    times.since(ApplyStageTimes.Stage.CAPTURE, captureStart);
                     if (inFlight != null) {
                         // only one batch in flight: the next capture overlays just this one
                         finish(inFlight, inFlightLast);
@@ -300,7 +316,9 @@ public final class Applier implements Closeable {
     /** Waits for the batch in flight, then records it applied (the target is flushed by then). */
     private void finish(Future<?> inFlight, long last) throws IOException, InterruptedException {
         try {
+            long waitStart = System.nanoTime();
             inFlight.get();
+            times.since(ApplyStageTimes.Stage.TARGET_WAIT, waitStart);
         } catch (ExecutionException e) {
             throw Failures.rethrow(e.getCause(), "target writer of " + diskName);
         }
@@ -329,6 +347,7 @@ public final class Applier implements Closeable {
 
     /** Target writes of one batch, then the flush: on the writer thread when pipelined, else the applier's. */
     private void writeBatch(List<StoredRecord> batch) throws IOException {
+        long writeStart = System.nanoTime();
         targetLock.lock();
         try {
             List<TargetWrite> writes = new ArrayList<>(batch.size());
@@ -354,7 +373,10 @@ public final class Applier implements Closeable {
         } finally {
             targetLock.unlock();
         }
+        times.since(ApplyStageTimes.Stage.TARGET_WRITE, writeStart);
+        long flushStart = System.nanoTime();
         target.flush();
+        times.since(ApplyStageTimes.Stage.TARGET_FLUSH, flushStart);
     }
 
     /** Below this many writes a batch is written on one thread (a second lane's handoff would cost more). */
