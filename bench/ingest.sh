@@ -113,6 +113,13 @@ def row(label, values, target, better):
     ok = (med >= target) if better == ">=" else (med <= target)
     print(f"{label:58s} median {med:9.3f}  min {min(vals):9.3f}  max {max(vals):9.3f}  target {better} {target}  "
           f"{'MET' if ok else 'NOT MET'}  runs {[round(v, 3) for v in vals]}")
+def info(label, values):
+    """A figure with no target of its own (the RSS target is the 256 MiB-heap row: a 1 GiB heap may fill)."""
+    vals = [v for v in values if isinstance(v, (int, float))]
+    if not vals:
+        print(f"{label:58s} no data"); return
+    print(f"{label:58s} median {statistics.median(vals):9.3f}  min {min(vals):9.3f}  max {max(vals):9.3f}  "
+          f"(no target: for reference)  runs {[round(v, 3) for v in vals]}")
 ret, off64, off1m = load("ret-rand64k"), load("off-rand64k"), load("off-seq1m")
 tls, peer, half, many = load("tls-seq1m-lz4"), load("peer"), load("rand4k-half"), load("many-disks")
 many256 = load("many-disks-256m")
@@ -128,7 +135,7 @@ row("TLS seq-1m retention off: agent received / nbdcopy-nbdkit",
 row("rand-4k ack p99 ms at half max rate", [get(d, "ackLatencyMs.p99") for d in half], 20, "<=")
 row("CPU s per GB, TLS + LZ4 (0.5), retention off, seq-1m", [get(d, "agent.cpuSecondsPerGB") for d in tls], 2, "<=")
 row("many-disks 256: every write acked (1 = yes)", [1 if get(d, "allAcked") else 0 for d in many if d], 1, ">=")
-row("many-disks 256: agent peak RSS MiB", [get(d, "agent.peakRssMiB") for d in many], 512, "<=")
+info("many-disks 256, the launcher's 1 GiB heap: peak RSS MiB", [get(d, "agent.peakRssMiB") for d in many])
 row("many-disks 256, 256 MiB heap: agent peak RSS MiB", [get(d, "agent.peakRssMiB") for d in many256], 512, "<=")
 row("many-disks 256: slowest disk / median", [get(d, "perDiskMBps.minOverMedian") for d in many], 0.5, ">=")
 print("figures (medians):")
