@@ -40,8 +40,7 @@ class ResyncStateTest {
     Path dir;
 
     private Map<String, String> settings() {
-        Map<String, String> s = TestAgents.settings(dir, 1, SIZE);
-        s.put("retention.dir", dir.resolve("retention").toString());
+        Map<String, String> s = TestAgents.settingsWithRetention(dir, 1, SIZE);
         return s;
     }
 

@@ -38,8 +38,7 @@ class ResyncTest {
     Path dir;
 
     private Map<String, String> settings() {
-        Map<String, String> s = TestAgents.settings(dir, 1, ResyncFixtures.DISK_BYTES);
-        s.put("retention.dir", dir.resolve("retention").toString());
+        Map<String, String> s = TestAgents.settingsWithRetention(dir, 1, ResyncFixtures.DISK_BYTES);
         return s;
     }
 

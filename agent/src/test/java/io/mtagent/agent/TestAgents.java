@@ -40,6 +40,13 @@ public final class TestAgents {
         return s;
     }
 
+    /** {@link #settings} with the retention journal on, in {@code dir}/retention. */
+    public static Map<String, String> settingsWithRetention(Path dir, int disks, long diskBytes) {
+        Map<String, String> s = settings(dir, disks, diskBytes);
+        s.put("retention.dir", dir.resolve("retention").toString());
+        return s;
+    }
+
     /** Writes {@code settings} as the agent's properties file (backslashes escaped, as Properties reads them). */
     public static Path writeConfig(Path file, Map<String, String> settings) throws java.io.IOException {
         StringBuilder text = new StringBuilder();

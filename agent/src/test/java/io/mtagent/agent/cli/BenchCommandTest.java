@@ -25,8 +25,7 @@ class BenchCommandTest {
 
     @Test
     void jsonSummaryAgainstARunningAgent() throws Exception {
-        Map<String, String> settings = TestAgents.settings(dir, 2, 4 << 20);
-        settings.put("retention.dir", dir.resolve("retention").toString());
+        Map<String, String> settings = TestAgents.settingsWithRetention(dir, 2, 4 << 20);
         try (Agent agent = TestAgents.start(settings)) {
             // The CLI reaches the control API through a configuration file naming the real port.
             settings.put("control.listen", "127.0.0.1:" + agent.controlAddress().getPort());

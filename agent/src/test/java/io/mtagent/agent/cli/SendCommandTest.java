@@ -31,8 +31,7 @@ class SendCommandTest {
 
     @Test
     void sendRunsAreRecoveryPointsAndOnlyChangesCrossTheWire() throws Exception {
-        Map<String, String> s = TestAgents.settings(dir, 1, SIZE);
-        s.put("retention.dir", dir.resolve("retention").toString());
+        Map<String, String> s = TestAgents.settingsWithRetention(dir, 1, SIZE);
         Path source = dir.resolve("source.img");
         byte[] content = new byte[(int) SIZE];
         new SplittableRandom(31).nextBytes(content);

@@ -31,8 +31,7 @@ class ApplyStageMetricsTest {
 
     @Test
     void withRetentionEveryStageHasTimeAndTheCaptureHoldsItsParts() throws Exception {
-        Map<String, String> s = TestAgents.settings(dir, 1, DISK);
-        s.put("retention.dir", dir.resolve("retention").toString());
+        Map<String, String> s = TestAgents.settingsWithRetention(dir, 1, DISK);
         String metrics = streamAndScrape(s);
         double capture = stage(metrics, "capture");
         double parts = 0;

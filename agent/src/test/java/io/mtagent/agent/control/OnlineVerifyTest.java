@@ -32,8 +32,7 @@ class OnlineVerifyTest {
 
     @Test
     void verifyFindsDamageInTheIngestLogAndTheJournalWhileTheAgentRuns() throws Exception {
-        Map<String, String> settings = TestAgents.settings(dir, 1, 1 << 20);
-        settings.put("retention.dir", dir.resolve("retention").toString());
+        Map<String, String> settings = TestAgents.settingsWithRetention(dir, 1, 1 << 20);
         Path file = ControlHttp.writeProperties(dir.resolve("mtagent.properties"), settings);
         try (Agent agent = TestAgents.start(AgentConfig.load(file, Map.of()), new SimpleMeterRegistry());
              ReplicationClient client = ReplicationClient.connect(TestAgents.client(agent).compress(false).build())) {
@@ -67,8 +66,7 @@ class OnlineVerifyTest {
 
     @Test
     void verifyFindsDamageInTheJournal() throws Exception {
-        Map<String, String> settings = TestAgents.settings(dir, 1, 1 << 20);
-        settings.put("retention.dir", dir.resolve("retention").toString());
+        Map<String, String> settings = TestAgents.settingsWithRetention(dir, 1, 1 << 20);
         Path file = ControlHttp.writeProperties(dir.resolve("mtagent.properties"), settings);
         try (Agent agent = TestAgents.start(AgentConfig.load(file, Map.of()), new SimpleMeterRegistry());
              ReplicationClient client = ReplicationClient.connect(TestAgents.client(agent).build())) {

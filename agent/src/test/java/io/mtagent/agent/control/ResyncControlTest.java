@@ -30,8 +30,7 @@ class ResyncControlTest {
 
     @Test
     void operatorSwitchesAndResyncProgressInStatus() throws Exception {
-        Map<String, String> s = TestAgents.settings(dir, 1, SIZE);
-        s.put("retention.dir", dir.resolve("retention").toString());
+        Map<String, String> s = TestAgents.settingsWithRetention(dir, 1, SIZE);
         Path source = dir.resolve("source.img");
         byte[] content = new byte[(int) SIZE];
         new SplittableRandom(41).nextBytes(content);

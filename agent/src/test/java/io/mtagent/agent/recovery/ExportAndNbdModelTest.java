@@ -47,8 +47,7 @@ class ExportAndNbdModelTest {
     void viewAtATagExportsAndServesTheModelsImageWhileStreamingGoesOn() throws Exception {
         long seed = Long.getLong("mtagent.export.seed", System.nanoTime());
         SplittableRandom rnd = new SplittableRandom(seed);
-        Map<String, String> settings = TestAgents.settings(dir, 1, DISK_BYTES);
-        settings.put("retention.dir", dir.resolve("retention").toString());
+        Map<String, String> settings = TestAgents.settingsWithRetention(dir, 1, DISK_BYTES);
         DiskModel model = new DiskModel(DISK_BYTES);
 
         try (Agent agent = TestAgents.start(settings);
@@ -152,8 +151,7 @@ class ExportAndNbdModelTest {
     void offlineExportCommandWritesTheImageAtATag() throws Exception {
         int diskBytes = 2 << 20;
         SplittableRandom rnd = new SplittableRandom(7);
-        Map<String, String> settings = TestAgents.settings(dir, 1, diskBytes);
-        settings.put("retention.dir", dir.resolve("retention").toString());
+        Map<String, String> settings = TestAgents.settingsWithRetention(dir, 1, diskBytes);
         DiskModel model = new DiskModel(diskBytes);
         byte[] atTag;
         long tagSeq;

@@ -36,8 +36,7 @@ class PointInTimeModelTest {
     void viewsAtTagsAndTimesEqualTheModel() throws Exception {
         long seed = Long.getLong("mtagent.pit.seed", System.nanoTime());
         SplittableRandom rnd = new SplittableRandom(seed);
-        Map<String, String> settings = TestAgents.settings(dir, 1, DISK_BYTES);
-        settings.put("retention.dir", dir.resolve("retention").toString());
+        Map<String, String> settings = TestAgents.settingsWithRetention(dir, 1, DISK_BYTES);
         settings.put("retention.segment.bytes", "64KiB"); // many sealed segments: views read through their index files
         DiskModel model = new DiskModel(DISK_BYTES);
         Map<Long, byte[]> snapshots = new LinkedHashMap<>(); // seq → the disk image after that seq

@@ -37,8 +37,7 @@ class RetentionPolicyTest {
 
     @BeforeEach
     void streamTwoHundredSecondsOfWrites() throws Exception {
-        Map<String, String> s = TestAgents.settings(dir, 1, DISK_BYTES);
-        s.put("retention.dir", dir.resolve("retention").toString());
+        Map<String, String> s = TestAgents.settingsWithRetention(dir, 1, DISK_BYTES);
         s.put("retention.segment.bytes", "64KiB");
         agent = TestAgents.start(s);
         disk = agent.disks().byId("disk-0");

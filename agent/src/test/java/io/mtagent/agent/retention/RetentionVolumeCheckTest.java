@@ -77,8 +77,7 @@ class RetentionVolumeCheckTest {
 
     @Test
     void theAgentRefusesToStartOnABadRetentionVolumeAndNamesTheRule() {
-        Map<String, String> s = TestAgents.settings(dir, 1, 1 << 20);
-        s.put("retention.dir", dir.resolve("retention").toString());
+        Map<String, String> s = TestAgents.settingsWithRetention(dir, 1, 1 << 20);
         s.put("retention.allow.shared.volume", "false");
         assertThatThrownBy(() -> TestAgents.start(s)).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("[cache-volume]").hasMessageContaining("retention check");

@@ -37,8 +37,7 @@ class RollbackTest {
     private final io.mtagent.agent.GroupWorkload workload = new io.mtagent.agent.GroupWorkload(DISK_BYTES);
 
     private Map<String, String> settings() {
-        Map<String, String> s = TestAgents.settings(dir, 2, DISK_BYTES);
-        s.put("retention.dir", dir.resolve("retention").toString());
+        Map<String, String> s = TestAgents.settingsWithRetention(dir, 2, DISK_BYTES);
         s.put("retention.segment.bytes", "64KiB"); // many sealed segments: views read through their index files
         s.put("disk.d0.group", "g");
         s.put("disk.d1.group", "g");
