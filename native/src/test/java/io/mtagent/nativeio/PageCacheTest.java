@@ -1,7 +1,6 @@
 package io.mtagent.nativeio;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -18,7 +17,7 @@ class PageCacheTest {
 
     @Test
     void syncedPagesAreDroppedAndTheDataStays() throws Exception {
-        assumeTrue(PageCache.supported(), "SKIPPED LOUDLY: no native libc binding here, PageCache does nothing");
+        Fincore.requirePageCacheControl();
         Path file = tmp.resolve("journal.seg");
         int size = 8 << 20;
         byte[] data = new byte[size];
@@ -31,7 +30,7 @@ class PageCacheTest {
             ch.force(false);
         }
         long before = Fincore.residentBytes(file);
-        assumeTrue(before >= size / 2, "SKIPPED LOUDLY: " + tmp + " does not keep written pages cached (tmpfs?): "
+        Fincore.skipUnless(before >= size / 2, tmp + " does not keep written pages cached (tmpfs?): "
                 + before + " bytes resident of " + size);
 
         // an unaligned start: dropped from the folio boundary before it (2 MiB), so the first 2 MiB stay at most

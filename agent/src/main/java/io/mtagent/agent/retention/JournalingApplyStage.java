@@ -104,8 +104,8 @@ public final class JournalingApplyStage implements ApplyStage {
     static final int READ_AHEAD_BYTES = MIN_READ_LANES * READ_AHEAD * (1 << 20);
 
     /**
-     * How many before-image reads a batch keeps under way: four when its largest write is 512 KiB or less, else
-     * two. On the bench machine's virtual disk four lanes instead of two raised retention-on rand-64k (4 disks) from
+     * How many before-image reads a batch keeps under way: as many as {@link #READ_AHEAD_BYTES} holds at the batch's
+     * largest write, between two and four (four up to 512 KiB, three up to 682 KiB, two for megabyte writes). On the bench machine's virtual disk four lanes instead of two raised retention-on rand-64k (4 disks) from
      * 328 to 373 MB/s applied (median of 4 alternating rounds, each round won by four; bench/RESULTS.md): the
      * before-image reads were 66 % of the capture's time, and the device's read+write throughput rose with them
      * (1,160 → 1,300 MB/s at the same 89 % busy). Eight lanes were no better than four within the noise.

@@ -30,7 +30,10 @@ public final class ApplyStageTimes {
         TARGET_WRITE("target_write"),
         /** The target's flush after a batch's writes. */
         TARGET_FLUSH("target_flush"),
-        /** The applier thread waiting for the previous batch's target writes and flush after its capture. */
+        /**
+         * The applier thread waiting for the batch in flight (its target writes and flush): after the next batch's
+         * capture, or before the applier goes idle.
+         */
         TARGET_WAIT("target_wait");
 
         private final String tag;

@@ -1,10 +1,8 @@
 package io.mtagent.agent.retention;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.mtagent.nativeio.Fincore;
-import io.mtagent.nativeio.PageCache;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
@@ -21,7 +19,7 @@ class RetentionJournalPageCacheTest {
 
     @Test
     void syncedJournalPagesLeaveThePageCacheAndStillReadBack() throws Exception {
-        assumeTrue(PageCache.supported(), "SKIPPED LOUDLY: no native libc binding here, PageCache does nothing");
+        Fincore.requirePageCacheControl();
         Path dir = tmp.resolve("journal");
         SplittableRandom r = new SplittableRandom(5);
         byte[][] images = new byte[64][];
