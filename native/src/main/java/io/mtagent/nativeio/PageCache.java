@@ -38,8 +38,9 @@ public final class PageCache {
     /**
      * Drops the clean cached pages of {@code file} that lie wholly in [{@code offset}, {@code offset + length})
      * after rounding {@code offset} down to {@link #FOLIO}: the large folio a previous call's range ended inside,
-     * written in full since, goes too (the kernel keeps a folio the range only partly covers). Returns false when nothing could be done (unsupported, or the file could not be opened:
-     * logged once, never thrown: this is an optimisation, not part of any promise).
+     * written in full since, goes too (the kernel keeps a folio the range only partly covers). Returns false when
+     * nothing could be done (unsupported, or the file could not be opened: logged once, never thrown: this is an
+     * optimisation, not part of any promise).
      */
     public static boolean dropClean(Path file, long offset, long length) {
         if (IO == null || length <= 0) {

@@ -809,9 +809,9 @@ public final class IngestLog implements Closeable {
      * journaling stage hold a batch decompressed, so a highly compressible stream must not make a batch of
      * {@code maxBytes} stored turn into many times that on the heap.
      * Payloads are as stored (compressed when flagged): a write's in a direct buffer from {@code lease} when the
-     * lease takes a batch of this size ({@link DirectPayloadBuffers.Lease#takesBatchOf}) and has room (one scattering read puts the
-     * payload at the aligned buffer's start; valid until the lease is closed), else, and always for tags or
-     * without a lease, in a byte array. Every record is verified either way.
+     * lease takes a batch of this size ({@link DirectPayloadBuffers.Lease#takesBatchOf}) and has room (one
+     * scattering read puts the payload at the aligned buffer's start; valid until the lease is closed), else, and
+     * always for tags or without a lease, in a byte array. Every record is verified either way.
      * Applier thread only.
      */
     public List<StoredRecord> readDurable(long afterSeq, int maxBytes, DirectPayloadBuffers.Lease lease)
