@@ -27,7 +27,7 @@ public final class AgentHealth {
     public interface DiskView {
         String id();
         Applier.State applierState();
-        boolean applierThreadAlive();
+        boolean applierLoopAlive();
         long appliedSeq();
         long durableSeq();
     }
@@ -50,8 +50,8 @@ public final class AgentHealth {
                 progress.remove(d.id());
                 continue;
             }
-            if (!d.applierThreadAlive()) {
-                return Optional.of("the applier thread of disk " + d.id() + " died while " + state);
+            if (!d.applierLoopAlive()) {
+                return Optional.of("the apply loop of disk " + d.id() + " ended while " + state);
             }
             long applied = d.appliedSeq();
             long[] p = progress.computeIfAbsent(d.id(), k -> new long[] {applied, now});
@@ -77,7 +77,7 @@ public final class AgentHealth {
                 disk.state();
                 return disk.applier().state();
             }
-            @Override public boolean applierThreadAlive() { return disk.applier().threadAlive(); }
+            @Override public boolean applierLoopAlive() { return disk.applier().loopAlive(); }
             @Override public long appliedSeq() { return disk.applier().appliedSeq(); }
             @Override public long durableSeq() { return disk.lastDurableSeq(); }
         };

@@ -11,11 +11,7 @@ import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
-import java.util.concurrent.SynchronousQueue;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -23,7 +19,7 @@ import java.util.function.Consumer;
 import java.util.logging.Logger;
 
 /**
- * Applies one disk's durable ingest-log records to its target, in sequence order, on its own thread.
+ * Applies one disk's durable ingest-log records to its target, in sequence order, one batch at a time.
  *
  * <p>Ordering promise, per batch: {@link ApplyStage#beforeOverwrite} (before-images durable, later), then the
  * target writes, then {@link BlockDevice#flush()}, and only then {@link IngestLog#markApplied}, which persists
@@ -47,9 +43,13 @@ import java.util.logging.Logger;
  * after every earlier overlapping write of the batch finished ({@link OverlapOrderedWrites}): the target ends as if
  * the batch were written in order.
  *
- * <p>Thread-safe control methods; the apply loop runs on thread "applier-&lt;disk&gt;", a pipelined batch's target
- * writes on a pooled thread named "applier-&lt;disk&gt;-target" while it runs them (its second lane on another
- * pooled thread).
+ * <p>Threads: thread-safe control methods. The apply loop is a task on a pooled thread ({@link DiskTaskPool}, named
+ * "applier-&lt;disk&gt;" while it runs): it starts when records become durable (or on a resume or a stop) and none
+ * runs, applies until nothing durable is left to take, lands the batch in flight, and gives the thread back, so a
+ * quiet disk holds no thread. At most one loop task runs per disk (the {@code loopScheduled} flag, under the lock;
+ * "the applier's thread" below means whichever pooled thread runs it, and the lock's hand-over orders one task's
+ * work before the next task's). A pipelined batch's target writes run on a pooled thread named
+ * "applier-&lt;disk&gt;-target" while it runs them (its second lane on another pooled thread).
  */
 public final class Applier implements Closeable {
     private static final Logger LOG = Logger.getLogger(Applier.class.getName());
@@ -62,9 +62,9 @@ public final class Applier implements Closeable {
     private final BlockDevice target;
     private final ApplyStage stage;
     private final ApplierOptions options;
-    private final Thread thread;
     private final ReentrantLock lock = new ReentrantLock();
-    private final Condition changed = lock.newCondition();
+    /** Signalled when the loop has ended for good (close waits for it). */
+    private final Condition ended = lock.newCondition();
     // Page-aligned so an O_DIRECT target takes it as is (no copy through a bounce buffer). Starts at 64 KiB and
     // grows to the largest write seen (decode): with hundreds of disks a fixed 1 MiB each was most of the agent's
     // direct memory before any write arrived (bench/RESULTS.md, many-disks).
@@ -73,6 +73,21 @@ public final class Applier implements Closeable {
     private boolean paused;
     private volatile boolean stopping;
     private boolean newData = true;
+    /** {@link #start} was called: wake-ups may start the loop task from then on. */
+    private boolean started;
+    /** A loop task is queued or running; the next one starts only after it cleared this (one at a time). */
+    private boolean loopScheduled;
+    /** The loop ended for good (stopped or failed); no task starts again. Volatile for {@link #loopAlive}. */
+    private volatile boolean loopEnded;
+
+    // Loop task only (handed from one task to the next through the lock): what the loop carries between batches.
+    /** The batch whose target writes run on the writer thread right now (pipelined stages only), and its last seq. */
+    private Future<?> inFlight;
+    private long inFlightLast;
+    /** The payload buffers of the batch in flight: closed after it landed and the next capture returned. */
+    private DirectPayloadBuffers.Lease inFlightLease;
+    /** The last seq whose before-images are captured (and target write under way). */
+    private long captured;
     private volatile State state = State.RUNNING;
     private volatile Throwable lastError;
     private volatile long appliedSeq;
@@ -95,17 +110,9 @@ public final class Applier implements Closeable {
     private final DirectPayloadBuffers payloadBuffers;
     /** Where the disk's apply time goes (metrics). */
     private final ApplyStageTimes times;
-    private static final ExecutorService TARGET_WRITERS = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 10,
-            TimeUnit.SECONDS, new SynchronousQueue<>(), new ThreadFactory() {
-                private final AtomicInteger n = new AtomicInteger();
-
-                @Override
-                public Thread newThread(Runnable task) {
-                    Thread t = new Thread(task, "applier-target-" + n.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                }
-            });
+    private static final ExecutorService TARGET_WRITERS = DiskTaskPool.create("applier-target");
+    /** Every disk's apply loop: a disk with durable records to apply holds a thread, a quiet one none. */
+    private static final ExecutorService LOOPS = DiskTaskPool.create("applier");
 
     public Applier(String diskName, IngestLog log, BlockDevice target, ApplyStage stage, ApplierOptions options) {
         this(diskName, log, target, stage, options, new ApplyStageTimes());
@@ -134,8 +141,7 @@ public final class Applier implements Closeable {
         this.options = options;
         this.appliedSeq = log.appliedSeq();
         this.writtenSeq = appliedSeq;
-        this.thread = new Thread(this::loop, "applier-" + diskName);
-        this.thread.setDaemon(true);
+        this.captured = appliedSeq;
         this.writer = stage.pipelines() && options.pipelined() ? TARGET_WRITERS : null;
         log.addListener(new IngestLog.Listener() {
             @Override
@@ -145,8 +151,45 @@ public final class Applier implements Closeable {
         });
     }
 
+    /** Starts applying (the loop runs whenever there is something to apply). */
     public void start() {
-        thread.start();
+        lock.lock();
+        try {
+            started = true;
+            scheduleLoop();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Under the lock: starts the loop task unless one is queued or running, or the loop has ended. Before
+     * {@link #start} nothing starts; a stop then ends the loop at once.
+     */
+    private void scheduleLoop() {
+        if (loopScheduled || loopEnded) {
+            return;
+        }
+        if (!started) {
+            if (stopping) {
+                loopEnded = true;
+                state = State.STOPPED;
+                ended.signalAll();
+            }
+            return;
+        }
+        loopScheduled = true;
+        try {
+            LOOPS.execute(() -> DiskTaskPool.runNamed("applier-" + diskName, this::loop));
+        } catch (RuntimeException | OutOfMemoryError e) { // no thread to be had: fail the disk visibly
+            loopScheduled = false;
+            loopEnded = true;
+            lastError = e;
+            state = State.FAILED;
+            ended.signalAll();
+            LOG.severe("applier of disk " + diskName + " could not start; the ingest log keeps the writes: " + e);
+            onFailure.accept(e);
+        }
     }
 
     /** Called (on the applier thread) when the applier fails. */
@@ -162,7 +205,7 @@ public final class Applier implements Closeable {
             if (state != State.FAILED && state != State.STOPPED) {
                 state = p ? State.PAUSED : State.RUNNING;
             }
-            changed.signalAll();
+            scheduleLoop();
         } finally {
             lock.unlock();
         }
@@ -171,8 +214,18 @@ public final class Applier implements Closeable {
     public long appliedSeq() { return appliedSeq; }
     public State state() { return state; }
     public Throwable lastError() { return lastError; }
-    /** For the service watchdog: false once the apply thread ended (normally only after FAILED or STOPPED). */
-    public boolean threadAlive() { return thread.isAlive(); }
+    /**
+     * For the service watchdog: false once the apply loop ended for good (normally only after FAILED or STOPPED;
+     * an idle loop that gave its thread back is alive). False before {@link #start}.
+     */
+    public boolean loopAlive() {
+        lock.lock();
+        try {
+            return started && !loopEnded;
+        } finally {
+            lock.unlock();
+        }
+    }
 
     public void awaitApplied(long seq, Duration timeout) throws InterruptedException, TimeoutException {
         long deadline = System.nanoTime() + timeout.toNanos();
@@ -191,19 +244,19 @@ public final class Applier implements Closeable {
         lock.lock();
         try {
             newData = true;
-            changed.signalAll();
+            scheduleLoop();
         } finally {
             lock.unlock();
         }
     }
 
+    /**
+     * The loop task: applies batches until there is nothing to take, then (with no batch in flight) clears
+     * {@code loopScheduled} under the lock and returns. The idle check and the clearing happen under the same
+     * lock hold as {@link #wake}'s "new data, start a task", so a wake-up is never lost between them.
+     */
     private void loop() {
-        // The batch whose target writes run on the writer thread right now (pipelined stages only), and its last seq.
-        Future<?> inFlight = null;
-        long inFlightLast = 0;
-        // The payload buffers of the batch in flight: closed after it landed and the next capture returned.
-        DirectPayloadBuffers.Lease inFlightLease = null;
-        long captured = appliedSeq; // the last seq whose before-images are captured (and target write under way)
+        boolean over = false; // the loop ended for good: stopped or failed
         try {
             while (true) {
                 boolean idle;
@@ -224,11 +277,12 @@ public final class Applier implements Closeable {
                 }
                 lock.lock();
                 try {
-                    while (!stopping && (paused || (!newData && log.lastDurableSeq() <= captured))) {
-                        changed.await();
-                    }
                     if (stopping) {
                         break;
+                    }
+                    if (paused || (!newData && log.lastDurableSeq() <= captured)) {
+                        loopScheduled = false; // idle, nothing in flight: give the thread back until woken
+                        return;
                     }
                     newData = false;
                 } finally {
@@ -292,10 +346,13 @@ public final class Applier implements Closeable {
             }
             close(inFlightLease);
             inFlightLease = null;
+            over = true;
             state = State.STOPPED;
         } catch (InterruptedException e) {
+            over = true;
             state = State.STOPPED;
         } catch (Throwable e) {
+            over = true;
             if (stopping) {
                 state = State.STOPPED; // interrupted while waiting (e.g. for retention space) because we are closing
                 return;
@@ -305,11 +362,22 @@ public final class Applier implements Closeable {
             LOG.severe("applier of disk " + diskName + " failed; the ingest log keeps the writes: " + e);
             onFailure.accept(e);
         } finally {
-            if (inFlight != null) {
-                inFlight.cancel(false); // not started yet: never write; started: it ends on its own
-                awaitQuietly(inFlight);
+            if (over) {
+                if (inFlight != null) {
+                    inFlight.cancel(false); // not started yet: never write; started: it ends on its own
+                    awaitQuietly(inFlight);
+                    inFlight = null;
+                }
+                close(inFlightLease); // the loop is over: neither the writes nor the stage read it again
+                inFlightLease = null;
+                lock.lock();
+                try {
+                    loopEnded = true; // loopScheduled stays set: no task starts again
+                    ended.signalAll();
+                } finally {
+                    lock.unlock();
+                }
             }
-            close(inFlightLease); // the loop is over: neither the writes nor the stage read it again
         }
     }
 
@@ -482,26 +550,32 @@ public final class Applier implements Closeable {
         lock.lock();
         try {
             stopping = true;
-            changed.signalAll();
+            scheduleLoop(); // an idle loop runs once more to end (it lands nothing: nothing is in flight)
         } finally {
             lock.unlock();
         }
     }
 
-    /** Stops after the current batch and waits for the thread. */
+    /** Stops after the current batch and waits (up to 30 s) for the loop to end. */
     @Override
     public void close() {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         lock.lock();
         try {
             stopping = true;
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
-        try {
-            thread.join(30_000);
+            scheduleLoop();
+            while (!loopEnded) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    LOG.warning("applier of disk " + diskName + " did not stop within 30 s; closing without it");
+                    return;
+                }
+                ended.awaitNanos(left);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } finally {
+            lock.unlock();
         }
     }
 }

@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.OptionalInt;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
 import java.util.function.LongConsumer;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -33,7 +34,7 @@ import java.util.zip.CRC32C;
  * A record is reported durable ({@link Listener#onDurable}, {@link #lastDurableSeq()}, {@link #flush()}) only
  * after the segment holding it was fdatasync'd, and for a new segment after the file and its directory were
  * fsync'd. The session acknowledges a sequence number only from {@code onDurable}, so an acknowledged write
- * survives kill -9 and power loss. Group commit: the writer thread writes every queued record (up to
+ * survives kill -9 and power loss. Group commit: the writer writes every queued record (up to
  * {@code commitMaxBytes}) and then syncs once, so one fdatasync covers all writes that arrived while the previous
  * one ran.
  *
@@ -72,9 +73,13 @@ import java.util.zip.CRC32C;
  * </ul>
  *
  * <h2>Threads</h2>
- * {@link #offer} is called from network event loops and never blocks on I/O; one writer thread
- * ("ingest-&lt;disk&gt;") writes and syncs; one applier thread calls {@link #readDurable} and {@link #markApplied}.
- * Shared state is guarded by one lock, held only for bookkeeping.
+ * {@link #offer} is called from network event loops and never blocks on I/O. The writer (group commit) is a task
+ * on a pooled thread ({@link DiskTaskPool}, named "ingest-&lt;disk&gt;" while it runs): {@link #offer} starts it when
+ * records arrive and none runs, it writes and syncs until the queue is empty, then gives the thread back. At most
+ * one writer task runs per log (the {@code writerScheduled} flag, under the lock), so "writer thread" below means
+ * whichever pooled thread runs it; the lock's hand-over orders one task's writes before the next task's.
+ * One applier thread calls {@link #readDurable} and {@link #markApplied}. Shared state is guarded by one lock,
+ * held only for bookkeeping.
  */
 public final class IngestLog implements Closeable {
     static final String CHECKPOINT_FILE = "checkpoint";
@@ -146,8 +151,11 @@ public final class IngestLog implements Closeable {
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
     private volatile LongConsumer syncListener = n -> { };
     private final ReentrantLock lock = new ReentrantLock();
-    private final Condition work = lock.newCondition();
     private final Condition synced = lock.newCondition();
+    /** Signalled when a writer task ends (close waits for the last one). */
+    private final Condition writerIdle = lock.newCondition();
+    /** Group commits of every disk's log: a busy log holds a thread, a quiet one none (many-disks memory). */
+    private static final ExecutorService WRITERS = DiskTaskPool.create("ingest-writer");
 
     // Guarded by lock.
     private final ArrayDeque<Pending> queue = new ArrayDeque<>();
@@ -164,6 +172,8 @@ public final class IngestLog implements Closeable {
     private long appliedBytes;
     private IOException failure;
     private boolean closing;
+    /** A writer task is queued or running: the next one starts only after it cleared this (one at a time). */
+    private boolean writerScheduled;
     // Set by recover(): how the log was opened (for the log line, status and tests).
     private boolean recoveredClean;
     private long scannedRecords;
@@ -177,7 +187,7 @@ public final class IngestLog implements Closeable {
             + SegmentFormat.BODY_HEADER_LENGTH);
     private final ByteBuffer padding = ByteBuffer.allocateDirect(8);
     private final CRC32C crc = new CRC32C();
-    private final Thread writer;
+    private final List<Pending> batch = new ArrayList<>();
 
     /**
      * Test seam: runs on the writer thread right before each group commit's fdatasync, so a test can hold the sync
@@ -197,11 +207,9 @@ public final class IngestLog implements Closeable {
         this.dir = dir;
         this.name = name;
         this.options = options;
-        this.writer = new Thread(this::writeLoop, "ingest-" + name);
-        this.writer.setDaemon(true);
     }
 
-    /** Opens (creating if needed) and recovers the log in {@code dir}, then starts its writer thread. */
+    /** Opens (creating if needed) and recovers the log in {@code dir}; its writer starts with the first offer. */
     public static IngestLog open(Path dir, String diskName, IngestLogOptions options) throws IOException {
         AtomicFile.createDirectories(dir); // durably: a power cut must not take the whole log's directory
         DirectoryLock lock = DirectoryLock.acquire(dir);
@@ -213,7 +221,6 @@ public final class IngestLog implements Closeable {
             log.closeChannels();
             throw e;
         }
-        log.writer.start();
         return log;
     }
 
@@ -436,6 +443,7 @@ public final class IngestLog implements Closeable {
      * restart treats them as damage): never a wrong record taken for a good one.
      */
     public OfferResult offer(IngestRecord rec, ByteBuf payload, boolean payloadCrcChecked) {
+        boolean startWriter = false;
         lock.lock();
         try {
             if (failure != null || closing) {
@@ -465,10 +473,25 @@ public final class IngestLog implements Closeable {
                     payloadCrcChecked && nameBytes == null && !rec.compressed()));
             lastAccepted = seq;
             backlogBytes += length;
-            work.signal();
-            return OfferResult.ACCEPTED;
+            if (!writerScheduled) {
+                writerScheduled = true;
+                startWriter = true;
+            }
         } finally {
             lock.unlock();
+        }
+        if (startWriter) {
+            startWriter(); // outside the lock: handing over to (or creating) a pooled thread takes a moment
+        }
+        return OfferResult.ACCEPTED;
+    }
+
+    private void startWriter() {
+        try {
+            WRITERS.execute(() -> DiskTaskPool.runNamed("ingest-" + name, this::writeQueued));
+        } catch (RuntimeException | OutOfMemoryError e) { // no thread to be had: nothing queued can become durable
+            IOException io = new IOException("ingest log " + name + ": cannot start its writer: " + e, e);
+            fail(io);
         }
     }
 
@@ -489,15 +512,17 @@ public final class IngestLog implements Closeable {
 
     // ------------------------------------------------------------------ writer thread
 
-    private void writeLoop() {
-        List<Pending> batch = new ArrayList<>();
+    /**
+     * The writer task: group commits until the queue is empty, then clears {@code writerScheduled} (under the lock,
+     * so an offer racing with the end either is taken by this task or starts the next one) and returns.
+     */
+    private void writeQueued() {
         while (true) {
             lock.lock();
             try {
-                while (queue.isEmpty() && !closing) {
-                    work.awaitUninterruptibly();
-                }
                 if (queue.isEmpty()) {
+                    writerScheduled = false;
+                    writerIdle.signalAll();
                     return;
                 }
                 long bytes = 0;
@@ -530,8 +555,11 @@ public final class IngestLog implements Closeable {
             } catch (IOException | RuntimeException e) {
                 IOException io = e instanceof IOException ioe ? ioe
                         : new IOException("ingest log writer of " + name + " failed", e);
-                fail(io, batch);
+                fail(io);
                 return;
+            } catch (Error e) { // a dedicated thread would have died here: the log must not wait for it forever
+                fail(new IOException("ingest log writer of " + name + " failed: " + e, e));
+                throw e;
             } finally {
                 for (Pending p : batch) {
                     release(p.payload());
@@ -562,7 +590,8 @@ public final class IngestLog implements Closeable {
         }
     }
 
-    private void fail(IOException e, List<Pending> batch) {
+    /** Ends the log's writing for good: nothing queued is written, waiters wake, no writer task starts again. */
+    private void fail(IOException e) {
         lock.lock();
         try {
             failure = e;
@@ -570,6 +599,8 @@ public final class IngestLog implements Closeable {
                 release(p.payload());
             }
             queue.clear();
+            writerScheduled = false; // offers are refused from now on, so none starts another task
+            writerIdle.signalAll();
             synced.signalAll();
         } finally {
             lock.unlock();
@@ -1229,15 +1260,12 @@ public final class IngestLog implements Closeable {
             if (closing) {
                 return;
             }
-            closing = true;
-            work.signalAll();
+            closing = true; // offers are refused from now on: the task under way writes what is queued and ends
+            while (writerScheduled) {
+                writerIdle.awaitUninterruptibly(); // its final sync must come before the cut and the clean marker
+            }
         } finally {
             lock.unlock();
-        }
-        try {
-            writer.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
         try {
             if (failure() == null && currentChannel != null && currentChannel.isOpen()) {

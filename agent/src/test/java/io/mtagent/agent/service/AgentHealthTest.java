@@ -17,7 +17,7 @@ class AgentHealthTest {
 
         @Override public String id() { return "d"; }
         @Override public Applier.State applierState() { return state; }
-        @Override public boolean applierThreadAlive() { return alive; }
+        @Override public boolean applierLoopAlive() { return alive; }
         @Override public long appliedSeq() { return applied; }
         @Override public long durableSeq() { return durable; }
     }
@@ -69,6 +69,6 @@ class AgentHealthTest {
         assertThat(health.hangReason(List.of(d))).isEmpty();
         d.state = Applier.State.RUNNING;
         d.alive = false;
-        assertThat(health.hangReason(List.of(d))).get().asString().contains("died");
+        assertThat(health.hangReason(List.of(d))).get().asString().contains("ended while");
     }
 }
