@@ -139,7 +139,9 @@ public final class Agent implements AutoCloseable {
         PassphraseStore passphrase = loadPassphrase(config);
         checkRetentionVolume(config);
         io.mtagent.agent.retention.RetentionJournal.setIndexCacheBytes(config.retentionIndexCacheBytes());
+        io.mtagent.agent.storage.IngestMemory ingestMemory = new io.mtagent.agent.storage.IngestMemory();
         IngestLogOptions logOptions = IngestLogOptions.builder()
+                .memory(ingestMemory)
                 .segmentBytes(config.ingestSegmentBytes())
                 .spareSegments(config.ingestSegmentSpares())
                 .commitMaxBytes(config.ingestCommitMaxBytes())
@@ -156,7 +158,14 @@ public final class Agent implements AutoCloseable {
                 }
             }
             long cap = config.cacheMaxBytesFor(Files.getFileStore(config.cacheDir()).getUsableSpace());
-            CacheBudget budget = new CacheBudget(cap, disks::totalBacklog);
+            CacheBudget budget = new CacheBudget(cap, disks::totalBacklog, config.dataMemoryMaxBytes(),
+                    ingestMemory::held);
+            ingestMemory.onRelease(budget::drained);
+            io.micrometer.core.instrument.Gauge.builder("mtagent.data.memory.held", ingestMemory,
+                    io.mtagent.agent.storage.IngestMemory::held).baseUnit("bytes")
+                    .description("Received write bytes in memory before their group commit wrote them, all disks;"
+                            + " at data.memory.max.bytes the data server stops reading until it falls below 90 %")
+                    .register(registry);
             disks.attach(budget);
             if (config.dataInsecurePlaintext()) {
                 LOG.warning("data.insecure.plaintext=true: the data port runs WITHOUT TLS. Use this only in tests.");

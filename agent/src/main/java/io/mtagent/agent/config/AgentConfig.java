@@ -117,6 +117,10 @@ public final class AgentConfig {
         return values.get(DATA_CREDIT_WINDOW_BYTES);
     }
 
+    public long dataMemoryMaxBytes() {
+        return values.get(DATA_MEMORY_MAX_BYTES);
+    }
+
     public Path stateDir() {
         return values.get(STATE_DIR);
     }

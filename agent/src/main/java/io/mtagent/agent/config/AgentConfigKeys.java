@@ -36,6 +36,13 @@ public final class AgentConfigKeys {
             ConfigType.SIZE, 8 * MIB, Validator.between(8 * KIB, GIB),
             "Bytes a process server may have in flight per disk stream before it waits for credit. At least twice"
                     + " data.max.write.bytes, so one full-size write can be acknowledged while the next is sent.");
+    public static final ConfigKey<Long> DATA_MEMORY_MAX_BYTES = ConfigKey.of("data.memory.max.bytes",
+            ConfigType.SIZE, 64 * MIB, Validator.between(MIB, 16 * GIB),
+            "Bytes of received writes the agent holds in memory, all disks together, before their group commit has"
+                    + " written them to the ingest log. Above it the sessions stop reading their sockets until the"
+                    + " commits catch up, so a slow cache volume makes the process servers wait instead of the"
+                    + " agent's memory grow by up to data.credit.window.bytes per disk. Keep it at least"
+                    + " data.credit.window.bytes times the disks that stream hard at once (4 at 8 MiB: 32 MiB).");
     public static final ConfigKey<Path> STATE_DIR = ConfigKey.of("state.dir", ConfigType.PATH,
             Path.of("/var/lib/mtagent"), Validator.any(),
             "Directory of the agent's certificate and key, the passphrase verifier and the disk states.");
@@ -196,7 +203,7 @@ public final class AgentConfigKeys {
     /** The whole table. */
     public static final ConfigDef DEF = new ConfigDef(List.of(
             AGENT_NAME, DATA_LISTEN, DATA_INSECURE_PLAINTEXT, DATA_MAX_WRITE_BYTES, DATA_CREDIT_WINDOW_BYTES,
-            STATE_DIR, CACHE_DIR, CACHE_MAX_BYTES, DISK_QUOTA_BYTES,
+            DATA_MEMORY_MAX_BYTES, STATE_DIR, CACHE_DIR, CACHE_MAX_BYTES, DISK_QUOTA_BYTES,
             INGEST_SEGMENT_BYTES, INGEST_SEGMENT_SPARES, INGEST_COMMIT_MAX_BYTES, INGEST_COMMIT_MAX_DELAY, APPLY_PIPELINED, APPLY_TARGET_LANES,
             AUTH_ITERATIONS, AUTH_PASSPHRASE_FILE, RETENTION_DIR, RETENTION_SEGMENT_BYTES, RETENTION_INDEX_CACHE_BYTES, RETENTION_SCRUB_DELAY,
             RETENTION_WINDOW,

@@ -268,7 +268,7 @@ public final class StatusReport {
                     + agent.config().dataListen(), null));
         }
         long free = cacheFreeBytes();
-        if (agent.cacheBudget().overCap() || (free >= 0 && free < agent.config().ingestSegmentBytes())) {
+        if (agent.cacheBudget().cacheVolumeOverCap() || (free >= 0 && free < agent.config().ingestSegmentBytes())) {
             findings.add(HealthFinding.of(HealthRule.CACHE_VOLUME_FULL, "the ingest logs hold "
                     + agent.disks().totalBacklog() + " bytes of a cap of " + agent.cacheBudget().capBytes()
                     + "; " + free + " bytes are free on " + agent.config().cacheDir(), null));

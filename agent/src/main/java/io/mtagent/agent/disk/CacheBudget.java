@@ -6,10 +6,19 @@ import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 
 /**
- * The global cache-volume cap: when the ingest logs of all disks together hold more than {@code capBytes}, the
- * sessions that offered the last records stop reading their sockets (TCP back-pressure) until the appliers have
- * drained below 90% of the cap. Per-disk quotas (credit) normally stop a disk long before this; the cap is the
- * backstop that keeps the cache volume from running out of space.
+ * The data server's back-pressure gate, with two caps:
+ * <ul>
+ *   <li>the global cache-volume cap: when the ingest logs of all disks together hold more than {@code capBytes},
+ *       the sessions that offered the last records stop reading their sockets (TCP back-pressure) until the
+ *       appliers have drained below 90% of the cap. Per-disk quotas (credit) normally stop a disk long before
+ *       this; the cap is the backstop that keeps the cache volume from running out of space;</li>
+ *   <li>the memory cap: when the received writes held in memory before their group commit ({@code memoryHeld},
+ *       {@code data.memory.max.bytes}) reach {@code memoryCapBytes}, the same: reading resumes below 90% of it.
+ *       Credit bounds this per disk only; with hundreds of disks and a stalled device it is what bounds the
+ *       agent's memory.</li>
+ * </ul>
+ * A session resumes only when both are below their resume marks, so one cap never lets a session read while the
+ * other holds it.
  *
  * <p>Thread-safe.
  */
@@ -20,9 +29,23 @@ public final class CacheBudget {
     private volatile Consumer<Object> resumer = o -> { };
     private volatile Consumer<Object> pauser = o -> { };
 
+    private final long memoryCapBytes;
+    private final LongSupplier memoryHeld;
+
+    /** The cache-volume cap only (no memory cap). */
     public CacheBudget(long capBytes, LongSupplier totalBacklog) {
+        this(capBytes, totalBacklog, Long.MAX_VALUE, () -> 0);
+    }
+
+    public CacheBudget(long capBytes, LongSupplier totalBacklog, long memoryCapBytes, LongSupplier memoryHeld) {
         this.capBytes = capBytes;
         this.totalBacklog = totalBacklog;
+        this.memoryCapBytes = memoryCapBytes;
+        this.memoryHeld = memoryHeld;
+    }
+
+    public long memoryCapBytes() {
+        return memoryCapBytes;
     }
 
     /** How parked sessions are paused and resumed (set once by the data server). */
@@ -35,8 +58,17 @@ public final class CacheBudget {
         return capBytes;
     }
 
-    public boolean overCap() {
+    /**
+     * The cache-volume cap alone is reached (health: CACHE_VOLUME_FULL). The memory cap is not a fault of the
+     * volume: a slow device holds sessions briefly there, and the disks' backlog and apply rates show why.
+     */
+    public boolean cacheVolumeOverCap() {
         return totalBacklog.getAsLong() >= capBytes;
+    }
+
+    /** True when either cap is reached (the memory one is checked first: it is a counter read). */
+    public boolean overCap() {
+        return memoryHeld.getAsLong() >= memoryCapBytes || totalBacklog.getAsLong() >= capBytes;
     }
 
     /** Stops reading from {@code session} until the backlog drains. */
@@ -48,9 +80,10 @@ public final class CacheBudget {
         }
     }
 
-    /** Called when an applier freed space. */
+    /** Called when an applier freed space or a group commit gave memory back. */
     public void drained() {
-        if (!parked.isEmpty() && totalBacklog.getAsLong() < capBytes - capBytes / 10) {
+        if (!parked.isEmpty() && memoryHeld.getAsLong() < memoryCapBytes - memoryCapBytes / 10
+                && totalBacklog.getAsLong() < capBytes - capBytes / 10) {
             for (Object s : parked) {
                 if (parked.remove(s)) {
                     resumer.accept(s);

@@ -8,8 +8,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Thread pools for per-disk work that runs in bursts: an ingest log's group commit, an applier's apply loop, a
- * batch's target writes. Unbounded and without a queue, so a task always gets a thread at once and a slow or hung
- * disk never delays another disk; threads end after 10 s idle. With hundreds of disks only the busy ones hold a
+ * batch's target writes. {@link #create}: unbounded and without a queue, so a task always gets a thread at once
+ * and a slow or hung disk never delays another disk (for tasks that may wait on each other or for long);
+ * {@link #bounded}: a fixed most, for tasks that never wait on another disk's. Threads end after 10 s idle. With hundreds of disks only the busy ones hold a
  * thread at a time: a dedicated thread per disk and per job was 512 thread stacks (about 54 MiB resident) with
  * 256 disks (bench/RESULTS.md, many-disks RSS).
  *
@@ -18,6 +19,29 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class DiskTaskPool {
     private DiskTaskPool() {
+    }
+
+    /**
+     * A pool of at most {@code threads} threads with a queue behind them, for tasks that never wait for another
+     * disk's task (an ingest log's group commit): a stall of the device then holds {@code threads} threads, not
+     * one per disk. A task that has more work should hand its thread over when others wait
+     * ({@link #othersWaiting}) so that every disk gets its turn.
+     */
+    public static ThreadPoolExecutor bounded(String prefix, int threads) {
+        AtomicInteger n = new AtomicInteger();
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 10, TimeUnit.SECONDS,
+                new java.util.concurrent.LinkedBlockingQueue<>(), task -> {
+                    Thread t = new Thread(task, prefix + "-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        pool.allowCoreThreadTimeOut(true);
+        return pool;
+    }
+
+    /** True when tasks of {@code pool} wait for a thread (a task with more to do should requeue itself). */
+    public static boolean othersWaiting(ThreadPoolExecutor pool) {
+        return !pool.getQueue().isEmpty();
     }
 
     /** A new pool whose idle threads are named {@code <prefix>-<n>} (a running task may rename its thread). */

@@ -19,7 +19,7 @@ import java.util.Map;
 import java.util.OptionalInt;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.function.LongConsumer;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -128,7 +128,9 @@ public final class IngestLog implements Closeable {
     }
 
     /** {@code crcChecked}: an uncompressed payload whose CRC-32C is known to be {@code record.crc32c()}. */
-    private record Pending(IngestRecord record, ByteBuf payload, byte[] name, Entry entry, boolean crcChecked) {
+    /** {@code heldBytes}: what the offer counted in {@link IngestMemory} (given back once written or dropped). */
+    private record Pending(IngestRecord record, ByteBuf payload, byte[] name, Entry entry, boolean crcChecked,
+                           int heldBytes) {
     }
 
     private static final class Segment {
@@ -154,8 +156,14 @@ public final class IngestLog implements Closeable {
     private final Condition synced = lock.newCondition();
     /** Signalled when a writer task ends (close waits for the last one). */
     private final Condition writerIdle = lock.newCondition();
-    /** Group commits of every disk's log: a busy log holds a thread, a quiet one none (many-disks memory). */
-    private static final ExecutorService WRITERS = DiskTaskPool.create("ingest-writer");
+    /**
+     * Group commits under way at once, all logs together. A quiet log holds no thread and a busy one holds one
+     * while it commits; when more logs have work, each hands its thread over after a commit (round robin). A
+     * group commit never waits for another log, so a bound cannot deadlock; it keeps a stalled device from
+     * holding a thread (and its stack) per disk: with 256 disks a stall grew the agent by 256 threads.
+     */
+    static final int WRITER_THREADS = 32;
+    private static final ThreadPoolExecutor WRITERS = DiskTaskPool.bounded("ingest-writer", WRITER_THREADS);
 
     // Guarded by lock.
     private final ArrayDeque<Pending> queue = new ArrayDeque<>();
@@ -469,10 +477,12 @@ public final class IngestLog implements Closeable {
             int length = SegmentFormat.recordLength(payloadLength);
             Entry e = new Entry(rec, length);
             entries.add(e);
+            int held = payload != null ? payload.readableBytes() : 0;
             queue.addLast(new Pending(rec, payload, nameBytes, e,
-                    payloadCrcChecked && nameBytes == null && !rec.compressed()));
+                    payloadCrcChecked && nameBytes == null && !rec.compressed(), held));
             lastAccepted = seq;
             backlogBytes += length;
+            options.memory().hold(held);
             if (!writerScheduled) {
                 writerScheduled = true;
                 startWriter = true;
@@ -514,10 +524,13 @@ public final class IngestLog implements Closeable {
 
     /**
      * The writer task: group commits until the queue is empty, then clears {@code writerScheduled} (under the lock,
-     * so an offer racing with the end either is taken by this task or starts the next one) and returns.
+     * so an offer racing with the end either is taken by this task or starts the next one) and returns. When other
+     * logs' tasks wait for a thread, it requeues itself after a commit instead ({@code writerScheduled} stays set).
      */
     private void writeQueued() {
+        boolean first = true;
         while (true) {
+            boolean handOver = false;
             lock.lock();
             try {
                 if (queue.isEmpty()) {
@@ -525,15 +538,24 @@ public final class IngestLog implements Closeable {
                     writerIdle.signalAll();
                     return;
                 }
-                long bytes = 0;
-                while (!queue.isEmpty() && (batch.isEmpty() || bytes < options.commitMaxBytes())) {
-                    Pending p = queue.pollFirst();
-                    bytes += p.entry().length;
-                    batch.add(p);
+                if (!first && DiskTaskPool.othersWaiting(WRITERS)) {
+                    handOver = true; // writerScheduled stays set: the requeued task is this log's one writer
+                } else {
+                    long bytes = 0;
+                    while (!queue.isEmpty() && (batch.isEmpty() || bytes < options.commitMaxBytes())) {
+                        Pending p = queue.pollFirst();
+                        bytes += p.entry().length;
+                        batch.add(p);
+                    }
                 }
             } finally {
                 lock.unlock();
             }
+            if (handOver) {
+                startWriter(); // to the back of the pool's queue, outside the lock
+                return;
+            }
+            first = false;
             try {
                 for (Pending p : batch) {
                     append(p);
@@ -561,10 +583,13 @@ public final class IngestLog implements Closeable {
                 fail(new IOException("ingest log writer of " + name + " failed: " + e, e));
                 throw e;
             } finally {
+                long payloadBytes = 0;
                 for (Pending p : batch) {
+                    payloadBytes += p.heldBytes();
                     release(p.payload());
                 }
                 batch.clear();
+                options.memory().release(payloadBytes);
             }
         }
     }
@@ -592,10 +617,12 @@ public final class IngestLog implements Closeable {
 
     /** Ends the log's writing for good: nothing queued is written, waiters wake, no writer task starts again. */
     private void fail(IOException e) {
+        long dropped = 0;
         lock.lock();
         try {
             failure = e;
             for (Pending p : queue) {
+                dropped += p.heldBytes();
                 release(p.payload());
             }
             queue.clear();
@@ -605,6 +632,7 @@ public final class IngestLog implements Closeable {
         } finally {
             lock.unlock();
         }
+        options.memory().release(dropped);
         for (Listener l : listeners) {
             l.onFailure(e);
         }

@@ -11,9 +11,11 @@ package io.mtagent.agent.storage;
  * @param spareSegments applied segment files kept to be written over by the next segments instead of being deleted
  *        (1): appending to a new file makes every fdatasync also commit the file system's block allocation, and
  *        deleting one makes the file system discard its blocks; overwriting a kept file does neither
+ * @param memory where the log counts the payload bytes it holds before writing them; one account shared by all
+ *        of an agent's logs (a fresh, unshared one by default)
  */
 public record IngestLogOptions(long segmentBytes, long commitMaxBytes, long commitMaxDelayMicros,
-                               long checkpointIntervalMillis, int spareSegments) {
+                               long checkpointIntervalMillis, int spareSegments, IngestMemory memory) {
 
     public IngestLogOptions {
         if (segmentBytes < 64 * 1024) {
@@ -25,6 +27,7 @@ public record IngestLogOptions(long segmentBytes, long commitMaxBytes, long comm
         if (spareSegments < 0) {
             throw new IllegalArgumentException("spareSegments must not be negative");
         }
+        java.util.Objects.requireNonNull(memory, "memory");
     }
 
     public static Builder builder() {
@@ -38,16 +41,18 @@ public record IngestLogOptions(long segmentBytes, long commitMaxBytes, long comm
         private long commitMaxDelayMicros = 2000;
         private long checkpointIntervalMillis = 1000;
         private int spareSegments = 1;
+        private IngestMemory memory;
 
         public Builder segmentBytes(long v) { segmentBytes = v; return this; }
         public Builder commitMaxBytes(long v) { commitMaxBytes = v; return this; }
         public Builder commitMaxDelayMicros(long v) { commitMaxDelayMicros = v; return this; }
         public Builder checkpointIntervalMillis(long v) { checkpointIntervalMillis = v; return this; }
         public Builder spareSegments(int v) { spareSegments = v; return this; }
+        public Builder memory(IngestMemory v) { memory = v; return this; }
 
         public IngestLogOptions build() {
             return new IngestLogOptions(segmentBytes, commitMaxBytes, commitMaxDelayMicros, checkpointIntervalMillis,
-                    spareSegments);
+                    spareSegments, memory != null ? memory : new IngestMemory());
         }
     }
 }

@@ -66,6 +66,7 @@ class ControlServerTest {
             assertThat(metrics.statusCode()).isEqualTo(200);
             assertThat(metrics.headers().firstValue("Content-Type")).hasValue(ControlHandler.PROMETHEUS);
             assertThat(metrics.body()).contains("mtagent_disk_backlog_bytes{disk=\"disk-0\"}");
+            assertThat(metrics.body()).as("the agent-wide memory gauge").contains("mtagent_data_memory_held_bytes 0.0");
 
             assertThat(ControlHttp.json(c.get("/v1/disks")).path("disks").size()).isEqualTo(1);
             HttpResponse<String> wrongMethod = c.send("POST", "/health", null, null);
