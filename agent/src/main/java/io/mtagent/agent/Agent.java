@@ -158,8 +158,8 @@ public final class Agent implements AutoCloseable {
                 }
             }
             long cap = config.cacheMaxBytesFor(Files.getFileStore(config.cacheDir()).getUsableSpace());
-            CacheBudget budget = new CacheBudget(cap, disks::totalBacklog, config.dataMemoryMaxBytes(),
-                    ingestMemory::held);
+            CacheBudget budget = new CacheBudget(cap, disks::totalBacklog,
+                    config.dataMemoryMaxBytesFor(Runtime.getRuntime().maxMemory()), ingestMemory::held);
             ingestMemory.onRelease(budget::drained);
             io.micrometer.core.instrument.Gauge.builder("mtagent.data.memory.held", ingestMemory,
                     io.mtagent.agent.storage.IngestMemory::held).baseUnit("bytes")

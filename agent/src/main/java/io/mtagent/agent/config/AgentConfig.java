@@ -117,8 +117,19 @@ public final class AgentConfig {
         return values.get(DATA_CREDIT_WINDOW_BYTES);
     }
 
+    /** The configured cap; 0 means automatic, see {@link #dataMemoryMaxBytesFor}. */
     public long dataMemoryMaxBytes() {
         return values.get(DATA_MEMORY_MAX_BYTES);
+    }
+
+    /**
+     * The effective cap given the JVM's maximum heap: the configured one, or an eighth of the heap between 16 and
+     * 64 MiB (the rule the applier's direct payload budget follows): an operator who gives the agent a small heap
+     * for hundreds of quiet disks gets a small in-memory window with it.
+     */
+    public long dataMemoryMaxBytesFor(long maxHeapBytes) {
+        long configured = dataMemoryMaxBytes();
+        return configured != 0 ? configured : Math.min(64L << 20, Math.max(16L << 20, maxHeapBytes / 8));
     }
 
     public Path stateDir() {

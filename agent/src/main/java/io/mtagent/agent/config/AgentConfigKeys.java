@@ -37,11 +37,12 @@ public final class AgentConfigKeys {
             "Bytes a process server may have in flight per disk stream before it waits for credit. At least twice"
                     + " data.max.write.bytes, so one full-size write can be acknowledged while the next is sent.");
     public static final ConfigKey<Long> DATA_MEMORY_MAX_BYTES = ConfigKey.of("data.memory.max.bytes",
-            ConfigType.SIZE, 64 * MIB, Validator.between(MIB, 16 * GIB),
+            ConfigType.SIZE, 0L, Validator.between(0L, 16 * GIB),
             "Bytes of received writes the agent holds in memory, all disks together, before their group commit has"
                     + " written them to the ingest log. Above it the sessions stop reading their sockets until the"
                     + " commits catch up, so a slow cache volume makes the process servers wait instead of the"
-                    + " agent's memory grow by up to data.credit.window.bytes per disk. Keep it at least"
+                    + " agent's memory grow by up to data.credit.window.bytes per disk. 0 (default): an eighth of"
+                    + " the maximum heap, between 16 MiB and 64 MiB (32 MiB with a 256 MiB heap). Keep it at least"
                     + " data.credit.window.bytes times the disks that stream hard at once (4 at 8 MiB: 32 MiB).");
     public static final ConfigKey<Path> STATE_DIR = ConfigKey.of("state.dir", ConfigType.PATH,
             Path.of("/var/lib/mtagent"), Validator.any(),

@@ -27,6 +27,10 @@ class AgentConfigTest {
         assertThat(config.cacheDir()).isEqualTo(Path.of("/var/cache/mtagent"));
         assertThat(config.cacheMaxBytes()).isZero();
         assertThat(config.cacheMaxBytesFor(1000)).isEqualTo(800);
+        assertThat(config.dataMemoryMaxBytes()).as("automatic").isZero();
+        assertThat(config.dataMemoryMaxBytesFor(256L << 20)).as("a 256 MiB heap").isEqualTo(32L << 20);
+        assertThat(config.dataMemoryMaxBytesFor(1L << 30)).as("a 1 GiB heap: at most 64 MiB").isEqualTo(64L << 20);
+        assertThat(config.dataMemoryMaxBytesFor(64L << 20)).as("a tiny heap: at least 16 MiB").isEqualTo(16L << 20);
         assertThat(config.diskQuotaBytes()).isEqualTo(256L << 20);
         assertThat(config.ingestSegmentBytes()).isEqualTo(64L << 20);
         assertThat(config.ingestCommitMaxBytes()).isEqualTo(4L << 20);
