@@ -25,10 +25,6 @@ class ApplierTest {
     @TempDir
     Path tmp;
 
-    private static IngestLogOptions logOptions() {
-        return IngestLogOptions.builder().segmentBytes(1 << 20).build();
-    }
-
     /** A write of 4 KiB..256 KiB at a 512-aligned offset inside the disk; a third are LZ4-compressed. */
     private static LogFixtures.Rec randomWrite(SplittableRandom r, long seq) {
         int len = 512 * (8 + r.nextInt(505));
@@ -40,12 +36,6 @@ class ApplierTest {
         if (rec.data() != null) {
             System.arraycopy(rec.data(), 0, model, (int) rec.record().offset(), rec.data().length);
         }
-    }
-
-    private static byte[] readAll(BlockDevice dev) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate((int) dev.size());
-        dev.read(0, b);
-        return b.array();
     }
 
     private static List<LogFixtures.Rec> offerWorkload(IngestLog log, SplittableRandom r, long firstSeq, int n,
@@ -65,7 +55,7 @@ class ApplierTest {
     void targetMatchesTheModelAndPauseHoldsTheBacklog() throws Exception {
         SplittableRandom r = new SplittableRandom(31);
         byte[] model = new byte[DISK];
-        try (IngestLog log = IngestLog.open(tmp.resolve("log"), "d1", logOptions());
+        try (IngestLog log = IngestLog.open(tmp.resolve("log"), "d1", LogFixtures.mebibyteSegments());
              FileBlockDevice target = FileBlockDevice.open(tmp.resolve("target.img"), DISK, 512)) {
             Applier applier = new Applier("d1", log, target, ApplyStage.NONE, OPTIONS);
             applier.start();
@@ -74,7 +64,7 @@ class ApplierTest {
                 log.flush();
                 applier.awaitApplied(60, Duration.ofSeconds(20));
                 assertThat(log.appliedSeq()).isEqualTo(60);
-                assertThat(Arrays.equals(readAll(target), model)).as("target equals model after 60").isTrue();
+                assertThat(Arrays.equals(LogFixtures.readTarget(target), model)).as("target equals model after 60").isTrue();
 
                 applier.setPaused(true);
                 assertThat(applier.state()).isEqualTo(Applier.State.PAUSED);
@@ -90,7 +80,7 @@ class ApplierTest {
                 assertThat(applier.state()).isEqualTo(Applier.State.RUNNING);
                 applier.awaitApplied(100, Duration.ofSeconds(20));
                 assertThat(log.backlogBytes()).isZero();
-                assertThat(Arrays.equals(readAll(target), model)).as("target equals model after resume").isTrue();
+                assertThat(Arrays.equals(LogFixtures.readTarget(target), model)).as("target equals model after resume").isTrue();
             } finally {
                 applier.close();
             }
@@ -114,7 +104,7 @@ class ApplierTest {
             DirectPayloadBuffers buffers = new DirectPayloadBuffers(budget);
             HoldingStage stage = new HoldingStage();
             Path dir = tmp.resolve("budget-" + budget);
-            try (IngestLog log = IngestLog.open(dir.resolve("log"), "d1", logOptions());
+            try (IngestLog log = IngestLog.open(dir.resolve("log"), "d1", LogFixtures.mebibyteSegments());
                  FileBlockDevice target = FileBlockDevice.open(dir.resolve("target.img"), DISK, 512)) {
                 Applier applier = new Applier("d1", log, target, stage, OPTIONS, buffers);
                 applier.start();
@@ -124,7 +114,7 @@ class ApplierTest {
                         log.flush();
                     }
                     applier.awaitApplied(160, Duration.ofSeconds(20));
-                    assertThat(Arrays.equals(readAll(target), model)).as("budget %d: target equals model", budget)
+                    assertThat(Arrays.equals(LogFixtures.readTarget(target), model)).as("budget %d: target equals model", budget)
                             .isTrue();
                 } finally {
                     applier.close();
@@ -204,7 +194,7 @@ class ApplierTest {
         byte[] model = new byte[DISK];
         AtomicBoolean broken = new AtomicBoolean(true);
         DirectPayloadBuffers buffers = new DirectPayloadBuffers(64 << 20);
-        try (IngestLog log = IngestLog.open(tmp.resolve("log"), "d1", logOptions());
+        try (IngestLog log = IngestLog.open(tmp.resolve("log"), "d1", LogFixtures.mebibyteSegments());
              FileBlockDevice file = FileBlockDevice.open(tmp.resolve("target.img"), DISK, 512)) {
             Applier applier = new Applier("d1", log, new FailingDevice(file, broken), ApplyStage.NONE, OPTIONS,
                     buffers);
@@ -234,7 +224,7 @@ class ApplierTest {
         SplittableRandom r = new SplittableRandom(32);
         byte[] model = new byte[DISK];
         AtomicBoolean broken = new AtomicBoolean();
-        try (IngestLog log = IngestLog.open(tmp.resolve("log"), "d1", logOptions());
+        try (IngestLog log = IngestLog.open(tmp.resolve("log"), "d1", LogFixtures.mebibyteSegments());
              FileBlockDevice file = FileBlockDevice.open(tmp.resolve("target.img"), DISK, 512)) {
             BlockDevice target = new FailingDevice(file, broken);
             Applier applier = new Applier("d1", log, target, ApplyStage.NONE, OPTIONS);
@@ -285,7 +275,7 @@ class ApplierTest {
                 }
             }
         };
-        try (IngestLog log = IngestLog.open(tmp.resolve("log"), "d1", logOptions());
+        try (IngestLog log = IngestLog.open(tmp.resolve("log"), "d1", LogFixtures.mebibyteSegments());
              FileBlockDevice target = FileBlockDevice.open(tmp.resolve("target.img"), DISK, 512)) {
             Applier applier = new Applier("d1", log, target, stage, OPTIONS);
             applier.start();
@@ -331,7 +321,7 @@ class ApplierTest {
                 LogFixtures.write(2, 512 * 3, LogFixtures.data(r, 3 << 20), true),
                 LogFixtures.write(3, DISK - 512, LogFixtures.data(r, 512), true),
                 LogFixtures.write(4, DISK - (2 << 20), LogFixtures.data(r, 2 << 20), false));
-        try (IngestLog log = IngestLog.open(logDir, "d1", logOptions());
+        try (IngestLog log = IngestLog.open(logDir, "d1", LogFixtures.mebibyteSegments());
              FileBlockDevice target = FileBlockDevice.open(image, DISK, 512)) {
             Applier applier = new Applier("d1", log, target, ApplyStage.NONE, OPTIONS);
             applier.start();
@@ -342,7 +332,7 @@ class ApplierTest {
                 }
                 log.flush();
                 applier.awaitApplied(4, Duration.ofSeconds(20));
-                assertThat(Arrays.equals(readAll(target), model)).isTrue();
+                assertThat(Arrays.equals(LogFixtures.readTarget(target), model)).isTrue();
                 applier.setPaused(true);
                 offerWorkload(log, r, 5, 30, model);
                 log.flush();
@@ -351,7 +341,7 @@ class ApplierTest {
             }
         }
         // Restart: the unapplied records are applied from the log's persisted applied point.
-        try (IngestLog log = IngestLog.open(logDir, "d1", logOptions());
+        try (IngestLog log = IngestLog.open(logDir, "d1", LogFixtures.mebibyteSegments());
              FileBlockDevice target = FileBlockDevice.open(image)) {
             assertThat(log.appliedSeq()).isEqualTo(4);
             Applier applier = new Applier("d1", log, target, ApplyStage.NONE, OPTIONS);
@@ -359,7 +349,7 @@ class ApplierTest {
             applier.start();
             try {
                 applier.awaitApplied(34, Duration.ofSeconds(20));
-                assertThat(Arrays.equals(readAll(target), model)).as("target equals model after restart").isTrue();
+                assertThat(Arrays.equals(LogFixtures.readTarget(target), model)).as("target equals model after restart").isTrue();
             } finally {
                 applier.close();
             }

@@ -28,6 +28,18 @@ final class LogFixtures {
         return IngestLogOptions.builder().segmentBytes(64 * 1024).checkpointIntervalMillis(3_600_000).build();
     }
 
+    /** 1 MiB segments, the other settings default: the applier tests' log. */
+    static IngestLogOptions mebibyteSegments() {
+        return IngestLogOptions.builder().segmentBytes(1 << 20).build();
+    }
+
+    /** The whole target, read into a heap array (to compare with a model). */
+    static byte[] readTarget(io.mtagent.nativeio.BlockDevice dev) throws IOException {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) dev.size());
+        dev.read(0, b);
+        return b.array();
+    }
+
     static int crc(byte[] b) {
         CRC32C c = new CRC32C();
         c.update(b);

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import io.mtagent.nativeio.FileBlockDevice;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -31,10 +30,6 @@ class PooledDiskTasksTest {
     @TempDir
     Path tmp;
 
-    private static IngestLogOptions logOptions() {
-        return IngestLogOptions.builder().segmentBytes(1 << 20).build();
-    }
-
     private static long liveThreads() {
         return Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).count();
     }
@@ -47,12 +42,6 @@ class PooledDiskTasksTest {
                     seq, log.lastDurableSeq()).isLessThan(deadline);
             LockSupport.parkNanos(20_000);
         }
-    }
-
-    private static byte[] readAll(FileBlockDevice dev) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate((int) dev.size());
-        dev.read(0, b);
-        return b.array();
     }
 
     /**
@@ -70,7 +59,7 @@ class PooledDiskTasksTest {
         try {
             long before = liveThreads();
             for (int i = 0; i < disks; i++) {
-                IngestLog log = IngestLog.open(tmp.resolve("log-" + i), "d" + i, logOptions());
+                IngestLog log = IngestLog.open(tmp.resolve("log-" + i), "d" + i, LogFixtures.mebibyteSegments());
                 logs.add(log);
                 FileBlockDevice target = FileBlockDevice.open(tmp.resolve("t-" + i + ".img"), 64 << 10, 512);
                 targets.add(target);
@@ -89,7 +78,7 @@ class PooledDiskTasksTest {
             }
             for (int i = 0; i < disks; i++) {
                 appliers.get(i).awaitApplied(1, Duration.ofSeconds(20));
-                byte[] onTarget = Arrays.copyOfRange(readAll(targets.get(i)), 8192, 8192 + 4096);
+                byte[] onTarget = Arrays.copyOfRange(LogFixtures.readTarget(targets.get(i)), 8192, 8192 + 4096);
                 assertThat(onTarget).as("disk %d's write on its target", i).isEqualTo(written[i]);
             }
             for (Applier a : appliers) {
@@ -121,7 +110,7 @@ class PooledDiskTasksTest {
         assertTimeoutPreemptively(Duration.ofSeconds(90), () -> {
             SplittableRandom r = new SplittableRandom(17);
             byte[] model = new byte[DISK];
-            try (IngestLog log = IngestLog.open(tmp.resolve("log"), "d1", logOptions());
+            try (IngestLog log = IngestLog.open(tmp.resolve("log"), "d1", LogFixtures.mebibyteSegments());
                  FileBlockDevice target = FileBlockDevice.open(tmp.resolve("target.img"), DISK, 512)) {
                 Applier applier = new Applier("d1", log, target, ApplyStage.NONE, OPTIONS);
                 applier.start();
@@ -160,7 +149,7 @@ class PooledDiskTasksTest {
                     assertThat(log.lastDurableSeq()).isEqualTo(seq);
                     applier.awaitApplied(seq, Duration.ofSeconds(30));
                     assertThat(log.appliedSeq()).isEqualTo(seq);
-                    assertThat(Arrays.equals(readAll(target), model)).as("target equals the model").isTrue();
+                    assertThat(Arrays.equals(LogFixtures.readTarget(target), model)).as("target equals the model").isTrue();
                 } finally {
                     applier.close();
                 }
@@ -178,7 +167,7 @@ class PooledDiskTasksTest {
     void anErrorInTheWriterFailsTheLogWithoutAHang() {
         assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
             SplittableRandom r = new SplittableRandom(5);
-            IngestLog log = IngestLog.open(tmp.resolve("log"), "d1", logOptions());
+            IngestLog log = IngestLog.open(tmp.resolve("log"), "d1", LogFixtures.mebibyteSegments());
             try {
                 log.setBeforeGroupSync(() -> {
                     throw new StackOverflowError("simulated error in the group commit");
