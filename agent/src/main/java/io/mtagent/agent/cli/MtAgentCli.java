@@ -1,5 +1,6 @@
 package io.mtagent.agent.cli;
 
+import io.mtagent.agent.BuildInfo;
 import io.mtagent.agent.config.ConfigException;
 import java.util.logging.Level;
 import picocli.CommandLine;
@@ -45,12 +46,11 @@ public final class MtAgentCli {
         return cl.execute(args);
     }
 
-    /** Version from the jar manifest (Maven fills it), "dev" when run from classes. */
+    /** The version and git commit the build stamped into the jar ({@link BuildInfo}), and the Java runtime. */
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            String v = MtAgentCli.class.getPackage().getImplementationVersion();
-            return new String[] {"mtagent " + (v == null ? "dev" : v)};
+            return new String[] {BuildInfo.current().describe()};
         }
     }
 }

@@ -2,7 +2,6 @@ package io.mtagent.agent.control;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.mtagent.agent.Agent;
@@ -21,10 +20,9 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.ReadTimeoutHandler;
 import java.net.InetSocketAddress;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -35,7 +33,8 @@ import java.util.logging.Logger;
  * The HTTPS control server (default 127.0.0.1:9444): Netty's HTTP/1.1 codec over TLS with the agent's
  * certificate, pipeline {@code tls → http → aggregate (64 KiB cap: larger bodies get 413) → control}. Requests
  * are handled on a small worker pool, never on the event loop, because releasing a disk waits for its applier.
- * A sampler thread records the disks' byte counters once a second for the rates and forecasts.
+ * A sampler thread records the disks' byte counters once a second for the rates and forecasts, and refreshes
+ * which per-disk series {@link AgentMetrics} exports.
  *
  * <p>Lifecycle: {@link #start()} binds, {@link #close()} stops everything. Thread-safe.
  */
@@ -52,8 +51,8 @@ public final class ControlServer implements AutoCloseable {
     private final ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor(
             r -> daemon(r, "control-sampler"));
     private final RateTracker rates = new RateTracker(30);
-    private final Set<String> forecastGauges = ConcurrentHashMap.newKeySet();
-    private final MeterRegistry registry;
+    private final ControlServerStats stats = new ControlServerStats();
+    private final AgentMetrics metrics;
     private final Agent agent;
     private final StatusReport report;
     private final Jobs jobs = new Jobs();
@@ -65,18 +64,14 @@ public final class ControlServer implements AutoCloseable {
         this.agent = agent;
         this.listen = agent.config().controlListen().toSocketAddress();
         this.sslContext = sslContext;
-        this.registry = registry;
         this.report = new StatusReport(agent, settings, rates, jobs::documents);
         this.recovery = new RecoveryApi(agent, jobs);
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         this.context = new ControlHandler.Context(agent, report, token, json, workers,
                 registry instanceof PrometheusMeterRegistry p ? p : null, agent.config().controlOpenHealth(),
                 agent.config().controlOpenMetrics(), recovery, jobs);
-        Gauge.builder("mtagent.cache.full.forecast", report, r -> {
-            Double s = RateTracker.fillForecastSeconds(r.cacheFreeBytes(), r.cacheChurn());
-            return s == null ? Double.NaN : s;
-        }).baseUnit("seconds").description("Time until the cache volume fills at the current net ingest rate"
-                + " (NaN when it is not filling)").register(registry);
+        // Before the first scrape can come: every series that is known (the RPO after a restart) is there at once.
+        this.metrics = new AgentMetrics(agent, report, jobs, stats, registry);
     }
 
     private static Thread daemon(Runnable r, String name) {
@@ -96,10 +91,13 @@ public final class ControlServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast("tls", sslContext.newHandler(ch.alloc()));
+                        SslHandler tls = sslContext.newHandler(ch.alloc());
+                        stats.watch(tls);
+                        ch.pipeline().addLast("tls", tls);
                         // A slow or silent client cannot hold a connection forever.
                         ch.pipeline().addLast("timeout", new ReadTimeoutHandler(60));
                         ch.pipeline().addLast("http", new HttpServerCodec(4096, 8192, 8192));
+                        ch.pipeline().addLast("metrics", stats.handler()); // connections and 401s
                         ch.pipeline().addLast("aggregate", new HttpObjectAggregator(MAX_CONTENT_LENGTH));
                         ch.pipeline().addLast("control", new ControlHandler(context));
                     }
@@ -111,23 +109,15 @@ public final class ControlServer implements AutoCloseable {
         return bound;
     }
 
+    /** Once a second: the disks' counters for the rates and forecasts, and which per-disk series exist. */
     private void sample() {
         try {
             long now = System.nanoTime();
             for (ReplicatedDisk d : agent.disks().all()) {
                 DiskStats s = d.stats();
-                rates.sample(d.id(), now, s.bytesReceived(), s.bytesApplied());
-                if (forecastGauges.add(d.id())) {
-                    String id = d.id();
-                    Gauge.builder("mtagent.disk.rpo.forecast", () -> {
-                        ReplicatedDisk cur = agent.disks().byId(id);
-                        Double f = cur == null ? null : report.rpoForecast(cur);
-                        return f == null ? Double.NaN : f;
-                    }).baseUnit("seconds").tag("disk", id).description("Time until the disk's RPO passes its"
-                            + " threshold at the current ingest and apply rates (NaN when it is not heading"
-                            + " there)").register(registry);
-                }
+                rates.sample(d.id(), now, s.bytesReceived(), s.bytesApplied(), d.backlogBytes());
             }
+            metrics.refresh();
         } catch (RuntimeException e) {
             LOG.fine(() -> "rate sampling failed: " + e);
         }
@@ -146,6 +136,7 @@ public final class ControlServer implements AutoCloseable {
         workers.shutdownNow();
         jobs.close();
         recovery.close();
+        metrics.close();
         group.shutdownGracefully(0, 1000, TimeUnit.MILLISECONDS).syncUninterruptibly();
     }
 }

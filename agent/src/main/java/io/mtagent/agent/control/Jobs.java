@@ -114,6 +114,9 @@ final class Jobs implements AutoCloseable {
         return t;
     });
     private final AtomicLong ids = new AtomicLong();
+    /** Jobs ended since start, by outcome (metrics: the finished list above is trimmed). */
+    private final AtomicLong doneCount = new AtomicLong();
+    private final AtomicLong failedCount = new AtomicLong();
     private final Map<String, Job> jobs = new LinkedHashMap<>();
     private final Set<String> busy = new HashSet<>();
     private final Map<String, String> busyWith = new LinkedHashMap<>();
@@ -165,6 +168,7 @@ final class Jobs implements AutoCloseable {
         try {
             job.result = work.run(job);
             job.state = State.DONE;
+            doneCount.incrementAndGet();
             LOG.info(() -> "job " + job.id + " done");
         } catch (Exception | Error e) {
             String msg = e.getMessage() != null ? e.getMessage() : e.toString();
@@ -174,6 +178,7 @@ final class Jobs implements AutoCloseable {
             }
             job.error = msg;
             job.state = State.FAILED;
+            failedCount.incrementAndGet();
             String logged = msg;
             LOG.log(e instanceof RuntimeException && !(e instanceof IllegalStateException)
                     && !(e instanceof IllegalArgumentException) ? Level.WARNING : Level.INFO,
@@ -201,6 +206,22 @@ final class Jobs implements AutoCloseable {
 
     synchronized Job get(String id) {
         return jobs.get(id);
+    }
+
+    /** Jobs running now. */
+    synchronized int running() {
+        int n = 0;
+        for (Job j : jobs.values()) {
+            if (j.state == State.RUNNING) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Jobs that ended in {@code state} (DONE or FAILED) since start. */
+    long finished(State state) {
+        return state == State.FAILED ? failedCount.get() : state == State.DONE ? doneCount.get() : 0;
     }
 
     /** Every job kept, oldest first, as documents. */

@@ -11,12 +11,16 @@ import java.util.Map;
  * <p>Thread-safe: synchronized (sampled once a second, read by requests).
  */
 public final class RateTracker {
-    private record Sample(long nanos, double received, double applied) {
+    private record Sample(long nanos, double received, double applied, long backlog) {
     }
 
-    /** Bytes per second received and applied over the window; zero until two samples exist. */
-    public record Rates(double ingestBytesPerSecond, double applyBytesPerSecond) {
-        static final Rates NONE = new Rates(0, 0);
+    /**
+     * Rates over the window; zero until two samples exist. Ingest and apply are the bytes of the disk's writes
+     * (uncompressed, so they compare); the backlog's growth is in ingest-log bytes (compressed and framed: what
+     * fills the cache volume and the disk's quota).
+     */
+    public record Rates(double ingestBytesPerSecond, double applyBytesPerSecond, double backlogBytesPerSecond) {
+        static final Rates NONE = new Rates(0, 0, 0);
     }
 
     /** An RPO above this means writes are not arriving right now (the rates still show the past window). */
@@ -28,9 +32,10 @@ public final class RateTracker {
         this.window = window;
     }
 
-    public synchronized void sample(String disk, long nanos, double receivedBytes, double appliedBytes) {
+    public synchronized void sample(String disk, long nanos, double receivedBytes, double appliedBytes,
+                                    long backlogBytes) {
         ArrayDeque<Sample> q = samples.computeIfAbsent(disk, d -> new ArrayDeque<>());
-        q.addLast(new Sample(nanos, receivedBytes, appliedBytes));
+        q.addLast(new Sample(nanos, receivedBytes, appliedBytes, backlogBytes));
         while (q.size() > window) {
             q.pollFirst();
         }
@@ -47,14 +52,15 @@ public final class RateTracker {
         if (seconds <= 0) {
             return Rates.NONE;
         }
-        return new Rates((last.received() - first.received()) / seconds, (last.applied() - first.applied()) / seconds);
+        return new Rates((last.received() - first.received()) / seconds, (last.applied() - first.applied()) / seconds,
+                (last.backlog() - first.backlog()) / seconds);
     }
 
     /**
      * Seconds until a disk's RPO passes {@code thresholdSeconds}, or null if it is not heading there.
-     * While writes arrive the RPO stays near zero unless the ingest log fills up: at ingest &gt; apply, the disk
-     * reaches its quota after (quota − backlog) / (ingest − apply) seconds, then its stream gets no credit and the
-     * RPO grows from there. When nothing arrives, the RPO grows by one second per second.
+     * While writes arrive the RPO stays near zero unless the ingest log fills up: while the backlog grows, the disk
+     * reaches its quota after (quota − backlog) / growth seconds (both in ingest-log bytes), then its stream gets
+     * no credit and the RPO grows from there. When nothing arrives, the RPO grows by one second per second.
      */
     public static Double rpoForecastSeconds(Double rpoSeconds, double thresholdSeconds, Rates rates, long backlogBytes,
                                             long quotaBytes) {
@@ -67,7 +73,7 @@ public final class RateTracker {
         if (rpoSeconds > IDLE_SECONDS || rates.ingestBytesPerSecond() <= 0) {
             return thresholdSeconds - rpoSeconds; // nothing arriving now: the RPO grows by a second per second
         }
-        double growth = rates.ingestBytesPerSecond() - rates.applyBytesPerSecond();
+        double growth = rates.backlogBytesPerSecond();
         if (growth <= 0) {
             return null;
         }

@@ -1,6 +1,7 @@
 package io.mtagent.agent.control;
 
 import io.mtagent.agent.Agent;
+import io.mtagent.agent.BuildInfo;
 import io.mtagent.agent.config.DiskConfig;
 import io.mtagent.agent.disk.DiskRegistry;
 import io.mtagent.agent.disk.ReplicatedDisk;
@@ -43,10 +44,9 @@ public final class StatusReport {
         this.jobs = jobs;
     }
 
-    /** The agent's version from the jar manifest, "dev" when run from classes. */
+    /** The agent's version as the build stamped it ({@link BuildInfo}), "unknown" when run from unfiltered classes. */
     public static String version() {
-        String v = Agent.class.getPackage().getImplementationVersion();
-        return v == null ? "dev" : v;
+        return BuildInfo.current().version();
     }
 
     /** Usable bytes on the cache volume, -1 if it cannot be read. */
@@ -58,12 +58,11 @@ public final class StatusReport {
         }
     }
 
-    /** Net bytes per second the ingest logs grow by (ingest minus apply, all disks). */
+    /** Net bytes per second the ingest logs grow by (their backlog's growth, all disks; negative while draining). */
     public double cacheChurn() {
         double churn = 0;
         for (ReplicatedDisk d : agent.disks().all()) {
-            RateTracker.Rates r = rates.rates(d.id());
-            churn += r.ingestBytesPerSecond() - r.applyBytesPerSecond();
+            churn += rates.rates(d.id()).backlogBytesPerSecond();
         }
         return churn;
     }
@@ -78,6 +77,8 @@ public final class StatusReport {
         Map<String, Object> a = new LinkedHashMap<>();
         a.put("name", agent.config().agentName());
         a.put("version", version());
+        a.put("revision", BuildInfo.current().revision());
+        a.put("java", BuildInfo.java());
         a.put("uptimeSeconds", agent.uptime().toSeconds());
         a.put("certificateFingerprint", agent.identity().fingerprintText());
         m.put("agent", a);
@@ -276,6 +277,7 @@ public final class StatusReport {
         double threshold = settings.rpoThreshold().toMillis() / 1000.0;
         long appFrequencyMicros = settings.appConsistentFrequency().toMillis() * 1000;
         long nowMicros = System.currentTimeMillis() * 1000;
+        // A disk whose newest app-consistent tag is unknown (none held on disk) gets one frequency of grace after start.
         boolean upLongEnough = agent.uptime().toMillis() * 1000 > appFrequencyMicros;
         RetentionEnforcer retention = agent.retention();
         if (retention != null && retention.windowShortened()) {
@@ -321,7 +323,7 @@ public final class StatusReport {
                         "disk %s: RPO %.1f s is over the threshold of %.0f s", d.id(), rpo, threshold), d.id()));
             }
             long app = d.lastAppConsistentMicros();
-            if (rpo != null && upLongEnough && (app == 0 || nowMicros - app > appFrequencyMicros)) {
+            if (rpo != null && (app != 0 ? nowMicros - app > appFrequencyMicros : upLongEnough)) {
                 findings.add(HealthFinding.of(HealthRule.NO_APP_CONSISTENT_POINT, "disk " + d.id()
                         + ": no app-consistent point within " + settings.appConsistentFrequency().toSeconds()
                         + " s", d.id()));

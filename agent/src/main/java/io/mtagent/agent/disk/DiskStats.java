@@ -18,45 +18,51 @@ import java.util.function.Supplier;
  * <p>Thread-safe: Micrometer meters are.
  */
 public final class DiskStats {
+    /**
+     * Buckets of the ingest log's fdatasync histogram, in seconds: explicit and few (the default percentile
+     * histogram has 61 odd-valued buckets per disk), from a fast NVMe sync to a stalled volume.
+     */
+    public static final Duration[] SYNC_BUCKETS = {Duration.ofNanos(250_000), Duration.ofMillis(1),
+        Duration.ofNanos(2_500_000), Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25),
+        Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofSeconds(1),
+        Duration.ofSeconds(5)};
+
     final Counter bytesReceived;
     final Counter writesReceived;
+    final Counter bytesDurable;
     final Counter bytesApplied;
     final Timer fsync;
     private final ApplyStageTimes applyTimes = new ApplyStageTimes();
 
     /**
+     * Registers the disk's meters. Received, durable and applied bytes are all the uncompressed bytes of the disk's
+     * writes, so their rates compare (applied ≈ received while apply keeps up); the backlog is in ingest-log bytes
+     * (compressed, with record framing): the disk's share of the cache volume. The disk's RPO, state, latest point
+     * and retention series are the agent's ({@code io.mtagent.agent.control.AgentMetrics}): they need the agent's
+     * view (released disks, policy, health).
+     *
      * @param current the disk's current incarnation, or null while it is released
      */
     public DiskStats(MeterRegistry registry, String diskId, Supplier<ReplicatedDisk> current) {
         bytesReceived = Counter.builder("mtagent.disk.received").baseUnit("bytes").tag("disk", diskId)
-                .description("Uncompressed write bytes accepted into the disk's ingest log").register(registry);
-        writesReceived = Counter.builder("mtagent.disk.writes.received").baseUnit("writes").tag("disk", diskId)
+                .description("Bytes of the disk's writes accepted into its ingest log (uncompressed)").register(registry);
+        writesReceived = Counter.builder("mtagent.disk.received.writes").tag("disk", diskId)
                 .description("Writes accepted into the disk's ingest log").register(registry);
+        bytesDurable = Counter.builder("mtagent.disk.durable").baseUnit("bytes").tag("disk", diskId)
+                .description("Bytes of the disk's writes made durable in its ingest log and acknowledged"
+                        + " (uncompressed)").register(registry);
         bytesApplied = Counter.builder("mtagent.disk.applied").baseUnit("bytes").tag("disk", diskId)
-                .description("Ingest-log bytes (record framing included) applied to the target and freed")
+                .description("Bytes of the disk's writes applied to the target (uncompressed, as received)")
                 .register(registry);
         fsync = Timer.builder("mtagent.ingest.fsync").tag("disk", diskId)
                 .description("Duration of one group-commit fdatasync of the disk's ingest log")
-                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
-                .maximumExpectedValue(Duration.ofSeconds(10)).register(registry);
+                .serviceLevelObjectives(SYNC_BUCKETS).register(registry);
         Gauge.builder("mtagent.disk.backlog", () -> {
             ReplicatedDisk d = current.get();
             return d == null ? 0 : d.backlogBytes();
         }).baseUnit("bytes").tag("disk", diskId)
-                .description("Ingest-log bytes accepted but not yet applied to the target").register(registry);
-        Gauge.builder("mtagent.disk.rpo", () -> {
-            ReplicatedDisk d = current.get();
-            Double rpo = d == null ? null : d.rpoSeconds();
-            return rpo == null ? Double.NaN : rpo;
-        }).baseUnit("seconds").tag("disk", diskId)
-                .description("Recovery point objective: now minus the source time of the newest durable write"
-                        + " (NaN before anything was received)").register(registry);
-        Gauge.builder("mtagent.disk.state", () -> {
-            ReplicatedDisk d = current.get();
-            return d == null ? 0 : d.state().code();
-        }).tag("disk", diskId)
-                .description("Disk state: 0 released, 1 protected, 2 needs-resync, 3 failed, 4 recovering,"
-                        + " 5 initial-sync, 6 resyncing, 7 paused").register(registry);
+                .description("Ingest-log bytes (compressed, with record framing) accepted but not yet applied to the"
+                        + " target: the disk's share of the cache volume").register(registry);
         FunctionCounter.builder("mtagent.disk.resync.hashed", current, c -> {
             ReplicatedDisk d = c.get();
             return d == null ? 0 : d.resyncStats().totalBytesHashed();

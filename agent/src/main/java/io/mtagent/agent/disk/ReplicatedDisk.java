@@ -17,7 +17,6 @@ import io.netty.buffer.ByteBuf;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -46,13 +45,8 @@ public final class ReplicatedDisk implements Closeable {
     /** Null when no retention journal is kept. */
     private final RetentionJournal journal;
     private final DiskStats stats;
-    /**
-     * Accepted records not yet durable: {seq, source time corrected to agent time (µs), 1 if app-consistent tag}.
-     * Bounded by the credit in flight. Guarded by itself (offers add under this, the writer thread drains).
-     */
-    private final ArrayDeque<long[]> undurableTimes = new ArrayDeque<>();
-    private volatile long newestDurableMicros;
-    private volatile long lastAppConsistentMicros;
+    /** Newest durable record and app-consistent tag (RPO, health), recovered from disk at start. */
+    private final DurablePoints points;
     /** Applier thread only. */
     private long appliedBytesSeen;
 
@@ -98,13 +92,14 @@ public final class ReplicatedDisk implements Closeable {
         if (operatorPaused) {
             applier.setPaused(true);
         }
-        this.appliedBytesSeen = log.appliedBytes();
+        this.appliedBytesSeen = applier.appliedWriteBytes();
+        this.points = DurablePoints.recover(log, journal);
         log.setSyncListener(stats::recordSync);
         log.addListener(new IngestLog.Listener() {
             @Override
             public void onDurable(long durableSeq) {
                 // RPO bookkeeping before the ACK goes out: whoever saw the ACK must not see an older RPO.
-                noteDurable(durableSeq);
+                stats.bytesDurable.increment(points.durable(durableSeq));
                 DiskOwner o = owner;
                 if (o != null) {
                     o.durable(durableSeq);
@@ -114,7 +109,7 @@ public final class ReplicatedDisk implements Closeable {
 
             @Override
             public void onApplied(long appliedSeq) {
-                long applied = log.appliedBytes();
+                long applied = applier.appliedWriteBytes();
                 stats.bytesApplied.increment(applied - appliedBytesSeen);
                 appliedBytesSeen = applied;
                 DiskOwner o = owner;
@@ -132,26 +127,6 @@ public final class ReplicatedDisk implements Closeable {
                 markFailed("ingest log: " + e.getMessage());
             }
         });
-    }
-
-    private void noteDurable(long durableSeq) {
-        long newest = 0;
-        long app = 0;
-        synchronized (undurableTimes) {
-            while (!undurableTimes.isEmpty() && undurableTimes.peekFirst()[0] <= durableSeq) {
-                long[] r = undurableTimes.pollFirst();
-                newest = Math.max(newest, r[1]);
-                if (r[2] != 0) {
-                    app = Math.max(app, r[1]);
-                }
-            }
-        }
-        if (newest > newestDurableMicros) {
-            newestDurableMicros = newest;
-        }
-        if (app > lastAppConsistentMicros) {
-            lastAppConsistentMicros = app;
-        }
     }
 
     /**
@@ -180,19 +155,25 @@ public final class ReplicatedDisk implements Closeable {
 
     /**
      * The recovery point objective in seconds: agent time now minus the source time (corrected by the session's
-     * clock offset) of the newest durable record; null while nothing has been received since the agent started.
+     * clock offset) of the newest durable record, known from the first moment after a restart
+     * ({@link DurablePoints}); null only while the disk never held a record.
      */
     public Double rpoSeconds() {
-        long newest = newestDurableMicros;
+        long newest = points.newestMicros();
         if (newest == 0) {
             return null;
         }
         return Math.max(0, System.currentTimeMillis() * 1000 - newest) / 1e6;
     }
 
-    /** Agent time (µs) of the newest durable app-consistent tag since start, 0 if none. */
+    /** Agent time (µs) of the newest durable record (the latest point), 0 while the disk never held one. */
+    public long newestDurableMicros() {
+        return points.newestMicros();
+    }
+
+    /** Agent time (µs) of the newest durable app-consistent tag (recovered at start too), 0 if none is known. */
     public long lastAppConsistentMicros() {
-        return lastAppConsistentMicros;
+        return points.lastAppConsistentMicros();
     }
 
     public DiskStats stats() {
@@ -350,7 +331,7 @@ public final class ReplicatedDisk implements Closeable {
         }
         long ts = Math.max(timestampMicros, lastTimestampMicros);
         IngestRecord rec = IngestRecord.write(seq, epoch, ts, offset, length, crc32c, compressed);
-        WriteOutcome out = classify(log.offer(rec, data, true), seq, ts, false); // verified: see the Javadoc
+        WriteOutcome out = classify(log.offer(rec, data, true), seq, ts, false, length); // verified: see the Javadoc
         if (out == WriteOutcome.ACCEPTED) {
             stats.writesReceived.increment();
             stats.bytesReceived.increment(length);
@@ -502,12 +483,15 @@ public final class ReplicatedDisk implements Closeable {
     }
 
     private WriteOutcome classify(OfferResult r, long seq, long ts, boolean appConsistent) {
+        return classify(r, seq, ts, appConsistent, 0);
+    }
+
+    /** {@code writeBytes}: the write's uncompressed length (0 for tags), counted durable with it. */
+    private WriteOutcome classify(OfferResult r, long seq, long ts, boolean appConsistent, int writeBytes) {
         switch (r) {
             case ACCEPTED:
                 lastTimestampMicros = ts;
-                synchronized (undurableTimes) {
-                    undurableTimes.addLast(new long[] {seq, ts + clockOffsetMicros, appConsistent ? 1 : 0});
-                }
+                points.accepted(seq, ts + clockOffsetMicros, appConsistent, writeBytes);
                 return WriteOutcome.ACCEPTED;
             case DUPLICATE:
                 return WriteOutcome.DUPLICATE;

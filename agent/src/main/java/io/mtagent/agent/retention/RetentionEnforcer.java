@@ -4,6 +4,9 @@ import io.mtagent.agent.disk.ReplicatedDisk;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Collection;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import java.util.logging.Logger;
@@ -31,6 +34,21 @@ public final class RetentionEnforcer {
     /** … or because the volume itself is full (onJournalFull). */
     private volatile boolean fullHolding;
     private volatile long journalBytes;
+    private final Map<PruneReason, LongAdder> prunedBytes = new EnumMap<>(PruneReason.class);
+
+    /** Why journal segments were pruned: the {@code reason} of {@code mtagent_retention_pruned_bytes_total}. */
+    public enum PruneReason {
+        /** Older than the retention window: the policy at work. */
+        WINDOW,
+        /** The journals reached {@code retention.max.bytes} inside the window (shrink-window). */
+        CAP,
+        /** The retention volume ran out of space (ENOSPC) inside the window (shrink-window). */
+        VOLUME_FULL;
+
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
 
     public RetentionEnforcer(Supplier<? extends Collection<ReplicatedDisk>> disks, Duration window, long capBytes, SpacePolicy policy,
                              LongSupplier nowMicros) {
@@ -39,6 +57,24 @@ public final class RetentionEnforcer {
         this.capBytes = capBytes;
         this.policy = policy;
         this.nowMicros = nowMicros;
+        for (PruneReason r : PruneReason.values()) {
+            prunedBytes.put(r, new LongAdder());
+        }
+    }
+
+    /** Prunes the journal's oldest segment and counts the bytes it freed under {@code why}; false if it could not. */
+    private boolean prune(RetentionJournal journal, PruneReason why) throws IOException {
+        long before = journal.sizeBytes();
+        if (!journal.pruneOldestSegment()) {
+            return false;
+        }
+        prunedBytes.get(why).add(Math.max(0, before - journal.sizeBytes()));
+        return true;
+    }
+
+    /** Journal bytes (segments and their index files) pruned since start for {@code why}. */
+    public long prunedBytes(PruneReason why) {
+        return prunedBytes.get(why).sum();
     }
 
     /**
@@ -54,7 +90,7 @@ public final class RetentionEnforcer {
         if (policy == SpacePolicy.SHRINK_WINDOW) {
             synchronized (this) {
                 ReplicatedDisk victim = oldestPrunable();
-                if (victim != null && victim.journal().pruneOldestSegment()) {
+                if (victim != null && prune(victim.journal(), PruneReason.VOLUME_FULL)) {
                     if (!windowShortened) {
                         LOG.warning("retention volume full: pruning early, the recoverable window is now shorter than"
                                 + " the policy");
@@ -106,7 +142,7 @@ public final class RetentionEnforcer {
             RetentionJournal j = d.journal();
             long[] oldest;
             while (j != null && (oldest = j.oldestPrunable()) != null && oldest[2] >= 0 && oldest[2] < horizon) {
-                if (!j.pruneOldestSegment()) {
+                if (!prune(j, PruneReason.WINDOW)) {
                     break; // held by a view
                 }
                 pruned++;
@@ -117,7 +153,7 @@ public final class RetentionEnforcer {
         if (over && policy == SpacePolicy.SHRINK_WINDOW) {
             while (total > capBytes) {
                 ReplicatedDisk victim = oldestPrunable();
-                if (victim == null || !victim.journal().pruneOldestSegment()) {
+                if (victim == null || !prune(victim.journal(), PruneReason.CAP)) {
                     break;
                 }
                 pruned++;

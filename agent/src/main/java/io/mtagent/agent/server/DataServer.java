@@ -78,7 +78,8 @@ public final class DataServer implements AutoCloseable {
                     protected void initChannel(SocketChannel ch) {
                         if (sslContext != null) {
                             ch.pipeline().addLast("tls-detect", new TlsRequiredHandler(sslContext,
-                                    context.stats().plaintextRefused::increment));
+                                    context.stats().plaintextRefused::increment,
+                                    context.stats().handshakeFailures::increment));
                         }
                         ch.pipeline().addLast("flush", new FlushConsolidationHandler(256, true));
                         ch.pipeline().addLast("frames", new FrameDecoder(Protocol.HANDSHAKE_MAX_FRAME_LENGTH));

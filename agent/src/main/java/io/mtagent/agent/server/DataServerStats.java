@@ -18,6 +18,7 @@ public final class DataServerStats {
     final Counter authFailures;
     final Counter authSuccesses;
     final Counter plaintextRefused;
+    final Counter handshakeFailures;
     final Counter bytesReceived;
     final Counter writesReceived;
     final Counter tagsReceived;
@@ -25,22 +26,34 @@ public final class DataServerStats {
     final Timer ackLatency;
     private final Map<ErrorCode, Counter> rejected = new EnumMap<>(ErrorCode.class);
 
+    /** Buckets of the ACK latency histogram (seconds): explicit and few, group commit wait plus fdatasync. */
+    static final Duration[] ACK_BUCKETS = {Duration.ofMillis(1), Duration.ofNanos(2_500_000), Duration.ofMillis(5),
+        Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100),
+        Duration.ofMillis(250), Duration.ofSeconds(1), Duration.ofSeconds(5)};
+
     public DataServerStats(MeterRegistry registry) {
-        authFailures = Counter.builder("mtagent.auth.failures").description("Failed passphrase proofs").register(registry);
-        authSuccesses = Counter.builder("mtagent.auth.successes").description("Authenticated sessions").register(registry);
+        authFailures = Counter.builder("mtagent.data.auth.failures")
+                .description("Failed passphrase proofs of process servers on the data port (a wrong passphrase,"
+                        + " or someone guessing)").register(registry);
+        authSuccesses = Counter.builder("mtagent.data.auth.successes").description("Authenticated sessions")
+                .register(registry);
         plaintextRefused = Counter.builder("mtagent.data.plaintext.refused")
                 .description("Connections refused because they did not start TLS").register(registry);
+        handshakeFailures = Counter.builder("mtagent.data.tls.handshake.failures")
+                .description("TLS handshakes on the data port that failed (a process server that does not trust"
+                        + " the agent's certificate, or a broken client)").register(registry);
         bytesReceived = Counter.builder("mtagent.data.received").baseUnit("bytes")
                 .description("Uncompressed write bytes accepted into ingest logs").register(registry);
-        writesReceived = Counter.builder("mtagent.data.writes.received").description("WRITE frames accepted").register(registry);
-        tagsReceived = Counter.builder("mtagent.data.tags.received").description("TAG frames accepted").register(registry);
-        Gauge.builder("mtagent.data.sessions", sessions, AtomicInteger::get).baseUnit("sessions")
+        writesReceived = Counter.builder("mtagent.data.received.writes").description("WRITE frames accepted")
+                .register(registry);
+        tagsReceived = Counter.builder("mtagent.data.received.tags").description("TAG frames accepted")
+                .register(registry);
+        Gauge.builder("mtagent.data.connections", sessions, AtomicInteger::get)
                 .description("Open process-server connections on the data port").register(registry);
         ackLatency = Timer.builder("mtagent.data.ack.latency")
                 .description("Time from a record accepted into the ingest log to its ACK being sent (group commit"
                         + " wait plus fdatasync)")
-                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
-                .maximumExpectedValue(Duration.ofSeconds(10)).register(registry);
+                .serviceLevelObjectives(ACK_BUCKETS).register(registry);
         for (ErrorCode c : ErrorCode.values()) {
             rejected.put(c, Counter.builder("mtagent.data.frames.rejected").tag("reason", c.name().toLowerCase())
                     .description("Frames refused with an ERROR, by reason").register(registry));

@@ -22,10 +22,12 @@ final class TlsRequiredHandler extends ByteToMessageDecoder {
     private static final int PEEK_BYTES = 5;
     private final SslContext sslContext;
     private final Runnable onPlaintext;
+    private final Runnable onHandshakeFailure;
 
-    TlsRequiredHandler(SslContext sslContext, Runnable onPlaintext) {
+    TlsRequiredHandler(SslContext sslContext, Runnable onPlaintext, Runnable onHandshakeFailure) {
         this.sslContext = sslContext;
         this.onPlaintext = onPlaintext;
+        this.onHandshakeFailure = onHandshakeFailure;
     }
 
     @Override
@@ -34,7 +36,13 @@ final class TlsRequiredHandler extends ByteToMessageDecoder {
             return;
         }
         if (SslHandler.isEncrypted(in, false)) {
-            ctx.pipeline().replace(this, "tls", sslContext.newHandler(ctx.alloc()));
+            SslHandler tls = sslContext.newHandler(ctx.alloc());
+            tls.handshakeFuture().addListener(f -> {
+                if (!f.isSuccess()) {
+                    onHandshakeFailure.run();
+                }
+            });
+            ctx.pipeline().replace(this, "tls", tls);
             return;
         }
         onPlaintext.run();

@@ -84,6 +84,10 @@ public final class Applier implements Closeable {
     /** The batch whose target writes run on the writer thread right now (pipelined stages only), and its last seq. */
     private Future<?> inFlight;
     private long inFlightLast;
+    /** The write bytes of the batch in flight (see {@link #appliedWriteBytes}). */
+    private long inFlightWriteBytes;
+    /** Uncompressed bytes of the writes applied since the applier started; written by the apply loop only. */
+    private volatile long appliedWriteBytes;
     /** The payload buffers of the batch in flight: closed after it landed and the next capture returned. */
     private DirectPayloadBuffers.Lease inFlightLease;
     /** The last seq whose before-images are captured (and target write under way). */
@@ -269,7 +273,7 @@ public final class Applier implements Closeable {
                 if (idle && inFlight != null) {
                     // Nothing to capture meanwhile (or asked to hold or stop): land the batch in flight first, so a
                     // paused or idle applier has nothing under way and its applied point is everything it took.
-                    finish(inFlight, inFlightLast);
+                    finish(inFlight, inFlightLast, inFlightWriteBytes);
                     inFlight = null;
                     close(inFlightLease); // landed; no capture after it will overlay it
                     inFlightLease = null;
@@ -302,12 +306,13 @@ public final class Applier implements Closeable {
                     times.since(ApplyStageTimes.Stage.CAPTURE, captureStart);
                     if (inFlight != null) {
                         // only one batch in flight: the next capture overlays just this one
-                        finish(inFlight, inFlightLast);
+                        finish(inFlight, inFlightLast, inFlightWriteBytes);
                         inFlight = null;
                         close(inFlightLease); // landed, and this batch's capture (its last reader) returned
                         inFlightLease = null;
                     }
                     long last = batch.get(batch.size() - 1).record().seq();
+                    long writeBytes = writeBytes(batch);
                     captured = last;
                     if (writer != null) {
                         inFlight = writer.submit(() -> {
@@ -323,10 +328,11 @@ public final class Applier implements Closeable {
                         });
                         handedOver = true;
                         inFlightLast = last;
+                        inFlightWriteBytes = writeBytes;
                         inFlightLease = lease;
                     } else {
                         writeBatch(batch);
-                        markApplied(last);
+                        markApplied(last, writeBytes);
                     }
                 } finally {
                     if (!handedOver) {
@@ -341,7 +347,7 @@ public final class Applier implements Closeable {
                 }
             }
             if (inFlight != null) {
-                finish(inFlight, inFlightLast);
+                finish(inFlight, inFlightLast, inFlightWriteBytes);
                 inFlight = null;
             }
             close(inFlightLease);
@@ -382,7 +388,7 @@ public final class Applier implements Closeable {
     }
 
     /** Waits for the batch in flight, then records it applied (the target is flushed by then). */
-    private void finish(Future<?> inFlight, long last) throws IOException, InterruptedException {
+    private void finish(Future<?> inFlight, long last, long writeBytes) throws IOException, InterruptedException {
         try {
             long waitStart = System.nanoTime();
             inFlight.get();
@@ -390,10 +396,12 @@ public final class Applier implements Closeable {
         } catch (ExecutionException e) {
             throw Failures.rethrow(e.getCause(), "target writer of " + diskName);
         }
-        markApplied(last);
+        markApplied(last, writeBytes);
     }
 
-    private void markApplied(long last) throws IOException {
+    /** {@code writeBytes}: the batch's write bytes, counted applied before the log's listeners hear of it. */
+    private void markApplied(long last, long writeBytes) throws IOException {
+        appliedWriteBytes += writeBytes; // the apply loop is the only writer
         log.markApplied(last);
         appliedSeq = last;
         stage.landed(last);
@@ -411,6 +419,25 @@ public final class Applier implements Closeable {
         } catch (Exception ignored) {
             // the failure that got us here is the one reported
         }
+    }
+
+    /** The uncompressed bytes of a batch's writes (its tags carry none). */
+    private static long writeBytes(List<StoredRecord> batch) {
+        long sum = 0;
+        for (StoredRecord r : batch) {
+            if (r.record().type() == IngestRecord.Type.WRITE) {
+                sum += r.record().length();
+            }
+        }
+        return sum;
+    }
+
+    /**
+     * Uncompressed bytes of the writes applied to the target since this applier started: the same unit as the
+     * bytes received (the ingest log's own bytes are compressed and framed), so applied and received rates compare.
+     */
+    public long appliedWriteBytes() {
+        return appliedWriteBytes;
     }
 
     /** Target writes of one batch, then the flush: on the writer thread when pipelined, else the applier's. */

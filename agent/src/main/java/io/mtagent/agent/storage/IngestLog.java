@@ -176,6 +176,8 @@ public final class IngestLog implements Closeable {
     private long durableSeq;
     private long notifiedSeq;
     private long appliedSeq;
+    /** Source time of record {@code appliedSeq}, -1 when unknown ({@link AppliedPoint}). */
+    private long appliedTimestampMicros = -1;
     private long backlogBytes;
     private long appliedBytes;
     private IOException failure;
@@ -240,7 +242,9 @@ public final class IngestLog implements Closeable {
     // ------------------------------------------------------------------ recovery
 
     private void recover() throws IOException {
-        appliedSeq = readApplied();
+        AppliedPoint applied = AppliedPoint.read(dir.resolve(APPLIED_FILE));
+        appliedSeq = applied.seq();
+        appliedTimestampMicros = applied.timestampMicros();
         persistedApplied = appliedSeq;
         Checkpoint cp = Checkpoint.read(dir.resolve(CHECKPOINT_FILE));
         List<Path> files;
@@ -335,6 +339,9 @@ public final class IngestLog implements Closeable {
                     long seq = r.record().seq();
                     if (seq <= appliedSeq) {
                         last = Math.max(last, seq);
+                        if (seq == appliedSeq && appliedTimestampMicros < 0) {
+                            appliedTimestampMicros = r.record().timestampMicros(); // an older applied file
+                        }
                         continue;
                     }
                     if (seq != last + 1) {
@@ -400,37 +407,14 @@ public final class IngestLog implements Closeable {
         writeCheckpoint();
     }
 
-    /** Writes the applied-point file (applied u64, CRC-32C u32; atomically and durably). */
-    private void persistApplied(long seq) throws IOException {
-        if (seq == persistedApplied) {
+    /** Writes the applied-point file ({@link AppliedPoint}: seq and its source time; atomically and durably). */
+    private void persistApplied(AppliedPoint point) throws IOException {
+        if (point.seq() == persistedApplied) {
             return;
         }
-        ByteBuffer b = ByteBuffer.allocate(12).putLong(seq);
-        CRC32C c = new CRC32C();
-        c.update(b.array(), 0, 8);
-        b.putInt((int) c.getValue());
-        AtomicFile.write(dir.resolve(APPLIED_FILE), b.array());
-        persistedApplied = seq;
+        point.write(dir.resolve(APPLIED_FILE));
+        persistedApplied = point.seq();
         appliedPersistedAtNanos = System.nanoTime();
-    }
-
-    private long readApplied() throws IOException {
-        Path f = dir.resolve(APPLIED_FILE);
-        if (!Files.exists(f)) {
-            return 0;
-        }
-        byte[] b = Files.readAllBytes(f);
-        ByteBuffer bb = ByteBuffer.wrap(b);
-        if (b.length != 12) {
-            throw new CorruptLogException(f, 0, "applied-point file has " + b.length + " bytes, expected 12");
-        }
-        long seq = bb.getLong();
-        CRC32C c = new CRC32C();
-        c.update(b, 0, 8);
-        if ((int) c.getValue() != bb.getInt()) {
-            throw new CorruptLogException(f, 0, "applied-point CRC mismatch");
-        }
-        return seq;
     }
 
     // ------------------------------------------------------------------ offer (event loops)
@@ -945,10 +929,12 @@ public final class IngestLog implements Closeable {
      */
     public void markApplied(long seq) throws IOException {
         List<Segment> deletable = new ArrayList<>();
+        AppliedPoint point;
         lock.lock();
         try {
             appliedSeq = Math.max(appliedSeq, seq);
             while (head < entries.size() && entries.get(head).seq <= seq) {
+                appliedTimestampMicros = entries.get(head).timestampMicros;
                 backlogBytes -= entries.get(head).length;
                 appliedBytes += entries.get(head).length;
                 head++;
@@ -964,11 +950,12 @@ public final class IngestLog implements Closeable {
                 }
             }
             deletable.forEach(s -> segments.remove(s.index));
+            point = new AppliedPoint(appliedSeq, appliedTimestampMicros);
         } finally {
             lock.unlock();
         }
         if (!deletable.isEmpty() || System.nanoTime() - appliedPersistedAtNanos >= APPLIED_PERSIST_INTERVAL_NANOS) {
-            persistApplied(seq);
+            persistApplied(point);
         }
         List<Path> kept = new ArrayList<>();
         for (Segment s : deletable) {
@@ -1218,6 +1205,31 @@ public final class IngestLog implements Closeable {
         }
     }
 
+    /** The applied point and its source time (-1 when unknown). */
+    public AppliedPoint appliedPoint() {
+        lock.lock();
+        try {
+            return new AppliedPoint(appliedSeq, appliedTimestampMicros);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Source time of the newest durable record: of the newest unapplied one the log holds, else of the applied
+     * point (persisted with it, so known after a restart even when every segment was applied and deleted); -1
+     * when unknown (an empty log, or one written before the applied point carried its time and fully applied).
+     */
+    public long newestDurableTimestampMicros() {
+        lock.lock();
+        try {
+            Entry e = entry(durableSeq);
+            return e != null ? e.timestampMicros : durableSeq == appliedSeq ? appliedTimestampMicros : -1;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Source time of a held (not yet applied) record, or -1. */
     public long timestampOf(long seq) {
         lock.lock();
@@ -1299,7 +1311,7 @@ public final class IngestLog implements Closeable {
             if (failure() == null && currentChannel != null && currentChannel.isOpen()) {
                 syncCutAtEnd(); // the clean marker holds only if the file ends at the checkpoint
                 writeCheckpoint();
-                persistApplied(appliedSeq()); // the applier has stopped: its last point, before the marker vouches
+                persistApplied(appliedPoint()); // the applier has stopped: its last point, before the marker vouches
                 writeCleanMarker();
             }
         } finally {

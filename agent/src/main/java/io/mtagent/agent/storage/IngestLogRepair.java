@@ -89,10 +89,7 @@ public final class IngestLogRepair {
         if (!Files.exists(f)) {
             return false;
         }
-        byte[] b = Files.readAllBytes(f);
-        java.util.zip.CRC32C c = new java.util.zip.CRC32C();
-        c.update(b, 0, Math.min(8, b.length));
-        if (b.length == 12 && (int) c.getValue() == ByteBuffer.wrap(b).getInt(8)) {
+        if (AppliedPoint.decode(Files.readAllBytes(f)) != null) {
             return false;
         }
         Files.copy(f, f.resolveSibling(IngestLog.APPLIED_FILE + ".broken"), StandardCopyOption.REPLACE_EXISTING);
@@ -109,11 +106,7 @@ public final class IngestLogRepair {
                 hb.flip();
                 SegmentFormat.Header h = SegmentFormat.readHeader(hb);
                 if (h != null) {
-                    ByteBuffer applied = ByteBuffer.allocate(12).putLong(h.firstSeq() - 1);
-                    java.util.zip.CRC32C ac = new java.util.zip.CRC32C();
-                    ac.update(applied.array(), 0, 8);
-                    applied.putInt((int) ac.getValue());
-                    AtomicFile.write(f, applied.array());
+                    new AppliedPoint(h.firstSeq() - 1, -1).write(f); // time unknown until the next record is applied
                     return true;
                 }
             }
