@@ -54,6 +54,7 @@ public final class Agent implements AutoCloseable {
     private volatile HeartbeatClient heartbeat;
     private volatile io.mtagent.agent.recovery.NbdServer nbdServer;
     private volatile boolean closed;
+    private final java.util.List<Runnable> closeHooks = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private Agent(AgentConfig config, AgentIdentity identity, DiskRegistry disks, DataServer dataServer,
                   CacheBudget cacheBudget) throws IOException {
@@ -326,6 +327,14 @@ public final class Agent implements AutoCloseable {
         return dataServer.sessionCount();
     }
 
+    /**
+     * Runs {@code hook} first thing in {@link #close}, while everything still runs (an embedder's last look: the
+     * tests check the final metrics there). A hook's exception is rethrown once the close is complete.
+     */
+    public void onClose(Runnable hook) {
+        closeHooks.add(hook);
+    }
+
     /** Clean shutdown (idempotent). */
     @Override
     public synchronized void close() {
@@ -333,6 +342,24 @@ public final class Agent implements AutoCloseable {
             return;
         }
         closed = true;
+        Throwable hookFailure = null;
+        for (Runnable hook : closeHooks) {
+            try {
+                hook.run();
+            } catch (RuntimeException | Error e) {
+                hookFailure = e;
+            }
+        }
+        shutDown();
+        if (hookFailure instanceof Error e) {
+            throw e;
+        }
+        if (hookFailure != null) {
+            throw (RuntimeException) hookFailure;
+        }
+    }
+
+    private void shutDown() {
         housekeeping.shutdownNow();
         if (scrub != null) {
             scrub.close();

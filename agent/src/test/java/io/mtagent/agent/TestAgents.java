@@ -73,7 +73,9 @@ public final class TestAgents {
         if (PassphraseStore.load(config.stateDir()).isEmpty()) {
             setPassphrase(config.stateDir());
         }
-        return Agent.start(config, registry, line -> { });
+        Agent agent = Agent.start(config, registry, line -> { });
+        agent.onClose(() -> MetricSamples.assertNoNaN(registry)); // the suite-wide check, on every test agent
+        return agent;
     }
 
     public static ClientOptions.Builder client(Agent agent) {

@@ -115,6 +115,14 @@ final class AgentMetrics implements AutoCloseable {
             return s == null || r.cacheFreeBytes() < 0 ? Double.POSITIVE_INFINITY : s;
         }).baseUnit("seconds").description("Time until the cache volume fills at the ingest logs' current net"
                 + " growth; +Inf while they do not grow").register(registry);
+        Gauge.builder("mtagent.policy.rpo.threshold", agent, a -> a.runtimeSettings().rpoThreshold().toMillis() / 1000.0)
+                .baseUnit("seconds").description("The RPO threshold in force (health.rpo.threshold, or the"
+                        + " configuration server's): the alert rules compare mtagent_disk_rpo_seconds with it")
+                .register(registry);
+        Gauge.builder("mtagent.policy.app.consistent.frequency", agent,
+                a -> a.runtimeSettings().appConsistentFrequency().toMillis() / 1000.0).baseUnit("seconds")
+                .description("How often app-consistent points are expected (health.app.consistent.frequency)")
+                .register(registry);
         Gauge.builder("mtagent.data.server.listening", agent, a -> a.dataServerListening() ? 1 : 0)
                 .description("1 while the data server listens on data.listen (MT-2004)").register(registry);
         Gauge.builder("mtagent.tls.certificate.expiry.timestamp", agent,

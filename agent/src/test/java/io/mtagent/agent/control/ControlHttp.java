@@ -3,6 +3,7 @@ package io.mtagent.agent.control;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mtagent.agent.Agent;
+import io.mtagent.agent.MetricSamples;
 import io.mtagent.agent.security.AgentIdentity;
 import io.mtagent.agent.security.ControlToken;
 import java.net.URI;
@@ -40,7 +41,11 @@ final class ControlHttp {
         if (auth != null) {
             b.header("Authorization", auth);
         }
-        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        if (path.startsWith("/metrics") && r.statusCode() == 200) {
+            MetricSamples.assertNoNaN(r.body()); // every scrape of the suite goes through here
+        }
+        return r;
     }
 
     HttpResponse<String> get(String path) throws Exception {

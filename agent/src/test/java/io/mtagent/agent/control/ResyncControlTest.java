@@ -86,7 +86,8 @@ class ResyncControlTest {
                 assertThat(metric(c, "mtagent_disk_resync_resent_bytes_total")).isEqualTo(SIZE);
                 assertThat(metric(c, "mtagent_disk_resync_hashed_bytes_total")).isGreaterThanOrEqualTo(SIZE);
                 assertThat(metric(c, "mtagent_disk_resync_remaining_bytes")).isZero();
-                assertThat(metric(c, "mtagent_disk_state")).as("protected").isEqualTo(1);
+                assertThat(c.get("/metrics").body()).as("protected")
+                        .contains("mtagent_disk_state{disk=\"disk-0\",state=\"protected\"} 1.0");
             }
         }
     }
