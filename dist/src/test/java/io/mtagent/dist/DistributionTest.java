@@ -34,7 +34,8 @@ class DistributionTest {
     @Test
     void layoutOfBothArchives() throws Exception {
         for (String f : new String[] {"bin/mtagent", "bin/mtagent.cmd", "lib/mtagent.jar", "conf/mtagent.conf",
-                "systemd/mtagent.service", "systemd/mtagent.sysusers", "systemd/mtagent.tmpfiles", "README.md"}) {
+                "systemd/mtagent.service", "systemd/mtagent.sysusers", "systemd/mtagent.tmpfiles", "README.md",
+                "monitoring/mtagent-alerts.yml", "monitoring/mtagent-alerts.test.yml", "monitoring/mtagent-dashboard.json"}) {
             assertThat(home.resolve(f)).as(f).isRegularFile();
         }
         assertThat(Files.getPosixFilePermissions(home.resolve("bin/mtagent"))).contains(PosixFilePermission.OWNER_EXECUTE);
@@ -45,7 +46,8 @@ class DistributionTest {
             Collections.list(zip.entries()).stream().map(ZipEntry::getName).forEach(zipNames::add);
         }
         assertThat(zipNames).contains(home.getFileName() + "/bin/mtagent", home.getFileName() + "/lib/mtagent.jar",
-                home.getFileName() + "/conf/mtagent.conf", home.getFileName() + "/systemd/mtagent.service");
+                home.getFileName() + "/conf/mtagent.conf", home.getFileName() + "/systemd/mtagent.service",
+                home.getFileName() + "/monitoring/mtagent-alerts.yml");
     }
 
     @Test
@@ -55,6 +57,13 @@ class DistributionTest {
         assertThat(help.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(help.exitValue()).as(Dist.read(log)).isZero();
         assertThat(Dist.read(log)).contains("Usage: mtagent", "run", "demo", "service");
+
+        // The build stamped its version and commit into the jar (a build without git says "unknown").
+        Path versionLog = dir.resolve("version.log");
+        Process version = Dist.launcher(home, dir, versionLog, Map.of(), List.of("--version")).start();
+        assertThat(version.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(Dist.read(versionLog)).containsPattern("mtagent " + Pattern.quote(
+                System.getProperty("mtagent.dist.version")) + " \\(commit ([0-9a-f]{40}|unknown), Java ");
 
         Path demoLog = dir.resolve("demo.log");
         Process demo = Dist.launcher(home, dir, demoLog, Map.of(), List.of("demo", "--seconds", "3")).start();
