@@ -25,6 +25,8 @@ import javax.net.ssl.SSLContext;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import java.util.logging.Logger;
 
@@ -54,7 +56,7 @@ public final class Agent implements AutoCloseable {
     private volatile HeartbeatClient heartbeat;
     private volatile io.mtagent.agent.recovery.NbdServer nbdServer;
     private volatile boolean closed;
-    private final java.util.List<Runnable> closeHooks = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<Runnable> closeHooks = new CopyOnWriteArrayList<>();
 
     private Agent(AgentConfig config, AgentIdentity identity, DiskRegistry disks, DataServer dataServer,
                   CacheBudget cacheBudget) throws IOException {

@@ -23,8 +23,10 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.OperatingSystemMXBean;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.ToLongFunction;
 
 /**
  * The agent's own series, beside the per-disk counters of {@code DiskStats} and the data server's: names and
@@ -140,7 +142,7 @@ final class AgentMetrics implements AutoCloseable {
                 .description("Control API jobs (recover, export) running now").register(registry);
         for (Jobs.State s : new Jobs.State[] {Jobs.State.DONE, Jobs.State.FAILED}) {
             FunctionCounter.builder("mtagent.jobs.finished", jobs, j -> j.finished(s))
-                    .tag("result", s.name().toLowerCase(java.util.Locale.ROOT))
+                    .tag("result", s.name().toLowerCase(Locale.ROOT))
                     .description("Control API jobs ended since start, by result").register(registry);
         }
         control.register(registry);
@@ -289,7 +291,7 @@ final class AgentMetrics implements AutoCloseable {
         return agent.disks().byId(id);
     }
 
-    private static Double seconds(ReplicatedDisk d, java.util.function.ToLongFunction<ReplicatedDisk> micros) {
+    private static Double seconds(ReplicatedDisk d, ToLongFunction<ReplicatedDisk> micros) {
         long m = d == null ? 0 : micros.applyAsLong(d);
         return m <= 0 ? null : m / 1e6;
     }

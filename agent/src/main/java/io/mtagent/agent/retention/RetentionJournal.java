@@ -757,6 +757,15 @@ public final class RetentionJournal implements Closeable {
      * @return true if a segment was dropped
      */
     public boolean pruneOldestSegment() throws IOException {
+        synchronized (pruneLock) { // one prune at a time: two pruners must not write the pruned mark at once
+            return pruneOldest();
+        }
+    }
+
+    /** Serialises {@link #pruneOldestSegment} (held across its file I/O, so never {@code this}). */
+    private final Object pruneLock = new Object();
+
+    private boolean pruneOldest() throws IOException {
         SegmentIndex.Summary s;
         synchronized (this) {
             if (sealed.isEmpty()) {

@@ -84,8 +84,7 @@ public final class Applier implements Closeable {
     /** The batch whose target writes run on the writer thread right now (pipelined stages only), and its last seq. */
     private Future<?> inFlight;
     private long inFlightLast;
-    /** The write bytes of the batch in flight (see {@link #appliedWriteBytes}). */
-    private long inFlightWriteBytes;
+    private long inFlightWriteBytes; // of the batch in flight, see appliedWriteBytes
     /** Uncompressed bytes of the writes applied since the applier started; written by the apply loop only. */
     private volatile long appliedWriteBytes;
     /** The payload buffers of the batch in flight: closed after it landed and the next capture returned. */
@@ -312,7 +311,7 @@ public final class Applier implements Closeable {
                         inFlightLease = null;
                     }
                     long last = batch.get(batch.size() - 1).record().seq();
-                    long writeBytes = writeBytes(batch);
+                    long writeBytes = StoredRecord.writeBytes(batch);
                     captured = last;
                     if (writer != null) {
                         inFlight = writer.submit(() -> {
@@ -419,17 +418,6 @@ public final class Applier implements Closeable {
         } catch (Exception ignored) {
             // the failure that got us here is the one reported
         }
-    }
-
-    /** The uncompressed bytes of a batch's writes (its tags carry none). */
-    private static long writeBytes(List<StoredRecord> batch) {
-        long sum = 0;
-        for (StoredRecord r : batch) {
-            if (r.record().type() == IngestRecord.Type.WRITE) {
-                sum += r.record().length();
-            }
-        }
-        return sum;
     }
 
     /**

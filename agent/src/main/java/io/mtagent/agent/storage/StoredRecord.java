@@ -1,6 +1,7 @@
 package io.mtagent.agent.storage;
 
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.zip.CRC32C;
 
 /**
@@ -30,6 +31,17 @@ public record StoredRecord(IngestRecord record, byte[] payload, int payloadCrc, 
             return directPayload.remaining();
         }
         return payload == null ? 0 : payload.length;
+    }
+
+    /** The uncompressed bytes of the writes among {@code records} (tags carry none). */
+    static long writeBytes(List<StoredRecord> records) {
+        long sum = 0;
+        for (StoredRecord r : records) {
+            if (r.record().type() == IngestRecord.Type.WRITE) {
+                sum += r.record().length();
+            }
+        }
+        return sum;
     }
 
     private static int crc(byte[] payload) {
