@@ -138,6 +138,7 @@ public final class Agent implements AutoCloseable {
                               TargetOpener targets) throws IOException, InterruptedException {
         io.mtagent.agent.storage.AtomicFile.createDirectories(config.stateDir()); // durably: power-loss test
         io.mtagent.agent.storage.AtomicFile.createDirectories(config.cacheDir());
+        io.mtagent.agent.recovery.ExportPathPolicy.of(config).prepare();
         AgentIdentity identity = AgentIdentity.loadOrCreate(config.stateDir(), config.agentName());
         PassphraseStore passphrase = loadPassphrase(config);
         checkRetentionVolume(config);

@@ -28,6 +28,7 @@ public final class TestAgents {
         s.put("nbd.listen", "127.0.0.1:0");
         s.put("state.dir", dir.resolve("state").toString());
         s.put("cache.dir", dir.resolve("cache").toString());
+        s.put("export.dirs", dir.resolve("out").toString());
         s.put("ingest.segment.bytes", "2MiB");
         s.put("ingest.commit.max.bytes", "1MiB");
         s.put("auth.iterations", String.valueOf(ITERATIONS));

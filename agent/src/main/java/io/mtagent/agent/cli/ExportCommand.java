@@ -2,6 +2,7 @@ package io.mtagent.agent.cli;
 
 import io.mtagent.agent.config.AgentConfig;
 import io.mtagent.agent.config.DiskConfig;
+import io.mtagent.agent.recovery.ExportPathPolicy;
 import io.mtagent.agent.recovery.ExportService;
 import io.mtagent.agent.recovery.ProgressBar;
 import io.mtagent.agent.retention.PointInTimeView;
@@ -30,6 +31,8 @@ import picocli.CommandLine.Option;
             "Points: a sequence number, a tag name (its latest occurrence), latest, latest-processed, latest-app,",
             "seq:N, tag:NAME, or (through the agent) a time such as 2026-11-23T10:42:17Z.",
             "To a file, the image is written to <FILE>.partial, synced and renamed, so FILE is only ever complete.",
+            "FILE must lie in one of the export directories (export.dirs, default <state.dir>/exports); a path onto",
+            "a target or into the state, cache or retention directory is refused, symbolic links followed.",
             "",
             "Example:  mtagent export --disk disk-0 --point before-upgrade --out /srv/images/disk-0.raw"})
 final class ExportCommand implements Callable<Integer> {
@@ -108,13 +111,14 @@ final class ExportCommand implements Callable<Integer> {
         if (!Files.isDirectory(journalDir)) {
             throw new IllegalStateException("no retention journal for disk " + d.id() + " in " + journalDir);
         }
+        Path checked = ExportPathPolicy.of(config).check(out.toAbsolutePath());
         // Opening recovers the journal exactly as an agent start would (a torn tail is truncated).
         try (RetentionJournal journal = RetentionJournal.open(journalDir, config.retentionSegmentBytes());
              FileBlockDevice target = FileBlockDevice.open(d.path())) {
             long seq = resolve(journal);
             PointInTimeView view = new PointInTimeView(target, journal, seq);
-            System.out.printf("exporting disk %s at seq %d (%,d bytes) to %s%n", d.id(), seq, view.size(), out);
-            ExportService.Result r = new ExportService().export(view, out, overwrite,
+            System.out.printf("exporting disk %s at seq %d (%,d bytes) to %s%n", d.id(), seq, view.size(), checked);
+            ExportService.Result r = new ExportService().export(view, checked, overwrite,
                     ProgressBar.forConsole("export " + d.id()));
             System.out.printf("done: %,d bytes in %.1f s (%.1f MB/s), synced%n", r.bytes(),
                     r.elapsed().toMillis() / 1000.0, r.megabytesPerSecond());

@@ -80,6 +80,7 @@ public final class AgentConfig {
         defaults.put(STATE_DIR.name(), data.resolve("state").toString());
         defaults.put(CACHE_DIR.name(), data.resolve("cache").toString());
         defaults.put(RETENTION_DIR.name(), data.resolve("retention").toString());
+        defaults.put(EXPORT_DIRS.name(), data.resolve("exports").toString());
         defaults.put(RETENTION_ALLOW_SHARED_VOLUME.name(), "true"); // one folder for everything, on purpose
         for (String disk : List.of("disk0", "disk1")) {
             defaults.put(DISKS.fullName(disk, DISK_PATH), data.resolve("disks").resolve(disk + ".img").toString());
@@ -248,6 +249,12 @@ public final class AgentConfig {
     /** Where the retention journals live; empty when none are kept. */
     public Optional<Path> retentionDir() {
         return values.get(RETENTION_DIR);
+    }
+
+    /** Where exports may be written: the configured entries, else {@code <state.dir>/exports}. */
+    public List<Path> exportDirs() {
+        List<Path> configured = values.get(EXPORT_DIRS);
+        return configured.isEmpty() ? List.of(stateDir().resolve("exports")) : configured;
     }
 
     public HostPort controlListen() {

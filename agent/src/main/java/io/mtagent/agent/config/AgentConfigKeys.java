@@ -94,6 +94,12 @@ public final class AgentConfigKeys {
             ConfigType.OPTIONAL_PATH, Optional.empty(), Validator.any(),
             "Directory of the retention journals (the retention volume): the before-image of every applied write,"
             + " so disks can be viewed and exported at earlier recovery points. Empty: no journal is kept.");
+    public static final ConfigKey<List<Path>> EXPORT_DIRS = ConfigKey.of("export.dirs", ConfigType.PATH_LIST,
+            List.of(), Validator.any(),
+            "Directories (and block devices, each named exactly) that exports may write to, separated by commas;"
+                    + " anything else is refused, as is a path onto a target or into the state, cache or retention"
+                    + " directories (symbolic links are followed before checking). Empty: <state.dir>/exports,"
+                    + " created at start.");
     public static final ConfigKey<HostPort> NBD_LISTEN = ConfigKey.of("nbd.listen", ConfigType.HOST_PORT,
             new HostPort("127.0.0.1", 10809), Validator.any(),
             "Address and port of the read-only NBD server that serves point-in-time views (test failover with"
@@ -211,7 +217,7 @@ public final class AgentConfigKeys {
             RETENTION_MAX_BYTES, RETENTION_SPACE_POLICY, RETENTION_ALLOW_SHARED_VOLUME,
             CONTROL_LISTEN, CONTROL_OPEN_HEALTH, CONTROL_OPEN_METRICS, CONTROL_TOKEN_FILE, HEALTH_RPO_THRESHOLD,
             HEALTH_APP_CONSISTENT_FREQUENCY, CONFIGSERVER_URL, CONFIGSERVER_CA_FILE, CONFIGSERVER_FINGERPRINT,
-            HEARTBEAT_INTERVAL, NBD_LISTEN, RESYNC_HASH_THREADS, RESYNC_HASH_RATE), List.of(DISKS));
+            HEARTBEAT_INTERVAL, EXPORT_DIRS, NBD_LISTEN, RESYNC_HASH_THREADS, RESYNC_HASH_RATE), List.of(DISKS));
 
     private AgentConfigKeys() {
     }

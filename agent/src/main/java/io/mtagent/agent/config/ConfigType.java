@@ -3,6 +3,8 @@ package io.mtagent.agent.config;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.function.Function;
@@ -28,6 +30,12 @@ public interface ConfigType<T> {
     ConfigType<Optional<Path>> OPTIONAL_PATH = of("a path, or empty for none",
             text -> text.isEmpty() ? Optional.empty() : Optional.of(parsePath(text)),
             value -> value.map(Path::toString).orElse(""));
+
+    /** Comma-separated paths; empty text is the empty list. */
+    ConfigType<List<Path>> PATH_LIST = of("paths separated by commas, or empty",
+            text -> text.isEmpty() ? List.of() : Arrays.stream(text.split(","))
+                    .map(String::trim).map(ConfigType::parsePath).toList(),
+            value -> String.join(",", value.stream().map(Path::toString).toList()));
 
     /** Parses trimmed text; throws {@link IllegalArgumentException} saying what is allowed. */
     T parse(String text);

@@ -3,6 +3,7 @@ package io.mtagent.agent.control;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.mtagent.agent.Agent;
 import io.mtagent.agent.disk.ReplicatedDisk;
+import io.mtagent.agent.recovery.ExportPathPolicy;
 import io.mtagent.agent.recovery.ExportService;
 import io.mtagent.agent.recovery.NbdExport;
 import io.mtagent.agent.recovery.NbdServer;
@@ -393,15 +394,23 @@ final class RecoveryApi implements AutoCloseable {
     Result export(JsonNode body) {
         ReplicatedDisk d = disk(text(body, "disk", true));
         String spec = text(body, "point", true);
-        Path out;
+        Path requested;
         try {
-            out = Path.of(text(body, "out", true));
+            requested = Path.of(text(body, "out", true));
         } catch (java.nio.file.InvalidPathException e) {
             throw new Refusal(HttpResponseStatus.BAD_REQUEST, "\"out\" is not a path: " + e.getMessage());
         }
-        if (!out.isAbsolute()) {
+        if (!requested.isAbsolute()) {
             throw new Refusal(HttpResponseStatus.BAD_REQUEST, "\"out\" must be an absolute path: the agent writes it,"
                     + " and its working directory is not yours");
+        }
+        Path out;
+        try {
+            out = ExportPathPolicy.of(agent.config()).check(requested);
+        } catch (ExportPathPolicy.Refused e) {
+            throw new Refusal(HttpResponseStatus.FORBIDDEN, e.getMessage());
+        } catch (java.io.IOException e) {
+            throw new Refusal(HttpResponseStatus.BAD_REQUEST, "cannot check \"out\": " + e);
         }
         boolean overwrite = body.path("overwrite").asBoolean(false);
         RecoveryPoint p = resolve(d, spec);

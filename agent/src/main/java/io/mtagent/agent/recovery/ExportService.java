@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -67,9 +68,12 @@ public final class ExportService {
         Path target = device ? out : out.resolveSibling(out.getFileName() + ".partial");
         long start = System.nanoTime();
         long size = view.size();
+        if (!device) {
+            Files.deleteIfExists(target); // a leftover, or a link planted there: never written through
+        }
         try (FileChannel ch = device ? FileChannel.open(target, StandardOpenOption.WRITE)
-                : FileChannel.open(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
+                : FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                LinkOption.NOFOLLOW_LINKS)) {
             long lastReport = start;
             listener.progress(new ProgressListener.Progress(0, size, 0, null, false));
             for (long pos = 0; pos < size; ) {

@@ -31,7 +31,7 @@ import java.util.Set;
  *
  * <p>Stateless and thread-safe; concurrent writers of the same target are the caller's problem (last rename wins).
  */
-final class SecureFiles {
+public final class SecureFiles {
     static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
     static final Set<PosixFilePermission> WORLD_READABLE = PosixFilePermissions.fromString("rw-r--r--");
     private static final Set<PosixFilePermission> GROUP_OR_OTHERS = EnumSet.of(
@@ -95,6 +95,28 @@ final class SecureFiles {
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot check or fix the permissions of " + file, e);
+        }
+    }
+
+    /**
+     * Creates {@code dir} and any missing parents with mode 0700 on POSIX file systems (whatever the umask), so a
+     * directory the agent makes for its own files is never listable by others.
+     */
+    public static void createPrivateDirectories(Path dir) throws IOException {
+        if (Files.isDirectory(dir)) {
+            return;
+        }
+        Path parent = dir.toAbsolutePath().getParent();
+        if (parent != null) {
+            createPrivateDirectories(parent);
+        }
+        try {
+            Files.createDirectory(dir);
+        } catch (FileAlreadyExistsException e) {
+            return; // made meanwhile by another thread or process
+        }
+        if (isPosix(dir)) {
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
         }
     }
 

@@ -332,7 +332,7 @@ class RecoveryApiTest {
             long earliest = d0.path("earliest").path("seq").asLong();
             assertThat(earliest).isGreaterThan(1);
             HttpResponse<String> pruned = c.send("POST", "/v1/export", "Bearer " + c.token, "{\"disk\":\"disk-0\","
-                    + "\"point\":\"seq:1\",\"out\":\"" + dir.resolve("pruned.raw") + "\"}");
+                    + "\"point\":\"seq:1\",\"out\":\"" + dir.resolve("out").resolve("pruned.raw") + "\"}");
             assertThat(pruned.statusCode()).isEqualTo(409);
             assertThat(ControlHttp.json(pruned).path("error").asText()).contains("older than the retention window");
         }

@@ -121,6 +121,7 @@ final class PowerLossHarness implements AutoCloseable {
         s.put("data.listen", "127.0.0.1:" + dataPort);
         s.put("control.listen", "127.0.0.1:" + controlPort);
         s.put("retention.dir", root.resolve("retention").toString());
+        s.put("export.dirs", work.resolve("exports").toString());
         // Small everything, so that a random cut lands in a segment roll, a group commit or a prune most of the time.
         s.put("data.max.write.bytes", "256KiB");
         s.put("ingest.segment.bytes", "1MiB");
@@ -530,7 +531,7 @@ final class PowerLossHarness implements AutoCloseable {
                 continue; // every listing is checked; one disk's point is exported per cycle (time)
             }
             long seq = check.get(random.nextInt(check.size()));
-            Path out = work.resolve("export-" + d + ".img");
+            Path out = work.resolve("exports").resolve("export-" + d + ".img");
             JsonNode r = post("/v1/export", Map.of("disk", "disk-" + d, "point", "seq:" + seq, "out", out.toString(),
                     "overwrite", true));
             if (r == null) {

@@ -181,7 +181,7 @@ class ExportAndNbdModelTest {
         try (var w = Files.newBufferedWriter(conf)) {
             props.store(w, null);
         }
-        Path out = dir.resolve("offline.raw");
+        Path out = dir.resolve("out").resolve("offline.raw");
         assertThat(io.mtagent.agent.cli.MtAgentCli.execute("export", "--config", conf.toString(), "--disk", "disk-0",
                 "--point", "offline-tag", "--out", out.toString())).isZero();
         assertThat(sha256(Files.readAllBytes(out))).isEqualTo(sha256(atTag));
@@ -189,7 +189,7 @@ class ExportAndNbdModelTest {
                 "--point", Long.toString(tagSeq), "--out", out.toString())).as("non-empty file, no --overwrite")
                 .isEqualTo(2);
         assertThat(io.mtagent.agent.cli.MtAgentCli.execute("export", "--config", conf.toString(), "--disk", "disk-0",
-                "--point", "999999", "--out", dir.resolve("x.raw").toString())).as("beyond the journal").isEqualTo(2);
+                "--point", "999999", "--out", dir.resolve("out").resolve("x.raw").toString())).as("beyond the journal").isEqualTo(2);
         assertThat(io.mtagent.agent.cli.MtAgentCli.execute("export", "--config", conf.toString(), "--disk", "disk-0",
                 "--point", "latest", "--out", out.toString(), "--overwrite")).isZero();
         byte[] target = Files.readAllBytes(TestAgents.target(dir, 0));
