@@ -9,8 +9,13 @@ package io.mtagent.protocol;
  * in {@code AUTH_OK}.
  */
 public final class Protocol {
-    /** "MTAG": first field of HELLO, so a stray client of another protocol is refused at once. */
-    public static final int MAGIC = 0x4D544147;
+    /**
+     * "MTA2": first field of HELLO, so a stray client of another protocol is refused at once. It names the handshake
+     * generation: SPEC.md revision 3 changed the proofs to the SCRAM-SHA-256 key scheme together with this value.
+     */
+    public static final int MAGIC = 0x4D544132;
+    /** "MTAG": the HELLO magic of clients built before SPEC.md revision 3 (K-based proofs); refused with a reason. */
+    public static final int LEGACY_MAGIC = 0x4D544147;
     public static final int VERSION_1 = 1;
     /** Adds resynchronisation and online verify (SPEC.md §12). */
     public static final int VERSION_2 = 2;

@@ -28,10 +28,13 @@ class HandshakeCryptoTest {
     static final byte[] FINGERPRINT = SampleFrames.pattern(32, 0xC0);
 
     static final String K_HEX = "e2a89c57b0785617bfbc1460e1da43978cd17c190de3989344ce2845aa5ec24c";
-    static final String CLIENT_PROOF_HEX = "6912d98e14b4039c6c6f1d37d63a8dfbd9cb1f98507e3a3e906a223345863e3b";
-    static final String SERVER_PROOF_HEX = "6c74c662d4ec49dc8f353559d514b8085dd851b13b81fdfffd3ec7757de7d0bd";
+    static final String CLIENT_KEY_HEX = "c99f77f26c339bd472d6a247418bfbefeb58f4235aee40c0a6a05f0d6bb9f2c0";
+    static final String STORED_KEY_HEX = "d40c224d095e0978c669553b15c67fdad6d4d505c8624f5cd95fdc0f6d5d909e";
+    static final String SERVER_KEY_HEX = "2d6060d11fef2bb47e0777f623b67757e271ca390bb4fc620f22f09b2dd73ff4";
+    static final String CLIENT_PROOF_HEX = "25d3a3dc6a63d05c0e9ca7db540e1601a820e059939c3768a1d512bc604f8e29";
+    static final String SERVER_PROOF_HEX = "9bd2ef02a5e17b0e39695486fb0cebfb4ecc74b3e85454c0ef043faf37ddf294";
     /** The client proof of the same handshake in plaintext test mode (fingerprint = 32 zero bytes). */
-    static final String PLAINTEXT_CLIENT_PROOF_HEX = "542abbf451a198e28afe3ff2fbb845ff3a74544f834eaceb0e69135700c0d4ec";
+    static final String PLAINTEXT_CLIENT_PROOF_HEX = "439a0978ae9eb4253f049f952d2a440c559b730f8e6062e96ed45547eccd6b38";
 
     private static byte[] key;
 
@@ -52,6 +55,34 @@ class HandshakeCryptoTest {
         assertEquals(SERVER_PROOF_HEX, hex(HandshakeCrypto.serverProof(key, CLIENT_NONCE, SERVER_NONCE, FINGERPRINT)));
         assertEquals(PLAINTEXT_CLIENT_PROOF_HEX,
                 hex(HandshakeCrypto.clientProof(key, CLIENT_NONCE, SERVER_NONCE, new byte[32])));
+    }
+
+    @Test
+    void knownAnswerScramKeys() {
+        assertEquals(CLIENT_KEY_HEX, hex(HandshakeCrypto.clientKey(key)));
+        assertEquals(STORED_KEY_HEX, hex(HandshakeCrypto.storedKey(key)));
+        assertEquals(SERVER_KEY_HEX, hex(HandshakeCrypto.serverKey(key)));
+        byte[] serverKey = HandshakeCrypto.serverKey(key);
+        assertEquals(SERVER_PROOF_HEX, hex(HandshakeCrypto.serverSignature(serverKey, CLIENT_NONCE, SERVER_NONCE,
+                FINGERPRINT)));
+    }
+
+    @Test
+    void theAgentVerifiesWithStoredKeyAloneAndTheVerifierCannotMakeAProof() {
+        byte[] stored = HandshakeCrypto.storedKey(key);
+        byte[] server = HandshakeCrypto.serverKey(key);
+        byte[] proof = HandshakeCrypto.clientProof(key, CLIENT_NONCE, SERVER_NONCE, FINGERPRINT);
+        assertTrue(HandshakeCrypto.verifyClientProof(stored, CLIENT_NONCE, SERVER_NONCE, FINGERPRINT, proof));
+        assertFalse(HandshakeCrypto.verifyClientProof(stored, CLIENT_NONCE, SERVER_NONCE, new byte[32], proof));
+        assertFalse(HandshakeCrypto.verifyClientProof(stored, CLIENT_NONCE, SERVER_NONCE, FINGERPRINT, flip(proof, 0)));
+        // Whoever holds the stored values and tries them as the key, or as ClientKey, gets nowhere.
+        for (byte[] leaked : new byte[][] {stored, server}) {
+            assertFalse(HandshakeCrypto.verifyClientProof(stored, CLIENT_NONCE, SERVER_NONCE, FINGERPRINT,
+                    HandshakeCrypto.clientProof(leaked, CLIENT_NONCE, SERVER_NONCE, FINGERPRINT)));
+            byte[] signature = HandshakeCrypto.serverSignature(leaked, CLIENT_NONCE, SERVER_NONCE, FINGERPRINT);
+            assertFalse(HandshakeCrypto.verifyClientProof(stored, CLIENT_NONCE, SERVER_NONCE, FINGERPRINT, signature));
+        }
+        assertFalse(HandshakeCrypto.verifyClientProof(stored, CLIENT_NONCE, SERVER_NONCE, FINGERPRINT, new byte[31]));
     }
 
     @Test

@@ -25,8 +25,8 @@ import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Test;
 
 /**
- * Keeps the worked example of SPEC.md §11 honest: builds every example frame with the real encoder, computes K and
- * both proofs with {@link HandshakeCrypto}, renders the annotated hex listings and asserts they are exactly the
+ * Keeps the worked example of SPEC.md §11 honest: builds every example frame with the real encoder, computes the SCRAM keys
+ * and both proofs with {@link HandshakeCrypto}, renders the annotated hex listings and asserts they are exactly the
  * fenced blocks in SPEC.md (each block follows a {@code <!-- example:NAME -->} marker). The bytes of every listing
  * come from the encoder; the annotations name the fields in the order of SPEC.md §5 and the listing fails if the
  * widths do not add up to the frame. Each frame is also decoded back and compared.
@@ -131,16 +131,19 @@ class SpecExampleTest {
         v.value("clientNonce", hex(clientNonce));
         v.value("serverNonce", hex(serverNonce));
         v.value("fingerprint", hex(fingerprint) + "  (SHA-256 of the agent certificate's DER, as C saw it)");
-        v.value("K", hex(k) + "  = PBKDF2-HMAC-SHA256(passphrase, salt, 10000, 32)");
-        v.value("clientProof", hex(clientProof) + "  = HMAC-SHA256(K, \"mtagent-client-proof-v1\" || clientNonce || serverNonce || fingerprint)");
-        v.value("serverProof", hex(serverProof) + "  = HMAC-SHA256(K, \"mtagent-server-proof-v1\" || serverNonce || clientNonce || fingerprint)");
+        v.value("SaltedPassword", hex(k) + "  = PBKDF2-HMAC-SHA256(passphrase, salt, 10000, 32)");
+        v.value("ClientKey", hex(HandshakeCrypto.clientKey(k)) + "  = HMAC-SHA256(SaltedPassword, \"Client Key\")");
+        v.value("StoredKey", hex(HandshakeCrypto.storedKey(k)) + "  = SHA-256(ClientKey)");
+        v.value("ServerKey", hex(HandshakeCrypto.serverKey(k)) + "  = HMAC-SHA256(SaltedPassword, \"Server Key\")");
+        v.value("clientProof", hex(clientProof) + "  = ClientKey XOR HMAC-SHA256(StoredKey, AuthMessage)");
+        v.value("serverProof", hex(serverProof) + "  = HMAC-SHA256(ServerKey, AuthMessage)");
         v.value("data", "512 bytes, data[i] = i mod 256 (00 01 02 ... fe ff 00 01 ... fe ff)");
         v.value("crc32c(data)", String.format("0x%08x", crc));
         out.put("values", v.text());
 
         out.put("HELLO", listing(new Frames.Hello(Protocol.MAGIC, 1, 1, clientNonce, CLIENT_TIME, "ps-01"), l -> l
                 .u8("type = 0x01 HELLO")
-                .n(4, "magic = 0x4d544147 \"MTAG\"")
+                .n(4, "magic = 0x4d544132 \"MTA2\"")
                 .n(2, "minVersion = 1")
                 .n(2, "maxVersion = 1")
                 .bytes(32, "clientNonce")
@@ -279,7 +282,7 @@ class SpecExampleTest {
         }
 
         void value(String name, String text) {
-            lines.add(String.format("%-13s %s", name, text));
+            lines.add(String.format("%-14s %s", name, text));
         }
 
         private byte[] take(int n) {

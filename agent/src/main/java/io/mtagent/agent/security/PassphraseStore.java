@@ -20,21 +20,28 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * The agent's verifier of the passphrase the process servers know (DESIGN.md, Write path §1). The passphrase itself
- * is never stored: {@code auth.key} in the state directory holds a per-agent random salt, the PBKDF2 iteration
- * count and the derived key {@code K = HandshakeCrypto.deriveKey(passphrase, salt, iterations)}, which is all the
- * agent needs to check a client proof and to prove itself back.
+ * The agent's verifier of the passphrase the process servers know (DESIGN.md, Write path §1; SPEC.md §4.3). The
+ * passphrase itself is never stored, nor anything that can log in: {@code auth.key} in the state directory holds a
+ * per-agent random salt, the PBKDF2 iteration count and SCRAM-SHA-256's StoredKey and ServerKey, derived from
+ * {@code SaltedPassword = HandshakeCrypto.deriveKey(passphrase, salt, iterations)}. StoredKey checks a client
+ * proof; making one needs ClientKey, of which StoredKey is the SHA-256, so a reader of the file cannot use it to
+ * log in. ServerKey lets the agent prove itself back.
  *
  * <p>File format (UTF-8 text, mode 0600, written atomically):
  * <pre>
- *   mtagent-auth-key v1
+ *   mtagent-auth-key v2
  *   salt=&lt;32 lower-case hex digits: 16 random bytes&gt;
  *   iterations=&lt;decimal, within HandshakeCrypto's MIN_ITERATIONS..MAX_ITERATIONS&gt;
- *   key=&lt;64 lower-case hex digits: K, 32 bytes&gt;
+ *   stored-key=&lt;64 lower-case hex digits: StoredKey, 32 bytes&gt;
+ *   server-key=&lt;64 lower-case hex digits: ServerKey, 32 bytes&gt;
  * </pre>
- * The version line comes first; the three entries follow in this order, each exactly once, and nothing else. K is
- * as good as the passphrase to anyone who reads it (it answers the challenge), hence the 0600 permission; it does
- * not reveal the passphrase itself, so the passphrase used elsewhere stays safe.
+ * The version line comes first; the four entries follow in this order, each exactly once, and nothing else. The
+ * file stays 0600: ServerKey would let its reader impersonate the agent to a process server, and both keys allow an
+ * offline dictionary attack on the passphrase at the PBKDF2 cost.
+ *
+ * <p><b>Migration.</b> Version 1 of the file ({@code mtagent-auth-key v1}, entries {@code salt}, {@code iterations},
+ * {@code key}) held SaltedPassword itself, which could complete a handshake. {@link #load} rewrites such a file as
+ * version 2 at once (same salt and iterations, so process servers keep their passphrase) and logs that it did.
  *
  * <p><b>Durability:</b> {@link #set} returns after the file and its rename are fsynced; a crash leaves the old or the
  * new verifier, never a mix.
@@ -48,8 +55,10 @@ public final class PassphraseStore {
     public static final int MIN_PASSPHRASE_LENGTH = 12;
     public static final int SALT_LENGTH = 16;
 
-    private static final String VERSION_LINE = "mtagent-auth-key v1";
-    private static final List<String> ENTRIES = List.of("salt", "iterations", "key");
+    private static final String VERSION_LINE = "mtagent-auth-key v2";
+    private static final List<String> ENTRIES = List.of("salt", "iterations", "stored-key", "server-key");
+    private static final String LEGACY_VERSION_LINE = "mtagent-auth-key v1";
+    private static final List<String> LEGACY_ENTRIES = List.of("salt", "iterations", "key");
     private static final HexFormat HEX = HexFormat.of();
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final System.Logger LOG = System.getLogger(PassphraseStore.class.getName());
@@ -57,13 +66,15 @@ public final class PassphraseStore {
     private final Path file;
     private final byte[] salt;
     private final int iterations;
-    private final byte[] key;
+    private final byte[] storedKey;
+    private final byte[] serverKey;
 
-    private PassphraseStore(Path file, byte[] salt, int iterations, byte[] key) {
+    private PassphraseStore(Path file, byte[] salt, int iterations, byte[] storedKey, byte[] serverKey) {
         this.file = file;
         this.salt = salt;
         this.iterations = iterations;
-        this.key = key;
+        this.storedKey = storedKey;
+        this.serverKey = serverKey;
     }
 
     /**
@@ -72,7 +83,7 @@ public final class PassphraseStore {
      * @return empty if no passphrase has been set yet (the agent must then refuse every process server and say
      *         "no passphrase set: run 'mtagent passphrase set'")
      * @throws IllegalStateException if the file is damaged, naming it and the way out
-     * @throws UncheckedIOException  if it cannot be read
+     * @throws UncheckedIOException  if it cannot be read, or a version-1 file cannot be rewritten
      */
     public static Optional<PassphraseStore> load(Path stateDir) {
         Path file = stateDir.resolve(FILE);
@@ -85,7 +96,36 @@ public final class PassphraseStore {
             throw new UncheckedIOException("cannot read the passphrase verifier " + file, e);
         }
         SecureFiles.restrictToOwner(file, LOG);
+        if (text.startsWith(LEGACY_VERSION_LINE + "\n")) {
+            return Optional.of(migrate(file, text));
+        }
         return Optional.of(parse(file, text));
+    }
+
+    /** Rewrites a version-1 file (which held SaltedPassword) as version 2; see the class comment. */
+    private static PassphraseStore migrate(Path file, String text) {
+        Map<String, String> entries = entries(file, text, LEGACY_VERSION_LINE, LEGACY_ENTRIES);
+        byte[] saltedPassword = null;
+        try {
+            byte[] salt = HEX.parseHex(entries.get("salt"));
+            int iterations = Integer.parseInt(entries.get("iterations"));
+            saltedPassword = HEX.parseHex(entries.get("key"));
+            if (salt.length != SALT_LENGTH || saltedPassword.length != HandshakeCrypto.KEY_LENGTH
+                    || iterations < HandshakeCrypto.MIN_ITERATIONS || iterations > HandshakeCrypto.MAX_ITERATIONS) {
+                throw damaged(file, "a salt, iteration count or key is out of range");
+            }
+            PassphraseStore store = write(file, salt, iterations, saltedPassword);
+            LOG.log(System.Logger.Level.WARNING, "{0} held a version-1 verifier (a key that could log in by itself);"
+                    + " rewrote it as version 2 (SCRAM-SHA-256 StoredKey/ServerKey, which cannot). Process servers keep"
+                    + " their passphrase but need the handshake of SPEC.md revision 3", file);
+            return store;
+        } catch (IllegalArgumentException e) { // NumberFormatException and bad hex included
+            throw damaged(file, "a value is not well-formed (" + e.getClass().getSimpleName() + ")");
+        } finally {
+            if (saltedPassword != null) {
+                Arrays.fill(saltedPassword, (byte) 0);
+            }
+        }
     }
 
     /**
@@ -112,21 +152,35 @@ public final class PassphraseStore {
             }
             byte[] salt = new byte[SALT_LENGTH];
             RANDOM.nextBytes(salt);
-            byte[] key = HandshakeCrypto.deriveKey(passphrase, salt, iterations);
-            Path file = stateDir.resolve(FILE);
-            byte[] content = format(salt, iterations, key).getBytes(StandardCharsets.UTF_8);
+            byte[] saltedPassword = HandshakeCrypto.deriveKey(passphrase, salt, iterations);
             try {
                 Files.createDirectories(stateDir);
-                SecureFiles.writeAtomically(file, content, SecureFiles.OWNER_ONLY);
             } catch (IOException e) {
-                throw new UncheckedIOException("cannot write the passphrase verifier " + file, e);
-            } finally {
-                Arrays.fill(content, (byte) 0);
+                throw new UncheckedIOException("cannot create the state directory " + stateDir, e);
             }
-            return new PassphraseStore(file, salt, iterations, key);
+            try {
+                return write(stateDir.resolve(FILE), salt, iterations, saltedPassword);
+            } finally {
+                Arrays.fill(saltedPassword, (byte) 0);
+            }
         } finally {
             Arrays.fill(passphrase, '\0');
         }
+    }
+
+    /** Writes the version-2 verifier of {@code saltedPassword} atomically, mode 0600. */
+    private static PassphraseStore write(Path file, byte[] salt, int iterations, byte[] saltedPassword) {
+        byte[] storedKey = HandshakeCrypto.storedKey(saltedPassword);
+        byte[] serverKey = HandshakeCrypto.serverKey(saltedPassword);
+        byte[] content = format(salt, iterations, storedKey, serverKey).getBytes(StandardCharsets.UTF_8);
+        try {
+            SecureFiles.writeAtomically(file, content, SecureFiles.OWNER_ONLY);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the passphrase verifier " + file, e);
+        } finally {
+            Arrays.fill(content, (byte) 0);
+        }
+        return new PassphraseStore(file, salt, iterations, storedKey, serverKey);
     }
 
     /**
@@ -176,9 +230,9 @@ public final class PassphraseStore {
         return iterations;
     }
 
-    /** K, a copy. Treat it like the passphrase. */
-    public byte[] key() {
-        return key.clone();
+    /** StoredKey, a copy (SPEC.md §4.3). It checks proofs and cannot make one. */
+    public byte[] storedKey() {
+        return storedKey.clone();
     }
 
     /**
@@ -187,13 +241,12 @@ public final class PassphraseStore {
      */
     public boolean verifyClientProof(byte[] clientNonce, byte[] serverNonce, byte[] ownFingerprint, byte[] proof) {
         Objects.requireNonNull(proof, "proof");
-        byte[] expected = HandshakeCrypto.clientProof(key, clientNonce, serverNonce, ownFingerprint);
-        return HandshakeCrypto.constantTimeEquals(expected, proof);
+        return HandshakeCrypto.verifyClientProof(storedKey, clientNonce, serverNonce, ownFingerprint, proof);
     }
 
-    /** The agent's answer proving it knows K too, over the same nonces and its own fingerprint. */
+    /** The agent's answer proving it knows ServerKey, over the same nonces and its own fingerprint. */
     public byte[] serverProof(byte[] clientNonce, byte[] serverNonce, byte[] ownFingerprint) {
-        return HandshakeCrypto.serverProof(key, clientNonce, serverNonce, ownFingerprint);
+        return HandshakeCrypto.serverSignature(serverKey, clientNonce, serverNonce, ownFingerprint);
     }
 
     /** Names the file and the iteration count; never the key. */
@@ -202,17 +255,18 @@ public final class PassphraseStore {
         return "PassphraseStore[" + file + ", iterations=" + iterations + "]";
     }
 
-    private static String format(byte[] salt, int iterations, byte[] key) {
+    private static String format(byte[] salt, int iterations, byte[] storedKey, byte[] serverKey) {
         return VERSION_LINE + "\n"
                 + "salt=" + HEX.formatHex(salt) + "\n"
                 + "iterations=" + iterations + "\n"
-                + "key=" + HEX.formatHex(key) + "\n";
+                + "stored-key=" + HEX.formatHex(storedKey) + "\n"
+                + "server-key=" + HEX.formatHex(serverKey) + "\n";
     }
 
-    private static PassphraseStore parse(Path file, String text) {
+    private static Map<String, String> entries(Path file, String text, String versionLine, List<String> expected) {
         List<String> lines = text.lines().toList();
-        if (lines.isEmpty() || !lines.get(0).equals(VERSION_LINE)) {
-            throw damaged(file, "the first line is not '" + VERSION_LINE + "'");
+        if (lines.isEmpty() || !lines.get(0).equals(versionLine)) {
+            throw damaged(file, "the first line is not '" + versionLine + "'");
         }
         Map<String, String> entries = new LinkedHashMap<>();
         for (String line : lines.subList(1, lines.size())) {
@@ -221,18 +275,25 @@ public final class PassphraseStore {
                 throw damaged(file, "a line is not one 'name=value' entry");
             }
         }
-        if (!List.copyOf(entries.keySet()).equals(ENTRIES)) {
-            throw damaged(file, "expected the entries " + ENTRIES + ", found " + entries.keySet());
+        if (!List.copyOf(entries.keySet()).equals(expected)) {
+            throw damaged(file, "expected the entries " + expected + ", found " + entries.keySet());
         }
+        return entries;
+    }
+
+    private static PassphraseStore parse(Path file, String text) {
+        Map<String, String> entries = entries(file, text, VERSION_LINE, ENTRIES);
         try {
             byte[] salt = HEX.parseHex(entries.get("salt"));
             int iterations = Integer.parseInt(entries.get("iterations"));
-            byte[] key = HEX.parseHex(entries.get("key"));
-            if (salt.length != SALT_LENGTH || key.length != HandshakeCrypto.KEY_LENGTH
+            byte[] storedKey = HEX.parseHex(entries.get("stored-key"));
+            byte[] serverKey = HEX.parseHex(entries.get("server-key"));
+            if (salt.length != SALT_LENGTH || storedKey.length != HandshakeCrypto.KEY_LENGTH
+                    || serverKey.length != HandshakeCrypto.KEY_LENGTH
                     || iterations < HandshakeCrypto.MIN_ITERATIONS || iterations > HandshakeCrypto.MAX_ITERATIONS) {
                 throw damaged(file, "a salt, iteration count or key is out of range");
             }
-            return new PassphraseStore(file, salt, iterations, key);
+            return new PassphraseStore(file, salt, iterations, storedKey, serverKey);
         } catch (IllegalArgumentException e) { // NumberFormatException and bad hex included
             throw damaged(file, "a value is not well-formed (" + e.getClass().getSimpleName() + ")");
         }

@@ -107,6 +107,11 @@ public final class DataServer implements AutoCloseable {
         return context.stats();
     }
 
+    /** What this port refused or cut off (connection caps, handshake time-outs, proofs refused unchecked). */
+    public io.mtagent.agent.security.PeerStats peerStats() {
+        return context.peerStats();
+    }
+
     public int sessionCount() {
         return context.sessions().size();
     }

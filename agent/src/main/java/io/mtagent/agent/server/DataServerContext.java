@@ -4,6 +4,8 @@ import io.mtagent.agent.disk.CacheBudget;
 import io.mtagent.agent.disk.DiskRegistry;
 import io.mtagent.agent.security.AuthFailureLimiter;
 import io.mtagent.agent.security.PassphraseStore;
+import io.mtagent.agent.security.PeerStats;
+import io.mtagent.agent.security.RateLimitedLog;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -25,6 +27,10 @@ final class DataServerContext {
     private final DataServerStats stats;
     private final AtomicLong sessionIds = new AtomicLong();
     private final Set<ServerSession> sessions = ConcurrentHashMap.newKeySet();
+    private final HandshakeAdmission admission = new HandshakeAdmission(HandshakeAdmission.DEFAULT_PER_ADDRESS,
+            HandshakeAdmission.DEFAULT_TOTAL);
+    private final PeerStats peerStats = new PeerStats();
+    private final RateLimitedLog peerLog = new RateLimitedLog(System.getLogger(ServerSession.class.getName()));
     /** Hash workers for CHECKSUM_REQUEST (protocol v2); replaced once at start-up with the configured one. */
     private volatile io.mtagent.agent.resync.ChecksumService checksums = new io.mtagent.agent.resync.ChecksumService(2, 0);
 
@@ -48,6 +54,10 @@ final class DataServerContext {
     byte[] fingerprint() { return fingerprint; }
     PassphraseStore passphrase() { return passphrase; }
     AuthFailureLimiter limiter() { return limiter; }
+    HandshakeAdmission admission() { return admission; }
+    PeerStats peerStats() { return peerStats; }
+    /** Throttled warnings about peers (refused connections, timed-out handshakes). */
+    RateLimitedLog peerLog() { return peerLog; }
     DiskRegistry disks() { return disks; }
     CacheBudget cacheBudget() { return cacheBudget; }
     int maxWriteBytes() { return maxWriteBytes; }

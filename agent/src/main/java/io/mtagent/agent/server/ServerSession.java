@@ -4,6 +4,7 @@ import io.mtagent.agent.disk.DiskOwner;
 import io.mtagent.agent.disk.OpenOutcome;
 import io.mtagent.agent.disk.ReplicatedDisk;
 import io.mtagent.agent.disk.WriteOutcome;
+import io.mtagent.agent.security.AuthFailureLimiter;
 import io.mtagent.protocol.DiskState;
 import io.mtagent.protocol.ErrorCode;
 import io.mtagent.protocol.Frame;
@@ -63,6 +64,8 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
     private InetAddress peer;
     private String peerName = "?";
     private ScheduledFuture<?> handshakeTimer;
+    /** Counted by the handshake admission until AUTH_OK or close. */
+    private boolean admitted;
     private long clockOffsetMicros;
     /** The negotiated protocol version (SPEC.md §9); v2 adds resync and checksums (§12). */
     private int version = Protocol.VERSION_1;
@@ -81,10 +84,20 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
         peerName = String.valueOf(remote);
         server.stats().sessions.incrementAndGet();
         server.register(this);
+        String refused = server.admission().admit(peer);
+        if (refused != null) {
+            server.peerStats().connectionsRefused.increment();
+            server.peerLog().warn("handshake-cap", "connections refused before TLS: " + refused);
+            phase = Phase.CLOSING;
+            ctx.close();
+            return;
+        }
+        admitted = true;
         handshakeTimer = ctx.executor().schedule(() -> {
             if (phase != Phase.AUTHENTICATED) {
-                LOG.warning(() -> "closing " + peerName + ": handshake not completed within "
-                        + server.handshakeTimeoutMillis() + " ms");
+                server.peerStats().handshakeTimeouts.increment();
+                server.peerLog().warn("handshake-timeout", "connections closed: handshake not completed within "
+                        + server.handshakeTimeoutMillis() + " ms, latest " + peerName);
                 ctx.close();
             }
         }, server.handshakeTimeoutMillis(), TimeUnit.MILLISECONDS);
@@ -95,6 +108,7 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
     public void channelInactive(ChannelHandlerContext ctx) {
         server.stats().sessions.decrementAndGet();
         server.unregister(this);
+        leaveHandshake();
         if (handshakeTimer != null) {
             handshakeTimer.cancel(false);
         }
@@ -148,6 +162,11 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
         if (!(frame instanceof Frames.Hello hello)) {
             throw new ProtocolException(ErrorCode.NOT_AUTHENTICATED, frame.type() + " before the handshake; send HELLO first");
         }
+        if (hello.magic() == Protocol.LEGACY_MAGIC) {
+            throw new ProtocolException(ErrorCode.UNSUPPORTED_VERSION, "this process server uses the handshake of"
+                    + " SPEC.md before revision 3 (K-based proofs); this agent requires the SCRAM-SHA-256 handshake of"
+                    + " revision 3: update the process server (same passphrase)");
+        }
         if (hello.magic() != Protocol.MAGIC) {
             throw new ProtocolException(ErrorCode.UNSUPPORTED_VERSION, "bad magic: not an mtagent client");
         }
@@ -180,21 +199,38 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
         if (!(frame instanceof Frames.AuthProof proof)) {
             throw new ProtocolException(ErrorCode.NOT_AUTHENTICATED, frame.type() + " before AUTH_OK; send AUTH_PROOF");
         }
+        // Charged before it is checked (SPEC.md §4.5), so parallel connections get no more proofs checked than
+        // the lockout allows.
+        AuthFailureLimiter.Verdict verdict = server.limiter().tryBeginProof(peer);
+        if (verdict != AuthFailureLimiter.Verdict.ALLOWED) {
+            server.peerStats().proofsRefusedUnchecked.increment();
+            throw new ProtocolException(ErrorCode.AUTH_RATE_LIMITED, verdict == AuthFailureLimiter.Verdict.ADDRESS_LOCKED
+                    ? "too many failed proofs from " + peer.getHostAddress() + "; retry in "
+                    + Math.max(1, server.limiter().lockoutRemaining(peer).toSeconds()) + " s"
+                    : "too many failed proofs from many addresses; retry later");
+        }
+        server.peerStats().proofsChecked.increment();
         if (!server.passphrase().verifyClientProof(clientNonce, serverNonce, server.fingerprint(), proof.proof())) {
-            server.limiter().recordFailure(peer);
+            server.limiter().proofFailed(peer);
             server.stats().authFailures.increment();
-            LOG.warning(() -> "authentication failed from " + peerName
-                    + " (wrong passphrase, or a relay with its own certificate)");
             throw new ProtocolException(ErrorCode.AUTH_FAILED, "passphrase proof did not verify");
         }
         server.limiter().recordSuccess(peer);
         server.stats().authSuccesses.increment();
         handshakeTimer.cancel(false);
+        leaveHandshake();
         phase = Phase.AUTHENTICATED;
         ctx.pipeline().get(FrameDecoder.class).setMaxFrameLength(server.maxFrameLength());
         ctx.writeAndFlush(new Frames.AuthOk(server.passphrase().serverProof(clientNonce, serverNonce, server.fingerprint()),
                 server.maxFrameLength(), server.maxWriteBytes(), sessionId));
         LOG.info(() -> "session " + sessionId + " authenticated from " + peerName);
+    }
+
+    private void leaveHandshake() {
+        if (admitted) {
+            admitted = false;
+            server.admission().release(peer);
+        }
     }
 
     // ---------------------------------------------------------------- streams

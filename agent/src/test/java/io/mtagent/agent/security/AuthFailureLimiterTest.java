@@ -92,6 +92,45 @@ class AuthFailureLimiterTest {
         assertThat(limiter.allow(address("2001:db8:1:3::1"))).isTrue();
     }
 
+    @Test
+    void proofsAreChargedBeforeTheyAreCheckedSoABurstGetsOnlyTheFreeOnes() {
+        int allowed = 0;
+        for (int i = 0; i < 800; i++) { // 800 proofs arriving together, none checked yet
+            if (limiter.tryBeginProof(attacker) == AuthFailureLimiter.Verdict.ALLOWED) {
+                allowed++;
+            }
+        }
+        assertThat(allowed).as("free failures plus the one that starts the first lockout")
+                .isEqualTo(AuthFailureLimiter.FREE_FAILURES + 1);
+        assertThat(limiter.tryBeginProof(attacker)).isEqualTo(AuthFailureLimiter.Verdict.ADDRESS_LOCKED);
+        assertThat(limiter.refusedUnchecked()).isEqualTo(800 - allowed + 1);
+        advance(Duration.ofMillis(1001));
+        assertThat(limiter.tryBeginProof(attacker)).isEqualTo(AuthFailureLimiter.Verdict.ALLOWED);
+        assertThat(limiter.tryBeginProof(attacker)).isEqualTo(AuthFailureLimiter.Verdict.ADDRESS_LOCKED);
+    }
+
+    @Test
+    void aSuccessfulProofUndoesItsChargeAndIsNotGloballyLimitedLater() {
+        assertThat(limiter.tryBeginProof(bystander)).isEqualTo(AuthFailureLimiter.Verdict.ALLOWED);
+        limiter.recordSuccess(bystander);
+        // Many addresses guessing drain the global bucket...
+        int allowed = 0;
+        for (int i = 0; i < 1000; i++) {
+            if (limiter.tryBeginProof(address("198.51.100." + (i % 250))) == AuthFailureLimiter.Verdict.ALLOWED) {
+                allowed++;
+            }
+        }
+        assertThat(allowed).as("the global burst, less the bystander's first proof").isEqualTo(
+                AuthFailureLimiter.GLOBAL_BURST - 1);
+        assertThat(limiter.tryBeginProof(address("203.0.113.1"))).isEqualTo(AuthFailureLimiter.Verdict.GLOBALLY_LIMITED);
+        // ...but the process server that logged in before keeps its own allowance.
+        assertThat(limiter.tryBeginProof(bystander)).isEqualTo(AuthFailureLimiter.Verdict.ALLOWED);
+        // One proof per refill interval afterwards.
+        advance(Duration.ofMillis(AuthFailureLimiter.GLOBAL_REFILL_MILLIS));
+        assertThat(limiter.tryBeginProof(address("203.0.113.2"))).isEqualTo(AuthFailureLimiter.Verdict.ALLOWED);
+        assertThat(limiter.tryBeginProof(address("203.0.113.3"))).isEqualTo(AuthFailureLimiter.Verdict.GLOBALLY_LIMITED);
+    }
+
     private void advance(Duration duration) {
         now.addAndGet(duration.toNanos());
     }

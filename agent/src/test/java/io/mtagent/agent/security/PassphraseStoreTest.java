@@ -36,8 +36,8 @@ class PassphraseStoreTest {
 
         assertThat(loaded.salt()).hasSize(PassphraseStore.SALT_LENGTH).isEqualTo(written.salt());
         assertThat(loaded.iterations()).isEqualTo(ITERATIONS);
-        assertThat(loaded.key()).isEqualTo(written.key())
-                .isEqualTo(HandshakeCrypto.deriveKey(PASSPHRASE.toCharArray(), written.salt(), ITERATIONS));
+        assertThat(loaded.storedKey()).isEqualTo(written.storedKey()).isEqualTo(HandshakeCrypto.storedKey(
+                HandshakeCrypto.deriveKey(PASSPHRASE.toCharArray(), written.salt(), ITERATIONS)));
     }
 
     @Test
@@ -84,9 +84,32 @@ class PassphraseStoreTest {
         byte[] content = Files.readAllBytes(file);
         String text = new String(content, StandardCharsets.UTF_8);
         assertThat(text).doesNotContain(PASSPHRASE).doesNotContain("horse")
-                .startsWith("mtagent-auth-key v1\nsalt=").contains("\niterations=" + ITERATIONS + "\nkey=");
+                .startsWith("mtagent-auth-key v2\nsalt=").contains("\niterations=" + ITERATIONS + "\nstored-key=")
+                .contains("\nserver-key=");
         assertThat(indexOf(content, PASSPHRASE.getBytes(StandardCharsets.UTF_16BE))).isNegative();
-        assertThat(store.toString()).doesNotContain(java.util.HexFormat.of().formatHex(store.key()));
+        byte[] saltedPassword = HandshakeCrypto.deriveKey(PASSPHRASE.toCharArray(), store.salt(), ITERATIONS);
+        assertThat(text).as("the file does not hold SaltedPassword, which could log in")
+                .doesNotContain(java.util.HexFormat.of().formatHex(saltedPassword))
+                .doesNotContain(java.util.HexFormat.of().formatHex(HandshakeCrypto.clientKey(saltedPassword)));
+        assertThat(store.toString()).doesNotContain(java.util.HexFormat.of().formatHex(store.storedKey()));
+    }
+
+    @Test
+    void aVersionOneFileIsRewrittenAsVersionTwoAndTheSamePassphraseStillLogsIn() throws Exception {
+        byte[] salt = filled(PassphraseStore.SALT_LENGTH, 9);
+        byte[] saltedPassword = HandshakeCrypto.deriveKey(PASSPHRASE.toCharArray(), salt, ITERATIONS);
+        Path file = stateDir.resolve(PassphraseStore.FILE);
+        java.util.HexFormat hex = java.util.HexFormat.of();
+        Files.writeString(file, "mtagent-auth-key v1\nsalt=" + hex.formatHex(salt) + "\niterations=" + ITERATIONS
+                + "\nkey=" + hex.formatHex(saltedPassword) + "\n");
+
+        PassphraseStore store = PassphraseStore.load(stateDir).orElseThrow();
+
+        String text = Files.readString(file);
+        assertThat(text).startsWith("mtagent-auth-key v2\n").doesNotContain(hex.formatHex(saltedPassword));
+        assertThat(store.salt()).isEqualTo(salt);
+        assertThat(store.verifyClientProof(clientNonce, serverNonce, fingerprint, proofFor(PASSPHRASE, store))).isTrue();
+        assertThat(PassphraseStore.load(stateDir).orElseThrow().storedKey()).isEqualTo(store.storedKey());
     }
 
     @Test
@@ -117,7 +140,7 @@ class PassphraseStoreTest {
     void damagedFileNamesItselfAndTheCommand() throws Exception {
         PassphraseStore.set(stateDir, PASSPHRASE.toCharArray(), ITERATIONS);
         Path file = stateDir.resolve(PassphraseStore.FILE);
-        Files.writeString(file, Files.readString(file).replace("key=", "key=zz"));
+        Files.writeString(file, Files.readString(file).replace("stored-key=", "stored-key=zz"));
 
         assertThatThrownBy(() -> PassphraseStore.load(stateDir))
                 .isInstanceOf(IllegalStateException.class)
