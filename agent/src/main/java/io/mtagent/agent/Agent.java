@@ -179,6 +179,7 @@ public final class Agent implements AutoCloseable {
                     config.agentName(), passphrase, new AuthFailureLimiter(), disks, budget,
                     config.dataMaxWriteBytes(), (int) Math.min(Integer.MAX_VALUE, config.dataCreditWindowBytes()),
                     new DataServerStats(registry), Math.max(2, Runtime.getRuntime().availableProcessors()));
+            server.idleTimeout(config.dataIdleTimeout());
             server.useChecksumService(new io.mtagent.agent.resync.ChecksumService(config.resyncHashThreads(),
                     config.resyncHashRate()));
             try {

@@ -168,12 +168,15 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         int flags = in.readUnsignedByte();
         int known = version >= Protocol.VERSION_2 ? Protocol.FLAG_LZ4 | Protocol.FLAG_RESYNC : Protocol.FLAG_LZ4;
         if ((flags & ~known) != 0) {
-            throw new ProtocolException(ErrorCode.MALFORMED_FRAME, handle, seq, "reserved WRITE flag bits set: " + flags);
+            // A framing error (SPEC.md §3): fatal, for the connection (NO_HANDLE); the handle is only named.
+            throw new ProtocolException(ErrorCode.MALFORMED_FRAME, "reserved WRITE flag bits set: " + flags
+                    + " (WRITE on handle " + Integer.toUnsignedString(handle) + ", seq " + seq + ")");
         }
         int dataLength = in.readableBytes();
         if ((flags & Protocol.FLAG_LZ4) == 0 && dataLength != length) {
-            throw new ProtocolException(ErrorCode.MALFORMED_FRAME, handle, seq,
-                    "uncompressed WRITE carries " + dataLength + " bytes but says length " + length);
+            throw new ProtocolException(ErrorCode.MALFORMED_FRAME, "uncompressed WRITE carries " + dataLength
+                    + " bytes but says length " + length + " (handle " + Integer.toUnsignedString(handle) + ", seq "
+                    + seq + ")");
         }
         ByteBuf data = in.readRetainedSlice(dataLength);
         return new WriteFrame(handle, seq, ts, offset, length, crc, flags, data);

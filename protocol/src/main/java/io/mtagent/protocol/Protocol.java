@@ -22,6 +22,11 @@ public final class Protocol {
     public static final int MIN_VERSION = VERSION_1;
     public static final int MAX_VERSION = VERSION_2;
 
+    /** An authenticated connection on which A received nothing for this long is closed (SPEC.md §5.14). */
+    public static final int IDLE_TIMEOUT_SECONDS = 120;
+    /** C sends a PING when it has sent nothing for this long (SPEC.md §5.14). */
+    public static final int KEEPALIVE_SECONDS = 30;
+
     public static final int LENGTH_FIELD_LENGTH = 4;
     /** Frame cap before authentication: an unauthenticated peer can make us buffer at most this. */
     public static final int HANDSHAKE_MAX_FRAME_LENGTH = 1024;

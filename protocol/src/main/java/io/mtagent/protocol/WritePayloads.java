@@ -101,8 +101,9 @@ public final class WritePayloads {
         }
         ByteBuf data = frame.data();
         if (data.readableBytes() != frame.length()) {
-            throw new ProtocolException(ErrorCode.MALFORMED_FRAME, frame.handle(), frame.seq(),
-                    "data is " + data.readableBytes() + " bytes, frame says " + frame.length());
+            throw new ProtocolException(ErrorCode.MALFORMED_FRAME, "data is " + data.readableBytes()
+                    + " bytes, frame says " + frame.length() + " (handle " + Integer.toUnsignedString(frame.handle())
+                    + ", seq " + frame.seq() + ")");
         }
         checkCrc(frame, crc32c(data));
     }
@@ -123,6 +124,11 @@ public final class WritePayloads {
                 throw new ProtocolException(ErrorCode.BAD_COMPRESSION, frame.handle(), frame.seq(),
                         "compressed data (" + data.readableBytes() + " B) not smaller than length " + length);
             }
+            String invalid = Lz4BlockCheck.invalidOffset(data);
+            if (invalid != null) {
+                throw new ProtocolException(ErrorCode.BAD_COMPRESSION, frame.handle(), frame.seq(),
+                        "corrupt LZ4 block at seq " + frame.seq() + ": " + invalid);
+            }
             int n;
             try {
                 // One buffer in the common case; a frame that arrived in several TLS records may span several,
@@ -138,8 +144,9 @@ public final class WritePayloads {
             }
         } else {
             if (data.readableBytes() != length) {
-                throw new ProtocolException(ErrorCode.MALFORMED_FRAME, frame.handle(), frame.seq(),
-                        "data is " + data.readableBytes() + " bytes, frame says " + length);
+                throw new ProtocolException(ErrorCode.MALFORMED_FRAME, "data is " + data.readableBytes()
+                        + " bytes, frame says " + length + " (handle " + Integer.toUnsignedString(frame.handle())
+                        + ", seq " + frame.seq() + ")");
             }
             data.getBytes(data.readerIndex(), dst.duplicate().position(start).limit(start + length));
         }

@@ -133,6 +133,10 @@ public final class AgentConfig {
         return configured != 0 ? configured : Math.min(64L << 20, Math.max(16L << 20, maxHeapBytes / 8));
     }
 
+    public Duration dataIdleTimeout() {
+        return values.get(DATA_IDLE_TIMEOUT);
+    }
+
     public Path stateDir() {
         return values.get(STATE_DIR);
     }

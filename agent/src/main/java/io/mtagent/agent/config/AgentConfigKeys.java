@@ -44,6 +44,10 @@ public final class AgentConfigKeys {
                     + " agent's memory grow by up to data.credit.window.bytes per disk. 0 (default): an eighth of"
                     + " the maximum heap, between 16 MiB and 64 MiB (32 MiB with a 256 MiB heap). Keep it at least"
                     + " data.credit.window.bytes times the disks that stream hard at once (4 at 8 MiB: 32 MiB).");
+    public static final ConfigKey<Duration> DATA_IDLE_TIMEOUT = ConfigKey.of("data.idle.timeout", ConfigType.DURATION,
+            Duration.ofSeconds(120), Validator.between(Duration.ofSeconds(1), Duration.ofHours(24)),
+            "An authenticated process-server connection on which nothing arrives for this long is closed"
+                    + " (protocol/SPEC.md §5.14: process servers send PING after 30 s without traffic).");
     public static final ConfigKey<Path> STATE_DIR = ConfigKey.of("state.dir", ConfigType.PATH,
             Path.of("/var/lib/mtagent"), Validator.any(),
             "Directory of the agent's certificate and key, the passphrase verifier and the disk states.");
@@ -210,7 +214,7 @@ public final class AgentConfigKeys {
     /** The whole table. */
     public static final ConfigDef DEF = new ConfigDef(List.of(
             AGENT_NAME, DATA_LISTEN, DATA_INSECURE_PLAINTEXT, DATA_MAX_WRITE_BYTES, DATA_CREDIT_WINDOW_BYTES,
-            DATA_MEMORY_MAX_BYTES, STATE_DIR, CACHE_DIR, CACHE_MAX_BYTES, DISK_QUOTA_BYTES,
+            DATA_MEMORY_MAX_BYTES, DATA_IDLE_TIMEOUT, STATE_DIR, CACHE_DIR, CACHE_MAX_BYTES, DISK_QUOTA_BYTES,
             INGEST_SEGMENT_BYTES, INGEST_SEGMENT_SPARES, INGEST_COMMIT_MAX_BYTES, INGEST_COMMIT_MAX_DELAY, APPLY_PIPELINED, APPLY_TARGET_LANES,
             AUTH_ITERATIONS, AUTH_PASSPHRASE_FILE, RETENTION_DIR, RETENTION_SEGMENT_BYTES, RETENTION_INDEX_CACHE_BYTES, RETENTION_SCRUB_DELAY,
             RETENTION_WINDOW,

@@ -151,6 +151,11 @@ public final class AuthFailureLimiter {
         }
     }
 
+    /** Whether {@code address} completed a handshake in the last {@value #TRUSTED_HOURS} h. */
+    public synchronized boolean isTrusted(InetAddress address) {
+        return isTrusted(key(address), nanoTime.getAsLong());
+    }
+
     /** Failed proofs since start, from all addresses (a metric). */
     public synchronized long failures() {
         return failures;

@@ -23,6 +23,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.ssl.SslContext;
+import io.netty.handler.timeout.IdleStateHandler;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
@@ -82,6 +83,8 @@ public final class DataServer implements AutoCloseable {
                                     context.stats().handshakeFailures::increment));
                         }
                         ch.pipeline().addLast("flush", new FlushConsolidationHandler(256, true));
+                        ch.pipeline().addLast("idle", new IdleStateHandler(context.idleTimeoutMillis(), 0, 0,
+                                TimeUnit.MILLISECONDS));
                         ch.pipeline().addLast("frames", new FrameDecoder(Protocol.HANDSHAKE_MAX_FRAME_LENGTH));
                         ch.pipeline().addLast("encoder", FrameEncoder.INSTANCE);
                         ch.pipeline().addLast("session", new ServerSession(context));
@@ -131,11 +134,35 @@ public final class DataServer implements AutoCloseable {
         }
     }
 
-    /** Shutdown step 3 (after the ingest logs are flushed): final ACKs, SHUTTING_DOWN, close. */
+    /**
+     * Shutdown step 3 (after the ingest logs are flushed): final ACKs, SHUTTING_DOWN, close. Waits up to
+     * {@link #LINGER_MILLIS} for the sessions to end, because each one half-closes and drains its input before it
+     * closes (a close with unread input would reset the connection and drop the unsent SHUTTING_DOWN).
+     */
     public void closeSessions() {
         for (ServerSession s : context.sessions()) {
             s.shutdown();
         }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(LINGER_MILLIS + 500);
+        while (!context.sessions().isEmpty() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /**
+     * How long a session that sent a fatal ERROR keeps reading (and discarding) before it closes, so the ERROR is
+     * delivered (SPEC.md §6.8). The peer normally closes first, on reading the ERROR.
+     */
+    static final long LINGER_MILLIS = 2_000;
+
+    /** Closes authenticated sessions that received nothing for {@code timeout} (SPEC.md §5.14); before start. */
+    public void idleTimeout(java.time.Duration timeout) {
+        context.idleTimeoutMillis(timeout.toMillis());
     }
 
     /**

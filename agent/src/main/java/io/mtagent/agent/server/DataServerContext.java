@@ -27,6 +27,7 @@ final class DataServerContext {
     private final DataServerStats stats;
     private final AtomicLong sessionIds = new AtomicLong();
     private final Set<ServerSession> sessions = ConcurrentHashMap.newKeySet();
+    private volatile long idleTimeoutMillis = io.mtagent.protocol.Protocol.IDLE_TIMEOUT_SECONDS * 1000L;
     private final HandshakeAdmission admission = new HandshakeAdmission(HandshakeAdmission.DEFAULT_PER_ADDRESS,
             HandshakeAdmission.DEFAULT_TOTAL);
     private final PeerStats peerStats = new PeerStats();
@@ -64,6 +65,9 @@ final class DataServerContext {
     int maxFrameLength() { return io.mtagent.protocol.Protocol.maxFrameLengthFor(maxWriteBytes); }
     int creditWindow() { return creditWindow; }
     long handshakeTimeoutMillis() { return handshakeTimeoutMillis; }
+    /** An authenticated session that received nothing for this long is closed (SPEC.md §5.14). */
+    long idleTimeoutMillis() { return idleTimeoutMillis; }
+    void idleTimeoutMillis(long millis) { idleTimeoutMillis = millis; }
     DataServerStats stats() { return stats; }
     long nextSessionId() { return sessionIds.incrementAndGet(); }
     io.mtagent.agent.resync.ChecksumService checksums() { return checksums; }

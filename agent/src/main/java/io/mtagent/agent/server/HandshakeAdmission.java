@@ -8,7 +8,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Caps the connections that have not authenticated yet, per source address and overall, so a peer without the
  * passphrase cannot hold more than a few sockets, TLS engines and handshake timers of the data server. A
  * connection counts from its accept until its AUTH_OK or its close, whichever comes first; over a cap it is
- * closed at once, before TLS.
+ * closed at once, before TLS. An address that authenticated recently is exempt from the overall cap.
  *
  * <p>Thread-safe: counters are atomic; the admit decision is a compare-and-set loop per counter.
  */
@@ -27,9 +27,14 @@ final class HandshakeAdmission {
         this.total = total;
     }
 
-    /** Why a connection was refused, or null when it was admitted (and must be {@link #release}d once). */
-    String admit(InetAddress address) {
-        if (pending.incrementAndGet() > total) {
+    /**
+     * Why a connection was refused, or null when it was admitted (and must be {@link #release}d once).
+     *
+     * @param trusted the address authenticated recently: it is exempt from the overall cap (not from its own), so a
+     *                flood from many addresses cannot lock a known process server out
+     */
+    String admit(InetAddress address, boolean trusted) {
+        if (pending.incrementAndGet() > total && !trusted) {
             pending.decrementAndGet();
             return total + " connections are already in their handshake (the overall cap)";
         }

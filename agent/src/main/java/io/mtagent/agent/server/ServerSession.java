@@ -16,12 +16,16 @@ import io.mtagent.protocol.ProtocolException;
 import io.mtagent.protocol.ResyncFrames;
 import io.mtagent.protocol.WriteFrame;
 import io.mtagent.protocol.WritePayloads;
-import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.collection.IntObjectHashMap;
+import java.util.HashSet;
 import io.netty.util.concurrent.FastThreadLocal;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetAddress;
@@ -49,6 +53,8 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = Logger.getLogger(ServerSession.class.getName());
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final long CLOCK_NOISE_MICROS = 2_000_000;
+    /** Handles stopped by DISK_NOT_OPEN that one connection may accumulate before it is a protocol violation. */
+    private static final int MAX_DISCARDING_HANDLES = 4096;
     /** One decode buffer per event-loop thread: a WRITE is verified synchronously, so threads never share it. */
     private static final FastThreadLocal<ByteBuffer> SCRATCH = new FastThreadLocal<>();
 
@@ -56,9 +62,15 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
 
     private final DataServerContext server;
     private final IntObjectHashMap<Binding> bindings = new IntObjectHashMap<>();
+    /**
+     * Handles stopped by DISK_NOT_OPEN: no disk behind them, so not in {@link #bindings}, but WRITE and TAG on them
+     * are discarded silently until an OPEN_DISK or CLOSE_DISK names them (SPEC.md §6.4). Event loop only.
+     */
+    private final HashSet<Integer> discarding = new HashSet<>();
     private final long sessionId;
     private ChannelHandlerContext ctx;
-    private Phase phase = Phase.AWAIT_HELLO;
+    /** Written on the event loop; volatile because hash workers check it before sending CHECKSUMS. */
+    private volatile Phase phase = Phase.AWAIT_HELLO;
     private byte[] clientNonce;
     private byte[] serverNonce;
     private InetAddress peer;
@@ -84,7 +96,7 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
         peerName = String.valueOf(remote);
         server.stats().sessions.incrementAndGet();
         server.register(this);
-        String refused = server.admission().admit(peer);
+        String refused = server.admission().admit(peer, server.limiter().isTrusted(peer));
         if (refused != null) {
             server.peerStats().connectionsRefused.increment();
             server.peerLog().warn("handshake-cap", "connections refused before TLS: " + refused);
@@ -259,6 +271,7 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
         if (handle == Protocol.NO_HANDLE) {
             throw new ProtocolException(ErrorCode.PROTOCOL_VIOLATION, "handle 0xFFFFFFFF is reserved");
         }
+        discarding.remove(handle);
         Binding existing = bindings.get(handle);
         if (existing != null && !existing.stopped) {
             if (!existing.disk.id().equals(open.diskId())) {
@@ -348,8 +361,11 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
     private void onChecksumRequest(ResyncFrames.ChecksumRequest r) throws ProtocolException {
         Binding b = bindings.get(r.handle());
         if (b == null) {
-            throw new ProtocolException(ErrorCode.DISK_NOT_OPEN, r.handle(), 0, "handle " + r.handle()
-                    + " is not open; send OPEN_DISK");
+            ProtocolException e = notOpen(r.handle(), 0);
+            if (e == null) {
+                return;
+            }
+            throw e;
         }
         if (b.stopped) {
             return;
@@ -380,25 +396,40 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
         server.checksums().submit(b.disk, r, b.checksumSink());
     }
 
-    private void onClose(Frames.CloseDisk close) {
+    private void onClose(Frames.CloseDisk close) throws ProtocolException {
+        if (close.handle() == Protocol.NO_HANDLE) {
+            throw new ProtocolException(ErrorCode.PROTOCOL_VIOLATION, "handle 0xFFFFFFFF is reserved (NO_HANDLE)");
+        }
         Binding b = bindings.remove(close.handle());
         if (b == null) {
-            sendError(ErrorCode.DISK_NOT_OPEN, close.handle(), 0, "handle " + close.handle() + " is not open");
-            return;
+            if (discarding.remove(close.handle())) {
+                // Stopped by DISK_NOT_OPEN: a stopped handle, so CLOSE_DISK frees it with DISK_CLOSED (SPEC.md §6.7);
+                // no disk was behind it, hence lastDurableSeq 0.
+                ctx.writeAndFlush(new Frames.DiskClosed(close.handle(), 0));
+                return;
+            }
+            ProtocolException e = notOpen(close.handle(), 0);
+            throw e;
         }
         b.closing = true;
         b.stopped = true;
         long accepted = b.disk.lastAcceptedSeq();
         b.disk.whenDurable(accepted, () -> ctx.executor().execute(() -> {
             b.detach();
-            ctx.writeAndFlush(new Frames.DiskClosed(b.handle, b.disk.lastDurableSeq()));
+            if (phase != Phase.CLOSING) {
+                ctx.writeAndFlush(new Frames.DiskClosed(b.handle, b.disk.lastDurableSeq()));
+            }
         }));
     }
 
     private Binding bindingFor(int handle, long seq, int cost) throws ProtocolException {
         Binding b = bindings.get(handle);
         if (b == null) {
-            throw new ProtocolException(ErrorCode.DISK_NOT_OPEN, handle, seq, "handle " + handle + " is not open; send OPEN_DISK");
+            ProtocolException e = notOpen(handle, seq);
+            if (e == null) {
+                return null;
+            }
+            throw e;
         }
         if (b.stopped) {
             return null; // stopped by an earlier error: discard until the client re-opens (SPEC.md §6)
@@ -409,6 +440,27 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
                     + ": frame of " + cost + " bytes exceeds the remaining credit");
         }
         return b;
+    }
+
+    /**
+     * The answer to a frame naming a handle that is not open: PROTOCOL_VIOLATION for 0xFFFFFFFF (SPEC.md §8), null
+     * (discard silently) for a handle already stopped by DISK_NOT_OPEN, otherwise DISK_NOT_OPEN, which stops the
+     * handle (§6.4).
+     */
+    private ProtocolException notOpen(int handle, long seq) throws ProtocolException {
+        if (handle == Protocol.NO_HANDLE) {
+            throw new ProtocolException(ErrorCode.PROTOCOL_VIOLATION, "handle 0xFFFFFFFF is reserved (NO_HANDLE)");
+        }
+        if (discarding.contains(handle)) {
+            return null;
+        }
+        if (discarding.size() >= MAX_DISCARDING_HANDLES) {
+            throw new ProtocolException(ErrorCode.PROTOCOL_VIOLATION, "more than " + MAX_DISCARDING_HANDLES
+                    + " handles named without OPEN_DISK");
+        }
+        discarding.add(handle);
+        return new ProtocolException(ErrorCode.DISK_NOT_OPEN, handle, seq, "handle " + Integer.toUnsignedString(handle)
+                + " is not open; send OPEN_DISK (later frames on it are discarded until then)");
     }
 
     private void onWrite(WriteFrame w) throws ProtocolException {
@@ -435,6 +487,9 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
         try {
             WritePayloads.verify(w, scratch); // the data CRC the ingest log builds its record CRC on (IngestLog.offer)
         } catch (ProtocolException e) {
+            if (e.code().fatal()) {
+                throw e; // a framing error: the connection's (SPEC.md §3)
+            }
             throw b.refuse(e.code(), w.seq(), e.getMessage());
         }
         WriteOutcome outcome = disk.offerWrite(b, w.seq(), w.timestampMicros(), w.offset(), length, w.crc32c(),
@@ -472,7 +527,10 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
 
     private void reject(ProtocolException e) {
         server.stats().rejected(e.code());
-        sendError(e.code(), e.handle(), e.seq(), e.getMessage());
+        // Framing errors are the connection's, never a handle's (SPEC.md §3).
+        boolean framing = e.code() == ErrorCode.MALFORMED_FRAME || e.code() == ErrorCode.FRAME_TOO_LARGE
+                || e.code() == ErrorCode.UNKNOWN_FRAME_TYPE;
+        sendError(e.code(), framing ? Protocol.NO_HANDLE : e.handle(), framing ? 0 : e.seq(), e.getMessage());
     }
 
     private void sendError(ErrorCode code, int handle, long seq, String message) {
@@ -482,11 +540,64 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
         Frames.Error err = Frames.Error.of(code, handle, seq, message);
         if (code.fatal()) {
             phase = Phase.CLOSING;
-            ctx.channel().config().setAutoRead(false);
-            ctx.writeAndFlush(err).addListener(ChannelFutureListener.CLOSE);
+            ctx.writeAndFlush(err).addListener(f -> lingerClose());
         } else {
             ctx.writeAndFlush(err);
         }
+    }
+
+    /**
+     * Closes after a fatal ERROR without losing it (SPEC.md §3, §6.8): the ERROR is the last frame; then TLS
+     * close_notify and a half-close (FIN), and the input is read and discarded until the peer closes or
+     * {@link DataServer#LINGER_MILLIS} pass. Closing at once with unread input would make the kernel reset the
+     * connection and drop whatever of the ERROR was still unsent.
+     */
+    private void lingerClose() {
+        ChannelPipeline p = ctx.pipeline();
+        if (p.get("frames") != null) {
+            p.replace("frames", "discard", new DiscardInbound());
+        }
+        ctx.channel().config().setAutoRead(true);
+        ctx.executor().schedule(() -> ctx.close(), DataServer.LINGER_MILLIS, TimeUnit.MILLISECONDS);
+        SslHandler tls = p.get(SslHandler.class);
+        if (tls != null) {
+            tls.closeOutbound().addListener(f -> shutdownOutput());
+        } else {
+            shutdownOutput();
+        }
+    }
+
+    private void shutdownOutput() {
+        if (ctx.channel() instanceof DuplexChannel duplex) {
+            duplex.shutdownOutput();
+        } else {
+            ctx.close();
+        }
+    }
+
+    /** Releases whatever arrives after a fatal ERROR. */
+    private static final class DiscardInbound extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof IdleStateEvent && phase == Phase.AUTHENTICATED) {
+            server.peerStats().idleTimeouts.increment();
+            server.peerLog().warn("idle", "authenticated sessions closed: nothing received for "
+                    + server.idleTimeoutMillis() / 1000 + " s (a process server sends PING when idle), latest "
+                    + peerName);
+            phase = Phase.CLOSING;
+            ctx.close();
+            return;
+        }
+        if (evt instanceof IdleStateEvent) {
+            return; // before AUTH_OK the handshake timer decides
+        }
+        super.userEventTriggered(ctx, evt);
     }
 
     /** Clean shutdown, on the event loop: acks were already flushed by the caller; say goodbye and close. */
@@ -617,6 +728,9 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
         }
 
         private void sendAck(long seq) {
+            if (phase == Phase.CLOSING) {
+                return; // nothing follows SHUTTING_DOWN or another fatal ERROR (SPEC.md §6.8)
+            }
             if (seq > lastAckSent) {
                 lastAckSent = seq;
                 ctx.writeAndFlush(new Frames.Ack(handle, seq));
@@ -626,7 +740,7 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
         private void returnCredit() {
             // Withhold credit while this disk's ingest log is over its quota: that is what stops a slow disk
             // without stalling the others on the connection (SPEC.md §7).
-            if (returnable > 0 && !stopped && !disk.overQuota()) {
+            if (returnable > 0 && !stopped && !disk.overQuota() && phase != Phase.CLOSING) {
                 int grant = (int) Math.min(returnable, Integer.MAX_VALUE);
                 returnable -= grant;
                 creditAvailable += grant;
@@ -637,10 +751,12 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
         @Override
         public void fenced(long newEpoch) {
             ctx.executor().execute(() -> {
-                if (bindings.get(handle) == this) {
-                    bindings.remove(handle);
-                }
+                // Stays in the map, stopped: later WRITE/TAG on the handle are discarded silently (SPEC.md §6.4),
+                // and CLOSE_DISK frees it with DISK_CLOSED.
                 detached = true;
+                if (bindings.get(handle) != this) {
+                    return; // already replaced by a re-open of the handle, or closed: nothing to tell C
+                }
                 if (!stopped && ctx.channel().isActive()) {
                     stopped = true;
                     server.stats().rejected(ErrorCode.FENCED);
@@ -685,6 +801,9 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
 
                 @Override
                 public void send(ResyncFrames.Checksums frame) {
+                    if (phase == Phase.CLOSING) {
+                        return; // read only on the event loop's schedule; a stale read just sends one frame less
+                    }
                     if (!frame.last()) {
                         ctx.writeAndFlush(frame);
                         return;

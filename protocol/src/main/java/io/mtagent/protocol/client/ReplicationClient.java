@@ -24,6 +24,8 @@ import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import java.io.Closeable;
 import java.security.SecureRandom;
@@ -211,6 +213,9 @@ public final class ReplicationClient implements Closeable {
                             ch.pipeline().addLast("tls", sslContext.newHandler(ch.alloc(), options.host, options.port));
                         }
                         ch.pipeline().addLast("flush", new FlushConsolidationHandler(64, true));
+                        // Nothing sent for KEEPALIVE_SECONDS: a PING, so the agent's idle time-out (SPEC.md §5.14)
+                        // never closes a quiet but healthy connection.
+                        ch.pipeline().addLast("keepalive", new IdleStateHandler(0, Protocol.KEEPALIVE_SECONDS, 0));
                         ch.pipeline().addLast("frames", new FrameDecoder(Protocol.HANDSHAKE_MAX_FRAME_LENGTH));
                         ch.pipeline().addLast("encoder", FrameEncoder.INSTANCE);
                         ch.pipeline().addLast("client", c);
@@ -291,6 +296,15 @@ public final class ReplicationClient implements Closeable {
         private byte[] key;
         private long helloSentMicros;
         private boolean authenticated;
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+            if (evt instanceof IdleStateEvent && authenticated) {
+                ctx.writeAndFlush(new Frames.Ping(System.nanoTime()));
+                return;
+            }
+            super.userEventTriggered(ctx, evt);
+        }
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
