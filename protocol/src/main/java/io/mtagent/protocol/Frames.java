@@ -128,7 +128,12 @@ public final class Frames {
             int handle = in.readInt();
             long epoch = in.readLong();
             long oldest = in.readLong();
-            return new OpenDisk(handle, epoch, oldest, Wire.readString(in, Protocol.MAX_DISK_ID_BYTES, "diskId"));
+            String diskId = Wire.readString(in, Protocol.MAX_DISK_ID_BYTES, "diskId");
+            if (diskId.isEmpty()) {
+                // SPEC.md §5.5: 1..256 bytes; an empty str is outside the field's limits (MALFORMED_FRAME, §3).
+                throw new ProtocolException(ErrorCode.MALFORMED_FRAME, "empty diskId in OPEN_DISK");
+            }
+            return new OpenDisk(handle, epoch, oldest, diskId);
         }
     }
 
