@@ -304,6 +304,11 @@ public final class Agent implements AutoCloseable {
         return dataServer.boundAddress();
     }
 
+    /** The control server (null only while starting). */
+    public ControlServer controlServer() {
+        return controlServer;
+    }
+
     /** Where the control server listens (the real port when 0 was configured). */
     public InetSocketAddress controlAddress() {
         return controlAddress;

@@ -36,7 +36,8 @@ import java.util.logging.Logger;
  * Routes one control request. Authentication: every {@code /v1/...} call and {@code /status} need
  * {@code Authorization: Bearer <token>} (constant-time comparison; 401 with {@code WWW-Authenticate} otherwise);
  * {@code /health} and {@code /metrics} too unless configured open. Unknown paths get 404, a wrong method 405 with
- * {@code Allow}, a malformed request 400, an oversized one 413 (from the aggregator).
+ * {@code Allow}, a malformed request 400, an oversized one 413 (from the aggregator). {@link RequestGate} has
+ * already refused unauthenticated requests to guarded paths, before their bodies were read.
  *
  * <p>The work runs on the control worker pool; the response is written back through the channel (thread-safe).
  */
@@ -48,9 +49,13 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     /** Named here so they answer 501 with the reason, not 404. */
     private static final List<String> NOT_OFFERED = List.of();
 
+    /**
+     * @param healthWorker runs {@code /health} only, so a health check never waits behind slow control work (a
+     *                     release waits for its disk's applier) and answers within a second whatever else runs
+     */
     record Context(Agent agent, StatusReport report, ControlToken token, ObjectMapper json, ExecutorService workers,
                    PrometheusMeterRegistry prometheus, boolean openHealth, boolean openMetrics, RecoveryApi recovery,
-                   Jobs jobs) {
+                   Jobs jobs, ExecutorService healthWorker) {
     }
 
     /** What a route needs of the request: copied off the Netty buffer, which is released after channelRead0. */
@@ -86,7 +91,7 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         request.content().getBytes(request.content().readerIndex(), body);
         Call call = new Call(method, path, uri.parameters(), body, auth);
         try {
-            c.workers().execute(() -> {
+            (path.equals("/health") ? c.healthWorker() : c.workers()).execute(() -> {
                 Reply reply;
                 try {
                     reply = route(call);
