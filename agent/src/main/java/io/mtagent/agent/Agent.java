@@ -136,8 +136,14 @@ public final class Agent implements AutoCloseable {
     /** As {@link #start(AgentConfig, MeterRegistry, Consumer)} with the target devices opened by {@code targets}. */
     public static Agent start(AgentConfig config, MeterRegistry registry, Consumer<String> progress,
                               TargetOpener targets) throws IOException, InterruptedException {
+        io.mtagent.agent.security.DataDirectoryCheck.restrictUmask(); // first: every file from here on is private
         io.mtagent.agent.storage.AtomicFile.createDirectories(config.stateDir()); // durably: power-loss test
         io.mtagent.agent.storage.AtomicFile.createDirectories(config.cacheDir());
+        java.util.Map<String, Path> dataDirs = new java.util.LinkedHashMap<>();
+        dataDirs.put("state.dir", config.stateDir());
+        dataDirs.put("cache.dir", config.cacheDir());
+        config.retentionDir().ifPresent(d -> dataDirs.put("retention.dir", d));
+        io.mtagent.agent.security.DataDirectoryCheck.check(dataDirs);
         io.mtagent.agent.recovery.ExportPathPolicy.of(config).prepare();
         AgentIdentity identity = AgentIdentity.loadOrCreate(config.stateDir(), config.agentName());
         PassphraseStore passphrase = loadPassphrase(config);

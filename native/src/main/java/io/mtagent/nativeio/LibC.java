@@ -57,4 +57,6 @@ final class LibC {
     static native int fstatfs(int fd, Pointer buf);
 
     static native int statfs(String path, Pointer buf);
+
+    static native int umask(int mask);
 }
