@@ -63,6 +63,11 @@ public final class SecureFiles {
                 : new FileAttribute<?>[0];
         try (FileChannel channel = FileChannel.open(temp,
                 EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), attributes)) {
+            if (attributes.length > 0) {
+                // Exactly these, whatever the umask: the creation attribute is masked by it (the agent runs with
+                // 077, which would make the public certificate unreadable to 'mtagent cert' run by another user).
+                Files.setPosixFilePermissions(temp, permissions);
+            }
             ByteBuffer buffer = ByteBuffer.wrap(content);
             while (buffer.hasRemaining()) {
                 channel.write(buffer);
