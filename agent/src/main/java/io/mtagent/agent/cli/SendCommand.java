@@ -1,10 +1,13 @@
 package io.mtagent.agent.cli;
 
 import io.mtagent.agent.recovery.ProgressBar;
-import io.mtagent.agent.recovery.ProgressListener;
-import io.mtagent.protocol.DiskState;
+import io.mtagent.agent.send.SendException;
+import io.mtagent.agent.send.SendOptions;
+import io.mtagent.agent.send.SendProgress;
+import io.mtagent.agent.send.SendRun;
+import io.mtagent.agent.send.SendSummary;
+import io.mtagent.protocol.ErrorCode;
 import io.mtagent.protocol.ResyncFrames;
-import io.mtagent.protocol.TagType;
 import io.mtagent.protocol.client.ClientOptions;
 import io.mtagent.protocol.client.DiskStream;
 import io.mtagent.protocol.client.ReplicationClient;
@@ -12,6 +15,7 @@ import io.mtagent.protocol.client.ReplicationException;
 import io.mtagent.protocol.client.Resync;
 import io.mtagent.protocol.client.SourceDevice;
 import java.io.Console;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,55 +27,84 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code mtagent send}: a minimal process server. Replicates a local file or block device to a disk of an agent by
- * differential resync (protocol v2, SPEC.md §12), snapshot style: each run ends with an end marker (a recovery
- * point when the copy is consistent) and, with {@code --tag}, an app-consistent tag.
+ * {@code mtagent send}: a minimal process server. Replicates local files or block devices (differential resync,
+ * protocol v2, SPEC.md §12) or NBD exports (their allocated data, or only a QEMU dirty bitmap's extents) to disks
+ * of an agent, snapshot style: each run ends every disk with an end marker (a recovery point when the copy is
+ * consistent), several disks with one group point, and with {@code --tag} an app-consistent tag.
  */
 @Command(name = "send", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Replicate a local image file or block device to a disk of an agent, sending only the chunks",
-            "that differ (SHA-256 of each chunk on both sides). Run it again, e.g. from cron or a systemd timer, to",
-            "replicate snapshot-style: each run ends with a recovery point on the agent.",
+        description = {"Replicate disks to an agent, snapshot style: each run ends with a recovery point per disk",
+            "(and one group point across the disks of a multi-disk run). Run it again, e.g. from a systemd timer.",
             "",
-            "A source that changes while it is read is not copied consistently. 'send' reads it again after the",
-            "first pass and re-sends the chunks that changed; when a pass finds none, the copy equals the source as it",
-            "was at the end of the pass before, and the end marker is a recovery point. Otherwise (still changing",
-            "after --passes passes) the point is marked NOT consistent and 'send' exits 1. For an app-consistent",
-            "point, freeze the source (fsfreeze, an LVM or ZFS snapshot, a stopped VM) and give --tag NAME.",
+            "Sources, per --disk:",
+            "  PATH   an image file or block device: every chunk is read and compared by SHA-256 with the agent's;",
+            "         only chunks that differ cross the wire. A file that changes while it is read is read again;",
+            "         when it does not settle within --passes the point is marked NOT consistent (exit 1).",
+            "  URI    an NBD export read through libnbd (Debian package libnbd0): nbd://HOST[:PORT]/EXPORT,",
+            "         nbds://... (TLS; ?tls-certificates=DIR or ?tls-psk-file=FILE), nbd+unix:///EXPORT?socket=PATH.",
+            "         It must be a frozen view (libvirt's backup-begin in pull mode, an exported snapshot).",
+            "         First run (or --full): the allocated data only; holes are checked by digest, never read.",
+            "         --bitmap NAME: only the extents the QEMU dirty bitmap NAME marks changed (changed-block",
+            "         tracking): a cycle costs the churn, not the disk. The bitmap must track the changes since the",
+            "         view of the last run that ended 0; see README 'Changed-block tracking' for the rotation.",
             "",
-            "--verify compares only (online verify) and lists the ranges that differ; --verify --repair re-sends",
-            "exactly those ranges.",
+            "Several disks: repeat --disk ID --source URI|PATH [--bitmap NAME]. They are sent in parallel on one",
+            "connection and end with one group point named after the run (--name), listed by 'mtagent points",
+            "--group G' and accepted by 'mtagent recover --group G' when they are the members of group G.",
+            "With --tag NAME (you froze the guest) every disk also gets an app-consistent tag.",
             "",
+            "Nothing is sent when an input is wrong (unreadable file, unreachable server, TLS failure, missing",
+            "bitmap, size mismatch, failed disk): a one-line error names it and 'send' exits 2.",
+            "--verify compares only (online verify) and lists the differing ranges; --verify --repair re-sends them.",
             "The passphrase comes from --passphrase-file, else $MTAGENT_PASSPHRASE, else a prompt.",
             "",
             "Examples:",
             "  mtagent send --agent mt01:9443 --fingerprint AB:CD:... --disk 6000c29a --source /dev/vg0/web-snap --tag nightly",
+            "  mtagent send --agent mt01 --disk vm1-vda --source nbd+unix:///vda?socket=/run/vm1.sock --bitmap cp-2 \\",
+            "               --disk vm1-vdb --source nbd+unix:///vdb?socket=/run/vm1.sock --bitmap cp-2",
             "  mtagent send --agent mt01 --disk disk-0 --source disk0.img --verify",
             "",
-            "Exit code: 0 done (consistent point), 1 done but not consistent / differences found by --verify,",
-            "2 error."})
+            "Exit code: 0 done (every point consistent), 1 done but a point is not consistent / --verify found",
+            "differences, 2 error (nothing sent when found before sending)."})
 final class SendCommand implements Callable<Integer> {
     @Option(names = "--agent", paramLabel = "HOST[:PORT]", required = true,
             description = "The agent's data address (port 9443 if omitted).")
     String agent;
 
-    @Option(names = "--disk", paramLabel = "ID", required = true, description = "The disk id declared on the agent.")
-    String disk;
+    @ArgGroup(exclusive = false, multiplicity = "1..*", heading = "Disks (repeat the group for each disk):%n")
+    List<DiskArgs> disks;
 
-    @Option(names = "--source", paramLabel = "PATH", required = true,
-            description = "The image file or block device to send (same size as the agent's disk).")
-    Path source;
+    static final class DiskArgs {
+        @Option(names = "--disk", paramLabel = "ID", required = true,
+                description = "The disk's id on the agent (or its configured name, disk.<name>.*).")
+        String disk;
+
+        @Option(names = "--source", paramLabel = "PATH|URI", required = true,
+                description = "Image file, block device or NBD URI to send (same size as the agent's disk).")
+        String source;
+
+        @Option(names = "--bitmap", paramLabel = "NAME",
+                description = "NBD only: send just the extents of dirty bitmap NAME (qemu:dirty-bitmap:NAME).")
+        String bitmap;
+    }
 
     @Option(names = "--tag", paramLabel = "NAME",
-            description = "After a consistent run, add an app-consistent tag NAME (you froze the source).")
+            description = "After a consistent run, add an app-consistent tag NAME on every disk (you froze the source).")
     String tag;
 
     @Option(names = "--name", paramLabel = "NAME",
-            description = "Name of the end marker (default send-<UTC time>).")
+            description = "Name of the run's recovery points: each disk's end marker and the group point"
+                    + " (default send-<UTC time>).")
     String name;
+
+    @Option(names = "--group", description = "End with a group point even when the run has one disk (several disks"
+            + " always do).")
+    boolean group;
 
     @Option(names = "--fingerprint", paramLabel = "AB:CD:...",
             description = "Pin the agent's certificate ('mtagent cert' on the agent prints it). Strongly advised.")
@@ -81,49 +114,108 @@ final class SendCommand implements Callable<Integer> {
     Path passphraseFile;
 
     @Option(names = "--epoch", paramLabel = "N",
-            description = "Stream epoch (default: seconds since 1970, so each run takes the disk over from the last).")
+            description = "Stream epoch (default: seconds since 1970, so each run takes the disks over from the last).")
     Long epoch;
 
-    @Option(names = "--chunk-size", paramLabel = "SIZE", defaultValue = "1MiB",
-            description = "Compared unit: a power of two in 64KiB..1MiB (default ${DEFAULT-VALUE}).")
+    @Option(names = "--chunk-size", paramLabel = "SIZE",
+            description = "Compared unit: a power of two in 64KiB..1MiB (default 1MiB for files, 64KiB for NBD).")
     String chunkSize;
 
     @Option(names = "--rate", paramLabel = "SIZE", defaultValue = "0",
-            description = "Most bytes per second of chunk data to send, e.g. 50MiB; 0 = unlimited.")
+            description = "Most bytes per second of data to send per disk, e.g. 50MiB; 0 = unlimited.")
     String rate;
 
     @Option(names = "--passes", paramLabel = "N", defaultValue = "3",
-            description = "Most passes over a changing source before the point is marked not consistent"
+            description = "Files: most passes over a changing source before the point is marked not consistent"
                     + " (default ${DEFAULT-VALUE}; 1 = no second pass).")
     int passes;
 
-    @Option(names = "--full", description = "Send every chunk without comparing (the target is empty or unrelated).")
+    @Option(names = "--full", description = "Send every allocated chunk without comparing, and ignore --bitmap"
+            + " (the target is empty or unrelated).")
     boolean full;
 
-    @Option(names = "--verify", description = "Compare only: list the ranges where the agent's disk differs.")
+    @Option(names = "--nbd-requests", paramLabel = "N", defaultValue = "8",
+            description = "NBD reads in flight per disk (default ${DEFAULT-VALUE}).")
+    int nbdRequests;
+
+    @Option(names = "--nbd-request-size", paramLabel = "SIZE", defaultValue = "1MiB",
+            description = "Bytes per NBD read (default ${DEFAULT-VALUE}).")
+    String nbdRequestSize;
+
+    @Option(names = "--verify", description = "Compare only (one disk): list the ranges where the agent's disk differs.")
     boolean verify;
 
     @Option(names = "--repair", description = "With --verify: re-send the differing ranges.")
     boolean repair;
+
+    @Option(names = "--json", description = "Print the summary as JSON on stdout (progress goes to stderr).")
+    boolean json;
 
     @Option(names = "--insecure-plaintext", hidden = true, description = "Test only: no TLS.")
     boolean plaintext;
 
     @Override
     public Integer call() throws Exception {
-        int chunk = (int) parseSize(chunkSize);
-        if (!ResyncFrames.validChunkSize(chunk)) {
-            System.err.println("mtagent send: --chunk-size " + chunkSize + " must be a power of two from 64KiB to 1MiB");
-            return 2;
+        int chunk = chunkSize == null ? 0 : (int) parseSize(chunkSize);
+        if (chunkSize != null && !ResyncFrames.validChunkSize(chunk)) {
+            return fail("--chunk-size " + chunkSize + " must be a power of two from 64KiB to 1MiB");
         }
         if (repair && !verify) {
-            System.err.println("mtagent send: --repair goes with --verify");
+            return fail("--repair goes with --verify");
+        }
+        if (verify && disks.size() != 1) {
+            return fail("--verify checks one disk per run; give one --disk/--source pair");
+        }
+        int requestBytes = (int) parseSize(nbdRequestSize);
+        if (nbdRequests < 1 || nbdRequests > 64 || requestBytes < 65536 || requestBytes > (32 << 20)) {
+            return fail("--nbd-requests must be 1..64 and --nbd-request-size 64KiB..32MiB");
+        }
+        String end = name != null ? name : (verify ? "repair-" : "send-") + Instant.now().truncatedTo(ChronoUnit.SECONDS);
+        SendOptions options = new SendOptions(chunk, parseSize(rate), full, passes, tag != null, end, nbdRequests,
+                requestBytes);
+        List<SendRun.DiskSpec> specs = disks.stream().map(d -> new SendRun.DiskSpec(d.disk, d.source, d.bitmap)).toList();
+        try (SendRun run = new SendRun(specs, options)) {
+            run.openSources();
+            try (ReplicationClient client = ReplicationClient.connect(clientOptions())) {
+                if (client.protocolVersion() < 2) {
+                    return fail("the agent speaks protocol " + client.protocolVersion() + " only; send needs version 2"
+                            + " (upgrade the agent)");
+                }
+                run.openStreams(client, epoch != null ? epoch : Instant.now().getEpochSecond());
+                if (verify) {
+                    String disk = specs.get(0).disk();
+                    return verify(run.stream(disk), run.source(disk).asSourceDevice(), chunk > 0 ? chunk
+                            : ResyncFrames.MAX_CHUNK_SIZE, end);
+                }
+                PrintStream progressOut = json ? System.err : System.out;
+                ProgressBar bar = new ProgressBar(progressOut, "send " + (specs.size() == 1 ? specs.get(0).disk()
+                        : specs.size() + " disks"), System.console() != null, Duration.ofSeconds(5));
+                SendSummary summary = run.send(new SendProgress(bar), group, tag);
+                if (json) {
+                    System.out.println(summary.json());
+                } else {
+                    summary.printText(System.out);
+                }
+                return summary.exitCode();
+            }
+        } catch (SendException e) {
+            return fail(e.getMessage());
+        } catch (ReplicationException ex) {
+            System.err.println("mtagent send: " + ex.getMessage());
+            if (ex.code() == ErrorCode.STALE_EPOCH) {
+                System.err.println("  another process server holds the disk under a newer epoch; give --epoch higher"
+                        + " than it only if that one is gone");
+            }
             return 2;
         }
-        if (!Files.isReadable(source)) {
-            System.err.println("mtagent send: cannot read " + source + " (does it exist, and may this user read it?)");
-            return 2;
-        }
+    }
+
+    private static int fail(String message) {
+        System.err.println("mtagent send: " + message);
+        return 2;
+    }
+
+    private ClientOptions clientOptions() throws Exception {
         String host = agent;
         int port = 9443;
         int colon = agent.lastIndexOf(':');
@@ -139,91 +231,25 @@ final class SendCommand implements Callable<Integer> {
             System.err.println("mtagent send: warning: the agent's certificate is not pinned (--fingerprint); the"
                     + " passphrase proof still binds it, but pinning also refuses an impostor before any exchange");
         }
-        long e = epoch != null ? epoch : Instant.now().getEpochSecond();
-        try (ReplicationClient client = ReplicationClient.connect(b.build()); SourceDevice src = SourceDevice.open(source)) {
-            if (client.protocolVersion() < 2) {
-                System.err.println("mtagent send: the agent speaks protocol " + client.protocolVersion()
-                        + " only; resync needs version 2 (upgrade the agent)");
-                return 2;
-            }
-            DiskStream stream = client.openDisk(disk, e);
-            if (stream.state() == DiskState.FAILED || stream.state() == DiskState.RECOVERING) {
-                System.err.println("mtagent send: disk " + disk + " is " + stream.state().label()
-                        + " on the agent; fix that first ('mtagent status' on the agent)");
-                return 2;
-            }
-            return verify ? verify(stream, src, chunk) : send(stream, src, chunk);
-        } catch (ReplicationException ex) {
-            System.err.println("mtagent send: " + ex.getMessage());
-            if (ex.code() == io.mtagent.protocol.ErrorCode.STALE_EPOCH) {
-                System.err.println("  another process server holds the disk under a newer epoch; give --epoch higher"
-                        + " than it only if that one is gone");
-            }
-            return 2;
-        }
+        return b.build();
     }
 
-    private int send(DiskStream stream, SourceDevice src, int chunk) throws Exception {
-        String end = name != null ? name : "send-" + Instant.now().truncatedTo(ChronoUnit.SECONDS);
-        ProgressBar bar = ProgressBar.forConsole("send " + disk);
-        long size = stream.sizeBytes();
-        if (stream.resyncState() != null) {
-            System.err.printf("resuming an interrupted resync of %s at %s%n", disk,
-                    ReplicasCommand.size(stream.resyncState().doneOffset()));
-        }
-        Resync.Options o = Resync.Options.defaults().withChunkSize(chunk).withRate(parseSize(rate))
-                .withMode(full ? ResyncFrames.Mode.FULL : ResyncFrames.Mode.DIFFERENTIAL)
-                .withPasses(Math.max(1, passes)).withConsistentSource(passes <= 1 && tag != null).withEndName(end)
-                .withProgress(p -> {
-                    double rateBps = p.seconds() > 0 ? p.doneOffset() / p.seconds() : 0;
-                    Duration eta = rateBps <= 0 ? null : Duration.ofSeconds((long) ((p.endOffset() - p.doneOffset())
-                            / rateBps));
-                    bar.progress(new ProgressListener.Progress(p.doneOffset(), size, rateBps, eta, false));
-                });
-        Resync.Result r = stream.resync(src, o);
-        bar.progress(new ProgressListener.Progress(size, size, r.bytesCompared() / Math.max(1e-3, r.seconds()),
-                Duration.ZERO, true));
-        System.out.printf(Locale.ROOT, "%s: compared %s in %d chunk(s) of %s, %d differed; sent %s (%s on the wire),"
-                        + " checksums %s; %d pass(es), %.1f s%n", disk, ReplicasCommand.size(r.bytesCompared()),
-                r.chunksCompared(), ReplicasCommand.size(r.chunkSize()), r.chunksDiffering(),
-                ReplicasCommand.size(r.bytesSent()), ReplicasCommand.size(r.wireBytesSent()),
-                ReplicasCommand.size(r.checksumBytes()), r.passes(), r.seconds());
-        if (r.resumedFrom() > 0) {
-            System.out.printf("  resumed at %s: the run before was interrupted%s%n", ReplicasCommand.size(r.resumedFrom()),
-                    r.consistent() ? "" : "; the chunks before that were not re-checked in this run, so run"
-                            + " 'mtagent send' again for a consistent point");
-        }
-        if (!r.consistent()) {
-            System.out.printf("  NOT CONSISTENT: %d chunk(s) still changed in pass %d; end marker '%s' (seq %d) is"
-                    + " not a recovery point. Freeze the source (or send a snapshot) for a consistent point.%n",
-                    r.chunksChangedInLastPass(), r.passes(), end, r.endSeq());
-            return 1;
-        }
-        System.out.printf("  recovery point '%s' at seq %d%n", end, r.endSeq());
-        if (tag != null) {
-            long seq = stream.tag(TagType.APP_CONSISTENT, tag, System.currentTimeMillis() * 1000);
-            stream.awaitAcked(seq, Duration.ofMinutes(1));
-            System.out.printf("  app-consistent tag '%s' at seq %d%n", tag, seq);
-        }
-        return 0;
-    }
-
-    private int verify(DiskStream stream, SourceDevice src, int chunk) throws Exception {
+    private int verify(DiskStream stream, SourceDevice src, int chunk, String end) throws Exception {
         long t0 = System.nanoTime();
         List<long[]> bad = Resync.verify(stream, src, chunk, Duration.ofSeconds(30));
         double secs = (System.nanoTime() - t0) / 1e9;
+        String disk = stream.diskId();
         System.out.printf(Locale.ROOT, "%s: verified %s in %.1f s (%.1f MB/s): %d differing range(s)%n", disk,
-                ReplicasCommand.size(stream.sizeBytes()), secs, stream.sizeBytes() / 1e6 / secs, bad.size());
+                SendSummary.size(stream.sizeBytes()), secs, stream.sizeBytes() / 1e6 / secs, bad.size());
         for (long[] r : bad) {
-            System.out.printf("  %d..%d (%s)%n", r[0], r[1], ReplicasCommand.size(r[1] - r[0]));
+            System.out.printf("  %d..%d (%s)%n", r[0], r[1], SendSummary.size(r[1] - r[0]));
         }
         if (bad.isEmpty()) {
             return 0;
         }
         if (repair) {
-            String end = name != null ? name : "repair-" + Instant.now().truncatedTo(ChronoUnit.SECONDS);
             Resync.Result r = Resync.repair(stream, src, bad, chunk, end);
-            System.out.printf("  repaired: re-sent %s; end marker '%s' at seq %d%n", ReplicasCommand.size(r.bytesSent()),
+            System.out.printf("  repaired: re-sent %s; end marker '%s' at seq %d%n", SendSummary.size(r.bytesSent()),
                     end, r.endSeq());
             return 0;
         }

@@ -284,6 +284,23 @@ public final class DiskRegistry implements Closeable {
         return byId.get(id);
     }
 
+    /**
+     * The stable id a process server's OPEN_DISK means: {@code idOrName} itself when a disk has that id, else the id
+     * of the disk whose configured name ({@code disk.<name>.*}) it is, else {@code idOrName} unchanged (unknown).
+     * Ids win over names, so a name that is also another disk's id means that other disk.
+     */
+    public String resolveId(String idOrName) {
+        if (declared.containsKey(idOrName)) {
+            return idOrName;
+        }
+        for (DiskConfig d : declared.values()) {
+            if (d.name().equals(idOrName)) {
+                return d.id();
+            }
+        }
+        return idOrName;
+    }
+
     /** True if the disk is declared but released. */
     public boolean isReleased(String id) {
         return declared.containsKey(id) && !byId.containsKey(id);

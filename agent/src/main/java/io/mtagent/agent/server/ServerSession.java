@@ -273,15 +273,16 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
         }
         discarding.remove(handle);
         Binding existing = bindings.get(handle);
+        String diskId = server.disks().resolveId(open.diskId()); // a configured name stands for its disk's id
         if (existing != null && !existing.stopped) {
-            if (!existing.disk.id().equals(open.diskId())) {
+            if (!existing.disk.id().equals(diskId)) {
                 throw new ProtocolException(ErrorCode.PROTOCOL_VIOLATION, "handle " + handle + " is already open for disk "
                         + existing.disk.id());
             }
             existing.detach(); // re-open of the same disk on the same handle: start afresh
         }
-        ReplicatedDisk disk = server.disks().byId(open.diskId());
-        if (disk == null && server.disks().isReleased(open.diskId())) {
+        ReplicatedDisk disk = server.disks().byId(diskId);
+        if (disk == null && server.disks().isReleased(diskId)) {
             bindings.remove(handle);
             throw new ProtocolException(ErrorCode.UNKNOWN_DISK, handle, 0, "disk '" + open.diskId()
                     + "' is released on this agent (control API); attach it again before streaming to it");
