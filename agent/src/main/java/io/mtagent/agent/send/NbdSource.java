@@ -96,6 +96,9 @@ final class NbdSource implements SendSource {
 
     private static String tlsHint(String uri, NbdException e) {
         String m = e.getMessage().toLowerCase(Locale.ROOT);
+        if (uri.startsWith("nbds") && m.contains("refused tls")) {
+            return " (the server offers no TLS: start it with TLS, or use nbd:// where the link is trusted)";
+        }
         if (uri.startsWith("nbds") && (m.contains("tls") || m.contains("handshake") || m.contains("certificate"))) {
             return " (the TLS setup failed: give the server's certificates with ?tls-certificates=DIR or a PSK"
                     + " with ?tls-psk-file=FILE in the URI)";
