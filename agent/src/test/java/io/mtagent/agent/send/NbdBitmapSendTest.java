@@ -10,6 +10,7 @@ import io.mtagent.agent.disk.ReplicatedDisk;
 import io.mtagent.agent.retention.PointCatalog;
 import io.mtagent.agent.retention.RecoveryPoint;
 import io.mtagent.nativeio.nbd.NbdTestServers;
+import io.mtagent.protocol.DiskState;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -154,6 +155,50 @@ class NbdBitmapSendTest {
         }
     }
 
+    @Test
+    void afterACommitToAnEarlierPointABitmapRunSendsABaselineInstead() throws Exception {
+        NbdTestServers.assumeTools("qemu-img", "qemu-io", "qemu-nbd");
+        long size = 32L << 20;
+        Path img = dir.resolve("vm.qcow2");
+        qemu("qemu-img", "create", "-q", "-f", "qcow2", img.toString(), String.valueOf(size));
+        qemu("qemu-img", "bitmap", "--add", "--enable", img.toString(), "b0");
+        SplittableRandom random = new SplittableRandom(29);
+        writeScattered(img, random, 16, 64 << 10, size);
+        Map<String, String> s = TestAgents.settingsWithRetention(dir, 1, size);
+        try (Agent agent = TestAgents.start(s)) {
+            SendCli cli = new SendCli(agent, dir, s);
+            for (int cycle = 0; cycle <= 2; cycle++) {
+                if (cycle > 0) {
+                    writeScattered(img, random, 8, 64 << 10, size);
+                }
+                qemu("qemu-img", "bitmap", "--add", "--enable", img.toString(), "b" + (cycle + 1));
+                Path raw = dir.resolve("c" + cycle + ".raw");
+                qemu("qemu-img", "convert", "-O", "raw", img.toString(), raw.toString());
+                SendCli.Run run;
+                try (NbdTestServers.Server nbd = NbdTestServers.qemuNbd(dir, "vm", img, "qcow2", "b" + cycle)) {
+                    run = cli.send("--disk", "disk-0", "--source", nbd.uri(), "--bitmap", "b" + cycle, "--name",
+                            "c" + cycle, "--json");
+                }
+                assertThat(run.exit()).as(run.err()).isZero();
+                qemu("qemu-img", "bitmap", "--remove", img.toString(), "b" + cycle);
+                TestAgents.awaitApplied(agent, Duration.ofSeconds(30));
+                assertThat(Files.mismatch(TestAgents.target(dir, 0), raw)).as("cycle %d", cycle).isEqualTo(-1);
+                JsonNode r = JSON.readTree(run.out()).path("disks").get(0);
+                if (cycle == 2) {
+                    // The agent's disk went back to c0 and needs a resync: b2 (changes since c1) is no base.
+                    assertThat(r.path("mode").asText()).isEqualTo("baseline");
+                    assertThat(r.path("note").asText()).contains("needs a resync");
+                }
+                if (cycle == 1) {
+                    // The operator goes back to c0 and keeps it (a failover test that became real).
+                    assertThat(cli.control("recover", "--disk", "disk-0", "--to", "tag:c0", "--yes").exit()).isZero();
+                    assertThat(cli.control("commit", "--disk", "disk-0").exit()).isZero();
+                    assertThat(agent.disks().byId("disk-0").state()).isEqualTo(DiskState.NEEDS_RESYNC);
+                }
+            }
+        }
+    }
+
     /** Dirty bytes as {@code nbdinfo --map=qemu:dirty-bitmap:NAME} reports them (its granularity included). */
     private static long dirtyBytes(String uri, String bitmap) throws Exception {
         long dirty = 0;
@@ -167,9 +212,14 @@ class NbdBitmapSendTest {
     }
 
     private static void writeScattered(Path img, SplittableRandom r, int writes, int bytes) throws Exception {
+        writeScattered(img, r, writes, bytes, SIZE);
+    }
+
+    private static void writeScattered(Path img, SplittableRandom r, int writes, int bytes, long size)
+            throws Exception {
         List<String> cmd = new ArrayList<>(List.of("qemu-io", "-f", "qcow2"));
         for (int i = 0; i < writes; i++) {
-            long slot = SIZE / writes;
+            long slot = size / writes;
             long off = (i * slot / bytes + r.nextLong((slot - bytes) / bytes)) * bytes; // aligned: one granule
             cmd.addAll(List.of("-c", "write -P " + (1 + r.nextInt(250)) + " " + off + " " + bytes));
         }
