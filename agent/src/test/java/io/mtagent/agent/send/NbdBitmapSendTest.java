@@ -145,13 +145,13 @@ class NbdBitmapSendTest {
                     String.valueOf(256L << 10), file.toString());
             run = cli.send("--disk", "disk-0", "--source", nbd.uri(), "--name", "again", "--json");
             assertThat(run.exit()).as(run.err()).isZero();
+            TestAgents.awaitApplied(agent, Duration.ofSeconds(60));
+            assertThat(Files.mismatch(TestAgents.target(dir, 0), file)).isEqualTo(-1);
             r = JSON.readTree(run.out()).path("disks").get(0);
             assertThat(r.path("dirtyBytes").asLong()).isEqualTo((16L << 20) - (256L << 10));
             assertThat(r.path("sentBytes").asLong()).as("only the chunks that became zero").isEqualTo(256L << 10);
             assertThat(r.path("wireBytes").asLong()).as("zeros compress").isLessThan(16L << 10);
             assertThat(r.path("note").asText()).contains("4 zero chunk(s)");
-            TestAgents.awaitApplied(agent, Duration.ofSeconds(60));
-            assertThat(Files.mismatch(TestAgents.target(dir, 0), file)).isEqualTo(-1);
         }
     }
 
