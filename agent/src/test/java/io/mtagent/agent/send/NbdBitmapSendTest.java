@@ -1,6 +1,7 @@
 package io.mtagent.agent.send;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -197,6 +198,74 @@ class NbdBitmapSendTest {
                 }
             }
         }
+    }
+
+    @Test
+    void aCutOffBitmapRunIsCoveredByTheNextRunWithTheSameBitmap() throws Exception {
+        NbdTestServers.assumeTools("qemu-img", "qemu-io", "qemu-nbd");
+        long size = 64L << 20;
+        Path img = dir.resolve("vm.qcow2");
+        qemu("qemu-img", "create", "-q", "-f", "qcow2", img.toString(), String.valueOf(size));
+        qemu("qemu-img", "bitmap", "--add", "--enable", img.toString(), "b0");
+        SplittableRandom random = new SplittableRandom(30);
+        writeScattered(img, random, 16, 64 << 10, size);
+        Map<String, String> s = TestAgents.settingsWithRetention(dir, 1, size);
+        try (Agent agent = TestAgents.start(s)) {
+            SendCli cli = new SendCli(agent, dir, s);
+            ReplicatedDisk disk = agent.disks().byId("disk-0");
+            qemu("qemu-img", "bitmap", "--add", "--enable", img.toString(), "b1");
+            try (NbdTestServers.Server nbd = NbdTestServers.qemuNbd(dir, "vm", img, "qcow2", "b0")) {
+                assertThat(cli.send("--disk", "disk-0", "--source", nbd.uri(), "--bitmap", "b0", "--name", "c0").exit())
+                        .isZero();
+            }
+            qemu("qemu-img", "bitmap", "--remove", img.toString(), "b0");
+
+            // Cycle 1 is cut off (kill -9 of the sender) halfway: per the rotation, its new bitmap b2 is dropped
+            // and b1 stays the base.
+            writeScattered(img, random, 128, 64 << 10, size); // 8 MiB
+            qemu("qemu-img", "bitmap", "--add", "--enable", img.toString(), "b2");
+            try (NbdTestServers.Server nbd = NbdTestServers.qemuNbd(dir, "vm", img, "qcow2", "b1")) {
+                Process child = sendInChildJvm(agent, nbd.uri(), "b1", "--rate", "1MiB", "--name", "cut");
+                try {
+                    await().atMost(Duration.ofSeconds(60)).until(() -> disk.resyncStats().resyncBytes() >= 2L << 20);
+                } finally {
+                    child.destroyForcibly().waitFor();
+                }
+            }
+            assertThat(disk.state()).isEqualTo(DiskState.RESYNCING);
+            qemu("qemu-img", "bitmap", "--remove", img.toString(), "b2");
+
+            // The guest went on writing; the next cycle sends b1 (everything since c0) again.
+            writeScattered(img, random, 32, 64 << 10, size);
+            qemu("qemu-img", "bitmap", "--add", "--enable", img.toString(), "b2");
+            Path raw = dir.resolve("c1.raw");
+            qemu("qemu-img", "convert", "-O", "raw", img.toString(), raw.toString());
+            try (NbdTestServers.Server nbd = NbdTestServers.qemuNbd(dir, "vm", img, "qcow2", "b1")) {
+                SendCli.Run run = cli.send("--disk", "disk-0", "--source", nbd.uri(), "--bitmap", "b1", "--name", "c1",
+                        "--json");
+                assertThat(run.exit()).as(run.err()).isZero();
+                assertThat(JSON.readTree(run.out()).path("disks").get(0).path("mode").asText()).isEqualTo("bitmap");
+            }
+            TestAgents.awaitApplied(agent, Duration.ofSeconds(30));
+            assertThat(Files.mismatch(TestAgents.target(dir, 0), raw)).isEqualTo(-1);
+            assertThat(disk.state()).isEqualTo(DiskState.PROTECTED);
+            assertThat(PointCatalog.points(disk)).extracting(RecoveryPoint::name).contains("c0", "c1")
+                    .doesNotContain("cut");
+        }
+    }
+
+    /** {@code mtagent send --bitmap} in a child JVM (so it can be killed -9 mid-way). */
+    private Process sendInChildJvm(Agent agent, String uri, String bitmap, String... more) throws Exception {
+        Path pass = dir.resolve("child-pass.txt");
+        Files.writeString(pass, TestAgents.PASSPHRASE + "\n");
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "-Xmx128m", "io.mtagent.agent.cli.MtAgentCli", "send",
+                "--agent", "127.0.0.1:" + agent.dataAddress().getPort(), "--passphrase-file", pass.toString(),
+                "--fingerprint", agent.identity().fingerprintText(), "--disk", "disk-0", "--source", uri, "--bitmap",
+                bitmap));
+        cmd.addAll(List.of(more));
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("child.log").toFile())
+                .start();
     }
 
     /** Dirty bytes as {@code nbdinfo --map=qemu:dirty-bitmap:NAME} reports them (its granularity included). */
