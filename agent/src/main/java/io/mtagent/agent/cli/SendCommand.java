@@ -196,6 +196,9 @@ final class SendCommand implements Callable<Integer> {
                 } else {
                     summary.printText(System.out);
                 }
+                for (String error : summary.errors()) {
+                    System.err.println("mtagent send: " + error);
+                }
                 return summary.exitCode();
             }
         } catch (SendException e) {

@@ -30,14 +30,12 @@ import java.util.Locale;
  */
 final class NbdSource implements SendSource {
     private static final int DEFAULT_CHUNK = ResyncFrames.MIN_CHUNK_SIZE;
-    private final String disk;
     private final String uri;
     private final String bitmap;
     private final NbdClient client;
     private final boolean allocationKnown;
 
-    private NbdSource(String disk, String uri, String bitmap, NbdClient client, boolean allocationKnown) {
-        this.disk = disk;
+    private NbdSource(String uri, String bitmap, NbdClient client, boolean allocationKnown) {
         this.uri = uri;
         this.bitmap = bitmap;
         this.client = client;
@@ -64,7 +62,7 @@ final class NbdSource implements SendSource {
             if (bitmapContext != null && !c.hasMetaContext(bitmapContext)) {
                 throw new SendException("disk " + disk + ": " + missingBitmap(uri, bitmap, allocation));
             }
-            NbdSource s = new NbdSource(disk, uri, bitmap, c, allocation);
+            NbdSource s = new NbdSource(uri, bitmap, c, allocation);
             c = null;
             return s;
         } catch (NbdException e) {

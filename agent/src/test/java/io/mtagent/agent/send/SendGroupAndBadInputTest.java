@@ -1,12 +1,14 @@
 package io.mtagent.agent.send;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mtagent.agent.Agent;
 import io.mtagent.agent.TestAgents;
 import io.mtagent.agent.disk.ReplicatedDisk;
+import io.mtagent.agent.retention.PointCatalog;
 import io.mtagent.nativeio.nbd.NbdTestServers;
 import io.mtagent.protocol.DiskState;
 import java.io.RandomAccessFile;
@@ -17,6 +19,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -79,6 +83,47 @@ class SendGroupAndBadInputTest {
             assertThat(recover.exit()).as(recover.err()).isZero();
             assertThat(Arrays.mismatch(Files.readAllBytes(TestAgents.target(dir, 0)), a1)).isEqualTo(-1);
             assertThat(Arrays.mismatch(Files.readAllBytes(TestAgents.target(dir, 1)), b1)).isEqualTo(-1);
+        }
+    }
+
+    @Test
+    void aDiskThatFailsMidRunLeavesNoGroupPointAndTheNextRunMakesIt() throws Exception {
+        NbdTestServers.assumeTools("nbdkit");
+        Path a = dir.resolve("a.img");
+        Path b = dir.resolve("b.img");
+        SplittableRandom random = new SplittableRandom(31);
+        scribble(a, random, 64);
+        scribble(b, random, 64);
+        Map<String, String> s = settings();
+        try (Agent agent = TestAgents.start(s);
+             NbdTestServers.Server na = NbdTestServers.nbdkit(dir, "a", "file", "file=" + a)) {
+            SendCli cli = new SendCli(agent, dir, s);
+            ReplicatedDisk d1 = agent.disks().byId("disk-1");
+            SendCli.Run run;
+            String bUri;
+            try (NbdTestServers.Server nb = NbdTestServers.nbdkit(dir, "b", "file", "file=" + b)) {
+                bUri = nb.uri();
+                CompletableFuture<SendCli.Run> sending = CompletableFuture.supplyAsync(() -> cli.send("--disk",
+                        "disk-0", "--source", na.uri(), "--disk", "disk-1", "--source", nb.uri(), "--rate", "2MiB",
+                        "--name", "gp-cut"));
+                await().atMost(Duration.ofSeconds(60)).until(() -> d1.resyncStats().resyncBytes() >= 1L << 20);
+                nb.close(); // disk-1's NBD server dies mid-run
+                run = sending.get(2, TimeUnit.MINUTES);
+            }
+            List<ReplicatedDisk> members = List.of(agent.disks().byId("disk-0"), d1);
+            assertThat(PointCatalog.groupPoints(members)).as("group points").isEmpty();
+            assertThat(run.exit()).isEqualTo(2);
+            assertThat(run.err()).contains("mtagent send: disk-1: " + bUri + ": read ");
+            assertThat(run.out()).contains("no group point: not every disk ended consistent");
+
+            try (NbdTestServers.Server nb = NbdTestServers.nbdkit(dir, "b2", "file", "file=" + b)) {
+                SendCli.Run again = cli.send("--disk", "disk-0", "--source", na.uri(), "--disk", "disk-1", "--source",
+                        nb.uri(), "--name", "gp-ok");
+                assertThat(again.exit()).as(again.err()).isZero();
+            }
+            assertThat(PointCatalog.groupPoints(members)).containsOnlyKeys("gp-ok");
+            TestAgents.awaitApplied(agent, Duration.ofSeconds(30));
+            assertThat(Files.mismatch(TestAgents.target(dir, 1), b)).isEqualTo(-1);
         }
     }
 

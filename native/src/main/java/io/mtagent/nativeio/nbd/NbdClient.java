@@ -204,7 +204,7 @@ public final class NbdClient implements AutoCloseable {
             while (pos < end) {
                 got.clear();
                 long ask = Math.min(MAX_STATUS_BYTES, end - pos);
-                check(nbd, nbd.nbd_block_status(open(), ask, pos, cb, 0), "block status " + context + " at " + pos);
+                check(nbd, nbd.nbd_block_status(open(), ask, pos, cb, 0), uri + ": block status " + context + " at " + pos);
                 long before = pos;
                 for (long[] e : got) {
                     long from = Math.max(e[0], pos);
@@ -235,12 +235,12 @@ public final class NbdClient implements AutoCloseable {
         }
         if (dst.isDirect()) {
             Pointer p = Native.getDirectBufferPointer(dst).share(dst.position());
-            check(nbd, nbd.nbd_pread(open(), p, new NativeLong(n), offset, 0), "read " + n + " bytes at " + offset);
+            check(nbd, nbd.nbd_pread(open(), p, new NativeLong(n), offset, 0), uri + ": read " + n + " bytes at " + offset);
             dst.position(dst.limit());
             return;
         }
         Memory m = new Memory(n);
-        check(nbd, nbd.nbd_pread(open(), m, new NativeLong(n), offset, 0), "read " + n + " bytes at " + offset);
+        check(nbd, nbd.nbd_pread(open(), m, new NativeLong(n), offset, 0), uri + ": read " + n + " bytes at " + offset);
         dst.put(m.getByteBuffer(0, n));
     }
 
@@ -286,7 +286,7 @@ public final class NbdClient implements AutoCloseable {
                     next += len[s];
                     cookie[s] = nbd.nbd_aio_pread(open(), slots[s], new NativeLong(len[s]), at[s], none, 0);
                     if (cookie[s] < 0) {
-                        throw error(nbd, "read " + len[s] + " bytes at " + at[s]);
+                        throw error(nbd, uri + ": read " + len[s] + " bytes at " + at[s]);
                     }
                     inFlight.add(s);
                 }
@@ -314,7 +314,7 @@ public final class NbdClient implements AutoCloseable {
                 return;
             }
             if (done < 0) {
-                throw error(nbd, "read " + length + " bytes at " + offset);
+                throw error(nbd, uri + ": read " + length + " bytes at " + offset);
             }
             int r = nbd.nbd_poll(open(), 1000);
             if (r < 0) {
