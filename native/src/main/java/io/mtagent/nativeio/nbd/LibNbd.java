@@ -19,10 +19,8 @@ import com.sun.jna.Structure;
  * synchronous calls used here that is the duration of the call.
  */
 interface LibNbd extends Library {
-    int LIBNBD_TLS_REQUIRE = 2;
     int LIBNBD_STATE_HOLE = 1;
     int LIBNBD_STATE_ZERO = 2;
-    int LIBNBD_SIZE_MAXIMUM = 2;
     /** The bit of {@code qemu:dirty-bitmap:NAME} extents that marks them dirty. */
     int QEMU_STATE_DIRTY = 1;
 
@@ -53,8 +51,6 @@ interface LibNbd extends Library {
     int nbd_get_tls_negotiated(Pointer h);
 
     long nbd_get_size(Pointer h);
-
-    long nbd_get_block_size(Pointer h, int sizeType);
 
     int nbd_pread(Pointer h, Pointer buf, NativeLong count, long offset, int flags);
 
