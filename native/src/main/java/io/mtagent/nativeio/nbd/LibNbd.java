@@ -121,17 +121,21 @@ interface LibNbd extends Library {
 
     /** Loads libnbd, or throws {@link NbdUnavailableException} naming the package to install. */
     static LibNbd load() {
-        UnsatisfiedLinkError first;
-        try {
-            return Native.load("nbd", LibNbd.class);
-        } catch (UnsatisfiedLinkError e) {
-            first = e;
+        return load("nbd", "libnbd.so.0");
+    }
+
+    /** Loads the first of {@code names} that loads (tests give a name that cannot). */
+    static LibNbd load(String... names) {
+        UnsatisfiedLinkError last = null;
+        for (String name : names) {
+            try {
+                return Native.load(name, LibNbd.class);
+            } catch (UnsatisfiedLinkError e) {
+                last = e;
+            }
         }
-        try {
-            return Native.load("libnbd.so.0", LibNbd.class);
-        } catch (UnsatisfiedLinkError e) {
-            throw new NbdUnavailableException("libnbd is not installed (libnbd.so.0 not found: " + first.getMessage()
-                    + "); install the Debian/Ubuntu package libnbd0 (Fedora/RHEL: libnbd) to read NBD sources", e);
-        }
+        // One line for the operator; JNA's own message (several lines, with the class path) stays the cause.
+        throw new NbdUnavailableException("libnbd is not installed (" + String.join(" and ", names) + " cannot be"
+                + " loaded); install the Debian/Ubuntu package libnbd0 (Fedora/RHEL: libnbd) to read NBD sources", last);
     }
 }

@@ -119,6 +119,15 @@ class NbdClientTest {
         }
     }
 
+    @Test
+    void aMissingLibnbdIsNamedWithItsPackage() {
+        assertThatThrownBy(() -> LibNbd.load("nbd-not-installed-here"))
+                .isInstanceOf(NbdUnavailableException.class)
+                .hasMessage("libnbd is not installed (nbd-not-installed-here cannot be loaded); install the Debian/Ubuntu"
+                        + " package libnbd0 (Fedora/RHEL: libnbd) to read NBD sources")
+                .hasCauseInstanceOf(UnsatisfiedLinkError.class);
+    }
+
     private static byte[] bytes(int n, long seed) {
         byte[] b = new byte[n];
         new SplittableRandom(seed).nextBytes(b);
