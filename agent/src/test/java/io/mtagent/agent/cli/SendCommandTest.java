@@ -77,7 +77,7 @@ class SendCommandTest {
                         byte[] b = new byte[4096];
                         r.nextBytes(b);
                         f.write(b);
-                        Thread.sleep(2);
+                        Thread.yield(); // no pause: under load a 2 ms sleep let a whole pass run without a change
                     }
                 } catch (Exception e) {
                     throw new IllegalStateException(e);
