@@ -98,7 +98,7 @@ class NbdBitmapSendTest {
             assertThat(points.exit()).isZero();
             for (int cycle = 0; cycle <= 3; cycle++) {
                 assertThat(points.out()).contains("\"c" + cycle + "\"");
-                Path out = dir.resolve("export-c" + cycle + ".raw");
+                Path out = dir.resolve("out").resolve("export-c" + cycle + ".raw");
                 SendCli.Run export = cli.control("export", "--disk", "disk-0", "--point", "tag:c" + cycle, "--out",
                         out.toString());
                 assertThat(export.exit()).as(export.err()).isZero();
