@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Consumer;
 import java.util.logging.Logger;
 
@@ -96,10 +97,11 @@ public final class Applier implements Closeable {
     private volatile long appliedSeq;
     private volatile Consumer<Throwable> onFailure = t -> { };
     /**
-     * Held while a batch's target writes run, so a reader (resync hashing) never sees a chunk half-written by one
-     * batch; {@link #writtenSeq} is the last seq whose data is on the target, read under it.
+     * Held exclusively while a batch's target writes run, so a reader (resync hashing) never sees a chunk
+     * half-written by one batch; readers share it, so several reads between two batches are under way at once.
+     * {@link #writtenSeq} is the last seq whose data is on the target, read under it.
      */
-    private final ReentrantLock targetLock = new ReentrantLock();
+    private final ReentrantReadWriteLock targetLock = new ReentrantReadWriteLock();
     private long writtenSeq;
     /**
      * Where a pipelined applier's batch N target writes and flush run while its own thread reads and captures
@@ -431,7 +433,7 @@ public final class Applier implements Closeable {
     /** Target writes of one batch, then the flush: on the writer thread when pipelined, else the applier's. */
     private void writeBatch(List<StoredRecord> batch) throws IOException {
         long writeStart = System.nanoTime();
-        targetLock.lock();
+        targetLock.writeLock().lock();
         try {
             List<TargetWrite> writes = new ArrayList<>(batch.size());
             int largest = 0;
@@ -454,7 +456,7 @@ public final class Applier implements Closeable {
             }
             writtenSeq = batch.get(batch.size() - 1).record().seq();
         } finally {
-            targetLock.unlock();
+            targetLock.writeLock().unlock();
         }
         times.since(ApplyStageTimes.Stage.TARGET_WRITE, writeStart);
         long flushStart = System.nanoTime();
@@ -501,16 +503,17 @@ public final class Applier implements Closeable {
 
     /**
      * Runs {@code read} between two batches' target writes and returns the seq the target then reflects (every
-     * record up to it written, none after). Keep reads short (a MiB or so): the applier waits meanwhile.
-     * Thread-safe.
+     * record up to it written, none after). Keep reads short (a MiB or so): the applier waits meanwhile. Reads of
+     * several threads run at once (a waiting batch goes first once they end: the lock is not barged by new readers
+     * while a writer waits). Thread-safe.
      */
     public long readBetweenBatches(TargetRead read) throws IOException {
-        targetLock.lock();
+        targetLock.readLock().lock();
         try {
             read.read(target);
             return writtenSeq;
         } finally {
-            targetLock.unlock();
+            targetLock.readLock().unlock();
         }
     }
 
