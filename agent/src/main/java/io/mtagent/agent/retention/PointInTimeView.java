@@ -77,35 +77,67 @@ public final class PointInTimeView implements AutoCloseable {
 
     /** Reads [offset, offset+length) of the view; offset and length must be multiples of 512. */
     public byte[] read(long offset, int length) throws IOException {
+        byte[] buf = new byte[length];
+        read(offset, ByteBuffer.wrap(buf));
+        return buf;
+    }
+
+    /**
+     * Reads [offset, offset+dst.remaining()) of the view into {@code dst} (its position and limit are not
+     * changed): the target's bytes with one request, then the journal's extents of the range on top
+     * ({@link ViewExtents}, read in runs by {@link ImageRuns}). Offset and length must be multiples of 512; an
+     * aligned direct buffer lets an O_DIRECT target read straight into it.
+     */
+    public void read(long offset, ByteBuffer dst) throws IOException {
+        int length = dst.remaining();
         if (offset % 512 != 0 || length % 512 != 0 || offset < 0 || offset + length > target.size()) {
             throw new IllegalArgumentException("view reads must be 512-aligned and inside the disk: " + offset + "+" + length);
         }
+        ByteBuffer buf = dst.slice();
         for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
             long base = applied == null ? point : Math.min(point, applied.getAsLong());
-            byte[] buf = new byte[length];
-            target.read(offset, ByteBuffer.wrap(buf));
-            journal.overlayAfter(base, offset, buf); // the disk at `base`
+            // The target first, the journal's index after: a write landing meanwhile has its before-image in it.
+            target.read(offset, buf.duplicate());
+            ViewExtents extents = ViewExtents.resolve(journal, base, offset, offset + length);
+            ImageRuns.copy(journal, extents.extents(), offset, buf); // the disk at `base`
             if (base == point) {
-                return buf;
+                return;
             }
-            List<StoredRecord> records = log.readRange(base, point);
-            if (records == null) {
-                continue; // applied meanwhile: start over from the newer applied point
+            if (overlayIngestLog(base, offset, buf)) {
+                return;
             }
-            long end = offset + length;
-            for (StoredRecord r : records) {
-                IngestRecord rec = r.record();
-                if (rec.type() != IngestRecord.Type.WRITE || rec.offset() >= end || rec.offset() + rec.length() <= offset) {
-                    continue;
-                }
-                byte[] data = RecordPayloads.decode(r);
-                long lo = Math.max(offset, rec.offset());
-                long hi = Math.min(end, rec.offset() + rec.length());
-                System.arraycopy(data, (int) (lo - rec.offset()), buf, (int) (lo - offset), (int) (hi - lo));
-            }
-            return buf;
+            // applied meanwhile: start over from the newer applied point
         }
         throw new IOException("the view at seq " + point + " could not get a stable read in " + MAX_ATTEMPTS
                 + " attempts while the applier raced ahead; retry");
+    }
+
+    /**
+     * The extents of [offset, offset+length) that differ from the target at this point: where the target's bytes
+     * are not the view's (points beyond the applied point also read the ingest log, not listed here).
+     */
+    public ViewExtents extents(long offset, long length) throws IOException {
+        long base = applied == null ? point : Math.min(point, applied.getAsLong());
+        return ViewExtents.resolve(journal, base, offset, offset + length);
+    }
+
+    /** Overlays the ingest-log writes in (base, point] onto {@code buf}; false when they were applied meanwhile. */
+    private boolean overlayIngestLog(long base, long offset, ByteBuffer buf) throws IOException {
+        List<StoredRecord> records = log.readRange(base, point);
+        if (records == null) {
+            return false;
+        }
+        long end = offset + buf.remaining();
+        for (StoredRecord r : records) {
+            IngestRecord rec = r.record();
+            if (rec.type() != IngestRecord.Type.WRITE || rec.offset() >= end || rec.offset() + rec.length() <= offset) {
+                continue;
+            }
+            byte[] data = RecordPayloads.decode(r);
+            long lo = Math.max(offset, rec.offset());
+            long hi = Math.min(end, rec.offset() + rec.length());
+            buf.put((int) (lo - offset), data, (int) (lo - rec.offset()), (int) (hi - lo));
+        }
+        return true;
     }
 }

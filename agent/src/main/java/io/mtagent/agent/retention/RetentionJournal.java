@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.BitSet;
 import java.util.Collections;
 import java.util.List;
 import java.util.TreeMap;
@@ -964,92 +963,76 @@ public final class RetentionJournal implements Closeable {
 
     /** Reads one before-image's bytes, verifying its record. */
     public byte[] image(ImageRef r) throws IOException {
-        return readImage(r);
+        return ImageRuns.readOne(this, r);
     }
 
     /**
-     * Overlays {@code buf} (the target's current bytes of [offset, offset+buf.length)) with, for every 512-byte
-     * sector, the earliest before-image with seq &gt; {@code point}: the result is the disk as it was at
-     * {@code point}, as far as applied writes go. Segments are searched oldest first and the search stops as soon
-     * as every sector is covered.
+     * Overlays {@code buf} (the target's current bytes of [offset, offset+buf.length)) with, for every byte, the
+     * earliest before-image with seq &gt; {@code point}: the result is the disk as it was at {@code point}, as far
+     * as applied writes go ({@link ViewExtents}, {@link ImageRuns}).
      */
     public void overlayAfter(long point, long offset, byte[] buf) throws IOException {
+        ViewExtents extents = ViewExtents.resolve(this, point, offset, offset + buf.length);
+        ImageRuns.copy(this, extents.extents(), offset, ByteBuffer.wrap(buf));
+    }
+
+    /** Receives one segment's before-images overlapping a range, in seq order; false stops the walk. */
+    interface SegmentImages {
+        boolean accept(List<ImageRef> images) throws IOException;
+    }
+
+    /**
+     * Walks the segments holding records with seq &gt; {@code point}, oldest first, handing each one's
+     * before-images that overlap [{@code from}, {@code to}) to {@code visitor} (segments with none are skipped),
+     * until it returns false. Sealed segments are searched through their offset-sorted index. The caller holds a
+     * lease, so the segments stay.
+     */
+    void overlapping(long point, long from, long to, SegmentImages visitor) throws IOException {
         List<SegmentIndex.Summary> segs;
         List<ImageRef> tail = new ArrayList<>();
-        long end = offset + buf.length;
         synchronized (this) {
             segs = sealedAfterLocked(point);
             if (current != null) {
-                current.overlapping(point, offset, end, tail);
+                current.overlapping(point, from, to, tail);
             }
         }
-        int sectors = buf.length / 512;
-        BitSet filled = new BitSet(sectors);
         List<ImageRef> candidates = new ArrayList<>();
         for (SegmentIndex.Summary s : segs) {
             candidates.clear();
-            indexOf(s).overlapping(point, offset, end, candidates);
-            if (fill(candidates, offset, buf, filled, sectors)) {
+            indexOf(s).overlapping(point, from, to, candidates);
+            if (!candidates.isEmpty() && !visitor.accept(candidates)) {
                 return;
             }
         }
-        fill(tail, offset, buf, filled, sectors);
-    }
-
-    /** Copies into unfilled sectors from the candidates (seq order); true once every sector is filled. */
-    private boolean fill(List<ImageRef> candidates, long offset, byte[] buf, BitSet filled, int sectors)
-            throws IOException {
-        for (ImageRef r : candidates) {
-            long lo = Math.max(offset, r.offset());
-            long hi = Math.min(offset + buf.length, r.offset() + r.length());
-            byte[] image = null;
-            for (long s = lo; s < hi; s += 512) {
-                int sector = (int) ((s - offset) / 512);
-                if (filled.get(sector)) {
-                    continue;
-                }
-                if (image == null) {
-                    image = readImage(r);
-                }
-                System.arraycopy(image, (int) (s - r.offset()), buf, (int) (s - offset), 512);
-                filled.set(sector);
-            }
-            if (filled.cardinality() == sectors) {
-                return true;
-            }
+        if (!tail.isEmpty()) {
+            visitor.accept(tail);
         }
-        return false;
     }
 
     /** Read channels per segment, shared by readers (positional reads are thread-safe); closed on prune/close. */
     private final ConcurrentHashMap<Long, FileChannel> readers = new ConcurrentHashMap<>();
 
-    private byte[] readImage(ImageRef r) throws IOException {
-        FileChannel ch = readers.get(r.segment());
+    /** The shared read channel of a segment (opened on first use; closed when it is pruned or at close). */
+    FileChannel segmentChannel(long segmentIndex) throws IOException {
+        FileChannel ch = readers.get(segmentIndex);
         if (ch == null) {
-            FileChannel opened = FileChannel.open(dir.resolve(JournalFormat.fileName(r.segment())), StandardOpenOption.READ);
-            ch = readers.putIfAbsent(r.segment(), opened);
+            FileChannel opened = FileChannel.open(dir.resolve(JournalFormat.fileName(segmentIndex)),
+                    StandardOpenOption.READ);
+            ch = readers.putIfAbsent(segmentIndex, opened);
             if (ch == null) {
                 ch = opened;
             } else {
                 opened.close();
             }
         }
-        int bodyLength = JournalFormat.BODY_HEADER_LENGTH + r.length();
-        ByteBuffer b = ByteBuffer.allocate(JournalFormat.PREFIX_LENGTH + bodyLength);
-        readFully(ch, b, r.position());
-        ByteBuffer body = b.duplicate().position(JournalFormat.PREFIX_LENGTH).slice();
-        if (b.remaining() != b.capacity() || b.getInt(0) != bodyLength
-                || JournalFormat.chainedCrc(new CRC32C(), r.prevChain(), body) != b.getInt(4)
-                || body.getLong(16) != r.seq() || body.getLong(32) != r.offset()) {
-            Path file = dir.resolve(JournalFormat.fileName(r.segment()));
-            String what = "the before-image of seq " + r.seq() + " does not verify (chained CRC)";
-            noteDamage(file + " at " + r.position() + ": " + what);
-            throw new CorruptLogException(file, r.position(), what);
-        }
-        byte[] out = new byte[r.length()];
-        body.get(JournalFormat.BODY_HEADER_LENGTH, out);
-        return out;
+        return ch;
+    }
+
+    /** Notes a record that does not verify (for the status) and returns the exception to throw. */
+    CorruptLogException damaged(ImageRef r, String what) {
+        Path file = dir.resolve(JournalFormat.fileName(r.segment()));
+        noteDamage(file + " at " + r.position() + ": " + what);
+        return new CorruptLogException(file, r.position(), what);
     }
 
     private static void readFully(FileChannel ch, ByteBuffer b, long pos) throws IOException {

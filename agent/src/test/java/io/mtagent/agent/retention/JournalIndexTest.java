@@ -85,6 +85,7 @@ class JournalIndexTest {
             Arrays.fill(buf, (byte) 0x5a);
             byte[] expected = buf.clone();
             boolean[] set = new boolean[len / 512];
+            long[] earliestSeq = new long[len / 512];
             for (Rec x : live) {
                 if (!x.image() || x.seq() <= point) {
                     continue;
@@ -94,11 +95,26 @@ class JournalIndexTest {
                     if (!set[sector]) {
                         System.arraycopy(x.data(), (int) (s - x.offset()), expected, (int) (s - off), 512);
                         set[sector] = true;
+                        earliestSeq[sector] = x.seq();
                     }
                 }
             }
             j.overlayAfter(point, off, buf);
             assertThat(Arrays.mismatch(buf, expected)).as("overlay at point %d of [%d, +%d)", point, off, len).isEqualTo(-1);
+            // the extents behind it: disjoint, sorted, each sector from its earliest image after the point, the
+            // uncovered sectors absent
+            ViewExtents extents = ViewExtents.resolve(j, point, off, off + len);
+            long[] extentSeq = new long[len / 512];
+            long end = off;
+            for (ViewExtents.Extent e : extents.extents()) {
+                assertThat(e.offset()).as("extents sorted and disjoint").isGreaterThanOrEqualTo(end);
+                end = e.offset() + e.length();
+                for (long s = e.offset(); s < end; s += 512) {
+                    extentSeq[(int) ((s - off) / 512)] = e.image().seq();
+                }
+            }
+            assertThat(extentSeq).as("image seq per sector at point %d of [%d, +%d)", point, off, len)
+                    .containsExactly(earliestSeq);
 
             // rollback's walk: every before-image above the point, in both orders, with its bytes
             List<Long> seqs = new ArrayList<>();

@@ -1,0 +1,156 @@
+package io.mtagent.agent.retention;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The journal's overlay of one target range at a recovery point, resolved per extent: for every byte of
+ * [{@code from}, {@code to}) that some write after the point overwrote, the <em>earliest</em> before-image with
+ * seq &gt; point that covers it (that image holds the byte as it was at the point). Bytes no later write touched
+ * are not covered: the target still holds them as they were.
+ *
+ * <p>Resolution walks the journal's segments oldest first and each segment's images in seq order, through the
+ * segments' offset-sorted indexes; each image adds only the parts of it that no earlier image covered, so the
+ * result is a list of disjoint extents sorted by offset, each naming the image it comes from. It stops as soon
+ * as the whole range is covered (the older segments usually cover it first).
+ *
+ * <p>Used by the point-in-time view (target bytes, then the extents on top), by the rollback (it writes exactly
+ * the extents, so each sector once) and by the block status of the NBD server. Immutable once built.
+ */
+public final class ViewExtents {
+    /** Bytes [{@code offset}, +{@code length}) come from {@code image} at {@code offset - image.offset()}. */
+    public record Extent(long offset, int length, RetentionJournal.ImageRef image) {
+        long end() {
+            return offset + length;
+        }
+    }
+
+    private final long from;
+    private final long to;
+    private final List<Extent> extents;
+    private final long coveredBytes;
+
+    private ViewExtents(long from, long to, List<Extent> extents, long coveredBytes) {
+        this.from = from;
+        this.to = to;
+        this.extents = extents;
+        this.coveredBytes = coveredBytes;
+    }
+
+    /**
+     * Resolves the overlay of [{@code from}, {@code to}) at {@code point}. The caller holds a lease at or below
+     * {@code point} (a view), so no segment it needs is pruned meanwhile. Records appended after the call starts
+     * are not considered; that is what a view wants (they come after the target bytes it read first).
+     */
+    public static ViewExtents resolve(RetentionJournal journal, long point, long from, long to) throws IOException {
+        Coverage coverage = new Coverage(from, to);
+        journal.overlapping(point, from, to, images -> {
+            for (RetentionJournal.ImageRef r : images) {
+                coverage.add(r);
+                if (coverage.full()) {
+                    return false;
+                }
+            }
+            return true;
+        });
+        List<Extent> list = new ArrayList<>(coverage.extents.values());
+        return new ViewExtents(from, to, list, coverage.covered);
+    }
+
+    public long from() {
+        return from;
+    }
+
+    public long to() {
+        return to;
+    }
+
+    /** Disjoint, sorted by offset. */
+    public List<Extent> extents() {
+        return extents;
+    }
+
+    /** Bytes of the range some before-image covers. */
+    public long coveredBytes() {
+        return coveredBytes;
+    }
+
+    /** True when no byte of the range is covered: the target holds the whole range as it was at the point. */
+    public boolean isEmpty() {
+        return extents.isEmpty();
+    }
+
+    /**
+     * Groups the extents into runs of adjacent extents (no gap between them) of at most {@code maxBytes} each: what
+     * a rollback writes with one request. An extent longer than {@code maxBytes} is cut.
+     */
+    public List<List<Extent>> adjacentRuns(int maxBytes) {
+        List<List<Extent>> runs = new ArrayList<>();
+        List<Extent> run = null;
+        long runStart = 0;
+        long runEnd = 0;
+        for (Extent e : extents) {
+            long off = e.offset();
+            while (off < e.end()) {
+                if (run == null || off != runEnd || runEnd - runStart >= maxBytes) {
+                    run = new ArrayList<>();
+                    runs.add(run);
+                    runStart = off;
+                    runEnd = off;
+                }
+                int n = (int) Math.min(e.end() - off, maxBytes - (runEnd - runStart));
+                run.add(new Extent(off, n, e.image()));
+                off += n;
+                runEnd = off;
+            }
+        }
+        return runs;
+    }
+
+    /** Covered intervals of the range and the extents that cover them. Not thread-safe (one resolution). */
+    private static final class Coverage {
+        final long from;
+        final long to;
+        /** Extents by offset (disjoint). */
+        final TreeMap<Long, Extent> extents = new TreeMap<>();
+        long covered;
+
+        Coverage(long from, long to) {
+            this.from = from;
+            this.to = to;
+        }
+
+        boolean full() {
+            return covered == to - from;
+        }
+
+        /** Adds the parts of {@code r} (clipped to the range) that no earlier image covers. */
+        void add(RetentionJournal.ImageRef r) {
+            long lo = Math.max(from, r.offset());
+            long hi = Math.min(to, r.offset() + r.length());
+            if (lo >= hi) {
+                return;
+            }
+            long pos = lo;
+            Map.Entry<Long, Extent> before = extents.floorEntry(lo);
+            if (before != null && before.getValue().end() > pos) {
+                pos = before.getValue().end();
+            }
+            while (pos < hi) {
+                Map.Entry<Long, Extent> next = extents.ceilingEntry(pos);
+                long gapEnd = next == null ? hi : Math.min(hi, next.getKey());
+                if (gapEnd > pos) {
+                    extents.put(pos, new Extent(pos, (int) (gapEnd - pos), r));
+                    covered += gapEnd - pos;
+                }
+                if (next == null || next.getKey() >= hi) {
+                    break;
+                }
+                pos = next.getValue().end();
+            }
+        }
+    }
+}
