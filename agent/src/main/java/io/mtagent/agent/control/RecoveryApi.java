@@ -199,8 +199,11 @@ final class RecoveryApi implements AutoCloseable {
                 p.put("time", iso(PointCatalog.timestampOf(t.disk(), t.seq())));
                 p.put("images", plan.images());
                 p.put("bytes", plan.bytes());
-                p.put("action", "stop replication, " + (irreversible ? "" : "keep an undo journal of " + plan.bytes()
-                        + " bytes, ") + "write " + plan.images() + " before-images (" + plan.bytes() + " bytes)");
+                p.put("writeBytes", plan.writeBytes());
+                p.put("action", "stop replication, " + (irreversible ? "" : "keep an undo journal of at most "
+                        + plan.writeBytes() + " bytes, ") + "write back what " + plan.images() + " writes changed ("
+                        + plan.bytes() + " bytes of before-images), each changed sector once: at most "
+                        + plan.writeBytes() + " bytes");
             }
             plans.add(p);
         }

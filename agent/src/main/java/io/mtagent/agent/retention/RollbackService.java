@@ -30,10 +30,11 @@ import java.util.logging.Logger;
  * lets the applier apply everything acknowledged, pauses it, then in two persisted phases:
  * <ol>
  *   <li>{@code capturing}: copies the target's current content of every range the rollback will overwrite into an
- *       <em>undo journal</em> next to the retention journal, and syncs it. The target is untouched in this phase,
+ *       <em>undo journal</em> next to the retention journal (one record per run of adjacent ranges), and syncs it. The target is untouched in this phase,
  *       so a crash here simply restarts the capture.</li>
- *   <li>{@code rolling}: writes the before-images with seq &gt; P onto the target, newest first, so the earliest
- *       image of each range lands last; flushes. Idempotent, so a crash here re-runs this phase.</li>
+ *   <li>{@code rolling}: writes onto the target, for every range changed after P, the earliest before-image with
+ *       seq &gt; P (the content at P), each sector once, in large ordered writes ({@link RollbackWriter}); flushes.
+ *       Idempotent (the writes depend only on the journal), so a crash here re-runs this phase.</li>
  * </ol>
  * The disk is then {@code at-point}. Another {@code recover} (to another point, or {@code latest}) first restores
  * the undo journal ({@code restoring}, idempotent) and starts over. Without room for the undo journal the
@@ -60,8 +61,12 @@ public final class RollbackService {
         Progress NONE = (done, total) -> { };
     }
 
-    /** What a rollback would need: the before-images it writes and the undo journal's size. */
-    public record Plan(long point, long images, long bytes) {
+    /**
+     * What a rollback would need: the before-images journaled after the point, their bytes, and at most how many
+     * bytes it writes to the target and to the undo journal ({@code writeBytes}: each changed sector once, so no
+     * more than the disk's size).
+     */
+    public record Plan(long point, long images, long bytes, long writeBytes) {
     }
 
     private RollbackService() {
@@ -70,7 +75,7 @@ public final class RollbackService {
     /** Plans a rollback of {@code disk} to {@code point} without changing anything. */
     public static Plan plan(ReplicatedDisk disk, long point) throws IOException {
         long[] images = journal(disk).imagesAfter(point);
-        return new Plan(point, images[0], images[1]);
+        return new Plan(point, images[0], images[1], Math.min(images[1], disk.sizeBytes()));
     }
 
     /**
@@ -115,7 +120,7 @@ public final class RollbackService {
      */
     public static void requireRoom(ReplicatedDisk disk, Plan plan) throws IOException {
         long free = Files.getFileStore(journal(disk).directory()).getUsableSpace();
-        long need = plan.bytes() + plan.images() * 64 + SPACE_MARGIN;
+        long need = plan.writeBytes() + plan.images() * 64 + SPACE_MARGIN;
         if (need > free) {
             throw new IllegalStateException("rolling disk " + disk.id() + " back to seq " + plan.point() + " needs "
                     + need / (1 << 20) + " MiB on the retention volume to stay reversible, but only "
@@ -194,8 +199,7 @@ public final class RollbackService {
     private static void rollTarget(ReplicatedDisk disk, RetentionJournal journal, long point, boolean irreversible,
                                    Phase from, Progress progress) throws IOException {
         BlockDevice target = disk.target();
-        long total = journal.imagesAfter(point)[1];
-        long[] done = {0};
+        long size = target.size();
         Path undoDir = journal.directory().resolve(UNDO_DIR);
         if (from == Phase.CAPTURING) {
             writeState(disk, Phase.CAPTURING, point, irreversible);
@@ -204,20 +208,7 @@ public final class RollbackService {
             // journal refuses here, with the target untouched), and unless irreversible, what the rollback
             // overwrites goes to the undo journal.
             try (RetentionJournal undo = irreversible ? null : RetentionJournal.open(undoDir, 64L << 20)) {
-                long[] n = {0};
-                journal.forEachImageAfter(point, false, r -> {
-                    journal.image(r);
-                    if (undo != null) {
-                        byte[] current = new byte[r.length()];
-                        target.read(r.offset(), ByteBuffer.wrap(current));
-                        undo.appendBeforeImage(++n[0], 0, r.offset(), ByteBuffer.wrap(current));
-                    }
-                    done[0] += r.length();
-                    progress.accept(done[0], 2 * total);
-                });
-                if (undo != null) {
-                    undo.sync();
-                }
+                RollbackWriter.capture(journal, point, target, undo, (done, of) -> progress.accept(done, 2 * of));
             } catch (IOException e) {
                 // The target was not touched: back to where the operator started (replication stays stopped).
                 deleteTree(undoDir);
@@ -229,14 +220,9 @@ public final class RollbackService {
             }
         }
         writeState(disk, Phase.ROLLING, point, irreversible);
-        done[0] = total;
-        // Newest first, so the earliest before-image of each range (the content at the point) is written last.
-        journal.forEachImageAfter(point, true, r -> {
-            target.write(r.offset(), ByteBuffer.wrap(journal.image(r)));
-            done[0] += r.length();
-            progress.accept(done[0], 2 * total);
-        });
-        target.flush();
+        // Each changed sector once, with the earliest before-image after the point (the content at the point).
+        RollbackWriter.roll(journal, point, target, (done, of) -> progress.accept(of + done, 2 * of));
+        progress.accept(2 * size, 2 * size);
         writeState(disk, Phase.AT_POINT, point, irreversible);
         disk.setRecoveryState(DiskState.RECOVERING, "rolled back to seq " + point + (irreversible ? " (irreversible)" : "")
                 + "; 'mtagent commit' to keep it, or recover to another point or latest");
