@@ -16,7 +16,8 @@ import picocli.CommandLine.Option;
             "Kinds: crash-consistent, app-consistent and group tags sent by the process server; 'latest' (everything",
             "acknowledged), 'latest-processed' (applied to the target), 'latest-app-consistent'. Any time inside the",
             "retention window is a point too (give it as 2026-11-23T10:42:17Z). The earliest recoverable point is",
-            "shown: older ones were pruned by the retention policy.",
+            "shown: older ones were pruned by the retention policy. TESTED AT: when a test failover of the point",
+            "ended ('mtagent test-failover').",
             "",
             "A machine with several disks is crash-consistent only at GROUP points: recover all of its disks to the",
             "same group point (mtagent recover --group G --to NAME).",
@@ -59,22 +60,22 @@ final class PointsCommand implements Callable<Integer> {
             System.out.printf("disk %s%s; earliest recoverable: seq %s at %s%n", b.path("disk").asText(),
                     b.path("group").isTextual() ? " (group " + b.path("group").asText() + ")" : "",
                     e.path("seq").asText(), e.path("time").asText("?"));
-            System.out.printf("%-22s %-28s %12s  %s%n", "KIND", "TIME", "SEQ", "NAME");
+            System.out.printf("%-22s %-28s %12s  %-24s %s%n", "KIND", "TIME", "SEQ", "NAME", "TESTED AT");
             for (JsonNode p : b.path("points")) {
-                System.out.printf("%-22s %-28s %12d  %s%n", p.path("kind").asText(), p.path("time").asText("-"),
-                        p.path("seq").asLong(), p.path("name").asText());
+                System.out.printf("%-22s %-28s %12d  %-24s %s%n", p.path("kind").asText(), p.path("time").asText("-"),
+                        p.path("seq").asLong(), p.path("name").asText(), p.path("testedAt").asText("-"));
             }
         } else {
             System.out.printf("group %s: disks %s%n", b.path("group").asText(), b.path("disks").toString());
             b.path("earliest").fields().forEachRemaining(e -> System.out.printf("  %s earliest recoverable: seq %s"
                     + " at %s%n", e.getKey(), e.getValue().path("seq").asText(), e.getValue().path("time").asText("?")));
-            System.out.printf("%-8s %-28s %-30s %s%n", "KIND", "TIME", "NAME", "SEQ PER DISK");
+            System.out.printf("%-8s %-28s %-30s %-28s %s%n", "KIND", "TIME", "NAME", "TESTED AT", "SEQ PER DISK");
             for (JsonNode p : b.path("points")) {
                 StringBuilder seqs = new StringBuilder();
                 p.path("seqs").fields().forEachRemaining(e -> seqs.append(seqs.length() == 0 ? "" : ", ")
                         .append(e.getKey()).append('=').append(e.getValue().asLong()));
-                System.out.printf("%-8s %-28s %-30s %s%n", p.path("kind").asText(), p.path("time").asText("-"),
-                        p.path("name").asText(), seqs);
+                System.out.printf("%-8s %-28s %-30s %-28s %s%n", p.path("kind").asText(), p.path("time").asText("-"),
+                        p.path("name").asText(), p.path("testedAt").asText("-"), seqs);
             }
             if (b.path("points").isEmpty()) {
                 System.out.println("(no group point is held by every disk of the group yet)");

@@ -241,6 +241,15 @@ public final class AgentConfig {
     }
 
     /** Hash worker threads for resync checksums and online verify (all disks together). */
+    /** Where test failovers keep their scratch files: testfailover.scratch.dir, else state.dir/scratch. */
+    public Path testFailoverScratchDir() {
+        return values.get(TESTFAILOVER_SCRATCH_DIR).orElse(stateDir().resolve("scratch"));
+    }
+
+    public long testFailoverScratchMaxBytes() {
+        return values.get(TESTFAILOVER_SCRATCH_MAX_BYTES);
+    }
+
     public int resyncHashThreads() {
         return values.get(RESYNC_HASH_THREADS);
     }

@@ -106,10 +106,18 @@ public final class AgentConfigKeys {
                     + " created at start.");
     public static final ConfigKey<HostPort> NBD_LISTEN = ConfigKey.of("nbd.listen", ConfigType.HOST_PORT,
             new HostPort("127.0.0.1", 10809), Validator.any(),
-            "Address and port of the read-only NBD server that serves point-in-time views (test failover with"
-                    + " qemu-img, nbdcopy or nbd-client). Plain NBD on a loopback address only; on any other address"
+            "Address and port of the NBD server that serves point-in-time views (read by qemu-img, nbdcopy or"
+                    + " nbd-client; writable into a scratch file for a test failover). Plain NBD on a loopback address only; on any other address"
                     + " every client must upgrade with NBD_OPT_STARTTLS (the agent's certificate). Port 0 picks a"
                     + " free port (tests).");
+    public static final ConfigKey<Optional<Path>> TESTFAILOVER_SCRATCH_DIR = ConfigKey.of("testfailover.scratch.dir",
+            ConfigType.OPTIONAL_PATH, Optional.empty(), Validator.any(),
+            "Directory (volume) of the scratch files of test failovers: the writes of a test VM to a point served"
+                    + " writable over NBD, discarded when the test ends. Empty: <state.dir>/scratch.");
+    public static final ConfigKey<Long> TESTFAILOVER_SCRATCH_MAX_BYTES = ConfigKey.of("testfailover.scratch.max.bytes",
+            ConfigType.SIZE, 8L << 30, Validator.atLeast(1L << 20),
+            "Most bytes one test failover's disk may write to its scratch file (default 8GiB; 'mtagent test-failover"
+                    + " --scratch-cap' sets less for one test); further writes get ENOSPC, as from a full disk.");
 
     public static final ConfigKey<Long> RETENTION_SEGMENT_BYTES = ConfigKey.of("retention.segment.bytes",
             ConfigType.SIZE, 64L << 20, Validator.between(64L << 10, 1L << 30),
@@ -221,7 +229,8 @@ public final class AgentConfigKeys {
             RETENTION_MAX_BYTES, RETENTION_SPACE_POLICY, RETENTION_ALLOW_SHARED_VOLUME,
             CONTROL_LISTEN, CONTROL_OPEN_HEALTH, CONTROL_OPEN_METRICS, CONTROL_TOKEN_FILE, HEALTH_RPO_THRESHOLD,
             HEALTH_APP_CONSISTENT_FREQUENCY, CONFIGSERVER_URL, CONFIGSERVER_CA_FILE, CONFIGSERVER_FINGERPRINT,
-            HEARTBEAT_INTERVAL, EXPORT_DIRS, NBD_LISTEN, RESYNC_HASH_THREADS, RESYNC_HASH_RATE), List.of(DISKS));
+            HEARTBEAT_INTERVAL, EXPORT_DIRS, NBD_LISTEN, TESTFAILOVER_SCRATCH_DIR, TESTFAILOVER_SCRATCH_MAX_BYTES,
+            RESYNC_HASH_THREADS, RESYNC_HASH_RATE), List.of(DISKS));
 
     private AgentConfigKeys() {
     }

@@ -123,7 +123,7 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         if (!path.startsWith("/v1/")) {
             return error(HttpResponseStatus.NOT_FOUND, "no such path: " + path
                     + " (known: /health, /status, /metrics, /v1/disks, /v1/points, /v1/recover, /v1/commit,"
-                    + " /v1/export, /v1/verify, /v1/jobs, /v1/nbd)");
+                    + " /v1/export, /v1/verify, /v1/jobs, /v1/nbd, /v1/test-failover)");
         }
         if (!authorized) {
             return unauthorized();
@@ -179,6 +179,11 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                         return result(api.call(api::nbdList));
                     }
                     return post(method, () -> withBody(call, b -> api.call(() -> api.nbdStart(b))));
+                case "test-failover":
+                    if (method.equals(HttpMethod.GET)) {
+                        return result(api.call(api.testFailover()::list));
+                    }
+                    return post(method, () -> withBody(call, b -> api.call(() -> api.testFailover().start(b))));
                 default:
                     return null;
             }
@@ -190,6 +195,13 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                         + " in memory: the last " + Jobs.KEEP_FINISHED + " finished ones, until the agent restarts)")
                         : json(HttpResponseStatus.OK, job.document());
             });
+        }
+        if (parts.length == 2 && parts[0].equals("test-failover")) {
+            if (!method.equals(HttpMethod.DELETE)) {
+                return methodNotAllowed("DELETE");
+            }
+            String id = QueryStringDecoder.decodeComponent(parts[1]);
+            return result(api.call(() -> api.testFailover().end(id)));
         }
         if (parts.length == 2 && parts[0].equals("nbd")) {
             if (!method.equals(HttpMethod.DELETE)) {

@@ -7,11 +7,13 @@ import io.mtagent.agent.recovery.ExportPathPolicy;
 import io.mtagent.agent.recovery.ExportService;
 import io.mtagent.agent.recovery.NbdExport;
 import io.mtagent.agent.recovery.NbdServer;
+import io.mtagent.agent.recovery.TestFailovers;
 import io.mtagent.agent.recovery.ViewLease;
 import io.mtagent.agent.retention.PointCatalog;
 import io.mtagent.agent.retention.PointInTimeView;
 import io.mtagent.agent.retention.RecoveryPoint;
 import io.mtagent.agent.retention.RollbackService;
+import io.mtagent.agent.retention.TestedPoints;
 import io.mtagent.protocol.DiskState;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
@@ -57,7 +59,7 @@ final class RecoveryApi implements AutoCloseable {
     }
 
     /** An early refusal: becomes the response. */
-    private static final class Refusal extends RuntimeException {
+    static final class Refusal extends RuntimeException {
         final HttpResponseStatus status;
 
         Refusal(HttpResponseStatus status, String message) {
@@ -71,9 +73,18 @@ final class RecoveryApi implements AutoCloseable {
     /** NBD export name → the view that pins its point while it is published. */
     private final Map<String, PointInTimeView> published = new ConcurrentHashMap<>();
 
+    private final TestFailoverApi testFailover;
+
     RecoveryApi(Agent agent, Jobs jobs) {
         this.agent = agent;
         this.jobs = jobs;
+        this.testFailover = new TestFailoverApi(agent, this,
+                new TestFailovers(agent.nbdServer(), agent.config().testFailoverScratchDir()));
+    }
+
+    /** The test failover endpoints. */
+    TestFailoverApi testFailover() {
+        return testFailover;
     }
 
     /** Runs one call, turning refusals into their responses. */
@@ -95,8 +106,13 @@ final class RecoveryApi implements AutoCloseable {
             m.put("disk", d.id());
             m.put("group", agent.config().diskGroups().get(d.id()));
             List<Map<String, Object>> list = new ArrayList<>();
+            Map<Long, Instant> tested = tested(d);
             for (RecoveryPoint p : journaled(() -> PointCatalog.points(d))) {
-                list.add(point(p));
+                Map<String, Object> point = point(p);
+                if (tested.containsKey(p.seq())) {
+                    point.put("testedAt", tested.get(p.seq()).toString());
+                }
+                list.add(point);
             }
             m.put("points", list);
             m.put("earliest", earliest(d));
@@ -121,6 +137,18 @@ final class RecoveryApi implements AutoCloseable {
                 p.put("name", e.getKey());
                 p.put("time", iso(newest));
                 p.put("seqs", e.getValue());
+                Instant testedAt = null; // a group point is tested when every member's point is: the earliest time
+                for (ReplicatedDisk d : members) {
+                    Instant t = tested(d).get(e.getValue().get(d.id()));
+                    if (t == null) {
+                        testedAt = null;
+                        break;
+                    }
+                    testedAt = testedAt == null || t.isBefore(testedAt) ? t : testedAt;
+                }
+                if (testedAt != null) {
+                    p.put("testedAt", testedAt.toString());
+                }
                 list.add(p);
             }
             m.put("points", list);
@@ -133,6 +161,16 @@ final class RecoveryApi implements AutoCloseable {
             return Result.ok(m);
         }
         throw new Refusal(HttpResponseStatus.BAD_REQUEST, "give ?disk=ID or ?group=NAME");
+    }
+
+    /** When each point of {@code d} was test-failed-over ("tested at"); empty when none was. */
+    private static Map<Long, Instant> tested(ReplicatedDisk d) {
+        try {
+            return TestedPoints.read(d.journal().directory());
+        } catch (IOException e) {
+            throw new Refusal(HttpResponseStatus.INTERNAL_SERVER_ERROR, "cannot read the tested points of disk "
+                    + d.id() + ": " + e.getMessage());
+        }
     }
 
     static Map<String, Object> point(RecoveryPoint p) {
@@ -169,6 +207,9 @@ final class RecoveryApi implements AutoCloseable {
         String to = text(body, "to", true);
         boolean irreversible = body.path("irreversible").asBoolean(false);
         List<Target> targets = targets(body, to);
+        for (Target t : targets) {
+            testFailover.refuseUnderTest(t.disk());
+        }
         List<Map<String, Object>> plans = new ArrayList<>();
         for (Target t : targets) {
             Map<String, Object> p = new LinkedHashMap<>();
@@ -472,17 +513,22 @@ final class RecoveryApi implements AutoCloseable {
                         + e.getMessage(), e);
             }
         }));
-        var address = server.address();
-        String host = address.getAddress().isAnyLocalAddress() ? agent.config().agentName() : address.getHostString();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("name", name);
         m.put("disk", d.id());
         m.put("seq", seq);
         m.put("time", iso(PointCatalog.timestampOf(d, seq)));
         m.put("sizeBytes", anchor.size());
-        m.put("url", "nbd://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort() + "/" + name);
+        m.put("url", nbdUrl(name));
         m.put("stop", "DELETE /v1/nbd/" + name);
         return Result.ok(m);
+    }
+
+    /** The nbd:// URL of export {@code name} on the agent's NBD server. */
+    String nbdUrl(String name) {
+        var address = agent.nbdServer().address();
+        String host = address.getAddress().isAnyLocalAddress() ? agent.config().agentName() : address.getHostString();
+        return "nbd://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort() + "/" + name;
     }
 
     /** {@code DELETE /v1/nbd/<name>}: new clients are refused; connected ones read on until they disconnect. */
@@ -507,9 +553,10 @@ final class RecoveryApi implements AutoCloseable {
         return Result.ok(Map.of("exports", list));
     }
 
-    /** Stops publishing every view (the agent closes). */
+    /** Stops publishing every view and ends every test failover unrecorded (the agent closes). */
     @Override
     public void close() {
+        testFailover.tests().close();
         for (String name : List.copyOf(published.keySet())) {
             PointInTimeView v = published.remove(name);
             if (v != null) {
@@ -578,7 +625,7 @@ final class RecoveryApi implements AutoCloseable {
         }
     }
 
-    private ReplicatedDisk disk(String id) {
+    ReplicatedDisk disk(String id) {
         ReplicatedDisk d = agent.disks().byId(id);
         if (d == null) {
             for (var c : agent.disks().declared()) {
@@ -598,7 +645,7 @@ final class RecoveryApi implements AutoCloseable {
         return d;
     }
 
-    private List<ReplicatedDisk> members(String group) {
+    List<ReplicatedDisk> members(String group) {
         List<ReplicatedDisk> out = new ArrayList<>();
         for (var e : agent.config().diskGroups().entrySet()) {
             if (e.getValue().equals(group)) {
@@ -614,7 +661,7 @@ final class RecoveryApi implements AutoCloseable {
     }
 
     /** Resolves a point spec: a malformed one is 400, one the disk does not hold 409. */
-    private static RecoveryPoint resolve(ReplicatedDisk d, String spec) {
+    static RecoveryPoint resolve(ReplicatedDisk d, String spec) {
         if (!wellFormed(spec)) {
             throw new Refusal(HttpResponseStatus.BAD_REQUEST, "'" + spec + "' is not a point: use latest,"
                     + " latest-processed, latest-app, seq:N, tag:NAME or a time such as 2026-11-23T10:42:17Z");
@@ -644,7 +691,7 @@ final class RecoveryApi implements AutoCloseable {
         }
     }
 
-    private static <T> T journaled(java.util.function.Supplier<T> read) {
+    static <T> T journaled(java.util.function.Supplier<T> read) {
         try {
             return read.get();
         } catch (IllegalStateException e) {
@@ -652,7 +699,7 @@ final class RecoveryApi implements AutoCloseable {
         }
     }
 
-    private static String text(JsonNode body, String field, boolean required) {
+    static String text(JsonNode body, String field, boolean required) {
         JsonNode n = body.get(field);
         if (n == null || n.isNull() || n.asText().isEmpty()) {
             if (required) {

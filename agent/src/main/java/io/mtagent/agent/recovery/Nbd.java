@@ -1,7 +1,7 @@
 package io.mtagent.agent.recovery;
 
 /**
- * Constants of the NBD protocol (NetworkBlockDevice/nbd {@code doc/proto.md}) that this read-only server uses.
+ * Constants of the NBD protocol (NetworkBlockDevice/nbd {@code doc/proto.md}) that this server uses.
  * All fields on the wire are big-endian.
  */
 final class Nbd {
@@ -27,11 +27,15 @@ final class Nbd {
     static final int OPT_STARTTLS = 5;
     static final int OPT_INFO = 6;
     static final int OPT_GO = 7;
+    static final int OPT_STRUCTURED_REPLY = 8;
+    static final int OPT_LIST_META_CONTEXT = 9;
+    static final int OPT_SET_META_CONTEXT = 10;
 
     // Option reply types.
     static final int REP_ACK = 1;
     static final int REP_SERVER = 2;
     static final int REP_INFO = 3;
+    static final int REP_META_CONTEXT = 4;
     static final int REP_ERR_UNSUP = 0x80000001;
     static final int REP_ERR_POLICY = 0x80000002;
     static final int REP_ERR_INVALID = 0x80000003;
@@ -49,6 +53,7 @@ final class Nbd {
     static final int TFLAG_HAS_FLAGS = 1;
     static final int TFLAG_READ_ONLY = 1 << 1;
     static final int TFLAG_SEND_FLUSH = 1 << 2;
+    static final int TFLAG_SEND_WRITE_ZEROES = 1 << 6;
     static final int TFLAG_CAN_MULTI_CONN = 1 << 8;
 
     // Commands.
@@ -59,11 +64,37 @@ final class Nbd {
     static final int CMD_TRIM = 4;
     static final int CMD_CACHE = 5;
     static final int CMD_WRITE_ZEROES = 6;
+    static final int CMD_BLOCK_STATUS = 7;
+
+    // Command flags.
+    static final int CMD_FLAG_FUA = 1;
+    static final int CMD_FLAG_NO_HOLE = 1 << 1;
+    static final int CMD_FLAG_DF = 1 << 2;
+    static final int CMD_FLAG_REQ_ONE = 1 << 3;
+
+    /** Structured reply chunks (NBD_OPT_STRUCTURED_REPLY): magic, the DONE flag, the chunk types. */
+    static final int STRUCTURED_REPLY_MAGIC = 0x668e33ef;
+    static final int REPLY_FLAG_DONE = 1;
+    static final int REPLY_TYPE_NONE = 0;
+    static final int REPLY_TYPE_OFFSET_DATA = 1;
+    static final int REPLY_TYPE_OFFSET_HOLE = 2;
+    static final int REPLY_TYPE_BLOCK_STATUS = 5;
+    static final int REPLY_TYPE_ERROR = (1 << 15) + 1;
+
+    /** The one metadata context served: allocation as the view sees it (holes where it reads zeros). */
+    static final String META_BASE_ALLOCATION = "base:allocation";
+    static final int META_BASE_ALLOCATION_ID = 1;
+    /** base:allocation status bits. */
+    static final int STATE_HOLE = 1;
+    static final int STATE_ZERO = 1 << 1;
 
     // Error values of simple replies (Linux errno numbers, as the protocol defines them).
     static final int EPERM = 1;
     static final int EIO = 5;
+    static final int ENOMEM = 12;
     static final int EINVAL = 22;
+    static final int ENOSPC = 28;
+    static final int EOVERFLOW = 75;
     static final int ESHUTDOWN = 108;
 
     /** Block sizes advertised with NBD_INFO_BLOCK_SIZE; MAX is also the largest READ we serve. */

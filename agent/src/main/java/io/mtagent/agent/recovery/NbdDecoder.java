@@ -17,15 +17,16 @@ import java.util.List;
  *       whole payload → {@link Option}.</li>
  *   <li>{@code REQUEST_HEADER} (after {@link #enterTransmission}): the 28-byte request
  *       {@code u32 magic, u16 flags, u16 type, u64 handle, u64 offset, u32 length} → {@link Request}. The payload
- *       of a WRITE is skipped without buffering ({@code WRITE_SKIP}): the export is read-only, the session
- *       answers EPERM.</li>
+ *       of a WRITE to a writable export (a test failover) is gathered whole ({@code WRITE_DATA}, at most
+ *       {@link Nbd#MAX_PAYLOAD}) and delivered with it; on a read-only export, or when larger, it is skipped
+ *       without buffering ({@code WRITE_SKIP}) and the session answers EPERM or EINVAL.</li>
  *   <li>{@code DONE}: after a protocol error, NBD_CMD_DISC or NBD_OPT_ABORT every further byte is discarded.</li>
  * </ul>
  * Not thread-safe: used only on its channel's event loop. The session switches states from inside
  * {@code channelRead}, which Netty runs before decoding the next message, so the switch is exact.
  */
 final class NbdDecoder extends ByteToMessageDecoder {
-    private enum State { CLIENT_FLAGS, OPTION_HEADER, OPTION_DATA, OPTION_SKIP, REQUEST_HEADER, WRITE_SKIP, DONE }
+    private enum State { CLIENT_FLAGS, OPTION_HEADER, OPTION_DATA, OPTION_SKIP, REQUEST_HEADER, WRITE_DATA, WRITE_SKIP, DONE }
 
     record ClientFlags(int flags) {
     }
@@ -36,7 +37,14 @@ final class NbdDecoder extends ByteToMessageDecoder {
     record OversizeOption(int code, long length) {
     }
 
-    record Request(int flags, int type, long handle, long offset, long length) {
+    /**
+     * A transmission request; {@code data} is a WRITE's payload on a writable export (the receiver releases it),
+     * else null (a read-only export's WRITE payload and an oversize one are skipped unread).
+     */
+    record Request(int flags, int type, long handle, long offset, long length, ByteBuf data) {
+        Request(int flags, int type, long handle, long offset, long length) {
+            this(flags, type, handle, offset, length, null);
+        }
     }
 
     /** A violation that ends the connection (hard disconnect, as the protocol allows). */
@@ -49,6 +57,8 @@ final class NbdDecoder extends ByteToMessageDecoder {
     private State state = State.CLIENT_FLAGS;
     private int optionCode;
     private long remaining;
+    private boolean writable;
+    private Request pendingWrite;
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
@@ -105,9 +115,24 @@ final class NbdDecoder extends ByteToMessageDecoder {
                         in.readUnsignedInt());
                 if (r.type() == Nbd.CMD_WRITE && r.length() > 0) {
                     remaining = r.length();
+                    if (writable && r.length() <= Nbd.MAX_PAYLOAD) {
+                        // Kept until whole (at most MAX_PAYLOAD buffered); the session bounds what it queues.
+                        pendingWrite = r;
+                        state = State.WRITE_DATA;
+                        return;
+                    }
                     state = State.WRITE_SKIP;
                 }
                 out.add(r);
+            }
+            case WRITE_DATA -> {
+                if (in.readableBytes() >= remaining) {
+                    Request h = pendingWrite;
+                    pendingWrite = null;
+                    state = State.REQUEST_HEADER;
+                    out.add(new Request(h.flags(), h.type(), h.handle(), h.offset(), h.length(),
+                            in.readRetainedSlice((int) remaining)));
+                }
             }
             case WRITE_SKIP -> {
                 if (skip(in)) {
@@ -126,8 +151,12 @@ final class NbdDecoder extends ByteToMessageDecoder {
         return remaining == 0;
     }
 
-    /** Option haggling is over: the next bytes are transmission requests. */
-    void enterTransmission() {
+    /**
+     * Option haggling is over: the next bytes are transmission requests. On a {@code writable} export a WRITE's
+     * payload (up to {@link Nbd#MAX_PAYLOAD}) is delivered with its request; otherwise it is skipped unread.
+     */
+    void enterTransmission(boolean writable) {
+        this.writable = writable;
         state = State.REQUEST_HEADER;
     }
 

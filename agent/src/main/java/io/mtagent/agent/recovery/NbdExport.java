@@ -16,13 +16,20 @@ import java.util.concurrent.TimeoutException;
  * @param size bytes of the view (a multiple of 512)
  * @param opener opens a lease per connection; runs on a Netty event loop, so it must not block (no waiting
  *               for the applier: resolve the point before the export is added)
+ * @param writable whether clients may write (a test failover: its leases write to a scratch file); a read-only
+ *                 export refuses writes with EPERM
  */
-public record NbdExport(String name, String description, long size, Opener opener) {
+public record NbdExport(String name, String description, long size, Opener opener, boolean writable) {
 
     /** Opens the view for one connection; an exception refuses that client with the message. */
     @FunctionalInterface
     public interface Opener {
         ViewLease open() throws IOException;
+    }
+
+    /** A read-only export. */
+    public NbdExport(String name, String description, long size, Opener opener) {
+        this(name, description, size, opener, false);
     }
 
     public NbdExport {

@@ -13,14 +13,18 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Semaphore;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * One NBD client connection: fixed-newstyle option haggling on the event loop, then transmission with simple
- * replies, reads served on the server's read executor.
+ * One NBD client connection: fixed-newstyle option haggling on the event loop (with structured replies and the
+ * {@code base:allocation} metadata context when the client asks for them), then transmission: simple replies, or
+ * structured chunks once negotiated ({@link NbdReplies}); requests served on the server's read executor. Writes
+ * are taken only by a writable export (a test failover, whose lease writes to a capped scratch file).
  *
  * <p>Threading: options run on the channel's event loop. Transmission requests are queued and drained by one
  * task at a time on the read executor (so replies of one connection never race and a DISC is answered only after
@@ -34,8 +38,12 @@ import java.util.logging.Logger;
 final class NbdSession extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = Logger.getLogger(NbdSession.class.getName());
     private static final int MAX_QUEUED = 32;
-    private static final int TRANSMISSION_FLAGS = Nbd.TFLAG_HAS_FLAGS | Nbd.TFLAG_READ_ONLY | Nbd.TFLAG_SEND_FLUSH
+    /** Bytes of WRITE payloads queued before the connection stops reading (a write is at most 32 MiB). */
+    private static final long MAX_QUEUED_WRITE_BYTES = 64L << 20;
+    private static final int READ_ONLY_FLAGS = Nbd.TFLAG_HAS_FLAGS | Nbd.TFLAG_READ_ONLY | Nbd.TFLAG_SEND_FLUSH
             | Nbd.TFLAG_CAN_MULTI_CONN;
+    /** A test failover: writes, write-zeroes and flush; not multi-conn (its scratch is shared, its flush trivial). */
+    private static final int WRITABLE_FLAGS = Nbd.TFLAG_HAS_FLAGS | Nbd.TFLAG_SEND_FLUSH | Nbd.TFLAG_SEND_WRITE_ZEROES;
 
     private final NbdServer server;
     private final NbdDecoder decoder;
@@ -48,9 +56,14 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
     private Channel channel;
     private boolean noZeroes;
     private boolean tlsActive;
+    /** NBD_OPT_STRUCTURED_REPLY was acknowledged: every reply is a structured chunk. Read by the drain after. */
+    private volatile boolean structured;
+    /** NBD_OPT_SET_META_CONTEXT selected base:allocation: NBD_CMD_BLOCK_STATUS is served. */
+    private volatile boolean allocationContext;
 
     // Guarded by queue.
     private final ArrayDeque<NbdDecoder.Request> queue = new ArrayDeque<>();
+    private long queuedWriteBytes;
     private boolean draining;
     private boolean closed;
     private ViewLease lease;
@@ -126,8 +139,10 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
             case Nbd.OPT_LIST -> list(ctx, data);
             case Nbd.OPT_STARTTLS -> startTls(ctx, data);
             case Nbd.OPT_INFO, Nbd.OPT_GO -> infoOrGo(ctx, code, data);
+            case Nbd.OPT_STRUCTURED_REPLY -> structuredReply(ctx, data);
+            case Nbd.OPT_LIST_META_CONTEXT, Nbd.OPT_SET_META_CONTEXT -> metaContext(ctx, code, data);
             default -> optionReply(ctx, code, Nbd.REP_ERR_UNSUP, "option " + code + " is not supported by this"
-                    + " read-only server");
+                    + " server");
         }
     }
 
@@ -162,6 +177,47 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
             ctx.pipeline().addFirst("tls", tls.newHandler(ctx.alloc()));
             tlsActive = true;
         }
+    }
+
+    private void structuredReply(ChannelHandlerContext ctx, byte[] data) {
+        if (data.length != 0) {
+            optionReply(ctx, Nbd.OPT_STRUCTURED_REPLY, Nbd.REP_ERR_INVALID, "NBD_OPT_STRUCTURED_REPLY carries no data");
+            return;
+        }
+        structured = true;
+        optionReply(ctx, Nbd.OPT_STRUCTURED_REPLY, Nbd.REP_ACK, null);
+    }
+
+    /** NBD_OPT_LIST_META_CONTEXT / NBD_OPT_SET_META_CONTEXT: the one context is base:allocation. */
+    private void metaContext(ChannelHandlerContext ctx, int code, byte[] data) {
+        boolean list = code == Nbd.OPT_LIST_META_CONTEXT;
+        if (!list && !structured) {
+            optionReply(ctx, code, Nbd.REP_ERR_INVALID, "negotiate NBD_OPT_STRUCTURED_REPLY before"
+                    + " NBD_OPT_SET_META_CONTEXT");
+            return;
+        }
+        NbdMetaContextRequest request;
+        try {
+            request = NbdMetaContextRequest.parse(data);
+        } catch (IllegalArgumentException e) {
+            optionReply(ctx, code, Nbd.REP_ERR_INVALID, e.getMessage());
+            return;
+        }
+        if (server.find(request.exportName()) == null) {
+            optionReply(ctx, code, Nbd.REP_ERR_UNKNOWN, unknownExport(request.exportName()));
+            return;
+        }
+        Set<String> selected = request.selected(list);
+        for (String context : selected) {
+            byte[] name = context.getBytes(StandardCharsets.UTF_8);
+            ByteBuf payload = ctx.alloc().buffer(4 + name.length);
+            payload.writeInt(list ? 0 : Nbd.META_BASE_ALLOCATION_ID).writeBytes(name);
+            writeOptionReply(ctx, code, Nbd.REP_META_CONTEXT, payload);
+        }
+        if (!list) {
+            allocationContext = selected.contains(Nbd.META_BASE_ALLOCATION);
+        }
+        optionReply(ctx, code, Nbd.REP_ACK, null);
     }
 
     /** Parses {@code u32 name length, name, u16 n, n × u16 info type}; replies and, for GO, enters transmission. */
@@ -207,7 +263,7 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
             }
         }
         ByteBuf info = ctx.alloc().buffer(12);
-        info.writeShort(Nbd.INFO_EXPORT).writeLong(e.size()).writeShort(TRANSMISSION_FLAGS);
+        info.writeShort(Nbd.INFO_EXPORT).writeLong(e.size()).writeShort(transmissionFlags(e));
         writeOptionReply(ctx, code, Nbd.REP_INFO, info);
         ByteBuf blocks = ctx.alloc().buffer(14);
         blocks.writeShort(Nbd.INFO_BLOCK_SIZE).writeInt(Nbd.MIN_BLOCK).writeInt(Nbd.PREFERRED_BLOCK)
@@ -241,7 +297,7 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
             return;
         }
         ByteBuf reply = ctx.alloc().buffer(noZeroes ? 10 : 134);
-        reply.writeLong(e.size()).writeShort(TRANSMISSION_FLAGS);
+        reply.writeLong(e.size()).writeShort(transmissionFlags(e));
         if (!noZeroes) {
             reply.writeZero(124);
         }
@@ -249,13 +305,19 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
         enter(e, opened);
     }
 
+    private static int transmissionFlags(NbdExport e) {
+        return e.writable() ? WRITABLE_FLAGS : READ_ONLY_FLAGS;
+    }
+
     private void enter(NbdExport e, ViewLease opened) {
         synchronized (queue) {
             export = e;
             lease = opened;
         }
-        decoder.enterTransmission();
-        LOG.info(() -> "NBD client " + channel.remoteAddress() + " reads export " + e.name());
+        decoder.enterTransmission(e.writable() && opened.writable());
+        LOG.info(() -> "NBD client " + channel.remoteAddress() + (e.writable() ? " reads and writes" : " reads")
+                + " export " + e.name() + (structured ? " (structured replies" + (allocationContext
+                ? ", block status)" : ")") : ""));
     }
 
     private String unknownExport(String name) {
@@ -296,8 +358,15 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
             decoder.done();
         }
         synchronized (queue) {
+            if (closed) {
+                release(r);
+                return;
+            }
             queue.add(r);
-            if (queue.size() >= MAX_QUEUED) {
+            if (r.data() != null) {
+                queuedWriteBytes += r.data().readableBytes();
+            }
+            if (queue.size() >= MAX_QUEUED || queuedWriteBytes >= MAX_QUEUED_WRITE_BYTES) {
                 channel.config().setAutoRead(false);
             }
             if (draining) {
@@ -321,7 +390,11 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
                     }
                     return;
                 }
-                if (queue.size() < MAX_QUEUED / 2 && !channel.config().isAutoRead()) {
+                if (r.data() != null) {
+                    queuedWriteBytes -= r.data().readableBytes();
+                }
+                if (queue.size() < MAX_QUEUED / 2 && queuedWriteBytes < MAX_QUEUED_WRITE_BYTES / 2
+                        && !channel.config().isAutoRead()) {
                     channel.config().setAutoRead(true);
                 }
             }
@@ -333,7 +406,15 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
             } catch (RuntimeException e) {
                 LOG.log(Level.SEVERE, "NBD request failed unexpectedly; closing " + channel.remoteAddress(), e);
                 channel.close();
+            } finally {
+                release(r);
             }
+        }
+    }
+
+    private static void release(NbdDecoder.Request r) {
+        if (r.data() != null && r.data().refCnt() > 0) {
+            r.data().release();
         }
     }
 
@@ -341,8 +422,18 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
         switch (r.type()) {
             case Nbd.CMD_READ -> read(r);
             case Nbd.CMD_DISC -> channel.close();
-            case Nbd.CMD_FLUSH, Nbd.CMD_CACHE -> reply(r, 0); // nothing is ever written, so nothing to flush
-            case Nbd.CMD_WRITE, Nbd.CMD_TRIM, Nbd.CMD_WRITE_ZEROES -> reply(r, Nbd.EPERM);
+            case Nbd.CMD_FLUSH -> {
+                try {
+                    lease.flush();
+                    reply(r, 0);
+                } catch (IOException e) {
+                    reply(r, Nbd.EIO);
+                }
+            }
+            case Nbd.CMD_CACHE -> reply(r, 0);
+            case Nbd.CMD_WRITE, Nbd.CMD_WRITE_ZEROES -> write(r);
+            case Nbd.CMD_TRIM -> reply(r, lease.writable() ? 0 : Nbd.EPERM); // advisory: the data may stay
+            case Nbd.CMD_BLOCK_STATUS -> blockStatus(r);
             default -> reply(r, Nbd.EINVAL);
         }
     }
@@ -361,11 +452,10 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
         readBudget.acquire(span);
         boolean handedOver = false;
         try {
-            byte[] data = lease.view().read(start, span);
-            ByteBuf header = replyHeader(r, 0);
+            byte[] data = new byte[span];
+            lease.read(start, ByteBuffer.wrap(data));
             ByteBuf body = Unpooled.wrappedBuffer(data, (int) (r.offset() - start), length);
-            channel.write(header);
-            ChannelFuture f = channel.writeAndFlush(body);
+            ChannelFuture f = NbdReplies.data(channel, structured, r.handle(), r.offset(), body);
             handedOver = true;
             f.addListener(x -> readBudget.release(span));
             if (!channel.isWritable()) {
@@ -381,13 +471,55 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private void reply(NbdDecoder.Request r, int error) {
-        channel.writeAndFlush(replyHeader(r, error));
+    /** WRITE and WRITE_ZEROES: only a writable export (a test failover) takes them, into its scratch. */
+    private void write(NbdDecoder.Request r) {
+        if (!export.writable() || !lease.writable()) {
+            reply(r, Nbd.EPERM);
+            return;
+        }
+        if (r.offset() < 0 || r.length() > export.size() || r.offset() > export.size() - r.length()) {
+            reply(r, Nbd.ENOSPC); // the protocol's answer to a write past the end
+            return;
+        }
+        try {
+            if (r.type() == Nbd.CMD_WRITE_ZEROES) {
+                lease.writeZeroes(r.offset(), r.length());
+            } else if (r.data() == null) {
+                reply(r, structured ? Nbd.EOVERFLOW : Nbd.EINVAL); // larger than the advertised maximum: skipped
+                return;
+            } else {
+                lease.write(r.offset(), r.data().nioBuffer());
+            }
+            reply(r, 0);
+        } catch (ScratchFullException e) {
+            LOG.warning(() -> "NBD export " + export.name() + ": " + e.getMessage());
+            reply(r, Nbd.ENOSPC);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.WARNING, "NBD write to " + export.name() + " at " + r.offset() + "+" + r.length()
+                    + " failed", e);
+            reply(r, Nbd.EIO);
+        }
     }
 
-    private ByteBuf replyHeader(NbdDecoder.Request r, int error) {
-        ByteBuf b = channel.alloc().buffer(16);
-        return b.writeInt(Nbd.SIMPLE_REPLY_MAGIC).writeInt(error).writeLong(r.handle());
+    /** NBD_CMD_BLOCK_STATUS for base:allocation: holes where the view reads zeros. */
+    private void blockStatus(NbdDecoder.Request r) {
+        long size = export.size();
+        if (!structured || !allocationContext || r.length() == 0 || r.offset() < 0 || r.offset() > size - r.length()) {
+            reply(r, Nbd.EINVAL);
+            return;
+        }
+        try {
+            List<NbdBlockStatus.Descriptor> d = NbdBlockStatus.of(lease, size, r.offset(), r.length(),
+                    (r.flags() & Nbd.CMD_FLAG_REQ_ONE) != 0);
+            NbdReplies.blockStatus(channel, r.handle(), d);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.WARNING, "NBD block status of " + export.name() + " at " + r.offset() + " failed", e);
+            reply(r, Nbd.EIO);
+        }
+    }
+
+    private void reply(NbdDecoder.Request r, int error) {
+        NbdReplies.status(channel, structured, r.handle(), error);
     }
 
     // ------------------------------------------------------------------ lifecycle
@@ -396,7 +528,11 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
     public void channelInactive(ChannelHandlerContext ctx) {
         synchronized (queue) {
             closed = true;
+            for (NbdDecoder.Request r : queue) {
+                release(r);
+            }
             queue.clear();
+            queuedWriteBytes = 0;
             if (!draining) {
                 releaseLease();
             }
