@@ -68,6 +68,8 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
     private boolean closed;
     private ViewLease lease;
     private NbdExport export;
+    /** Block status answers of this connection (drain only, created on entering transmission). */
+    private NbdBlockStatus blockStatus;
 
     NbdSession(NbdServer server, NbdDecoder decoder, SslContext tls, boolean tlsRequired, Executor readExecutor,
                Semaphore readBudget) {
@@ -313,6 +315,7 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
         synchronized (queue) {
             export = e;
             lease = opened;
+            blockStatus = new NbdBlockStatus(opened, e.size());
         }
         decoder.enterTransmission(e.writable() && opened.writable());
         LOG.info(() -> "NBD client " + channel.remoteAddress() + (e.writable() ? " reads and writes" : " reads")
@@ -481,6 +484,7 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
             reply(r, Nbd.ENOSPC); // the protocol's answer to a write past the end
             return;
         }
+        blockStatus.invalidate();
         try {
             if (r.type() == Nbd.CMD_WRITE_ZEROES) {
                 lease.writeZeroes(r.offset(), r.length());
@@ -509,7 +513,7 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
             return;
         }
         try {
-            List<NbdBlockStatus.Descriptor> d = NbdBlockStatus.of(lease, size, r.offset(), r.length(),
+            List<NbdBlockStatus.Descriptor> d = blockStatus.of(r.offset(), r.length(),
                     (r.flags() & Nbd.CMD_FLAG_REQ_ONE) != 0);
             NbdReplies.blockStatus(channel, r.handle(), d);
         } catch (IOException | RuntimeException e) {

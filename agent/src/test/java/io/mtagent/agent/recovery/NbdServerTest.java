@@ -135,7 +135,7 @@ class NbdServerTest {
     void unknownOptionAndUnknownExportAreRefusedAndHagglingGoesOn() throws Exception {
         start(null);
         try (NbdTestClient c = connect()) {
-            c.option(8 /* NBD_OPT_STRUCTURED_REPLY */, new byte[0]);
+            c.option(11 /* NBD_OPT_EXTENDED_HEADERS */, new byte[0]);
             assertThat(c.optionReply().type()).isEqualTo(Nbd.REP_ERR_UNSUP);
             c.option(4242, new byte[] {1, 2, 3});
             assertThat(c.optionReply().type()).isEqualTo(Nbd.REP_ERR_UNSUP);
