@@ -39,8 +39,11 @@ public final class TestFailovers implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(TestFailovers.class.getName());
     static final String SCRATCH_SUFFIX = ".scratch";
 
-    /** One disk of a test: its point, the held view, the scratch over it, the NBD export serving it. */
-    public record Member(ReplicatedDisk disk, long seq, ScratchDisk scratch, String exportName) {
+    /**
+     * One disk of a test: its point, the scratch over the held view, the NBD export serving it, and a hold on the
+     * point's own record (so a tag under test stays listed by name, not only reachable as the earliest point).
+     */
+    public record Member(ReplicatedDisk disk, long seq, ScratchDisk scratch, String exportName, AutoCloseable hold) {
     }
 
     /** A running test. */
@@ -136,10 +139,15 @@ public final class TestFailovers implements AutoCloseable {
         }
         String name = NbdExport.nameOf(disk.id(), seq) + "+" + id;
         Path file = scratchDir.resolve(disk.id().replaceAll("[^A-Za-z0-9_.-]", "_") + "-" + id + SCRATCH_SUFFIX);
+        AutoCloseable hold = () -> { };
         try {
-            return new Member(disk, seq, new ScratchDisk(view, file, capBytes), name);
+            if (disk.journal() != null && seq > disk.journal().earliestSeq()) {
+                hold = disk.journal().lease(seq - 1);
+            }
+            return new Member(disk, seq, new ScratchDisk(view, file, capBytes), name, hold);
         } catch (IOException | RuntimeException e) {
             view.close();
+            release(hold);
             throw e;
         }
     }
@@ -235,7 +243,16 @@ public final class TestFailovers implements AutoCloseable {
                 LOG.log(Level.WARNING, "cannot delete the scratch file " + m.scratch().file(), e);
             } finally {
                 m.scratch().view().close();
+                release(m.hold());
             }
+        }
+    }
+
+    private static void release(AutoCloseable hold) {
+        try {
+            hold.close();
+        } catch (Exception e) {
+            throw new IllegalStateException(e); // a journal lease's release does not fail
         }
     }
 
