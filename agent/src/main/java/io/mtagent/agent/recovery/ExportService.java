@@ -47,7 +47,7 @@ public final class ExportService {
     /** Bytes per window read and written: large sequential I/O, bounded memory. */
     public static final int CHUNK_BYTES = 4 << 20;
     /** Windows read at once (plus the one being written): reads queued at the device while the last is written. */
-    static final int WINDOWS_IN_FLIGHT = 3;
+    static final int WINDOWS_IN_FLIGHT = 4;
     /** Zero detection unit: the file system's block, the smallest hole it keeps. */
     static final int HOLE_BYTES = 4096;
     private static final long REPORT_NANOS = 100_000_000L;

@@ -38,7 +38,7 @@ final class ImageRuns {
     /** Largest single journal read (a record larger than this is read on its own). */
     static final int MAX_RUN = 4 << 20;
     /** Journal reads under way at once for one call (a virtual disk serves queued reads faster). */
-    static final int RUNS_IN_FLIGHT = 4;
+    static final int RUNS_IN_FLIGHT = 8;
 
     private static final AlignedBufferPool BUFFERS = new AlignedBufferPool(AlignedBufferPool.DEFAULT_ALIGNMENT, 8);
     /** Threads for all journals: they only wait on reads; a call has at most RUNS_IN_FLIGHT - 1 of them. */
