@@ -5,6 +5,7 @@ import io.mtagent.agent.config.DiskConfig;
 import io.mtagent.agent.recovery.ExportPathPolicy;
 import io.mtagent.agent.recovery.ExportService;
 import io.mtagent.agent.recovery.ProgressBar;
+import io.mtagent.agent.retention.DiscardedHistory;
 import io.mtagent.agent.retention.PointInTimeView;
 import io.mtagent.agent.retention.RecoveryPoint;
 import io.mtagent.agent.retention.RetentionJournal;
@@ -90,6 +91,9 @@ final class ExportCommand implements Callable<Integer> {
         }
         System.out.printf("exporting disk %s at seq %d to %s (job %s, in the agent)%n", disk,
                 r.body().path("seq").asLong(), out.toAbsolutePath(), r.body().path("job").asText());
+        if (r.body().hasNonNull("warning")) {
+            System.out.println("WARNING: " + r.body().path("warning").asText());
+        }
         com.fasterxml.jackson.databind.JsonNode end = JobWatcher.await(client, r.body().path("job").asText());
         if (!end.path("state").asText().equals("done")) {
             System.err.println("mtagent: export failed: " + end.path("error").asText());
@@ -127,9 +131,13 @@ final class ExportCommand implements Callable<Integer> {
     }
 
     private long resolve(RetentionJournal journal) {
-        long last = journal.lastSeq();
+        long last = journal.discarded().liveAtOrBelow(journal.lastSeq());
         String spec = apiPoint();
         if (spec.startsWith("latest")) {
+            if (last < journal.earliestSeq()) {
+                throw new IllegalStateException("disk " + disk + " has no latest point (its history was discarded"
+                        + " and nothing was received since)");
+            }
             return last;
         }
         long seq;
@@ -140,16 +148,22 @@ final class ExportCommand implements Callable<Integer> {
                     + " need the running agent");
         } else {
             String tag = spec.substring(4);
-            List<RecoveryPoint> tags = journal.points().stream().filter(p -> p.name().equals(tag)).toList();
+            List<RecoveryPoint> tags = journal.points().stream()
+                    .filter(p -> p.name().equals(tag) && !journal.discarded().contains(p.seq())).toList();
             if (tags.isEmpty()) {
                 throw new IllegalStateException("no tag named '" + point + "' in the journal of disk " + disk
                         + "; give a sequence number, a tag name or 'latest'");
             }
             seq = tags.get(tags.size() - 1).seq();
         }
-        if (seq > last) {
-            throw new IllegalStateException("point " + seq + " is beyond the last applied write (seq " + last
-                    + "); start the agent so it applies the ingest log, then export again");
+        DiscardedHistory.Range gone = journal.discarded().rangeOf(seq);
+        if (gone != null) {
+            throw new IllegalStateException(DiscardedHistory.refusal(disk, seq, gone));
+        }
+        if (seq > last || seq < journal.earliestSeq()) {
+            throw new IllegalStateException("point " + seq + " is outside what the journal holds (seq "
+                    + journal.earliestSeq() + ".." + last + "); start the agent so it applies the ingest log, then"
+                    + " export again");
         }
         return seq;
     }

@@ -57,6 +57,9 @@ final class NbdCommand implements Callable<Integer> {
         String url = r.body().path("url").asText();
         System.out.printf("serving disk %s at seq %d (%s), read-only:%n  %s%n", r.body().path("disk").asText(),
                 r.body().path("seq").asLong(), r.body().path("time").asText("?"), url);
+        if (r.body().hasNonNull("warning")) {
+            System.out.println("WARNING: " + r.body().path("warning").asText());
+        }
         System.out.println("Copy it, for example:");
         System.out.println("  qemu-img convert -p -f raw -O raw '" + url + "' " + r.body().path("disk").asText()
                 + ".raw");

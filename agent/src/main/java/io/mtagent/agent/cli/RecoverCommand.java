@@ -72,6 +72,9 @@ final class RecoverCommand implements Callable<Integer> {
                     p.path("seq").isNumber() ? " (seq " + p.path("seq").asLong() + ", " + p.path("time").asText("?") + ")"
                             : "", p.path("action").asText());
         }
+        if (plan.body().hasNonNull("warning")) {
+            System.out.println("WARNING: " + plan.body().path("warning").asText());
+        }
         if (!yes && !confirm()) {
             return 1;
         }

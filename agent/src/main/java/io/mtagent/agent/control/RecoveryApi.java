@@ -9,6 +9,7 @@ import io.mtagent.agent.recovery.NbdExport;
 import io.mtagent.agent.recovery.NbdServer;
 import io.mtagent.agent.recovery.TestFailovers;
 import io.mtagent.agent.recovery.ViewLease;
+import io.mtagent.agent.retention.DiscardedHistory;
 import io.mtagent.agent.retention.PointCatalog;
 import io.mtagent.agent.retention.PointInTimeView;
 import io.mtagent.agent.retention.RecoveryPoint;
@@ -251,6 +252,9 @@ final class RecoveryApi implements AutoCloseable {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("irreversible", irreversible);
         m.put("plan", plans);
+        if (text(body, "disk", false) != null) {
+            putGroupWarning(m, targets.get(0).disk(), "recovering");
+        }
         if (body.path("dryRun").asBoolean(false)) {
             return Result.ok(m);
         }
@@ -351,7 +355,7 @@ final class RecoveryApi implements AutoCloseable {
         List<ReplicatedDisk> members = members(group);
         if (to.equals("latest")) {
             for (ReplicatedDisk d : members) {
-                out.add(rolledBack(d) ? new Target(d, -1, to) : new Target(d, d.lastDurableSeq(), to));
+                out.add(rolledBack(d) ? new Target(d, -1, to) : new Target(d, resolve(d, to).seq(), to));
             }
             return out;
         }
@@ -372,6 +376,29 @@ final class RecoveryApi implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Adds {@code "warning"} when {@code d} is one disk of a replication group handled alone: the machine is
+     * crash-consistent only at group points, so the other disks must be brought to the same group point.
+     */
+    private void putGroupWarning(Map<String, Object> m, ReplicatedDisk d, String what) {
+        String group = agent.config().diskGroups().get(d.id());
+        if (group == null) {
+            return;
+        }
+        List<String> others = new ArrayList<>();
+        agent.config().diskGroups().forEach((id, g) -> {
+            if (g.equals(group) && !id.equals(d.id())) {
+                others.add(id);
+            }
+        });
+        if (others.isEmpty()) {
+            return;
+        }
+        others.sort(null);
+        m.put("warning", what + " disk " + d.id() + " alone: it is one disk of replication group " + group
+                + " (with " + String.join(", ", others) + "), and " + GROUP_NOTE + " (--group " + group + ")");
+    }
+
     private static boolean rolledBack(ReplicatedDisk d) {
         try {
             String s = RollbackService.describe(d);
@@ -387,6 +414,10 @@ final class RecoveryApi implements AutoCloseable {
         if (seq < earliest) {
             throw new Refusal(HttpResponseStatus.CONFLICT, "disk " + d.id() + ": seq " + seq + " was pruned"
                     + " (earliest recoverable seq " + earliest + ")");
+        }
+        DiscardedHistory.Range gone = d.journal().discarded().rangeOf(seq);
+        if (gone != null) {
+            throw new Refusal(HttpResponseStatus.CONFLICT, DiscardedHistory.refusal(d.id(), seq, gone));
         }
     }
 
@@ -477,6 +508,7 @@ final class RecoveryApi implements AutoCloseable {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("job", job.id);
         m.put("seq", p.seq());
+        putGroupWarning(m, d, "exporting");
         return new Result(HttpResponseStatus.ACCEPTED, m);
     }
 
@@ -521,6 +553,7 @@ final class RecoveryApi implements AutoCloseable {
         m.put("sizeBytes", anchor.size());
         m.put("url", nbdUrl(name));
         m.put("stop", "DELETE /v1/nbd/" + name);
+        putGroupWarning(m, d, "serving");
         return Result.ok(m);
     }
 

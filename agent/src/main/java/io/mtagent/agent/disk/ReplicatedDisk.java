@@ -2,6 +2,7 @@ package io.mtagent.agent.disk;
 
 import io.mtagent.agent.resync.ResyncMarkers;
 import io.mtagent.agent.resync.ResyncStats;
+import io.mtagent.agent.retention.DiscardedHistory;
 import io.mtagent.agent.retention.PointInTimeView;
 import io.mtagent.agent.retention.RetentionJournal;
 import io.mtagent.agent.storage.Applier;
@@ -219,12 +220,12 @@ public final class ReplicatedDisk implements Closeable {
                 throw new IllegalStateException("disk " + id + " is rolled back to an earlier point: views are available"
                         + " again after 'mtagent commit' or a recover to latest");
             }
-            long ceiling = io.mtagent.agent.retention.RollbackService.committedCeiling(journal.directory());
-            if (point > ceiling) {
-                throw new IllegalStateException("disk " + id + " was committed at seq " + ceiling + "; later points are gone");
-            }
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
+        }
+        DiscardedHistory.Range gone = journal.discarded().rangeOf(point);
+        if (gone != null) {
+            throw new IllegalStateException(DiscardedHistory.refusal(id, point, gone));
         }
         if (point <= log.appliedSeq()) {
             return new PointInTimeView(target, journal, point);

@@ -36,11 +36,12 @@ public final class PointCatalog {
     public static List<RecoveryPoint> points(ReplicatedDisk disk) {
         List<RecoveryPoint> tags = tagsAndMarkers(disk);
         List<ResyncMarkers.Range> inside = ResyncMarkers.insideResync(tags);
+        DiscardedHistory discarded = requireJournal(disk).discarded();
         List<RecoveryPoint> out = new ArrayList<>();
         for (RecoveryPoint p : tags) {
             boolean tag = p.kind().ordinal() <= RecoveryPoint.Kind.GROUP.ordinal()
                     || p.kind() == RecoveryPoint.Kind.RESYNC_END;
-            if (tag && !ResyncMarkers.inside(inside, p.seq())) {
+            if (tag && !ResyncMarkers.inside(inside, p.seq()) && !discarded.contains(p.seq())) {
                 out.add(p);
             }
         }
@@ -50,12 +51,14 @@ public final class PointCatalog {
                 app = p;
             }
         }
-        long latest = disk.lastDurableSeq();
-        long applied = disk.appliedSeq();
-        if (!ResyncMarkers.inside(inside, latest)) {
+        // After a commit at an earlier point, "latest" is what the target holds: the point committed to.
+        long latest = discarded.liveAtOrBelow(disk.lastDurableSeq());
+        long applied = discarded.liveAtOrBelow(disk.appliedSeq());
+        long earliest = earliestSeq(disk);
+        if (latest >= earliest && !ResyncMarkers.inside(inside, latest)) {
             out.add(new RecoveryPoint(RecoveryPoint.Kind.LATEST, latest, timestampOf(disk, latest), "latest"));
         }
-        if (!ResyncMarkers.inside(inside, applied)) {
+        if (applied >= earliest && !ResyncMarkers.inside(inside, applied)) {
             out.add(new RecoveryPoint(RecoveryPoint.Kind.LATEST_PROCESSED, applied, timestampOf(disk, applied),
                     "latest processed"));
         }
@@ -93,10 +96,40 @@ public final class PointCatalog {
         return fromLog > 0 ? fromLog : requireJournal(disk).seqAtOrBefore(timestampMicros);
     }
 
-    /** The earliest recoverable point of the disk: its seq and time (time -1 when unknown). */
+    /**
+     * The earliest recoverable point of the disk: its seq and time (time -1 when unknown). After an attach of a
+     * target written outside the agent, the first seq after the discarded history.
+     */
     public static RecoveryPoint earliest(ReplicatedDisk disk) {
         RetentionJournal j = requireJournal(disk);
-        return new RecoveryPoint(RecoveryPoint.Kind.TIME, j.earliestSeq(), j.earliestTimestampMicros(), "earliest");
+        long seq = earliestSeq(disk);
+        long time = seq == j.earliestSeq() ? j.earliestTimestampMicros() : timestampOf(disk, seq);
+        return new RecoveryPoint(RecoveryPoint.Kind.TIME, seq, time, "earliest");
+    }
+
+    private static long earliestSeq(ReplicatedDisk disk) {
+        RetentionJournal j = requireJournal(disk);
+        long seq = j.earliestSeq();
+        DiscardedHistory.Range r;
+        while ((r = j.discarded().rangeOf(seq)) != null) {
+            seq = r.last() + 1;
+        }
+        return seq;
+    }
+
+    /**
+     * The window of times a point can be asked for: the source time of the earliest recoverable point (of the first
+     * write when nothing was pruned) and of the latest one; {@code null} when the disk holds no timed write.
+     */
+    public static long[] timeWindow(ReplicatedDisk disk) {
+        RecoveryPoint e = earliest(disk);
+        long from = e.timestampMicros();
+        if (from < 0) {
+            from = timestampOf(disk, e.seq() + 1);
+        }
+        long latest = requireJournal(disk).discarded().liveAtOrBelow(disk.lastDurableSeq());
+        long to = latest < 0 ? -1 : timestampOf(disk, latest);
+        return from < 0 || to < 0 ? null : new long[] {from, to};
     }
 
     /**
@@ -137,16 +170,41 @@ public final class PointCatalog {
             }
             return found;
         }
+        Instant t;
         try {
-            Instant t = Instant.parse(spec);
-            long micros = t.getEpochSecond() * 1_000_000L + t.getNano() / 1000;
-            long seq = seqAtTime(disk, micros);
-            check(disk, seq);
-            return new RecoveryPoint(RecoveryPoint.Kind.TIME, seq, micros, spec);
+            t = Instant.parse(spec);
         } catch (DateTimeParseException e) {
             throw new IllegalArgumentException("'" + spec + "' is not a point: use latest, latest-processed, latest-app,"
                     + " seq:N, tag:NAME or a time such as 2026-11-23T10:42:17Z");
         }
+        long micros = t.getEpochSecond() * 1_000_000L + t.getNano() / 1000;
+        checkInWindow(disk, spec, micros);
+        long seq = seqAtTime(disk, micros);
+        check(disk, seq);
+        return new RecoveryPoint(RecoveryPoint.Kind.TIME, seq, micros, spec);
+    }
+
+    /**
+     * Refuses a time outside the disk's window (before its earliest recoverable point, after its latest): a
+     * destructive command must not turn a typo into "the empty disk" or "latest".
+     */
+    private static void checkInWindow(ReplicatedDisk disk, String spec, long micros) {
+        long[] window = timeWindow(disk);
+        if (window == null) {
+            throw new IllegalArgumentException("disk " + disk.id() + " holds no recovery point with a time yet, so '"
+                    + spec + "' cannot be resolved; use latest or seq:N");
+        }
+        if (micros < window[0] || micros > window[1]) {
+            throw new IllegalArgumentException("disk " + disk.id() + ": " + spec + " is " + (micros < window[0]
+                    ? "before the earliest" : "after the latest") + " recoverable point; the disk can be recovered"
+                    + " to a time in [" + iso(window[0]) + ", " + iso(window[1]) + "] ("
+                    + (micros < window[0] ? "retention holds nothing older" : "for the newest state use latest") + ")");
+        }
+    }
+
+    private static String iso(long micros) {
+        return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1000)
+                .toString();
     }
 
     private static void check(ReplicatedDisk disk, long seq) {
@@ -158,6 +216,10 @@ public final class PointCatalog {
         if (seq > disk.lastDurableSeq()) {
             throw new IllegalArgumentException("disk " + disk.id() + ": seq " + seq + " is beyond the latest ("
                     + disk.lastDurableSeq() + ")");
+        }
+        DiscardedHistory.Range gone = requireJournal(disk).discarded().rangeOf(seq);
+        if (gone != null) {
+            throw new IllegalArgumentException(DiscardedHistory.refusal(disk.id(), seq, gone));
         }
         for (ResyncMarkers.Range r : insideResync(disk)) {
             if (r.contains(seq)) {

@@ -82,6 +82,8 @@ public final class RetentionJournal implements Closeable {
     private long prunedThroughTimestamp = -1;
     private long lastSeq;
     private long syncedSeq;
+    /** The branches of the history that are gone (read at open, replaced by {@link #discard}). */
+    private volatile DiscardedHistory discarded;
 
     private io.mtagent.agent.storage.DirectoryLock lock;
 
@@ -129,6 +131,7 @@ public final class RetentionJournal implements Closeable {
 
     private void recover() throws IOException {
         readPrunedMark();
+        discarded = DiscardedHistory.load(dir);
         long[] cp = readCheckpoint();
         List<Path> files;
         try (Stream<Path> s = Files.list(dir)) {
@@ -820,6 +823,16 @@ public final class RetentionJournal implements Closeable {
         }
         prunedThrough = bb.getLong(0);
         prunedThroughTimestamp = bb.getLong(8);
+    }
+
+    /** The discarded branches of the disk's recovery history. */
+    public DiscardedHistory discarded() {
+        return discarded;
+    }
+
+    /** Adds a discarded range; durable when this returns. */
+    public synchronized void discard(DiscardedHistory.Range range) throws IOException {
+        discarded = discarded.with(range);
     }
 
     /** Highest journaled sequence number (durable only after {@link #sync()}). */

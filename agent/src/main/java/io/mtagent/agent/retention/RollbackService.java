@@ -49,7 +49,6 @@ public final class RollbackService {
     private static final Logger LOG = Logger.getLogger(RollbackService.class.getName());
     static final String STATE_FILE = "rollback.state";
     static final String UNDO_DIR = "undo";
-    static final String COMMITTED_FILE = "rollback.committed";
     /** Space kept free on the retention volume beyond the undo journal's size. */
     private static final long SPACE_MARGIN = 16L << 20;
 
@@ -90,6 +89,10 @@ public final class RollbackService {
         if (point < journal.earliestSeq() || point > disk.lastDurableSeq()) {
             throw new IllegalStateException("disk " + disk.id() + ": seq " + point + " is not a recoverable point (earliest "
                     + journal.earliestSeq() + ", latest " + disk.lastDurableSeq() + ")");
+        }
+        DiscardedHistory.Range gone = journal.discarded().rangeOf(point);
+        if (gone != null) {
+            throw new IllegalStateException(DiscardedHistory.refusal(disk.id(), point, gone));
         }
         Properties st = readState(disk);
         if (st != null && Phase.valueOf(st.getProperty("phase")) != Phase.AT_LATEST) {
@@ -132,11 +135,17 @@ public final class RollbackService {
     public static void resume(ReplicatedDisk disk) throws IOException {
         Properties st = readState(disk);
         if (st == null) {
+            finishCommittedState(disk);
             return;
         }
         Phase phase = Phase.valueOf(st.getProperty("phase"));
         long point = Long.parseLong(st.getProperty("point"));
         boolean irreversible = Boolean.parseBoolean(st.getProperty("irreversible"));
+        if (phase == Phase.AT_POINT && committedAt(disk, point)) {
+            LOG.warning("disk " + disk.id() + ": finishing the commit at seq " + point + " a restart interrupted");
+            commit(disk);
+            return;
+        }
         disk.applier().setPaused(true);
         switch (phase) {
             case CAPTURING, ROLLING -> {
@@ -282,13 +291,14 @@ public final class RollbackService {
             // rolled back, so this is a commit at latest (the power-loss test left disks needs-resync this way).
             phase = Phase.AT_LATEST;
         }
+        if (phase == Phase.AT_POINT) {
+            // The decision: the branch (point, latest] is gone, durably, before anything else changes. A restart
+            // that finds this range and a state file still at this point finishes the commit (resume).
+            journal(disk).discard(new DiscardedHistory.Range(point + 1, disk.lastDurableSeq(), point,
+                    DiscardedHistory.Cause.COMMIT));
+        }
         deleteTree(journal(disk).directory().resolve(UNDO_DIR));
         releasePoint(journal(disk));
-        if (phase == Phase.AT_POINT) {
-            // The target now is the disk at `point`: later points are gone, earlier ones stay viewable.
-            AtomicFile.write(journal(disk).directory().resolve(COMMITTED_FILE),
-                    Long.toString(point).getBytes(StandardCharsets.UTF_8));
-        }
         Files.deleteIfExists(journal(disk).directory().resolve(STATE_FILE));
         // Durable before the new state is: else a power cut brings the state file back and the next start pauses
         // the applier of a disk it reports protected (found by the power-loss test).
@@ -311,10 +321,30 @@ public final class RollbackService {
         return Phase.valueOf(p.getProperty("phase")) != Phase.AT_LATEST;
     }
 
-    /** After a commit at an earlier point: the highest seq the target still reflects (views above it are gone). */
-    public static long committedCeiling(java.nio.file.Path journalDir) throws IOException {
-        Path f = journalDir.resolve(COMMITTED_FILE);
-        return Files.exists(f) ? Long.parseLong(Files.readString(f, StandardCharsets.UTF_8).trim()) : Long.MAX_VALUE;
+    /** True when the discarded history records the commit at {@code point} of everything the disk received. */
+    private static boolean committedAt(ReplicatedDisk disk, long point) {
+        DiscardedHistory.Range r = journal(disk).discarded().rangeOf(point + 1);
+        return r != null && r.cause() == DiscardedHistory.Cause.COMMIT && r.at() == point
+                && r.last() >= disk.lastDurableSeq();
+    }
+
+    /**
+     * A disk persisted as recovering without a rollback state: the commit deleted the state file but a restart
+     * came before the disk's new state was persisted. The discarded history says where it committed.
+     */
+    private static void finishCommittedState(ReplicatedDisk disk) {
+        if (disk.state() != DiskState.RECOVERING) {
+            return;
+        }
+        long latest = disk.lastDurableSeq();
+        DiscardedHistory.Range r = journal(disk).discarded().rangeOf(latest);
+        boolean atPoint = r != null && r.cause() == DiscardedHistory.Cause.COMMIT && r.last() == latest;
+        LOG.warning("disk " + disk.id() + ": finishing the commit" + (atPoint ? " at seq " + r.at() : " at latest")
+                + " a restart interrupted");
+        disk.setRecoveryState(atPoint ? DiskState.NEEDS_RESYNC : DiskState.PROTECTED, atPoint
+                ? "recovery committed at seq " + r.at() + ": the target no longer matches the source; resync it"
+                : "recovery committed at latest; replicating");
+        disk.applier().setPaused(false);
     }
 
     /** "at-point seq N", "at-latest", "rolling" … for status; null when no recovery is in progress. */
