@@ -104,7 +104,7 @@ class RollbackTest {
             assertTargets(workload.groupImages.get(points.get(2)), "committed at " + points.get(2));
             long committed = PointCatalog.groupPoints(group(agent)).get(points.get(2)).get("disk-0");
             assertThatThrownBy(() -> group(agent).get(0).view(committed + 1, Duration.ofSeconds(1)).close())
-                    .hasMessageContaining("later points are gone");
+                    .hasMessageContaining("discarded branch");
             try (PointInTimeView v = group(agent).get(0).view(committed, Duration.ofSeconds(5))) {
                 assertThat(v.read(0, DISK_BYTES)).isEqualTo(workload.groupImages.get(points.get(2)).get(0));
             }
