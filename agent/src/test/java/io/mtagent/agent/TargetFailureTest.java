@@ -101,11 +101,13 @@ class TargetFailureTest {
         }
         assertThat(Arrays.equals(Files.readAllBytes(TestAgents.target(dir, 1)), model1)).isTrue();
 
-        // The device is repaired: the agent restarts, stays "failed" (persisted; the operator clears it) but the
-        // ingest log still held every acked write, and the applier brings the target up to them.
+        // The device is repaired: the agent restarts, checks the failed disk's target, finds it working, returns
+        // the disk to service, and the ingest log still held every acked write: the applier brings the target up.
         try (Agent agent = TestAgents.start(s)) {
             TestAgents.awaitApplied(agent, Duration.ofSeconds(30));
-            assertThat(agent.disks().byId("disk-0").state()).isEqualTo(DiskState.FAILED);
+            ReplicatedDisk back = agent.disks().byId("disk-0");
+            assertThat(back.state()).as(back.stateReason()).isEqualTo(DiskState.PROTECTED);
+            assertThat(back.stateReason()).contains("working again");
         }
         assertThat(Arrays.equals(Files.readAllBytes(TestAgents.target(dir, 0)), model0))
                 .as("every acked write of the failed disk reached the target after repair").isTrue();

@@ -22,13 +22,11 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.TimeoutException;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -45,7 +43,6 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     private static final Logger LOG = Logger.getLogger(ControlHandler.class.getName());
     private static final String JSON = "application/json; charset=utf-8";
     static final String PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8";
-    private static final Duration RELEASE_TIMEOUT = Duration.ofMinutes(5);
     /** Named here so they answer 501 with the reason, not 404. */
     private static final List<String> NOT_OFFERED = List.of();
 
@@ -144,14 +141,18 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         if (parts.length == 2 && parts[0].equals("disks") && parts[1].equals("rescan")) {
             return post(method, this::rescan);
         }
+        DiskControlApi disks = new DiskControlApi(c.agent(), c.jobs());
         if (parts.length == 3 && parts[0].equals("disks") && parts[2].equals("release")) {
-            return post(method, () -> release(parts[1]));
+            return post(method, () -> result(disks.release(parts[1])));
         }
         if (parts.length == 3 && parts[0].equals("disks") && parts[2].equals("attach")) {
-            return post(method, () -> attach(parts[1]));
+            return post(method, () -> withBody(call, b -> disks.attach(parts[1], b)));
+        }
+        if (parts.length == 3 && parts[0].equals("disks") && parts[2].equals("clear-failure")) {
+            return post(method, () -> result(disks.clearFailure(parts[1])));
         }
         if (parts.length == 3 && parts[0].equals("disks") && List.of("pause", "resume", "request-resync").contains(parts[2])) {
-            return post(method, () -> replicationState(parts[1], parts[2]));
+            return post(method, () -> result(disks.replicationState(parts[1], parts[2])));
         }
         return error(HttpResponseStatus.NOT_FOUND, "no such path: " + path);
     }
@@ -255,52 +256,6 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         }
         return new Reply(HttpResponseStatus.OK, PROMETHEUS, c.prometheus().scrape().getBytes(StandardCharsets.UTF_8),
                 Map.of());
-    }
-
-    private Reply release(String id) {
-        try {
-            boolean done = c.agent().disks().release(id, RELEASE_TIMEOUT);
-            return json(HttpResponseStatus.OK, Map.of("disk", id, "state", "released", "changed", done));
-        } catch (IllegalArgumentException e) {
-            return error(HttpResponseStatus.NOT_FOUND, e.getMessage());
-        } catch (TimeoutException e) {
-            return error(HttpResponseStatus.SERVICE_UNAVAILABLE, "disk " + id + " did not finish applying within "
-                    + RELEASE_TIMEOUT.toMinutes() + " min (" + e.getMessage() + "); it refuses new streams, retry");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return error(HttpResponseStatus.SERVICE_UNAVAILABLE, "interrupted: the agent is shutting down");
-        } catch (java.io.IOException | IllegalStateException e) {
-            return error(HttpResponseStatus.INTERNAL_SERVER_ERROR, "releasing disk " + id + " failed: " + e.getMessage());
-        }
-    }
-
-    /**
-     * Operator switches of a disk's replication (SPEC.md §12.2): pause / resume applying, or request a resync
-     * (the disk becomes needs-resync with the reason "operator request"; the process server then resyncs it).
-     */
-    private Reply replicationState(String id, String action) {
-        io.mtagent.agent.disk.ReplicatedDisk d = c.agent().disks().byId(id);
-        if (d == null) {
-            return error(HttpResponseStatus.NOT_FOUND, "no disk '" + id + "' on this agent");
-        }
-        switch (action) {
-            case "pause" -> d.setPaused(true, "paused by the operator (control API)");
-            case "resume" -> d.setPaused(false, "resumed by the operator (control API)");
-            default -> d.requestResync("operator request (control API)");
-        }
-        return json(HttpResponseStatus.OK, Map.of("disk", id, "state", d.state().label(), "reason", d.stateReason()));
-    }
-
-    private Reply attach(String id) {
-        try {
-            boolean done = c.agent().disks().reattach(id);
-            return json(HttpResponseStatus.OK, Map.of("disk", id, "state",
-                    c.agent().disks().byId(id).state().label(), "changed", done));
-        } catch (IllegalArgumentException e) {
-            return error(HttpResponseStatus.NOT_FOUND, e.getMessage());
-        } catch (java.io.IOException | RuntimeException e) {
-            return error(HttpResponseStatus.INTERNAL_SERVER_ERROR, "attaching disk " + id + " failed: " + e.getMessage());
-        }
     }
 
     private Reply rescan() {

@@ -8,14 +8,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Long control operations (recover, export) run as jobs on a small executor, so a control request returns at
+ * Control operations that can wait (recover, export, verify, release, clear-failure) run as jobs, so a request returns at
  * once (202 with the job id) and the operator polls {@code GET /v1/jobs/<id>} or {@code /status}.
  *
  * <p>One operation at a time per disk: {@link #lock} claims a set of disks or refuses with {@link Busy} (409),
@@ -28,6 +29,8 @@ import java.util.logging.Logger;
 final class Jobs implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Jobs.class.getName());
     static final int KEEP_FINISHED = 50;
+    /** Jobs running at once; more wait in line. */
+    static final int MAX_RUNNING = 8;
 
     /** A disk is taken by another operation. */
     static final class Busy extends Exception {
@@ -108,11 +111,20 @@ final class Jobs implements AutoCloseable {
         }
     }
 
-    private final ExecutorService executor = Executors.newFixedThreadPool(2, r -> {
-        Thread t = new Thread(r, "control-job");
-        t.setDaemon(true);
-        return t;
-    });
+    /**
+     * Jobs of different disks run side by side (one per disk at a time, by the claims), so a job that waits (a
+     * release of a paused disk) never holds up another disk's rollback; idle threads end.
+     */
+    private final ThreadPoolExecutor executor = new ThreadPoolExecutor(MAX_RUNNING, MAX_RUNNING, 30, TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(), r -> {
+                Thread t = new Thread(r, "control-job");
+                t.setDaemon(true);
+                return t;
+            });
+
+    Jobs() {
+        executor.allowCoreThreadTimeOut(true);
+    }
     private final AtomicLong ids = new AtomicLong();
     /** Jobs ended since start, by outcome (metrics: the finished list above is trimmed). */
     private final AtomicLong doneCount = new AtomicLong();
@@ -238,7 +250,7 @@ final class Jobs implements AutoCloseable {
         // Let a short job end; a long rollback is interrupted and finished by the next start (its phases persist).
         executor.shutdown();
         try {
-            executor.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+            executor.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

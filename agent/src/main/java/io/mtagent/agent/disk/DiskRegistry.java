@@ -8,6 +8,7 @@ import io.mtagent.agent.storage.ApplyStage;
 import io.mtagent.agent.storage.DiskStateStore;
 import io.mtagent.agent.storage.IngestLog;
 import io.mtagent.agent.storage.IngestLogOptions;
+import io.mtagent.agent.retention.DiscardedHistory;
 import io.mtagent.agent.retention.JournalingApplyStage;
 import io.mtagent.agent.retention.RetentionJournal;
 import io.mtagent.agent.retention.RollbackService;
@@ -200,6 +201,9 @@ public final class DiskRegistry implements Closeable {
             disk.attach(b);
         }
         applier.onFailure(t -> disk.markFailed(failureReason(target, t)));
+        if (disk.state() == io.mtagent.protocol.DiskState.FAILED) {
+            recheckFailed(disk, "at start");
+        }
         if (journal != null && RollbackService.rolledBack(journal.directory())) {
             // A rollback was in progress or not yet committed: the target is not at latest, so the applier must not
             // write on it; the agent finishes the rollback (RollbackService.resume) after start.
@@ -212,44 +216,120 @@ public final class DiskRegistry implements Closeable {
     }
 
     /**
-     * Releases a disk (control API): refuses new opens, fences the stream that owns it, makes everything accepted
-     * durable, waits until the applier wrote it all to the target, then closes applier, ingest log and target so
-     * the device can be detached. The disk stays declared; {@link #reattach} opens it again.
-     *
-     * @return false if the disk was already released
-     * @throws IllegalArgumentException if no such disk is declared
+     * A failed disk's target is checked ({@link TargetCheck}); when it works, the failure is cleared and the applier
+     * applies the acknowledged writes the ingest log kept. Before the applier starts.
      */
-    public boolean release(String id, Duration timeout) throws IOException, InterruptedException, TimeoutException {
-        synchronized (mutation) {
-            requireDeclared(id);
-            ReplicatedDisk disk = byId.get(id);
-            if (disk == null) {
-                return false;
-            }
-            disk.beginRelease();
-            disk.quiesce(timeout);
-            byId.remove(id);
-            disk.close();
-            LOG.info(() -> "disk " + id + " released: applied up to seq " + disk.appliedSeq() + ", target closed");
-            return true;
+    private static void recheckFailed(ReplicatedDisk disk, String when) {
+        String was = disk.stateReason();
+        String problem = TargetCheck.problem(disk.target());
+        if (problem != null) {
+            disk.markFailedAgain("target checked " + when + " and still failing: " + problem + " (failed first: "
+                    + was + ")");
+            return;
         }
+        long backlog = disk.lastDurableSeq() - disk.appliedSeq();
+        disk.clearFailure("target checked " + when + " and working again; applying the " + backlog
+                + " acknowledged records the ingest log kept (had failed: " + was + ")");
     }
 
     /**
-     * Opens a released disk again.
+     * Releases a disk (control API): refuses new opens, fences the stream that owns it, makes everything accepted
+     * durable, waits until the applier wrote it all to the target, then closes applier, ingest log and target so
+     * the device can be detached. The disk stays declared; {@link #reattach} opens it again. The wait happens
+     * outside the registry's lock, so other disks can be released, attached or rescanned meanwhile; a failed disk
+     * is closed without waiting (its ingest log keeps every acknowledged write). When the wait fails, the disk takes
+     * streams again.
+     *
+     * @return false if the disk was already released
+     * @throws IllegalArgumentException if no such disk is declared
+     * @throws IllegalStateException if it is already being released
+     */
+    public boolean release(String id, Duration timeout) throws IOException, InterruptedException, TimeoutException {
+        ReplicatedDisk disk;
+        synchronized (mutation) {
+            requireDeclared(id);
+            disk = byId.get(id);
+            if (disk == null) {
+                return false;
+            }
+            if (disk.releasing()) {
+                throw new IllegalStateException("disk " + id + " is already being released");
+            }
+            disk.beginRelease();
+        }
+        try {
+            if (disk.state() != io.mtagent.protocol.DiskState.FAILED) {
+                disk.quiesce(timeout);
+            }
+        } catch (IOException | InterruptedException | TimeoutException | RuntimeException e) {
+            disk.cancelRelease();
+            throw e;
+        }
+        synchronized (mutation) {
+            byId.remove(id, disk);
+            disk.close();
+        }
+        LOG.info(() -> "disk " + id + " released: applied up to seq " + disk.appliedSeq() + ", target closed");
+        return true;
+    }
+
+    /**
+     * Opens a released disk again. With {@code writtenOutside} (the machine ran on the target while it was
+     * released, as in failover and failback), the journal holds no before-image of those writes: every earlier
+     * point is discarded ({@link DiscardedHistory}) and the disk is needs-resync, so the source brings it in line
+     * before it is protected again.
      *
      * @return false if it was not released
      * @throws IllegalArgumentException if no such disk is declared
      */
-    public boolean reattach(String id) throws IOException {
+    public boolean reattach(String id, boolean writtenOutside) throws IOException {
         synchronized (mutation) {
             DiskConfig d = requireDeclared(id);
             if (byId.containsKey(id)) {
                 return false;
             }
-            byId.put(id, openDisk(d));
-            LOG.info(() -> "disk " + id + " attached again");
+            ReplicatedDisk disk = openDisk(d);
+            byId.put(id, disk);
+            if (writtenOutside) {
+                long latest = disk.lastDurableSeq();
+                if (disk.journal() != null) {
+                    disk.journal().discard(new DiscardedHistory.Range(0, latest, 0,
+                            DiscardedHistory.Cause.WRITTEN_OUTSIDE));
+                }
+                disk.requestResync("attached after the target was written outside the agent (released at seq "
+                        + latest + "): its earlier points are gone; resync it from the source");
+            }
+            LOG.info(() -> "disk " + id + " attached again" + (writtenOutside ? " (written outside the agent)" : ""));
             return true;
+        }
+    }
+
+    /**
+     * Clears a disk's failure after a repair (control API): closes the failed disk (its ingest log keeps every
+     * acknowledged write), opens it again, checks the target, and when it works the applier applies the backlog.
+     *
+     * @return the disk as opened again (still failed, with the check's reason, if the target still fails)
+     * @throws IllegalArgumentException if no such disk is open
+     * @throws IllegalStateException if the disk is not failed
+     */
+    public ReplicatedDisk reopenFailed(String id) throws IOException {
+        synchronized (mutation) {
+            DiskConfig d = requireDeclared(id);
+            ReplicatedDisk disk = byId.get(id);
+            if (disk == null) {
+                throw new IllegalArgumentException("disk " + id + " is released; attach it (a failed target is checked"
+                        + " when it is opened)");
+            }
+            if (disk.state() != io.mtagent.protocol.DiskState.FAILED) {
+                throw new IllegalStateException("disk " + id + " is " + disk.state().label() + ", not failed: nothing"
+                        + " to clear");
+            }
+            disk.beginRelease();
+            byId.remove(id, disk);
+            disk.close();
+            ReplicatedDisk fresh = openDisk(d); // checks the target (recheckFailed) before its applier starts
+            byId.put(id, fresh);
+            return fresh;
         }
     }
 

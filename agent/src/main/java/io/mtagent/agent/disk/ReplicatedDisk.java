@@ -533,6 +533,27 @@ public final class ReplicatedDisk implements Closeable {
         return released;
     }
 
+    /** Undoes {@link #beginRelease} when the release could not finish: the disk takes streams again. */
+    public synchronized void cancelRelease() {
+        released = false;
+    }
+
+    /**
+     * The operator (or the check at start) found the target working again: a failed disk returns to the state its
+     * persisted record implies (a resync in progress, or protected) and its applier applies what the ingest log
+     * holds. No effect unless the disk is failed.
+     */
+    public synchronized void clearFailure(String why) {
+        if (state != DiskState.FAILED) {
+            return;
+        }
+        state = resync == null ? DiskState.PROTECTED
+                : resync.startSeq() <= 1 ? DiskState.INITIAL_SYNC : DiskState.RESYNCING;
+        reason = why;
+        LOG.warning(() -> "disk " + id + " is now " + state.label() + ": " + why);
+        persist();
+    }
+
     /**
      * Release step 2: makes everything accepted durable and waits until the applier wrote it to the target.
      *
@@ -607,6 +628,17 @@ public final class ReplicatedDisk implements Closeable {
             reason = why;
             LOG.warning(() -> "disk " + id + " is now needs-resync: " + why);
             persist();
+        }
+    }
+
+    /** A failed disk's check found the target still failing: the new reason replaces the old one. */
+    synchronized void markFailedAgain(String why) {
+        if (state == DiskState.FAILED) {
+            reason = why;
+            LOG.severe(() -> "disk " + id + " still FAILED: " + why);
+            persist();
+        } else {
+            markFailed(why);
         }
     }
 

@@ -134,7 +134,8 @@ class ControlServerTest {
 
                 long before = acked1.get();
                 HttpResponse<String> released = c.post("/v1/disks/disk-0/release");
-                assertThat(released.statusCode()).as(released.body()).isEqualTo(200);
+                assertThat(released.statusCode()).as(released.body()).isEqualTo(202);
+                DiskControlTest.awaitJob(c, ControlHttp.json(released).path("job").asText(), "done");
                 assertThat(agent.disks().byId("disk-0")).isNull();
                 JsonNode disks = ControlHttp.json(c.get("/v1/disks")).path("disks");
                 assertThat(disks.get(0).path("state").asText()).isEqualTo("released");
@@ -142,7 +143,8 @@ class ControlServerTest {
                 assertThat(Files.size(TestAgents.target(dir, 0))).isEqualTo(4L << 20);
                 assertThatThrownBy(() -> client.openDisk("disk-0", 8)).hasMessageContaining("released");
 
-                HttpResponse<String> attached = c.post("/v1/disks/disk-0/attach");
+                HttpResponse<String> attached = c.send("POST", "/v1/disks/disk-0/attach", "Bearer " + c.token,
+                        "{\"written\": false}");
                 assertThat(attached.statusCode()).as(attached.body()).isEqualTo(200);
                 DiskStream again = client.openDisk("disk-0", 9);
                 long s2 = again.write(0, new byte[4096]);
