@@ -26,6 +26,7 @@ public final class CacheBudget {
     private final long capBytes;
     private final LongSupplier totalBacklog;
     private final Set<Object> parked = ConcurrentHashMap.newKeySet();
+    private final Set<Runnable> creditWaiters = ConcurrentHashMap.newKeySet();
     private volatile Consumer<Object> resumer = o -> { };
     private volatile Consumer<Object> pauser = o -> { };
 
@@ -80,8 +81,31 @@ public final class CacheBudget {
         }
     }
 
+    /**
+     * Runs {@code action} once the cache volume is below 90% of its cap again (at once if it already is): a
+     * session withholds a disk's credit while the cap is reached, so a reconnecting process server cannot send a
+     * write the cap cannot take, and gets its credit from here.
+     */
+    public void whenRoom(Runnable action) {
+        creditWaiters.add(action);
+        if (totalBacklog.getAsLong() < capBytes - capBytes / 10) {
+            runCreditWaiters();
+        }
+    }
+
+    private void runCreditWaiters() {
+        for (Runnable r : creditWaiters) {
+            if (creditWaiters.remove(r)) {
+                r.run();
+            }
+        }
+    }
+
     /** Called when an applier freed space or a group commit gave memory back. */
     public void drained() {
+        if (!creditWaiters.isEmpty() && totalBacklog.getAsLong() < capBytes - capBytes / 10) {
+            runCreditWaiters();
+        }
         if (!parked.isEmpty() && memoryHeld.getAsLong() < memoryCapBytes - memoryCapBytes / 10
                 && totalBacklog.getAsLong() < capBytes - capBytes / 10) {
             for (Object s : parked) {

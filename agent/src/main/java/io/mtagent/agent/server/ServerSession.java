@@ -303,6 +303,12 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
         boolean streaming = reported == DiskState.PROTECTED
                 || (version >= Protocol.VERSION_2 && reported != DiskState.FAILED && reported != DiskState.RECOVERING);
         int credit = streaming ? server.creditWindow() : 0;
+        if (streaming && server.cacheBudget().cacheVolumeOverCap()) {
+            // SPEC.md §7: at the cache-volume cap the window is withheld, so no write the cap cannot take arrives.
+            b.returnable = credit;
+            credit = 0;
+            b.awaitRoom();
+        }
         b.creditAvailable = credit;
         if (!streaming) {
             b.stopped = true;
@@ -629,7 +635,9 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
         long creditAvailable;
         /** Costs of accepted frames not yet durable: credit returns only after durability. Event loop only. */
         private final ArrayDeque<long[]> pendingCost = new ArrayDeque<>();
-        private long returnable;
+        long returnable;
+        /** One instance, so waiting for room again while already waiting adds nothing. */
+        private final Runnable roomWaiter = this::schedule;
         private long lastAckSent;
         boolean stopped;
         boolean closing;
@@ -738,9 +746,18 @@ final class ServerSession extends ChannelInboundHandlerAdapter {
             }
         }
 
+        /** Returns the withheld credit once the cache volume has room again. */
+        void awaitRoom() {
+            server.cacheBudget().whenRoom(roomWaiter);
+        }
+
         private void returnCredit() {
             // Withhold credit while this disk's ingest log is over its quota: that is what stops a slow disk
-            // without stalling the others on the connection (SPEC.md §7).
+            // without stalling the others on the connection (SPEC.md §7). At the cache-volume cap too.
+            if (returnable > 0 && !stopped && server.cacheBudget().cacheVolumeOverCap()) {
+                awaitRoom();
+                return;
+            }
             if (returnable > 0 && !stopped && !disk.overQuota() && phase != Phase.CLOSING) {
                 int grant = (int) Math.min(returnable, Integer.MAX_VALUE);
                 returnable -= grant;
