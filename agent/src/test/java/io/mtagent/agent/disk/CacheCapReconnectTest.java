@@ -46,17 +46,11 @@ class CacheCapReconnectTest {
             disk.setPaused(true, "test: hold the backlog");
             ReplicationClient first = ReplicationClient.connect(TestAgents.client(agent).build());
             DiskStream d = first.openDisk("disk-0", 1);
-            writers.submit(() -> {
-                for (int i = 0; i < 8; i++) {
-                    d.write((long) i * WRITE, random(i));
-                }
-                return null;
-            });
             long cap = agent.cacheBudget().capBytes();
-            Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> disk.backlogBytes() >= cap);
-            // The first session may have had a few writes in flight when it crossed the cap; then nothing more.
-            Awaitility.await().atMost(Duration.ofSeconds(10)).pollDelay(Duration.ofMillis(200))
-                    .until(() -> disk.lastDurableSeq() == disk.lastAcceptedSeq());
+            // One write at a time, each acknowledged, until the backlog reaches the cap: nothing is left in flight.
+            for (int i = 0; disk.backlogBytes() < cap; i++) {
+                d.awaitAcked(d.write((long) i * WRITE, random(i)), Duration.ofSeconds(10));
+            }
             long atCap = disk.backlogBytes();
             first.close();
 
