@@ -17,7 +17,9 @@ public enum HealthRule {
     RETENTION_VOLUME_UNUSABLE("MT-2003", Severity.CRITICAL, true),
     DATA_SERVER_DOWN("MT-2004", Severity.CRITICAL, true),
     /** A retention journal record does not verify (found by a read, the start-up scrub or 'mtagent verify'). */
-    RETENTION_JOURNAL_DAMAGED("MT-2005", Severity.CRITICAL, true);
+    RETENTION_JOURNAL_DAMAGED("MT-2005", Severity.CRITICAL, true),
+    /** A temporary shortage (volume full, no file descriptors) holds a disk's ingest log; writes wait, none lost. */
+    DISK_STALLED("MT-2006", Severity.CRITICAL, true);
 
     /** Overall and per-rule severity; ordered so that the worst is the largest. */
     public enum Severity {

@@ -317,6 +317,12 @@ public final class StatusReport {
                 findings.add(HealthFinding.of(HealthRule.DISK_NEEDS_RESYNC, "disk " + d.id() + " needs a resync: "
                         + d.stateReason(), d.id()));
             }
+            String stalled = d.ingestLog().stalled() != null ? d.ingestLog().stalled() : d.applier().stalled();
+            if (stalled != null) {
+                findings.add(HealthFinding.of(HealthRule.DISK_STALLED, "disk " + d.id() + ": writes are held, not"
+                        + " lost, and its process server waits (no acknowledgement, no credit) until this ends: "
+                        + stalled, d.id()));
+            }
             Double rpo = d.rpoSeconds();
             if (rpo != null && rpo > threshold) {
                 findings.add(HealthFinding.of(HealthRule.RPO_OVER_THRESHOLD, String.format(java.util.Locale.ROOT,

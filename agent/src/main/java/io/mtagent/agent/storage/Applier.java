@@ -96,6 +96,9 @@ public final class Applier implements Closeable {
     private volatile Throwable lastError;
     private volatile long appliedSeq;
     private volatile Consumer<Throwable> onFailure = t -> { };
+    /** What holds the loop (a temporary shortage), or null; the loop task's retry count. */
+    private volatile String stalled;
+    private int shortageAttempts;
     /**
      * Held exclusively while a batch's target writes run, so a reader (resync hashing) never sees a chunk
      * half-written by one batch; readers share it, so several reads between two batches are under way at once.
@@ -296,7 +299,19 @@ public final class Applier implements Closeable {
                 DirectPayloadBuffers.Lease lease = payloadBuffers.lease();
                 boolean handedOver = false; // once true, the lease is closed with inFlightLease
                 try {
-                    List<StoredRecord> batch = log.readDurable(captured, options.batchBytes(), lease);
+                    List<StoredRecord> batch;
+                    try {
+                        batch = log.readDurable(captured, options.batchBytes(), lease);
+                    } catch (IOException e) {
+                        if (Shortage.of(e) == null || stopping) {
+                            throw e;
+                        }
+                        // Nothing was captured or written for this batch: retry the read later, never fail the disk.
+                        shortage(Shortage.of(e));
+                        return; // loopScheduled stays set: the retry is this disk's one loop task
+                    }
+                    shortageAttempts = 0;
+                    stalled = null;
                     if (batch.isEmpty()) {
                         continue;
                     }
@@ -386,6 +401,26 @@ public final class Applier implements Closeable {
                 }
             }
         }
+    }
+
+    /** A temporary shortage stopped the read of the next batch: report it and run the loop again later. */
+    private void shortage(String what) {
+        if (stalled == null) {
+            LOG.warning("applier of disk " + diskName + ": held by a temporary shortage, retrying: " + what);
+        }
+        stalled = what;
+        Shortage.retryLater(++shortageAttempts, () -> {
+            try {
+                LOOPS.execute(() -> DiskTaskPool.runNamed("applier-" + diskName, this::loop));
+            } catch (RuntimeException e) {
+                LOG.severe("applier of disk " + diskName + " could not start again: " + e);
+            }
+        });
+    }
+
+    /** The temporary shortage holding the applier, or null. */
+    public String stalled() {
+        return stalled;
     }
 
     /** Waits for the batch in flight, then records it applied (the target is flushed by then). */

@@ -84,6 +84,8 @@ import java.util.zip.CRC32C;
 public final class IngestLog implements Closeable {
     static final String CHECKPOINT_FILE = "checkpoint";
     static final String APPLIED_FILE = "applied";
+    static final String RESERVE_FILE = "reserve";
+    static final int RESERVE_BYTES = 64 << 10;
     static final String CLEAN_FILE = CleanMarker.FILE;
     private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(IngestLog.class.getName());
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -93,6 +95,9 @@ public final class IngestLog implements Closeable {
         default void onDurable(long durableSeq) { }
         default void onApplied(long appliedSeq) { }
         default void onFailure(IOException e) { }
+        /** A temporary shortage holds the writer (retrying): nothing new becomes durable until it ends. */
+        default void onStall(String shortage) { }
+        default void onStallEnded() { }
     }
 
     /** Index entry of a record with seq > applied. Position fields are written by the writer thread under the lock. */
@@ -198,6 +203,20 @@ public final class IngestLog implements Closeable {
     private final ByteBuffer padding = ByteBuffer.allocateDirect(8);
     private final CRC32C crc = new CRC32C();
     private final List<Pending> batch = new ArrayList<>();
+    /**
+     * A temporary shortage ({@link Shortage}) stopped the batch: it is written again, from {@code resumeSeq} at
+     * {@code resumePosition} of the current segment (records before resumeSeq were synced by a roll), after the
+     * next segment is started if a roll closed the last one ({@code segmentPending}) and the checkpoint written if
+     * the roll's was not ({@code checkpointPending}).
+     */
+    private boolean retrying;
+    private long resumeSeq;
+    private long resumePosition;
+    private boolean segmentPending;
+    private boolean checkpointPending;
+    private int stallAttempts;
+    /** What holds the writer, or null. */
+    private volatile String stalled;
 
     /**
      * Test seam: runs on the writer thread right before each group commit's fdatasync, so a test can hold the sync
@@ -252,6 +271,7 @@ public final class IngestLog implements Closeable {
             files = s.filter(p -> SegmentFormat.isSegment(p.getFileName().toString())).sorted().toList();
         }
         keepSpares();
+        keepReserve();
         Path cleanFile = dir.resolve(CLEAN_FILE);
         if (Files.exists(cleanFile)) {
             CleanMarker marker = CleanMarker.readIfValid(cleanFile, cp, appliedSeq, files);
@@ -517,7 +537,13 @@ public final class IngestLog implements Closeable {
             boolean handOver = false;
             lock.lock();
             try {
-                if (queue.isEmpty()) {
+                if (retrying && closing) {
+                    abandonStalled();
+                    return;
+                }
+                if (retrying) {
+                    // the batch is written again below
+                } else if (queue.isEmpty()) {
                     writerScheduled = false;
                     writerIdle.signalAll();
                     return;
@@ -540,9 +566,26 @@ public final class IngestLog implements Closeable {
                 return;
             }
             first = false;
+            if (!retrying) {
+                resumeSeq = batch.get(0).record().seq();
+                resumePosition = currentPosition;
+            }
+            boolean keepBatch = false;
             try {
+                if (segmentPending) {
+                    startSegment(current.index + 1, resumeSeq);
+                    segmentPending = false;
+                    resumePosition = currentPosition;
+                }
+                if (checkpointPending) {
+                    writeCheckpoint();
+                    checkpointPending = false;
+                }
+                currentPosition = resumePosition; // after a shortage: the batch's records are written over
                 for (Pending p : batch) {
-                    append(p);
+                    if (p.record().seq() >= resumeSeq) {
+                        append(p);
+                    }
                 }
                 long last = batch.get(batch.size() - 1).record().seq();
                 if (TestOnlyFaults.ACK_BEFORE_SYNC) {
@@ -555,10 +598,17 @@ public final class IngestLog implements Closeable {
                 if (!TestOnlyFaults.ACK_BEFORE_SYNC) {
                     publishDurable(last);
                 }
+                endStall();
                 if (System.nanoTime() - lastCheckpointNanos > options.checkpointIntervalMillis() * 1_000_000L) {
-                    writeCheckpoint();
+                    writeCheckpointIfRoom();
                 }
             } catch (IOException | RuntimeException e) {
+                String shortage = Shortage.of(e);
+                if (shortage != null) {
+                    keepBatch = true;
+                    stall(shortage);
+                    return; // writerScheduled stays set: the retry is this log's one writer
+                }
                 IOException io = e instanceof IOException ioe ? ioe
                         : new IOException("ingest log writer of " + name + " failed", e);
                 fail(io);
@@ -567,14 +617,108 @@ public final class IngestLog implements Closeable {
                 fail(new IOException("ingest log writer of " + name + " failed: " + e, e));
                 throw e;
             } finally {
-                long payloadBytes = 0;
-                for (Pending p : batch) {
-                    payloadBytes += p.heldBytes();
-                    release(p.payload());
+                if (!keepBatch) {
+                    retrying = false;
+                    long payloadBytes = 0;
+                    for (Pending p : batch) {
+                        payloadBytes += p.heldBytes();
+                        release(p.payload());
+                    }
+                    batch.clear();
+                    options.memory().release(payloadBytes);
                 }
-                batch.clear();
-                options.memory().release(payloadBytes);
             }
+        }
+    }
+
+    /**
+     * A temporary shortage stopped the batch: keep it, report the stall once, and retry with a growing delay.
+     * Nothing becomes durable meanwhile, so no ACK and no credit goes out: the process servers wait (back-pressure).
+     */
+    private void stall(String shortage) {
+        retrying = true;
+        stallAttempts++;
+        if (stalled == null) {
+            stalled = shortage;
+            LOG.warning("ingest log " + name + ": writes held by a temporary shortage, retrying until it ends: "
+                    + shortage);
+            for (Listener l : listeners) {
+                l.onStall(shortage);
+            }
+        }
+        Shortage.retryLater(stallAttempts, this::startWriter);
+    }
+
+    private void endStall() {
+        stallAttempts = 0;
+        if (stalled != null) {
+            LOG.info("ingest log " + name + ": the shortage ended (" + stalled + "); writing again");
+            stalled = null;
+            for (Listener l : listeners) {
+                l.onStallEnded();
+            }
+        }
+    }
+
+    /** The temporary shortage that holds the writer, or null. */
+    public String stalled() {
+        return stalled;
+    }
+
+    /**
+     * Under the lock: the log closes while a shortage holds its writer. What was not made durable was never
+     * acknowledged, so it is dropped; without a clean marker the next start scans the log.
+     */
+    private void abandonStalled() {
+        failure = new IOException("ingest log " + name + " closed while its writes were held (" + stalled
+                + "); the unacknowledged writes were dropped");
+        long dropped = 0;
+        for (Pending p : batch) {
+            dropped += p.heldBytes();
+            release(p.payload());
+        }
+        batch.clear();
+        for (Pending p : queue) {
+            dropped += p.heldBytes();
+            release(p.payload());
+        }
+        queue.clear();
+        retrying = false;
+        writerScheduled = false;
+        writerIdle.signalAll();
+        synced.signalAll();
+        options.memory().release(dropped);
+    }
+
+    /**
+     * Keeps {@value #RESERVE_BYTES} bytes of the cache volume in {@code reserve}, given up when the volume is full
+     * so the applied point can still be persisted and applied segments freed. Best effort: on a full volume it
+     * waits for the next freed segment.
+     */
+    private void keepReserve() throws IOException {
+        Path reserve = dir.resolve(RESERVE_FILE);
+        if (Files.exists(reserve)) {
+            return;
+        }
+        try {
+            AtomicFile.write(reserve, new byte[RESERVE_BYTES]);
+        } catch (IOException e) {
+            if (Shortage.of(e) == null) {
+                throw e;
+            }
+            Files.deleteIfExists(reserve);
+        }
+    }
+
+    /** The periodic checkpoint: it only shortens the next start's scan, so a shortage just skips this one. */
+    private void writeCheckpointIfRoom() throws IOException {
+        try {
+            writeCheckpoint();
+        } catch (IOException e) {
+            if (Shortage.of(e) == null) {
+                throw e;
+            }
+            LOG.fine(() -> "ingest log " + name + ": checkpoint skipped (" + Shortage.of(e) + ")");
         }
     }
 
@@ -692,8 +836,15 @@ public final class IngestLog implements Closeable {
         } finally {
             lock.unlock();
         }
+        // From here a shortage resumes the batch at nextSeq (what came before is synced in the closed segment).
+        resumeSeq = nextSeq;
+        segmentPending = true;
         startSegment(current.index + 1, nextSeq);
+        segmentPending = false;
+        resumePosition = currentPosition;
+        checkpointPending = true;
         writeCheckpoint();
+        checkpointPending = false;
     }
 
     private void startSegment(long index, long firstSeq) throws IOException {
@@ -713,17 +864,22 @@ public final class IngestLog implements Closeable {
             ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
                     StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
         }
-        ByteBuffer h = SegmentFormat.header(incarnation, firstSeq, index);
-        while (h.hasRemaining()) {
-            ch.write(h, h.position());
+        try {
+            ByteBuffer h = SegmentFormat.header(incarnation, firstSeq, index);
+            while (h.hasRemaining()) {
+                ch.write(h, h.position());
+            }
+            ch.force(true);
+            if (spare != null) {
+                // Only after the new header is durable does the file take the segment's name, so a file found
+                // under a segment name always has that segment's header (a crash before this leaves a spare).
+                Files.move(spare, file, StandardCopyOption.ATOMIC_MOVE);
+            }
+            AtomicFile.fsyncDirectory(dir);
+        } catch (IOException | RuntimeException e) {
+            ch.close(); // a shortage retries this; the descriptor must not leak with each try
+            throw e;
         }
-        ch.force(true);
-        if (spare != null) {
-            // Only after the new header is durable does the file take the segment's name, so a file found under
-            // a segment name always has that segment's header (a crash before this leaves a spare, still spare).
-            Files.move(spare, file, StandardCopyOption.ATOMIC_MOVE);
-        }
-        AtomicFile.fsyncDirectory(dir);
         Segment seg = new Segment(index, incarnation, file, firstSeq - 1);
         lock.lock();
         try {
@@ -955,7 +1111,38 @@ public final class IngestLog implements Closeable {
             lock.unlock();
         }
         if (!deletable.isEmpty() || System.nanoTime() - appliedPersistedAtNanos >= APPLIED_PERSIST_INTERVAL_NANOS) {
-            persistApplied(point);
+            try {
+                persistApplied(point);
+            } catch (IOException first) {
+                if (Shortage.of(first) == null) {
+                    throw first;
+                }
+                if (Files.deleteIfExists(dir.resolve(RESERVE_FILE))) {
+                    // The space kept for this: the applied point must be persisted before segments can go, and
+                    // persisting it needs a little space; without the reserve a full volume could never drain.
+                    LOG.warning("ingest log " + name + ": cache volume full; used its reserve to free applied segments");
+                }
+            }
+            try {
+                if (persistedApplied != point.seq()) {
+                    persistApplied(point);
+                }
+            } catch (IOException e) {
+                if (Shortage.of(e) == null) {
+                    throw e;
+                }
+                // A full cache volume (or no descriptor) must not fail the disk: the applied point stays where it
+                // was persisted (a restart re-applies a little, which is idempotent) and the segments it would
+                // free stay until a later batch persists it.
+                LOG.fine(() -> "ingest log " + name + ": applied point not persisted yet (" + Shortage.of(e) + ")");
+                lock.lock();
+                try {
+                    deletable.forEach(s -> segments.put(s.index, s));
+                } finally {
+                    lock.unlock();
+                }
+                deletable.clear();
+            }
         }
         List<Path> kept = new ArrayList<>();
         for (Segment s : deletable) {
@@ -974,6 +1161,7 @@ public final class IngestLog implements Closeable {
         }
         if (!deletable.isEmpty()) {
             AtomicFile.fsyncDirectory(dir);
+            keepReserve();
         }
         if (!kept.isEmpty()) {
             lock.lock();
@@ -1285,7 +1473,10 @@ public final class IngestLog implements Closeable {
                 if (failure != null) {
                     throw failure;
                 }
-                synced.await();
+                if (stalled != null) {
+                    throw new IOException("ingest log " + name + " cannot make its writes durable now: " + stalled);
+                }
+                synced.await(100, java.util.concurrent.TimeUnit.MILLISECONDS);
             }
         } finally {
             lock.unlock();
