@@ -223,6 +223,8 @@ final class FailbackScenario {
                     .expect(200, "nbd " + point).body();
             names.add(r.path("name").asText());
             urls.add(r.path("url").asText());
+            assertThat(r.path("warning").asText()).as("one disk of a group served alone")
+                    .contains("crash-consistent only at group points");
         }
         liveWrites(at, cycle, 10); // replication and new points continue meanwhile
         for (int d = 0; d < 2; d++) {
