@@ -104,6 +104,10 @@ public final class DiskRegistry implements Closeable {
         try {
             io.mtagent.agent.storage.AtomicFile.createDirectories(stateDir.resolve("disks"));
             for (DiskConfig d : disks) {
+                if (Files.exists(r.releasedMarker(d))) {
+                    r.declareReleased(d);
+                    continue;
+                }
                 progress.accept("recovering ingest log of disk " + d.id());
                 r.add(d);
             }
@@ -152,6 +156,23 @@ public final class DiskRegistry implements Closeable {
             byId.put(d.id(), disk);
             return disk;
         }
+    }
+
+    /**
+     * {@code <state>/disks/<name>.released}: the operator released the disk, so the hypervisor may have given the
+     * device to a machine. A restart must not open it again (and take streams onto it); only attach does.
+     */
+    private Path releasedMarker(DiskConfig d) {
+        return stateDir.resolve("disks").resolve(d.name() + ".released");
+    }
+
+    /** A disk released before the restart: declared, not opened. */
+    private void declareReleased(DiskConfig d) {
+        synchronized (mutation) {
+            declared.put(d.id(), d);
+        }
+        LOG.info(() -> "disk " + d.id() + " stays released (released through the control API before the restart;"
+                + " attach it to open it)");
     }
 
     private ReplicatedDisk openDisk(DiskConfig d) throws IOException {
@@ -268,6 +289,8 @@ public final class DiskRegistry implements Closeable {
         synchronized (mutation) {
             byId.remove(id, disk);
             disk.close();
+            io.mtagent.agent.storage.AtomicFile.write(releasedMarker(declared.get(id)),
+                    ("released at applied seq " + disk.appliedSeq() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
         }
         LOG.info(() -> "disk " + id + " released: applied up to seq " + disk.appliedSeq() + ", target closed");
         return true;
@@ -299,6 +322,9 @@ public final class DiskRegistry implements Closeable {
                 disk.requestResync("attached after the target was written outside the agent (released at seq "
                         + latest + "): its earlier points are gone; resync it from the source");
             }
+            // Last: a restart before this keeps the disk released (attach again), never opens it half-attached.
+            Files.deleteIfExists(releasedMarker(d));
+            io.mtagent.agent.storage.AtomicFile.fsyncDirectory(releasedMarker(d).getParent());
             LOG.info(() -> "disk " + id + " attached again" + (writtenOutside ? " (written outside the agent)" : ""));
             return true;
         }

@@ -131,6 +131,26 @@ class DiskControlTest {
     }
 
     @Test
+    void aReleasedDiskStaysReleasedAcrossARestartUntilAttached() throws Exception {
+        Map<String, String> settings = TestAgents.settings(dir, 2, DISK);
+        try (Agent agent = TestAgents.start(settings)) {
+            ControlHttp c = new ControlHttp(agent);
+            awaitJob(c, ControlHttp.json(c.post("/v1/disks/disk-0/release")).path("job").asText(), "done");
+        }
+        try (Agent agent = TestAgents.start(settings)) {
+            assertThat(agent.disks().byId("disk-0")).as("the hypervisor may have given it to a machine").isNull();
+            assertThat(agent.disks().isReleased("disk-0")).isTrue();
+            assertThat(agent.disks().byId("disk-1")).isNotNull();
+            ControlHttp c = new ControlHttp(agent);
+            assertThat(c.send("POST", "/v1/disks/disk-0/attach", "Bearer " + c.token, "{\"written\": false}")
+                    .statusCode()).isEqualTo(200);
+        }
+        try (Agent agent = TestAgents.start(settings)) {
+            assertThat(agent.disks().byId("disk-0")).as("attached, it opens at start again").isNotNull();
+        }
+    }
+
+    @Test
     void aFailedDiskReturnsToServiceWithClearFailureAfterTheRepair() throws Exception {
         assumeTrue(NativeIOImpl.available(), "needs the Linux native I/O path");
         AtomicBoolean broken = new AtomicBoolean();
