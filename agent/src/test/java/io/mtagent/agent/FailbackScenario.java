@@ -247,7 +247,7 @@ final class FailbackScenario {
         for (JsonNode d : commit.path("disks")) {
             assertThat(d.path("state").asText()).isEqualTo("needs-resync");
         }
-        closeStreams();
+        closeStreams(at);
         for (int d = 0; d < 2; d++) {
             // The branch after the point is gone: its tags, and everything the agent had received after it.
             Map<String, byte[]> live = alive.get(at).get(d);
@@ -267,7 +267,7 @@ final class FailbackScenario {
         for (JsonNode d : commit.path("disks")) {
             assertThat(d.path("state").asText()).as(commit.toString()).isEqualTo("protected");
         }
-        closeStreams();
+        closeStreams(at);
         for (int d = 0; d < 2; d++) {
             assertThat(Files.readAllBytes(at.target(d))).as("disk %d of site %s after the failback", d, at.name)
                     .isEqualTo(machine[d]);
@@ -277,7 +277,7 @@ final class FailbackScenario {
 
     /** The hypervisor detaches the machine's disks from the agent at {@code at}: release them. */
     private void release(Site at) throws Exception {
-        closeStreams();
+        closeStreams(at);
         for (String id : DISKS) {
             at.job("/v1/disks/" + id + "/release", null, "release " + id);
         }
@@ -290,6 +290,7 @@ final class FailbackScenario {
      * equal to the model; states, health and RPO tell the truth.
      */
     void check(Site site, String step) throws Exception {
+        awaitApplied(site); // after a restart the applier catches up first: "latest processed" is then latest
         JsonNode health = site.get("/health").body();
         assertThat(health.path("status").asText()).as("%s: health of %s: %s", step, site.name, health)
                 .isNotEqualTo("critical");
@@ -378,8 +379,13 @@ final class FailbackScenario {
         return c;
     }
 
-    private void closeStreams() {
+    /** The process server stops streaming to {@code site}: its connection goes (a restart must not reopen them). */
+    private void closeStreams(Site site) {
         streams = List.of();
+        ReplicationClient c = clients.remove(site);
+        if (c != null) {
+            c.close();
+        }
     }
 
     private void awaitApplied(Site site) {
