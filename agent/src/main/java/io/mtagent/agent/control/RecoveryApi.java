@@ -376,27 +376,12 @@ final class RecoveryApi implements AutoCloseable {
         return out;
     }
 
-    /**
-     * Adds {@code "warning"} when {@code d} is one disk of a replication group handled alone: the machine is
-     * crash-consistent only at group points, so the other disks must be brought to the same group point.
-     */
+    /** Adds {@code "warning"} when {@code d} is one disk of a replication group handled alone. */
     private void putGroupWarning(Map<String, Object> m, ReplicatedDisk d, String what) {
-        String group = agent.config().diskGroups().get(d.id());
-        if (group == null) {
-            return;
+        String w = GroupWarning.of(agent.config().diskGroups(), d.id(), what);
+        if (w != null) {
+            m.put("warning", w);
         }
-        List<String> others = new ArrayList<>();
-        agent.config().diskGroups().forEach((id, g) -> {
-            if (g.equals(group) && !id.equals(d.id())) {
-                others.add(id);
-            }
-        });
-        if (others.isEmpty()) {
-            return;
-        }
-        others.sort(null);
-        m.put("warning", what + " disk " + d.id() + " alone: it is one disk of replication group " + group
-                + " (with " + String.join(", ", others) + "), and " + GROUP_NOTE + " (--group " + group + ")");
     }
 
     private static boolean rolledBack(ReplicatedDisk d) {

@@ -2,7 +2,6 @@ package io.mtagent.agent.disk;
 
 import io.mtagent.agent.resync.ResyncMarkers;
 import io.mtagent.agent.resync.ResyncStats;
-import io.mtagent.agent.retention.DiscardedHistory;
 import io.mtagent.agent.retention.PointInTimeView;
 import io.mtagent.agent.retention.RetentionJournal;
 import io.mtagent.agent.storage.Applier;
@@ -201,37 +200,14 @@ public final class ReplicatedDisk implements Closeable {
     public RetentionJournal journal() { return journal; }
 
     /**
-     * A read-only view of the disk at {@code point} (a sequence number). Points beyond the applied point are
-     * reached by letting the applier catch up first (bounded wait).
+     * A read-only view of the disk at {@code point} (a sequence number); {@link DiskViews#open} says which points
+     * are refused and why. {@code maxWait} is not used: points beyond the applied point read through the log.
      *
      * @throws IllegalStateException when no journal is kept, or the point is not held
      */
     public PointInTimeView view(long point, java.time.Duration maxWait) throws InterruptedException,
             java.util.concurrent.TimeoutException {
-        if (journal == null) {
-            throw new IllegalStateException("disk " + id + " keeps no retention journal (set retention.dir)");
-        }
-        if (point > log.lastDurableSeq()) {
-            throw new IllegalStateException("disk " + id + " holds writes up to seq " + log.lastDurableSeq()
-                    + "; point " + point + " is not there yet");
-        }
-        try {
-            if (io.mtagent.agent.retention.RollbackService.rolledBack(journal.directory())) {
-                throw new IllegalStateException("disk " + id + " is rolled back to an earlier point: views are available"
-                        + " again after 'mtagent commit' or a recover to latest");
-            }
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-        DiscardedHistory.Range gone = journal.discarded().rangeOf(point);
-        if (gone != null) {
-            throw new IllegalStateException(DiscardedHistory.refusal(id, point, gone));
-        }
-        if (point <= log.appliedSeq()) {
-            return new PointInTimeView(target, journal, point);
-        }
-        // Beyond the applied point: read through the ingest log (no waiting for the applier, which may be held).
-        return new PointInTimeView(target, journal, point, log, log::appliedSeq);
+        return DiskViews.open(this, point);
     }
 
     /**

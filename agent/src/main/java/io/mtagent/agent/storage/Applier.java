@@ -66,10 +66,8 @@ public final class Applier implements Closeable {
     private final ReentrantLock lock = new ReentrantLock();
     /** Signalled when the loop has ended for good (close waits for it). */
     private final Condition ended = lock.newCondition();
-    // Page-aligned so an O_DIRECT target takes it as is (no copy through a bounce buffer). Starts at 64 KiB and
-    // grows to the largest write seen (decode): with hundreds of disks a fixed 1 MiB each was most of the agent's
-    // direct memory before any write arrived (bench/RESULTS.md, many-disks).
-    private ByteBuffer buffer = AlignedBufferPool.allocate(64 << 10, AlignedBufferPool.DEFAULT_ALIGNMENT);
+    /** Decodes the payloads the target writes take (lane 0 into its own aligned buffer). */
+    private final TargetPayloads payloads;
     // Guarded by lock.
     private boolean paused;
     private volatile boolean stopping;
@@ -96,9 +94,7 @@ public final class Applier implements Closeable {
     private volatile Throwable lastError;
     private volatile long appliedSeq;
     private volatile Consumer<Throwable> onFailure = t -> { };
-    /** What holds the loop (a temporary shortage), or null; the loop task's retry count. */
-    private volatile String stalled;
-    private int shortageAttempts;
+    private final Shortage.Stall stall;
     /**
      * Held exclusively while a batch's target writes run, so a reader (resync hashing) never sees a chunk
      * half-written by one batch; readers share it, so several reads between two batches are under way at once.
@@ -143,6 +139,8 @@ public final class Applier implements Closeable {
         this.payloadBuffers = payloadBuffers;
         this.times = times;
         this.diskName = diskName;
+        this.stall = new Shortage.Stall("applier of disk " + diskName);
+        this.payloads = new TargetPayloads(diskName, options.maxWriteBytes());
         this.log = log;
         this.target = target;
         this.stage = stage;
@@ -306,12 +304,12 @@ public final class Applier implements Closeable {
                         if (Shortage.of(e) == null || stopping) {
                             throw e;
                         }
-                        // Nothing was captured or written for this batch: retry the read later, never fail the disk.
-                        shortage(Shortage.of(e));
+                        // Nothing was captured or written for this batch: read again later, never fail the disk.
+                        stall.hold(Shortage.of(e), () -> LOOPS.execute(() -> DiskTaskPool.runNamed("applier-"
+                                + diskName, this::loop)));
                         return; // loopScheduled stays set: the retry is this disk's one loop task
                     }
-                    shortageAttempts = 0;
-                    stalled = null;
+                    stall.clear();
                     if (batch.isEmpty()) {
                         continue;
                     }
@@ -403,24 +401,9 @@ public final class Applier implements Closeable {
         }
     }
 
-    /** A temporary shortage stopped the read of the next batch: report it and run the loop again later. */
-    private void shortage(String what) {
-        if (stalled == null) {
-            LOG.warning("applier of disk " + diskName + ": held by a temporary shortage, retrying: " + what);
-        }
-        stalled = what;
-        Shortage.retryLater(++shortageAttempts, () -> {
-            try {
-                LOOPS.execute(() -> DiskTaskPool.runNamed("applier-" + diskName, this::loop));
-            } catch (RuntimeException e) {
-                LOG.severe("applier of disk " + diskName + " could not start again: " + e);
-            }
-        });
-    }
-
     /** The temporary shortage holding the applier, or null. */
     public String stalled() {
-        return stalled;
+        return stall.current();
     }
 
     /** Waits for the batch in flight, then records it applied (the target is flushed by then). */
@@ -484,7 +467,7 @@ public final class Applier implements Closeable {
             }
             if (options.targetLanes() < 2 || writes.size() < MIN_WRITES_FOR_LANES) {
                 for (TargetWrite w : writes) {
-                    target.write(w.offset(), dataOf(w.stored(), null));
+                    target.write(w.offset(), payloads.dataOf(w.stored(), null));
                 }
             } else {
                 writeInLanes(writes, largest);
@@ -519,7 +502,7 @@ public final class Applier implements Closeable {
         try {
             OverlapOrderedWrites.run(writes, lanes, TARGET_WRITERS, (i, lane) -> {
                 TargetWrite w = writes.get(i);
-                target.write(w.offset(), dataOf(w.stored(), lane == 0 ? null : laneBuffers[lane]));
+                target.write(w.offset(), payloads.dataOf(w.stored(), lane == 0 ? null : laneBuffers[lane]));
             });
         } finally {
             for (int l = 1; l < lanes; l++) {
@@ -549,52 +532,6 @@ public final class Applier implements Closeable {
             return writtenSeq;
         } finally {
             targetLock.readLock().unlock();
-        }
-    }
-
-    /**
-     * The bytes to write for a record: its direct payload as stored when it is uncompressed (checked, no copy),
-     * else decoded into {@code laneBuffer}, or into the applier's own buffer when that is null (lane 0).
-     */
-    private ByteBuffer dataOf(StoredRecord stored, ByteBuffer laneBuffer) throws IOException {
-        checkedLength(stored);
-        ByteBuffer asStored;
-        try {
-            asStored = RecordPayloads.storedAsIs(stored);
-        } catch (IOException e) {
-            throw new IOException("disk " + diskName + ": " + e.getMessage(), e);
-        }
-        if (asStored != null) {
-            return asStored;
-        }
-        return laneBuffer == null ? decodeOwn(stored) : decodeInto(stored, laneBuffer);
-    }
-
-    /** Decodes into the applier's own buffer (lane 0: grown to the largest write seen). */
-    private ByteBuffer decodeOwn(StoredRecord stored) throws IOException {
-        int length = checkedLength(stored);
-        if (buffer.capacity() < length) {
-            buffer = AlignedBufferPool.allocate(Integer.highestOneBit(length - 1) << 1, AlignedBufferPool.DEFAULT_ALIGNMENT);
-        }
-        return decodeInto(stored, buffer);
-    }
-
-    private int checkedLength(StoredRecord stored) throws IOException {
-        IngestRecord rec = stored.record();
-        int length = rec.length();
-        if (length < 0 || length > options.maxWriteBytes()) {
-            throw new IOException("record seq " + rec.seq() + " of " + diskName + " has length " + length);
-        }
-        return length;
-    }
-
-    /** Decodes into {@code dst}, which holds at least the record's length. */
-    private ByteBuffer decodeInto(StoredRecord stored, ByteBuffer dst) throws IOException {
-        checkedLength(stored);
-        try {
-            return RecordPayloads.decode(stored, dst);
-        } catch (IOException e) {
-            throw new IOException("disk " + diskName + ": " + e.getMessage(), e);
         }
     }
 

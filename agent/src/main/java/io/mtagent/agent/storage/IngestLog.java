@@ -95,9 +95,6 @@ public final class IngestLog implements Closeable {
         default void onDurable(long durableSeq) { }
         default void onApplied(long appliedSeq) { }
         default void onFailure(IOException e) { }
-        /** A temporary shortage holds the writer (retrying): nothing new becomes durable until it ends. */
-        default void onStall(String shortage) { }
-        default void onStallEnded() { }
     }
 
     /** Index entry of a record with seq > applied. Position fields are written by the writer thread under the lock. */
@@ -214,9 +211,7 @@ public final class IngestLog implements Closeable {
     private long resumePosition;
     private boolean segmentPending;
     private boolean checkpointPending;
-    private int stallAttempts;
-    /** What holds the writer, or null. */
-    private volatile String stalled;
+    private final Shortage.Stall stall;
 
     /**
      * Test seam: runs on the writer thread right before each group commit's fdatasync, so a test can hold the sync
@@ -236,6 +231,7 @@ public final class IngestLog implements Closeable {
         this.dir = dir;
         this.name = name;
         this.options = options;
+        this.stall = new Shortage.Stall("ingest log " + name);
     }
 
     /** Opens (creating if needed) and recovers the log in {@code dir}; its writer starts with the first offer. */
@@ -598,7 +594,7 @@ public final class IngestLog implements Closeable {
                 if (!TestOnlyFaults.ACK_BEFORE_SYNC) {
                     publishDurable(last);
                 }
-                endStall();
+                stall.clear();
                 if (System.nanoTime() - lastCheckpointNanos > options.checkpointIntervalMillis() * 1_000_000L) {
                     writeCheckpointIfRoom();
                 }
@@ -632,37 +628,17 @@ public final class IngestLog implements Closeable {
     }
 
     /**
-     * A temporary shortage stopped the batch: keep it, report the stall once, and retry with a growing delay.
-     * Nothing becomes durable meanwhile, so no ACK and no credit goes out: the process servers wait (back-pressure).
+     * A temporary shortage stopped the batch: keep it and retry with a growing delay. Nothing becomes durable
+     * meanwhile, so no ACK and no credit goes out: the process servers wait (back-pressure).
      */
     private void stall(String shortage) {
         retrying = true;
-        stallAttempts++;
-        if (stalled == null) {
-            stalled = shortage;
-            LOG.warning("ingest log " + name + ": writes held by a temporary shortage, retrying until it ends: "
-                    + shortage);
-            for (Listener l : listeners) {
-                l.onStall(shortage);
-            }
-        }
-        Shortage.retryLater(stallAttempts, this::startWriter);
-    }
-
-    private void endStall() {
-        stallAttempts = 0;
-        if (stalled != null) {
-            LOG.info("ingest log " + name + ": the shortage ended (" + stalled + "); writing again");
-            stalled = null;
-            for (Listener l : listeners) {
-                l.onStallEnded();
-            }
-        }
+        stall.hold(shortage, this::startWriter);
     }
 
     /** The temporary shortage that holds the writer, or null. */
     public String stalled() {
-        return stalled;
+        return stall.current();
     }
 
     /**
@@ -670,7 +646,7 @@ public final class IngestLog implements Closeable {
      * acknowledged, so it is dropped; without a clean marker the next start scans the log.
      */
     private void abandonStalled() {
-        failure = new IOException("ingest log " + name + " closed while its writes were held (" + stalled
+        failure = new IOException("ingest log " + name + " closed while its writes were held (" + stall.current()
                 + "); the unacknowledged writes were dropped");
         long dropped = 0;
         for (Pending p : batch) {
@@ -1473,8 +1449,9 @@ public final class IngestLog implements Closeable {
                 if (failure != null) {
                     throw failure;
                 }
-                if (stalled != null) {
-                    throw new IOException("ingest log " + name + " cannot make its writes durable now: " + stalled);
+                if (stall.current() != null) {
+                    throw new IOException("ingest log " + name + " cannot make its writes durable now: "
+                            + stall.current());
                 }
                 synced.await(100, java.util.concurrent.TimeUnit.MILLISECONDS);
             }

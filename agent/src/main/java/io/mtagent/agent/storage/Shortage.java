@@ -46,6 +46,46 @@ public final class Shortage {
         RETRIES.schedule(task, delay, TimeUnit.MILLISECONDS);
     }
 
+    /**
+     * One component's stall: what holds it (for health), how often it retried (for the delay), the log line when
+     * it starts and ends. Thread-safe for readers of {@link #current}; {@link #hold} and {@link #clear} are called
+     * by the one task that does the work.
+     */
+    public static final class Stall {
+        private final String who;
+        private volatile String current;
+        private int attempts;
+
+        public Stall(String who) {
+            this.who = who;
+        }
+
+        /** Records the shortage (logged once per stall) and runs {@code retry} after the next delay. */
+        public void hold(String shortage, Runnable retry) {
+            if (current == null) {
+                java.util.logging.Logger.getLogger(Shortage.class.getName()).warning(who
+                        + ": held by a temporary shortage, retrying until it ends: " + shortage);
+            }
+            current = shortage;
+            retryLater(++attempts, retry);
+        }
+
+        /** The work went through: the stall, if any, is over. */
+        public void clear() {
+            attempts = 0;
+            if (current != null) {
+                java.util.logging.Logger.getLogger(Shortage.class.getName()).info(who + ": the shortage ended ("
+                        + current + ")");
+                current = null;
+            }
+        }
+
+        /** What holds the component now, or null. */
+        public String current() {
+            return current;
+        }
+    }
+
     private static String firstLine(String m) {
         int nl = m.indexOf('\n');
         return nl < 0 ? m : m.substring(0, nl);
