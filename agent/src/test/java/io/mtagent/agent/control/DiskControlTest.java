@@ -8,6 +8,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.mtagent.agent.Agent;
 import io.mtagent.agent.TestAgents;
+import io.mtagent.agent.cli.MtAgentCli;
 import io.mtagent.agent.config.AgentConfig;
 import io.mtagent.agent.disk.ReplicatedDisk;
 import io.mtagent.agent.disk.TargetOpener;
@@ -45,6 +46,12 @@ class DiskControlTest {
 
     @TempDir
     Path dir;
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
 
     /** Polls a job until it reaches {@code state} (done or failed); returns its document. */
     static JsonNode awaitJob(ControlHttp c, String job, String state) {
@@ -133,9 +140,17 @@ class DiskControlTest {
     @Test
     void aReleasedDiskStaysReleasedAcrossARestartUntilAttached() throws Exception {
         Map<String, String> settings = TestAgents.settings(dir, 2, DISK);
-        try (Agent agent = TestAgents.start(settings)) {
-            ControlHttp c = new ControlHttp(agent);
-            awaitJob(c, ControlHttp.json(c.post("/v1/disks/disk-0/release")).path("job").asText(), "done");
+        Path file = ControlHttp.writeProperties(dir.resolve("mtagent.properties"), settings);
+        try (Agent agent = TestAgents.start(AgentConfig.load(file, Map.of()),
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))) {
+            String[] cli = {"--config", file.toString(), "--set", "control.listen=127.0.0.1:"
+                    + agent.controlAddress().getPort()};
+            assertThat(MtAgentCli.execute(concat(new String[] {"disk", "release", "--disk", "disk-0"}, cli))).isZero();
+            assertThat(agent.disks().isReleased("disk-0")).isTrue();
+            assertThat(MtAgentCli.execute(concat(new String[] {"disk", "attach", "--disk", "disk-0"}, cli)))
+                    .as("attach must say what happened to the target").isNotZero();
+            assertThat(MtAgentCli.execute(concat(new String[] {"disk", "clear-failure", "--disk", "disk-1"}, cli)))
+                    .as("disk-1 is not failed").isEqualTo(2);
         }
         try (Agent agent = TestAgents.start(settings)) {
             assertThat(agent.disks().byId("disk-0")).as("the hypervisor may have given it to a machine").isNull();
