@@ -356,14 +356,42 @@ final class FailbackScenario {
         Files.createDirectories(out.getParent());
         site.job("/v1/export", Map.of("disk", id, "point", "seq:" + seq, "out", out.toString(), "overwrite", true),
                 "export " + id + " seq " + seq);
-        assertThat(Files.readAllBytes(out)).as("%s: export of %s seq %d at %s", step, id, seq, site.name)
-                .isEqualTo(image);
+        byte[] exported = Files.readAllBytes(out);
+        if (!java.util.Arrays.equals(exported, image)) {
+            throw new AssertionError(step + ": export of " + id + " seq " + seq + " at " + site.name + " differs from"
+                    + " the model: " + difference(exported, image) + "; " + whichImage(site, id, exported));
+        }
         Files.delete(out);
         JsonNode nbd = site.post("/v1/nbd", Map.of("disk", id, "point", "seq:" + seq)).expect(200, "nbd").body();
         assertThat(nbdRead(nbd.path("url").asText())).as("%s: NBD of %s seq %d at %s", step, id, seq, site.name)
                 .isEqualTo(image);
         site.delete("/v1/nbd/" + URLEncoder.encode(nbd.path("name").asText(), StandardCharsets.UTF_8))
                 .expect(200, "nbd stop");
+    }
+
+    /** Where two images differ: first and last differing byte, and how many 512-byte sectors. */
+    private static String difference(byte[] got, byte[] want) {
+        int first = java.util.Arrays.mismatch(got, want);
+        int last = -1;
+        int sectors = 0;
+        for (int off = 0; off < Math.min(got.length, want.length); off += 512) {
+            if (java.util.Arrays.mismatch(got, off, off + 512, want, off, off + 512) >= 0) {
+                sectors++;
+                last = off;
+            }
+        }
+        return "first differing byte " + first + ", last differing sector at " + last + ", " + sectors + " sectors";
+    }
+
+    /** Which model image the bytes equal, if any (what the agent delivered instead). */
+    private String whichImage(Site site, String id, byte[] got) {
+        int d = DISKS.indexOf(id);
+        for (Map.Entry<String, byte[]> e : alive.get(site).get(d).entrySet()) {
+            if (java.util.Arrays.equals(e.getValue(), got)) {
+                return "it equals the image of " + e.getKey();
+            }
+        }
+        return java.util.Arrays.equals(machine[d], got) ? "it equals the machine now" : "it equals no model image";
     }
 
     /** Reads a whole NBD export with qemu-img (a real client). */
