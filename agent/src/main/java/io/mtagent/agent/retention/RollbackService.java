@@ -108,6 +108,10 @@ public final class RollbackService {
         disk.applier().setPaused(false);
         disk.applier().awaitApplied(disk.lastDurableSeq(), Duration.ofMinutes(10));
         disk.applier().setPaused(true);
+        // Before the target changes: a restart must find everything applied, or it would re-apply the tail that
+        // was applied since the last periodic persist onto the rolled-back target (found by the failback soak:
+        // after a commit at an earlier point and a kill -9, the discarded branch's last writes came back).
+        disk.ingestLog().persistAppliedNow();
         Plan plan = plan(disk, point);
         if (!irreversible) {
             requireRoom(disk, plan);

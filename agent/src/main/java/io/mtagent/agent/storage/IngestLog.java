@@ -424,6 +424,15 @@ public final class IngestLog implements Closeable {
     }
 
     /** Writes the applied-point file ({@link AppliedPoint}: seq and its source time; atomically and durably). */
+    /**
+     * Persists the applied point now rather than at the next interval. Call it only while the applier is idle
+     * (paused or stopped): a rollback does, before it changes the target, so that a restart after it never
+     * re-applies on the rolled-back target writes that were applied before (and whose branch a commit discards).
+     */
+    public void persistAppliedNow() throws IOException {
+        persistApplied(appliedPoint());
+    }
+
     private void persistApplied(AppliedPoint point) throws IOException {
         if (point.seq() == persistedApplied) {
             return;
