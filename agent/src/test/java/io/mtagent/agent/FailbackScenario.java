@@ -352,7 +352,7 @@ final class FailbackScenario {
     }
 
     private void assertDeliverable(Site site, String id, long seq, byte[] image, String step) throws Exception {
-        Path out = dir.resolve("exports").resolve(site.name + "-" + id + "-" + seq + ".img");
+        Path out = site.dir.resolve("out").resolve(site.name + "-" + id + "-" + seq + ".img"); // export.dirs
         Files.createDirectories(out.getParent());
         site.job("/v1/export", Map.of("disk", id, "point", "seq:" + seq, "out", out.toString(), "overwrite", true),
                 "export " + id + " seq " + seq);

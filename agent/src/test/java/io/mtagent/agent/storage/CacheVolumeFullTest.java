@@ -44,7 +44,7 @@ class CacheVolumeFullTest {
     @Test
     void aFullCacheVolumeHoldsTheWritesAndNeverFailsTheDisk() throws Exception {
         Path cache = Files.createDirectories(dir.resolve("cache"));
-        assumeTrue(run("mount", "-t", "tmpfs", "-o", "size=9m", "tmpfs", cache.toString()),
+        assumeTrue(run("mount", "-t", "tmpfs", "-o", "size=9m,mode=0700", "tmpfs", cache.toString()),
                 "SKIPPED LOUDLY: mounting a 9 MiB tmpfs for a real ENOSPC needs root (and mount); run as root");
         ExecutorService writer = Executors.newSingleThreadExecutor();
         try {
