@@ -236,18 +236,18 @@ public final class Agent implements AutoCloseable {
     }
 
     /**
-     * The read-only NBD server for point-in-time views (test failover), on {@code nbd.listen}; it serves nothing
-     * until an export is added through the control API. TLS is offered with the agent's certificate, and
-     * required off loopback.
+     * The read-only NBD server for point-in-time views (test failover): the Unix socket {@code nbd.socket} for
+     * local readers and, with {@code nbd.listen}, a TCP port that requires TLS client certificates
+     * ({@link io.mtagent.agent.recovery.NbdSetup}). It serves nothing until an export is added through the control
+     * API.
      */
     private void startNbd() throws InterruptedException {
-        var server = new io.mtagent.agent.recovery.NbdServer(config.nbdListen().toSocketAddress(),
-                identity.serverSslContext(), 16);
+        var server = io.mtagent.agent.recovery.NbdSetup.fromConfig(config);
         try {
             nbdServer = server.start();
-        } catch (RuntimeException e) {
-            throw new IllegalStateException("cannot listen on " + config.nbdListen() + " for NBD: " + e.getMessage()
-                    + " (is another agent running? change nbd.listen)", e);
+        } catch (RuntimeException | IOException e) {
+            throw new IllegalStateException("cannot start the NBD server (nbd.socket " + config.nbdSocket()
+                    + config.nbdListen().map(l -> ", nbd.listen " + l).orElse("") + "): " + e.getMessage(), e);
         }
     }
 

@@ -25,7 +25,6 @@ public final class TestAgents {
         Map<String, String> s = new LinkedHashMap<>();
         s.put("data.listen", "127.0.0.1:0");
         s.put("control.listen", "127.0.0.1:0");
-        s.put("nbd.listen", "127.0.0.1:0");
         s.put("state.dir", dir.resolve("state").toString());
         s.put("cache.dir", dir.resolve("cache").toString());
         s.put("export.dirs", dir.resolve("out").toString());

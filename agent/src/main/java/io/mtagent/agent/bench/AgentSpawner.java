@@ -71,7 +71,6 @@ public final class AgentSpawner implements AutoCloseable {
         Map<String, String> s = new LinkedHashMap<>();
         s.put("data.listen", "127.0.0.1:" + freePort());
         s.put("control.listen", "127.0.0.1:" + freePort());
-        s.put("nbd.listen", "127.0.0.1:0"); // never take a real agent's NBD port
         s.put("state.dir", dir.resolve("state").toAbsolutePath().toString());
         s.put("cache.dir", dir.resolve("cache").toAbsolutePath().toString());
         if (retention) {

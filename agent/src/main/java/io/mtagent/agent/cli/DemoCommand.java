@@ -64,7 +64,6 @@ final class DemoCommand implements Callable<Integer> {
         deleteTree(dir);
         Map<String, String> settings = new LinkedHashMap<>();
         settings.put("data.listen", "127.0.0.1:0");
-        settings.put("nbd.listen", "127.0.0.1:0"); // the demo serves no views; never take a real agent's port
         settings.put("state.dir", dir.resolve("state").toString());
         settings.put("cache.dir", dir.resolve("cache").toString());
         settings.put("retention.dir", dir.resolve("retention").toString());

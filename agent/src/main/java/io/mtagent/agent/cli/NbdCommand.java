@@ -1,5 +1,6 @@
 package io.mtagent.agent.cli;
 
+import io.mtagent.agent.recovery.NbdUrls;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -7,11 +8,13 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code mtagent nbd}: serve a point-in-time view read-only over NBD (POST/DELETE /v1/nbd). */
-@Command(name = "nbd", mixinStandardHelpOptions = true,
+@Command(name = "nbd", mixinStandardHelpOptions = true, subcommands = NbdClientCertCommand.class,
         description = {"Serve a disk as it was at a recovery point, read-only, on the agent's NBD server: a test",
-            "failover that does not disturb replication. Prints the nbd:// URL; read it with qemu-img, nbdcopy or",
-            "nbd-client. The server listens on nbd.listen (default 127.0.0.1:10809: plain NBD on loopback; reach",
-            "it from elsewhere through an SSH tunnel, or configure a non-loopback address, where TLS is required).",
+            "failover that does not disturb replication. Prints the URLs and copy commands for qemu-img and nbdcopy.",
+            "Local readers use the Unix socket nbd.socket (default <state.dir>/nbd.sock; only the agent's user, or",
+            "the members of files.group, may connect): nbd+unix:///NAME?socket=PATH. Readers on other machines use",
+            "nbd.listen (off by default), TLS with a client certificate from 'mtagent nbd client-cert':",
+            "nbds://HOST:PORT/NAME?tls-certificates=DIR.",
             "The export stays published until --stop or the agent stops; a reader pins its point against pruning.",
             "",
             "Points (--point): latest, latest-processed, latest-app, seq:N, tag:NAME or 2026-11-23T10:42:17Z.",
@@ -54,16 +57,29 @@ final class NbdCommand implements Callable<Integer> {
             System.err.println("mtagent: " + r.error());
             return 2;
         }
-        String url = r.body().path("url").asText();
-        System.out.printf("serving disk %s at seq %d (%s), read-only:%n  %s%n", r.body().path("disk").asText(),
-                r.body().path("seq").asLong(), r.body().path("time").asText("?"), url);
+        String diskId = r.body().path("disk").asText();
+        System.out.printf("serving disk %s at seq %d (%s), read-only:%n", diskId, r.body().path("seq").asLong(),
+                r.body().path("time").asText("?"));
+        r.body().path("urls").forEach(u -> System.out.println("  " + u.asText()));
         if (r.body().hasNonNull("warning")) {
             System.out.println("WARNING: " + r.body().path("warning").asText());
         }
-        System.out.println("Copy it, for example:");
-        System.out.println("  qemu-img convert -p -f raw -O raw '" + url + "' " + r.body().path("disk").asText()
-                + ".raw");
+        r.body().path("urls").forEach(u -> printCopyExamples(u.asText(), diskId + ".raw"));
         System.out.println("Stop serving it:  mtagent nbd --stop '" + r.body().path("name").asText() + "'");
         return 0;
+    }
+
+    /** The qemu-img and nbdcopy commands that read {@code url}, under a heading saying who may run them. */
+    static void printCopyExamples(String url, String out) {
+        if (url.startsWith("nbd+unix:")) {
+            System.out.println("Copy it on this machine (as the agent's user, or a member of files.group):");
+        } else if (url.startsWith("nbds:")) {
+            System.out.println("Copy it from another machine, with a client certificate directory "
+                    + NbdUrls.CERTIFICATE_DIR + " made by 'mtagent nbd client-cert --out " + NbdUrls.CERTIFICATE_DIR
+                    + "':");
+        } else {
+            System.out.println("Copy it (plain NBD: any local user can):");
+        }
+        NbdUrls.copyCommands(url, out).forEach(c -> System.out.println("  " + c));
     }
 }

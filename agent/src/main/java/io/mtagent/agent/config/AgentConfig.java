@@ -235,9 +235,44 @@ public final class AgentConfig {
         return values.get(RETENTION_ALLOW_SHARED_VOLUME);
     }
 
-    /** Where the read-only NBD server listens (plain on loopback only, STARTTLS required elsewhere). */
-    public HostPort nbdListen() {
+    /** The NBD server's Unix socket for local readers: the configured path, else {@code <state.dir>/nbd.sock}. */
+    public Path nbdSocket() {
+        return values.get(NBD_SOCKET).orElse(stateDir().resolve("nbd.sock"));
+    }
+
+    /** Whether nbd.socket was set (else its default is used, and skipped with a warning when too long). */
+    public boolean nbdSocketConfigured() {
+        return values.get(NBD_SOCKET).isPresent();
+    }
+
+    /** The NBD server's TCP address for remote readers (TLS with client certificates); empty: none. */
+    public Optional<HostPort> nbdListen() {
         return values.get(NBD_LISTEN);
+    }
+
+    /** The CA file NBD client certificates must chain to; empty: the agent's own NBD client CA. */
+    public Optional<Path> nbdTlsClientCa() {
+        return values.get(NBD_TLS_CLIENT_CA);
+    }
+
+    /** Plain NBD on {@link #nbdListen()} (loopback only), without TLS or client certificates. */
+    public boolean nbdInsecurePlaintext() {
+        return values.get(NBD_INSECURE_PLAINTEXT);
+    }
+
+    public Duration nbdHandshakeTimeout() {
+        return values.get(NBD_HANDSHAKE_TIMEOUT);
+    }
+
+    /** {@link Duration#ZERO}: never. */
+    public Duration nbdIdleTimeout() {
+        return values.get(NBD_IDLE_TIMEOUT);
+    }
+
+    /** The group that may read the agent's data files and use the NBD socket; empty: none. */
+    public Optional<String> filesGroup() {
+        String group = values.get(FILES_GROUP);
+        return group.isEmpty() ? Optional.empty() : Optional.of(group);
     }
 
     /** Hash worker threads for resync checksums and online verify (all disks together). */

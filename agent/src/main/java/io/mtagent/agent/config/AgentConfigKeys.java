@@ -104,12 +104,43 @@ public final class AgentConfigKeys {
                     + " anything else is refused, as is a path onto a target or into the state, cache or retention"
                     + " directories (symbolic links are followed before checking). Empty: <state.dir>/exports,"
                     + " created at start.");
-    public static final ConfigKey<HostPort> NBD_LISTEN = ConfigKey.of("nbd.listen", ConfigType.HOST_PORT,
-            new HostPort("127.0.0.1", 10809), Validator.any(),
-            "Address and port of the NBD server that serves point-in-time views (read by qemu-img, nbdcopy or"
-                    + " nbd-client; writable into a scratch file for a test failover). Plain NBD on a loopback address only; on any other address"
-                    + " every client must upgrade with NBD_OPT_STARTTLS (the agent's certificate). Port 0 picks a"
-                    + " free port (tests).");
+    public static final ConfigKey<Optional<Path>> NBD_SOCKET = ConfigKey.of("nbd.socket", ConfigType.OPTIONAL_PATH,
+            Optional.empty(), Validator.any(),
+            "Unix socket of the NBD server that serves point-in-time views (read-only, or writable into a"
+                    + " scratch file for a test failover) to local readers (qemu-img, nbdcopy:"
+                    + " nbd+unix:///NAME?socket=PATH). Only the agent's user may connect (mode 0600), or"
+                    + " also the members of files.group when it is set (0660); its directory must let them reach"
+                    + " it. Empty: <state.dir>/nbd.sock. At most 107 bytes long.");
+    public static final ConfigKey<Optional<HostPort>> NBD_LISTEN = ConfigKey.of("nbd.listen",
+            ConfigType.OPTIONAL_HOST_PORT, Optional.empty(), Validator.any(),
+            "Address and port (usually :10809) of an NBD server for readers on other machines. Every reader must"
+                    + " upgrade to TLS (NBD_OPT_STARTTLS, nbds://) and present a client certificate issued by"
+                    + " nbd.tls.client.ca ('mtagent nbd client-cert' makes one). Empty (default): no TCP port,"
+                    + " only nbd.socket. Port 0 picks a free port (tests).");
+    public static final ConfigKey<Optional<Path>> NBD_TLS_CLIENT_CA = ConfigKey.of("nbd.tls.client.ca",
+            ConfigType.OPTIONAL_PATH, Optional.empty(), Validator.any(),
+            "PEM certificate(s) of the CA that NBD readers' client certificates on nbd.listen must chain to."
+                    + " Empty: the agent's own NBD client CA (<state.dir>/nbd-ca.crt, created at need),"
+                    + " whose certificates 'mtagent nbd client-cert' issues.");
+    public static final ConfigKey<Boolean> NBD_INSECURE_PLAINTEXT = ConfigKey.of("nbd.insecure.plaintext",
+            ConfigType.BOOLEAN, false, Validator.any(),
+            "Serve nbd.listen as plain NBD without TLS or client certificates: every local user can then read"
+                    + " every served point. Loopback addresses only; the agent logs a warning at start.");
+    public static final ConfigKey<Duration> NBD_HANDSHAKE_TIMEOUT = ConfigKey.of("nbd.handshake.timeout",
+            ConfigType.DURATION, Duration.ofSeconds(10), Validator.between(Duration.ofSeconds(1), Duration.ofMinutes(5)),
+            "An NBD connection must finish its handshake (TLS included) and choose an export within this of the"
+                    + " accept, a fixed deadline however slowly it sends; else it is closed.");
+    public static final ConfigKey<Duration> NBD_IDLE_TIMEOUT = ConfigKey.of("nbd.idle.timeout", ConfigType.DURATION,
+            Duration.ofHours(1), Validator.between(Duration.ZERO, Duration.ofDays(7)),
+            "An NBD reader that sends no request and gets no reply for this long is disconnected; 0 = never (a"
+                    + " test VM booted from a view may be quiet for hours).");
+    public static final ConfigKey<String> FILES_GROUP = ConfigKey.of("files.group", ConfigType.STRING, "",
+            Validator.matches("|[A-Za-z_][A-Za-z0-9_.-]{0,31}", "empty or a group name"),
+            "A group whose members may read the agent's data files (target files it creates, ingest logs,"
+                    + " journals, exports) and connect to nbd.socket: files are created 0640 and directories 0750"
+                    + " instead of 0600 and 0700, and the data directories get this group with the set-group-ID"
+                    + " bit so what is created inside inherits it. The agent's user must be a member. Secrets"
+                    + " (agent.key, auth.key, control.token) stay 0600. Empty: private to the agent's user.");
     public static final ConfigKey<Optional<Path>> TESTFAILOVER_SCRATCH_DIR = ConfigKey.of("testfailover.scratch.dir",
             ConfigType.OPTIONAL_PATH, Optional.empty(), Validator.any(),
             "Directory (volume) of the scratch files of test failovers: the writes of a test VM to a point served"
@@ -229,7 +260,8 @@ public final class AgentConfigKeys {
             RETENTION_MAX_BYTES, RETENTION_SPACE_POLICY, RETENTION_ALLOW_SHARED_VOLUME,
             CONTROL_LISTEN, CONTROL_OPEN_HEALTH, CONTROL_OPEN_METRICS, CONTROL_TOKEN_FILE, HEALTH_RPO_THRESHOLD,
             HEALTH_APP_CONSISTENT_FREQUENCY, CONFIGSERVER_URL, CONFIGSERVER_CA_FILE, CONFIGSERVER_FINGERPRINT,
-            HEARTBEAT_INTERVAL, EXPORT_DIRS, NBD_LISTEN, TESTFAILOVER_SCRATCH_DIR, TESTFAILOVER_SCRATCH_MAX_BYTES,
+            HEARTBEAT_INTERVAL, EXPORT_DIRS, NBD_SOCKET, NBD_LISTEN, NBD_TLS_CLIENT_CA, NBD_INSECURE_PLAINTEXT,
+            NBD_HANDSHAKE_TIMEOUT, NBD_IDLE_TIMEOUT, FILES_GROUP, TESTFAILOVER_SCRATCH_DIR, TESTFAILOVER_SCRATCH_MAX_BYTES,
             RESYNC_HASH_THREADS, RESYNC_HASH_RATE), List.of(DISKS));
 
     private AgentConfigKeys() {

@@ -25,6 +25,10 @@ public interface ConfigType<T> {
     ConfigType<Duration> DURATION = of("a duration, e.g. 2ms, 5s, 15min", Units::parseDuration,
             Units::formatDuration);
     ConfigType<HostPort> HOST_PORT = of("host:port", HostPort::parse, HostPort::toString);
+    /** A listening address that may be left empty, which means "do not listen". */
+    ConfigType<Optional<HostPort>> OPTIONAL_HOST_PORT = of("host:port, or empty for none",
+            text -> text.isEmpty() ? Optional.empty() : Optional.of(HostPort.parse(text)),
+            value -> value.map(HostPort::toString).orElse(""));
     ConfigType<Path> PATH = of("a path", ConfigType::parsePath, Path::toString);
     /** A path that may be left empty, which means "not set". */
     ConfigType<Optional<Path>> OPTIONAL_PATH = of("a path, or empty for none",

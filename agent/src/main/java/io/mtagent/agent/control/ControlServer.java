@@ -7,6 +7,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.mtagent.agent.Agent;
 import io.mtagent.agent.disk.DiskStats;
 import io.mtagent.agent.disk.ReplicatedDisk;
+import io.mtagent.agent.security.ConnectionAdmission;
 import io.mtagent.agent.security.ControlToken;
 import io.mtagent.agent.security.PeerStats;
 import io.netty.bootstrap.ServerBootstrap;
@@ -24,6 +25,7 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -35,7 +37,7 @@ import java.util.logging.Logger;
  * The HTTPS control server (default 127.0.0.1:9444): Netty's HTTP/1.1 codec over TLS with the agent's
  * certificate, pipeline {@code tls → http → metrics → gate → aggregate (8 KiB cap: larger bodies get 413) →
  * control}. The gate ({@link RequestGate}) authenticates on the request line and headers before any body is read
- * and enforces a fixed header deadline; {@link ControlAdmission} caps the connections. Its own event-loop thread,
+ * and enforces a fixed header deadline; {@link ConnectionAdmission} caps the connections. Its own event-loop thread,
  * heap-only allocator and worker threads keep it from taking memory or threads from replication. Requests are
  * handled on a small worker pool, never on the event loop, because releasing a disk waits for its applier;
  * {@code /health} has a thread of its own.
@@ -66,8 +68,8 @@ public final class ControlServer implements AutoCloseable {
     private final ExecutorService workers = Executors.newFixedThreadPool(2, r -> daemon(r, "control-worker"));
     private final ExecutorService healthWorker = Executors.newSingleThreadExecutor(r -> daemon(r, "control-health"));
     private final PeerStats peerStats = new PeerStats();
-    private final ControlAdmission admission = new ControlAdmission(MAX_OPEN_CONNECTIONS, MAX_PENDING_CONNECTIONS,
-            MAX_PENDING_PER_ADDRESS, peerStats);
+    private final ConnectionAdmission admission = new ConnectionAdmission(MAX_OPEN_CONNECTIONS, MAX_OPEN_CONNECTIONS,
+            MAX_PENDING_CONNECTIONS, MAX_PENDING_PER_ADDRESS, peerStats);
     private final ControlToken token;
     private final ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor(
             r -> daemon(r, "control-sampler"));
@@ -115,8 +117,9 @@ public final class ControlServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        admission.admit(ch);
-                        if (!ch.isOpen()) {
+                        InetAddress peer = ch.remoteAddress() != null ? ch.remoteAddress().getAddress()
+                                : InetAddress.getLoopbackAddress();
+                        if (!admission.admit(ch, peer)) {
                             return;
                         }
                         SslHandler tls = sslContext.newHandler(ch.alloc());

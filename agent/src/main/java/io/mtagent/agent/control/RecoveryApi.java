@@ -7,6 +7,7 @@ import io.mtagent.agent.recovery.ExportPathPolicy;
 import io.mtagent.agent.recovery.ExportService;
 import io.mtagent.agent.recovery.NbdExport;
 import io.mtagent.agent.recovery.NbdServer;
+import io.mtagent.agent.recovery.NbdUrls;
 import io.mtagent.agent.recovery.TestFailovers;
 import io.mtagent.agent.recovery.ViewLease;
 import io.mtagent.agent.retention.DiscardedHistory;
@@ -504,7 +505,9 @@ final class RecoveryApi implements AutoCloseable {
         NbdServer server = agent.nbdServer();
         String name = NbdExport.nameOf(d.id(), p.seq());
         PointInTimeView anchor;
+        List<String> urls;
         try {
+            urls = nbdUrls(name); // no listener: IllegalStateException
             anchor = d.view(p.seq(), VIEW_WAIT); // waits for the applier here, not on the NBD event loop
         } catch (IllegalStateException e) {
             throw new Refusal(HttpResponseStatus.CONFLICT, e.getMessage());
@@ -536,17 +539,21 @@ final class RecoveryApi implements AutoCloseable {
         m.put("seq", seq);
         m.put("time", iso(PointCatalog.timestampOf(d, seq)));
         m.put("sizeBytes", anchor.size());
-        m.put("url", nbdUrl(name));
+        m.put("url", urls.get(0));
+        m.put("urls", urls);
         m.put("stop", "DELETE /v1/nbd/" + name);
         putGroupWarning(m, d, "serving");
         return Result.ok(m);
     }
 
-    /** The nbd:// URL of export {@code name} on the agent's NBD server. */
+    /** The URLs of export {@code name}, one per NBD listener (the Unix socket's first); none: IllegalStateException. */
+    List<String> nbdUrls(String name) {
+        return NbdUrls.of(agent.nbdServer().endpoints(), name, agent.config().agentName());
+    }
+
+    /** The first of {@link #nbdUrls}: the Unix socket's {@code nbd+unix://} URL. */
     String nbdUrl(String name) {
-        var address = agent.nbdServer().address();
-        String host = address.getAddress().isAnyLocalAddress() ? agent.config().agentName() : address.getHostString();
-        return "nbd://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort() + "/" + name;
+        return nbdUrls(name).get(0);
     }
 
     /** {@code DELETE /v1/nbd/<name>}: new clients are refused; connected ones read on until they disconnect. */

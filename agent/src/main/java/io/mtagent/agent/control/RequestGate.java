@@ -1,5 +1,6 @@
 package io.mtagent.agent.control;
 
+import io.mtagent.agent.security.ConnectionAdmission;
 import io.mtagent.agent.security.ControlToken;
 import io.mtagent.agent.security.PeerStats;
 import io.netty.buffer.Unpooled;
@@ -46,14 +47,14 @@ final class RequestGate extends ChannelDuplexHandler {
     private final boolean openMetrics;
     private final int maxBody;
     private final long deadlineMillis;
-    private final ControlAdmission admission;
+    private final ConnectionAdmission admission;
     private final PeerStats stats;
     private ScheduledFuture<?> deadline;
     /** Discarding the rest of a refused request until the connection closes. */
     private boolean refused;
 
     RequestGate(ControlToken token, boolean openHealth, boolean openMetrics, int maxBody, long deadlineMillis,
-                ControlAdmission admission, PeerStats stats) {
+                ConnectionAdmission admission, PeerStats stats) {
         this.token = token;
         this.openHealth = openHealth;
         this.openMetrics = openMetrics;
@@ -96,7 +97,7 @@ final class RequestGate extends ChannelDuplexHandler {
         }
         if (msg instanceof HttpRequest request) {
             cancelDeadline();
-            admission.headersComplete(ctx.channel());
+            admission.handshakeComplete(ctx.channel());
             String refusal = check(request);
             if (refusal != null) {
                 refused = true;

@@ -127,8 +127,8 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
             if (code == Nbd.OPT_EXPORT_NAME) {
                 hardDisconnect(ctx, "NBD_OPT_EXPORT_NAME before NBD_OPT_STARTTLS on a TLS-only server");
             } else {
-                optionReply(ctx, code, Nbd.REP_ERR_TLS_REQD, "this server is not on loopback: upgrade with"
-                        + " NBD_OPT_STARTTLS first (qemu: --tls-creds)");
+                optionReply(ctx, code, Nbd.REP_ERR_TLS_REQD, "this port requires TLS with a client certificate:"
+                        + " upgrade with NBD_OPT_STARTTLS first (nbds://...?tls-certificates=DIR, qemu: tls-creds)");
             }
             return;
         }
@@ -164,8 +164,8 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
 
     private void startTls(ChannelHandlerContext ctx, byte[] data) {
         if (tls == null) {
-            optionReply(ctx, Nbd.OPT_STARTTLS, Nbd.REP_ERR_POLICY, "TLS is not configured: this server listens on"
-                    + " loopback only and speaks plain NBD");
+            optionReply(ctx, Nbd.OPT_STARTTLS, Nbd.REP_ERR_POLICY, "TLS is not offered on this socket: readers"
+                    + " here are authenticated by the socket's permissions (Unix socket) or not at all (plain)");
         } else if (tlsActive) {
             optionReply(ctx, Nbd.OPT_STARTTLS, Nbd.REP_ERR_INVALID, "TLS is already active");
         } else if (data.length != 0) {
@@ -318,7 +318,8 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
             blockStatus = new NbdBlockStatus(opened, e.size());
         }
         decoder.enterTransmission(e.writable() && opened.writable());
-        LOG.info(() -> "NBD client " + channel.remoteAddress() + (e.writable() ? " reads and writes" : " reads")
+        server.transmissionStarted(channel);
+        LOG.info(() -> "NBD client " + NbdServer.describe(channel) + (e.writable() ? " reads and writes" : " reads")
                 + " export " + e.name() + (structured ? " (structured replies" + (allocationContext
                 ? ", block status)" : ")") : ""));
     }

@@ -269,7 +269,7 @@ public final class AgentIdentity {
                 .generateCertificate(new ByteArrayInputStream(der));
     }
 
-    private static GeneralNames subjectAlternativeNames(String hostName) {
+    static GeneralNames subjectAlternativeNames(String hostName) {
         List<GeneralName> names = new ArrayList<>();
         names.add(generalName(hostName));
         if (!hostName.equalsIgnoreCase("localhost")) {
@@ -315,7 +315,7 @@ public final class AgentIdentity {
         return new AgentIdentity(certificate, key);
     }
 
-    private static PrivateKey parsePrivateKey(byte[] pem) throws IOException, GeneralSecurityException {
+    static PrivateKey parsePrivateKey(byte[] pem) throws IOException, GeneralSecurityException {
         Object parsed;
         try (PEMParser parser = new PEMParser(new InputStreamReader(new ByteArrayInputStream(pem),
                 StandardCharsets.US_ASCII))) {
@@ -355,7 +355,7 @@ public final class AgentIdentity {
                 + " fingerprint changes, so every process server must re-pin it (mtagent cert prints it)", cause);
     }
 
-    private static byte[] encoded(X509Certificate certificate) {
+    static byte[] encoded(X509Certificate certificate) {
         try {
             return certificate.getEncoded();
         } catch (GeneralSecurityException e) {
@@ -363,7 +363,7 @@ public final class AgentIdentity {
         }
     }
 
-    private static byte[] pem(String type, byte[] der) throws IOException {
+    static byte[] pem(String type, byte[] der) throws IOException {
         StringWriter text = new StringWriter();
         try (PemWriter writer = new PemWriter(text)) {
             writer.writeObject(new PemObject(type, der));

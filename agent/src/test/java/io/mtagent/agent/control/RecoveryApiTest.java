@@ -294,8 +294,9 @@ class RecoveryApiTest {
             assertThat(r.statusCode()).isEqualTo(200);
             JsonNode nbd = ControlHttp.json(r);
             String url = nbd.path("url").asText();
-            assertThat(url).isEqualTo("nbd://127.0.0.1:" + agent.nbdServer().address().getPort() + "/"
-                    + nbd.path("name").asText());
+            assertThat(url).isEqualTo("nbd+unix:///" + nbd.path("name").asText() + "?socket="
+                    + agent.config().stateDir().resolve("nbd.sock").toAbsolutePath());
+            assertThat(nbd.path("urls").size()).as("only the Unix socket by default: nbd.listen is off").isEqualTo(1);
             assertThat(ControlHttp.json(c.get("/v1/nbd")).path("exports").size()).isEqualTo(2);
             workload.stream(agent, client, 20, 4); // replication goes on while the view is served
             Path out = dir.resolve("nbd.raw");

@@ -12,7 +12,6 @@ import io.mtagent.protocol.client.DiskStream;
 import io.mtagent.protocol.client.ReplicationClient;
 import io.netty.buffer.Unpooled;
 import java.io.File;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -22,6 +21,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -118,14 +118,15 @@ class ExportAndNbdModelTest {
                             + " NBD client. Install it with: apt-get install qemu-utils");
                     Assumptions.assumeTrue(false, "qemu-img missing (apt-get install qemu-utils)");
                 }
-                try (NbdServer nbd = new NbdServer(new InetSocketAddress("127.0.0.1", 0), null, 8).start()) {
+                Path socket = dir.resolve("nbd.sock");
+                try (NbdServer nbd = new NbdServer(List.of(NbdListener.unix(socket, Optional.empty())),
+                        NbdLimits.defaults()).start()) {
                     NbdExport export = NbdExport.of(disk, tag, WAIT);
                     nbd.addExport(export);
                     Path raw = dir.resolve("nbd.raw");
-                    int port = nbd.address().getPort();
                     long q0 = System.nanoTime();
                     Process p = new ProcessBuilder(qemuImg.getPath(), "convert", "-f", "raw", "-O", "raw",
-                            "nbd://127.0.0.1:" + port + "/" + export.name(), raw.toString())
+                            "nbd+unix:///" + export.name() + "?socket=" + socket, raw.toString())
                             .redirectErrorStream(true).start();
                     boolean exited = p.waitFor(60, TimeUnit.SECONDS);
                     String output = new String(p.getInputStream().readAllBytes());

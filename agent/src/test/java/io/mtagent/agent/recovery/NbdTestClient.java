@@ -7,8 +7,16 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
 
@@ -24,6 +32,9 @@ final class NbdTestClient implements Closeable {
     }
 
     private Socket socket;
+    private SocketChannel unix;
+    private Thread unixWatchdog;
+    private final AtomicBoolean watchdogFired = new AtomicBoolean();
     private DataInputStream in;
     private DataOutputStream out;
     final int handshakeFlags;
@@ -32,12 +43,40 @@ final class NbdTestClient implements Closeable {
         socket = new Socket(address.getAddress(), address.getPort());
         socket.setSoTimeout(10_000);
         streams();
+        handshakeFlags = greeting();
+    }
+
+    /**
+     * Over a Unix socket. A blocking channel has no read time-out, so a watchdog closes it after {@code
+     * timeoutMillis}: a test that waits for the server to act never hangs.
+     */
+    NbdTestClient(Path socketPath, long timeoutMillis) throws IOException {
+        unix = SocketChannel.open(StandardProtocolFamily.UNIX);
+        unix.connect(UnixDomainSocketAddress.of(socketPath));
+        SocketChannel channel = unix;
+        unixWatchdog = new Thread(() -> {
+            try {
+                Thread.sleep(timeoutMillis);
+                watchdogFired.set(true);
+                channel.close();
+            } catch (InterruptedException | IOException e) {
+                // closed by the test
+            }
+        }, "nbd-test-watchdog");
+        unixWatchdog.setDaemon(true);
+        unixWatchdog.start();
+        in = new DataInputStream(Channels.newInputStream(unix));
+        out = new DataOutputStream(Channels.newOutputStream(unix));
+        handshakeFlags = greeting();
+    }
+
+    private int greeting() throws IOException {
         long magic = in.readLong();
         long opt = in.readLong();
         if (magic != Nbd.INIT_MAGIC || opt != Nbd.OPTION_MAGIC) {
             throw new IOException("bad greeting");
         }
-        handshakeFlags = in.readUnsignedShort();
+        return in.readUnsignedShort();
     }
 
     private void streams() throws IOException {
@@ -150,7 +189,9 @@ final class NbdTestClient implements Closeable {
     boolean closedByServer() throws IOException {
         try {
             return in.read() == -1;
-        } catch (EOFException | java.net.SocketException e) {
+        } catch (AsynchronousCloseException e) {
+            return !watchdogFired.get(); // closed by our own watchdog: the server did not close it in time
+        } catch (EOFException | SocketException e) {
             return true;
         }
     }
@@ -167,6 +208,11 @@ final class NbdTestClient implements Closeable {
 
     @Override
     public void close() throws IOException {
-        socket.close();
+        if (unix != null) {
+            unixWatchdog.interrupt();
+            unix.close();
+        } else {
+            socket.close();
+        }
     }
 }
