@@ -41,6 +41,16 @@ final class ChildAgent implements AutoCloseable {
         return process.waitFor(seconds, TimeUnit.SECONDS);
     }
 
+    /** Waits up to {@code seconds} for the agent to exit by itself; its exit code, or -1 when it still runs. */
+    int waitForExit(long seconds) throws InterruptedException {
+        return process.waitFor(seconds, TimeUnit.SECONDS) ? process.exitValue() : -1;
+    }
+
+    /** The whole log of every start so far. */
+    String log() throws IOException {
+        return Files.readString(log);
+    }
+
     /** SIGTERM (a clean shutdown) and waits for it. */
     void stop(long seconds) throws InterruptedException {
         process.destroy();

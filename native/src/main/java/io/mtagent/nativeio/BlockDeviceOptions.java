@@ -11,8 +11,12 @@ package io.mtagent.nativeio;
  *                        buffered I/O with a logged reason where it does not, such as tmpfs)
  * @param dsync           also open with O_DSYNC / FILE_FLAG_WRITE_THROUGH (every write durable on return; slower,
  *                        {@link BlockDevice#flush()} still works)
+ * @param exclusive       lock the target against other openers that lock (another agent): a block device is
+ *                        opened O_EXCL (which also fails while it is mounted), a file gets an exclusive
+ *                        {@code flock}; a conflict is a {@link TargetLockedException} naming the holder. Linux only
  */
-public record BlockDeviceOptions(long createSizeBytes, int sectorSize, boolean directIo, boolean dsync) {
+public record BlockDeviceOptions(long createSizeBytes, int sectorSize, boolean directIo, boolean dsync,
+                                 boolean exclusive) {
 
     public BlockDeviceOptions {
         if (sectorSize != 0 && sectorSize != 512 && sectorSize != 4096) {
@@ -24,24 +28,28 @@ public record BlockDeviceOptions(long createSizeBytes, int sectorSize, boolean d
         }
     }
 
-    /** Existing target, its own sector size, O_DIRECT where possible, no O_DSYNC. */
+    /** Existing target, its own sector size, O_DIRECT where possible, no O_DSYNC, not locked. */
     public static BlockDeviceOptions defaults() {
-        return new BlockDeviceOptions(0, 0, true, false);
+        return new BlockDeviceOptions(0, 0, true, false, false);
     }
 
     public BlockDeviceOptions withCreateSize(long bytes) {
-        return new BlockDeviceOptions(bytes, sectorSize, directIo, dsync);
+        return new BlockDeviceOptions(bytes, sectorSize, directIo, dsync, exclusive);
     }
 
     public BlockDeviceOptions withSectorSize(int size) {
-        return new BlockDeviceOptions(createSizeBytes, size, directIo, dsync);
+        return new BlockDeviceOptions(createSizeBytes, size, directIo, dsync, exclusive);
     }
 
     public BlockDeviceOptions withDirectIo(boolean on) {
-        return new BlockDeviceOptions(createSizeBytes, sectorSize, on, dsync);
+        return new BlockDeviceOptions(createSizeBytes, sectorSize, on, dsync, exclusive);
     }
 
     public BlockDeviceOptions withDsync(boolean on) {
-        return new BlockDeviceOptions(createSizeBytes, sectorSize, directIo, on);
+        return new BlockDeviceOptions(createSizeBytes, sectorSize, directIo, on, exclusive);
+    }
+
+    public BlockDeviceOptions withExclusive(boolean on) {
+        return new BlockDeviceOptions(createSizeBytes, sectorSize, directIo, dsync, on);
     }
 }

@@ -59,4 +59,6 @@ final class LibC {
     static native int statfs(String path, Pointer buf);
 
     static native int umask(int mask);
+
+    static native int flock(int fd, int operation);
 }

@@ -90,12 +90,18 @@ public final class LinuxBlockDevice implements BlockDevice {
             FileBlockDevice.create(path, options.createSizeBytes());
         }
         boolean isFile = Files.isRegularFile(path);
-        int base = NativeIO.O_RDWR | NativeIO.O_CLOEXEC | (options.dsync() ? NativeIO.O_DSYNC : 0);
+        // O_EXCL on a block device (no O_CREAT) is Linux's exclusive open: EBUSY while mounted or held elsewhere.
+        int base = NativeIO.O_RDWR | NativeIO.O_CLOEXEC | (options.dsync() ? NativeIO.O_DSYNC : 0)
+                | (options.exclusive() && !isFile ? NativeIO.O_EXCL : 0);
         boolean direct = options.directIo();
         int fd;
         try {
             fd = io.open(name, base | (direct ? NativeIO.O_DIRECT : 0), 0);
         } catch (NativeIOException e) {
+            if (e.errno() == Errno.EBUSY && options.exclusive() && !isFile) {
+                throw new TargetLockedException(name, TargetHolders.ofBusyDevice(path), "is mounted or opened"
+                        + " exclusively by another process (another agent, a file system, LVM or RAID)");
+            }
             if (!direct || e.errno() != Errno.EINVAL) {
                 throw new BlockDeviceException("open", name, 0, 0, e.errno(), e.getMessage(), e);
             }
@@ -109,6 +115,9 @@ public final class LinuxBlockDevice implements BlockDevice {
             }
         }
         try {
+            if (options.exclusive() && isFile) {
+                lockFile(io, fd, path);
+            }
             return describe(io, name, fd, isFile, direct, options);
         } catch (IOException | RuntimeException e) {
             try {
@@ -117,6 +126,19 @@ public final class LinuxBlockDevice implements BlockDevice {
                 e.addSuppressed(suppressed);
             }
             throw e;
+        }
+    }
+
+    /** An exclusive flock on the file's open description, held until the device is closed. */
+    private static void lockFile(NativeIO io, int fd, Path path) throws IOException {
+        try {
+            io.flock(fd, NativeIO.LOCK_EX | NativeIO.LOCK_NB);
+        } catch (NativeIOException e) {
+            if (e.errno() == Errno.EAGAIN) {
+                throw new TargetLockedException(path.toString(), TargetHolders.ofLockedFile(path),
+                        "is locked by another process (another agent replicating to it?)");
+            }
+            throw new BlockDeviceException("flock", path.toString(), 0, 0, e.errno(), e.getMessage(), e);
         }
     }
 

@@ -14,6 +14,8 @@ public interface NativeIO {
     int O_RDONLY = 0;
     int O_RDWR = 2;
     int O_CREAT = 0x40;
+    /** On a block device without O_CREAT: exclusive open, EBUSY while mounted or opened O_EXCL elsewhere. */
+    int O_EXCL = 0x80;
     int O_DSYNC = 0x1000;
     int O_CLOEXEC = 0x80000;
     /** O_DIRECT is the one open flag whose value differs between x86_64 (040000) and aarch64 (0200000). */
@@ -26,6 +28,10 @@ public interface NativeIO {
     /** _IO(0x12, 123): physical sector size (unsigned int). */
     long BLKPBSZGET = 0x127BL;
 
+    /** flock(2) operations. */
+    int LOCK_EX = 2;
+    int LOCK_NB = 4;
+
     int POSIX_FADV_RANDOM = 1;
     int POSIX_FADV_SEQUENTIAL = 2;
     int POSIX_FADV_DONTNEED = 4;
@@ -37,6 +43,9 @@ public interface NativeIO {
     int open(String path, int flags, int mode) throws NativeIOException;
 
     void close(int fd) throws NativeIOException;
+
+    /** {@code flock(2)}: the lock belongs to the open file description, so closing other descriptors keeps it. */
+    void flock(int fd, int operation) throws NativeIOException;
 
     /** Reads up to {@code count} bytes into the direct buffer {@code buf} starting at its position; 0 at EOF. */
     long pread(int fd, ByteBuffer buf, int count, long offset) throws NativeIOException;

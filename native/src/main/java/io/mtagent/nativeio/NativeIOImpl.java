@@ -57,6 +57,13 @@ public class NativeIOImpl implements NativeIO {
     }
 
     @Override
+    public void flock(int fd, int operation) throws NativeIOException {
+        if (LibC.flock(fd, operation) < 0) {
+            throw new NativeIOException("flock", Native.getLastError(), "fd " + fd);
+        }
+    }
+
+    @Override
     public long pread(int fd, ByteBuffer buf, int count, long offset) throws NativeIOException {
         long n = LibC.pread(fd, address(buf, count), count, offset);
         if (n < 0) {
