@@ -5,8 +5,11 @@ import io.mtagent.agent.config.AgentConfig;
 import io.mtagent.agent.disk.CacheBudget;
 import io.mtagent.agent.disk.DiskRegistry;
 import io.mtagent.agent.disk.TargetOpener;
+import io.mtagent.agent.recovery.NbdServer;
+import io.mtagent.agent.recovery.NbdSetup;
 import io.mtagent.agent.security.AgentIdentity;
 import io.mtagent.agent.security.AuthFailureLimiter;
+import io.mtagent.agent.security.FileGroup;
 import io.mtagent.agent.security.PassphraseStore;
 import io.mtagent.agent.server.DataServer;
 import io.mtagent.agent.server.DataServerStats;
@@ -25,6 +28,7 @@ import javax.net.ssl.SSLContext;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
@@ -54,7 +58,7 @@ public final class Agent implements AutoCloseable {
     private volatile ControlServer controlServer;
     private volatile InetSocketAddress controlAddress;
     private volatile HeartbeatClient heartbeat;
-    private volatile io.mtagent.agent.recovery.NbdServer nbdServer;
+    private volatile NbdServer nbdServer;
     private volatile boolean closed;
     private final List<Runnable> closeHooks = new CopyOnWriteArrayList<>();
 
@@ -136,15 +140,26 @@ public final class Agent implements AutoCloseable {
     /** As {@link #start(AgentConfig, MeterRegistry, Consumer)} with the target devices opened by {@code targets}. */
     public static Agent start(AgentConfig config, MeterRegistry registry, Consumer<String> progress,
                               TargetOpener targets) throws IOException, InterruptedException {
-        io.mtagent.agent.security.DataDirectoryCheck.restrictUmask(); // first: every file from here on is private
+        // First: every file from here on is private (or readable by files.group).
+        io.mtagent.agent.security.DataDirectoryCheck.restrictUmask(config.filesGroup());
         io.mtagent.agent.storage.AtomicFile.createDirectories(config.stateDir()); // durably: power-loss test
         io.mtagent.agent.storage.AtomicFile.createDirectories(config.cacheDir());
+        if (config.retentionDir().isPresent()) {
+            io.mtagent.agent.storage.AtomicFile.createDirectories(config.retentionDir().get()); // files.group sets it up
+        }
         java.util.Map<String, Path> dataDirs = new java.util.LinkedHashMap<>();
         dataDirs.put("state.dir", config.stateDir());
         dataDirs.put("cache.dir", config.cacheDir());
         config.retentionDir().ifPresent(d -> dataDirs.put("retention.dir", d));
         io.mtagent.agent.security.DataDirectoryCheck.check(dataDirs);
         io.mtagent.agent.recovery.ExportPathPolicy.of(config).prepare();
+        if (config.filesGroup().isPresent()) {
+            List<Path> shared = new ArrayList<>(dataDirs.values());
+            shared.addAll(config.exportDirs());
+            FileGroup.prepareDirectories(config.filesGroup().get(), shared);
+        }
+        List<Path> targetsToCreate = config.disks().stream()
+                .filter(d -> d.sizeBytes() > 0 && !Files.exists(d.path())).map(d -> d.path()).toList();
         AgentIdentity identity = AgentIdentity.loadOrCreate(config.stateDir(), config.agentName());
         PassphraseStore passphrase = loadPassphrase(config);
         checkRetentionVolume(config);
@@ -162,6 +177,11 @@ public final class Agent implements AutoCloseable {
                         .withTargetLanes(config.applyTargetLanes()), config.diskQuotaBytes(), registry,
                 progress, targets);
         try {
+            for (Path created : targetsToCreate) {
+                if (config.filesGroup().isPresent()) {
+                    FileGroup.adopt(config.filesGroup().get(), created);
+                }
+            }
             for (var d : disks.all()) {
                 if (d.journal() != null) {
                     io.mtagent.agent.retention.RollbackService.resume(d);
@@ -238,11 +258,11 @@ public final class Agent implements AutoCloseable {
     /**
      * The read-only NBD server for point-in-time views (test failover): the Unix socket {@code nbd.socket} for
      * local readers and, with {@code nbd.listen}, a TCP port that requires TLS client certificates
-     * ({@link io.mtagent.agent.recovery.NbdSetup}). It serves nothing until an export is added through the control
+     * ({@link NbdSetup}). It serves nothing until an export is added through the control
      * API.
      */
     private void startNbd() throws InterruptedException {
-        var server = io.mtagent.agent.recovery.NbdSetup.fromConfig(config);
+        NbdServer server = NbdSetup.fromConfig(config);
         try {
             nbdServer = server.start();
         } catch (RuntimeException | IOException e) {
@@ -252,7 +272,7 @@ public final class Agent implements AutoCloseable {
     }
 
     /** The NBD server (null only while starting). */
-    public io.mtagent.agent.recovery.NbdServer nbdServer() {
+    public NbdServer nbdServer() {
         return nbdServer;
     }
 

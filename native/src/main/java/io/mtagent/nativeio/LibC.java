@@ -61,4 +61,6 @@ final class LibC {
     static native int umask(int mask);
 
     static native int flock(int fd, int operation);
+
+    static native int chmod(String path, int mode);
 }

@@ -10,6 +10,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.logging.Logger;
 
@@ -29,12 +30,16 @@ public final class DataDirectoryCheck {
     private DataDirectoryCheck() {
     }
 
-    /** Sets the private umask; logs what it replaced when that was more open. */
-    public static void restrictUmask() {
-        int old = ProcessUmask.set(PRIVATE_UMASK);
-        if (old >= 0 && (old & PRIVATE_UMASK) != PRIVATE_UMASK) {
-            LOG.info(() -> String.format("umask %03o replaced by %03o: the agent's files are private to its user",
-                    old, PRIVATE_UMASK));
+    /**
+     * Sets the private umask (077), or with a files.group 027 ({@link FileGroup}); logs what it replaced when that
+     * was more open.
+     */
+    public static void restrictUmask(Optional<String> group) {
+        int mask = group.isPresent() ? FileGroup.GROUP_UMASK : PRIVATE_UMASK;
+        int old = ProcessUmask.set(mask);
+        if (old >= 0 && (old & mask) != mask) {
+            LOG.info(() -> String.format("umask %03o replaced by %03o: the agent's files are private to its user%s",
+                    old, mask, group.map(g -> " and readable by the group " + g).orElse("")));
         }
     }
 
