@@ -46,6 +46,11 @@ final class ChildAgent implements AutoCloseable {
         return process.waitFor(seconds, TimeUnit.SECONDS) ? process.exitValue() : -1;
     }
 
+    /** The agent process's id. */
+    long pid() {
+        return process.pid();
+    }
+
     /** The whole log of every start so far. */
     String log() throws IOException {
         return Files.readString(log);

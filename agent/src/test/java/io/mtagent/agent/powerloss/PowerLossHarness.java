@@ -122,6 +122,7 @@ final class PowerLossHarness implements AutoCloseable {
         s.put("control.listen", "127.0.0.1:" + controlPort);
         s.put("retention.dir", root.resolve("retention").toString());
         s.put("export.dirs", work.resolve("exports").toString());
+        s.put("nbd.socket", work.resolve("nbd.sock").toString()); // lossyfs makes no socket files
         // Small everything, so that a random cut lands in a segment roll, a group commit or a prune most of the time.
         s.put("data.max.write.bytes", "256KiB");
         s.put("ingest.segment.bytes", "1MiB");
