@@ -29,6 +29,10 @@ import java.util.logging.Logger;
  * bytes (end of device) or, under O_DIRECT, one that stops off the alignment is raised. Every failure is a
  * {@link BlockDeviceException} with the operation, path, offset, length, errno and its typed failure.
  *
+ * <p>With {@link BlockDeviceOptions#exclusive()} a block device is opened O_EXCL and a file gets an exclusive
+ * {@code flock} on this device's descriptor (released by {@link #close()}); a conflict is a
+ * {@link TargetLockedException} naming the holder.
+ *
  * <p><b>Thread-safety.</b> Reads and writes from several threads are safe (positional I/O, no shared position);
  * overlapping writes are ordered by the caller except for the read-modify-write case above. {@link #close()} must
  * not race with I/O in flight (the applier closes the device after it stopped).

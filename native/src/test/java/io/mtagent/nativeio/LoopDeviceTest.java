@@ -1,6 +1,7 @@
 package io.mtagent.nativeio;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
@@ -59,6 +60,25 @@ class LoopDeviceTest {
             run("losetup", "-d", loop);
         }
         assertThat(Arrays.equals(Files.readAllBytes(backing), expected(sector))).isTrue();
+    }
+
+    /** O_EXCL on a device: a second exclusive opener (another agent) is refused and told who holds it. */
+    @org.junit.jupiter.api.Test
+    void anExclusivelyOpenedDeviceRefusesASecondExclusiveOpener() throws Exception {
+        assumeTrue(NativeIOImpl.available(), "needs 64-bit Linux with JNA");
+        Path backing = dir.resolve("loop-backing.img");
+        Files.write(backing, new byte[SIZE]);
+        String loop = attach(backing, 512);
+        BlockDeviceOptions exclusive = BlockDeviceOptions.defaults().withExclusive(true);
+        try (LinuxBlockDevice first = LinuxBlockDevice.open(Path.of(loop), exclusive)) {
+            assertThatThrownBy(() -> LinuxBlockDevice.open(Path.of(loop), exclusive))
+                    .isInstanceOf(TargetLockedException.class)
+                    .hasMessageContaining(loop + " is mounted or opened exclusively by another process")
+                    .hasMessageContaining("pid " + ProcessHandle.current().pid());
+            first.flush();
+        } finally {
+            run("losetup", "-d", loop);
+        }
     }
 
     private static byte[] expected(int sector) {

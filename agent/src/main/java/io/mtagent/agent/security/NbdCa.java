@@ -75,7 +75,7 @@ public final class NbdCa {
         this.key = key;
     }
 
-    /** A certificate and its private key, as issued to one reader. */
+    /** A certificate this CA issued (to a reader, or the NBD port's own) and its private key. */
     public record Issued(X509Certificate certificate, PrivateKey key) {
     }
 
@@ -223,6 +223,7 @@ public final class NbdCa {
         PrivateKeyInfo info = PrivateKeyInfo.getInstance(issued.key().getEncoded());
         SubjectPublicKeyInfo publicKey = SubjectPublicKeyInfo.getInstance(
                 issued.certificate().getPublicKey().getEncoded());
+        // The JDK's key interface by its full name: BouncyCastle's ASN.1 structure of the same name is imported.
         ECPrivateKey inner = new ECPrivateKey(256, ((java.security.interfaces.ECPrivateKey) issued.key()).getS(),
                 publicKey.getPublicKeyData(), null);
         return new PrivateKeyInfo(info.getPrivateKeyAlgorithm(), inner).getEncoded();
