@@ -237,6 +237,11 @@ public final class NbdServer implements Closeable {
         return peerStats;
     }
 
+    /** Throttled log lines about peers (refusals, deadlines, disconnects). */
+    RateLimitedLog peerLog() {
+        return peerLog;
+    }
+
     /** Connections open right now, all listeners together. */
     public int openConnections() {
         return admission.open();

@@ -351,7 +351,8 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
 
     private void hardDisconnect(ChannelHandlerContext ctx, String why) {
         decoder.done();
-        LOG.warning(() -> "NBD client " + ctx.channel().remoteAddress() + " disconnected: " + why);
+        server.peerLog().warn("nbd-disconnect", "NBD client " + NbdServer.describe(ctx.channel())
+                + " disconnected: " + why);
         ctx.close();
     }
 
@@ -567,7 +568,9 @@ final class NbdSession extends ChannelInboundHandlerAdapter {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
         if (c instanceof NbdDecoder.NbdProtocolException || c instanceof IOException) {
-            LOG.warning(() -> "NBD client " + ctx.channel().remoteAddress() + " disconnected: " + c.getMessage());
+            // Throttled: refused TLS handshakes (no or a wrong client certificate) can come by the thousand.
+            server.peerLog().warn("nbd-disconnect", "NBD client " + NbdServer.describe(ctx.channel())
+                    + " disconnected: " + c.getMessage());
         } else {
             LOG.log(Level.WARNING, "NBD client " + ctx.channel().remoteAddress() + " failed", c);
         }

@@ -44,6 +44,10 @@ public final class NbdSetup {
                         ca.serverContext(config.agentName(), clientIssuers(config, ca))));
             }
         }
+        if (config.nbdListen().isEmpty() && (config.nbdInsecurePlaintext() || config.nbdTlsClientCa().isPresent())) {
+            LOG.warning("nbd.insecure.plaintext and nbd.tls.client.ca apply to nbd.listen, which is not set: they"
+                    + " have no effect");
+        }
         NbdLimits limits = NbdLimits.defaults().withTimeouts(config.nbdHandshakeTimeout(), config.nbdIdleTimeout());
         return new NbdServer(listeners, limits);
     }

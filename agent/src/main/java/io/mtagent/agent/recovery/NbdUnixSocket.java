@@ -53,8 +53,7 @@ final class NbdUnixSocket {
         if (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
-        int mode = (Integer) Files.getAttribute(socket, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-        if ((mode & S_IFMT) != S_IFSOCK) {
+        if (!isSocket(socket)) {
             throw new IllegalStateException("nbd.socket=" + socket + " exists and is not a socket; the agent does"
                     + " not replace it: remove it or set nbd.socket to another path");
         }
@@ -65,6 +64,17 @@ final class NbdUnixSocket {
         } catch (IOException refused) {
             // Nobody listens: left behind by an agent that did not stop cleanly.
             Files.deleteIfExists(socket);
+        }
+    }
+
+    /** Whether {@code path} is a socket; where the file system cannot tell (Windows), whatever is not a file. */
+    private static boolean isSocket(Path path) throws IOException {
+        try {
+            int mode = (Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+            return (mode & S_IFMT) == S_IFSOCK;
+        } catch (UnsupportedOperationException | IllegalArgumentException e) {
+            return !Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS)
+                    && !Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS);
         }
     }
 
