@@ -36,7 +36,6 @@ data_port=$(free_port)
 cat >"$conf" <<CONF
 data.listen=127.0.0.1:$data_port
 control.listen=127.0.0.1:$(free_port)
-nbd.listen=127.0.0.1:$(free_port)
 state.dir=$work/state
 cache.dir=$work/cache
 disk.bitmap.id=bench-bitmap

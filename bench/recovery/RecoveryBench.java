@@ -21,7 +21,7 @@ public class RecoveryBench {
         Path dir = Path.of(a[0]);
         long diskBytes = 64L << 20;
         Map<String, String> s = new LinkedHashMap<>();
-        s.put("data.listen", "127.0.0.1:0"); s.put("control.listen", "127.0.0.1:0"); s.put("nbd.listen", "127.0.0.1:0");
+        s.put("data.listen", "127.0.0.1:0"); s.put("control.listen", "127.0.0.1:0");
         s.put("state.dir", dir.resolve("state").toString()); s.put("cache.dir", dir.resolve("cache").toString());
         s.put("retention.dir", dir.resolve("retention").toString()); s.put("retention.allow.shared.volume", "true");
         s.put("auth.iterations", "10000");

@@ -48,7 +48,7 @@ public class RecoveryTimeBench {
 
     static Map<String, String> settings(Path dir, String size) {
         Map<String, String> s = new LinkedHashMap<>();
-        s.put("data.listen", "127.0.0.1:0"); s.put("control.listen", "127.0.0.1:0"); s.put("nbd.listen", "127.0.0.1:0");
+        s.put("data.listen", "127.0.0.1:0"); s.put("control.listen", "127.0.0.1:0");
         s.put("state.dir", dir.resolve("state").toString()); s.put("cache.dir", dir.resolve("cache").toString());
         s.put("retention.dir", dir.resolve("retention").toString()); s.put("retention.allow.shared.volume", "true");
         s.put("auth.iterations", "10000");
@@ -210,7 +210,7 @@ public class RecoveryTimeBench {
             long t0 = System.nanoTime();
             MtAgentCli.execute("test-failover", "--config", conf.toString(), "--disk", "d0", "--point", "tag:old",
                     "--scratch-cap", "64MiB");
-            String url = "nbd://127.0.0.1:" + agent.nbdServer().address().getPort() + "/d0@seq:" + tag + "+test-2";
+            String url = "nbd+unix:///d0@seq:" + tag + "+test-2?socket=" + agent.config().nbdSocket().toAbsolutePath();
             Process q = new ProcessBuilder("qemu-io", "-f", "raw", "-r", "-c", "read 0 4k", url)
                     .redirectErrorStream(true).start();
             q.getInputStream().readAllBytes();

@@ -170,7 +170,7 @@ public class ResyncBench {
 
     static Agent start(Path dir, long size, int disks, long hashRate) throws Exception {
         Map<String, String> s = new LinkedHashMap<>();
-        s.put("data.listen", "127.0.0.1:0"); s.put("control.listen", "127.0.0.1:0"); s.put("nbd.listen", "127.0.0.1:0");
+        s.put("data.listen", "127.0.0.1:0"); s.put("control.listen", "127.0.0.1:0");
         s.put("state.dir", dir.resolve("state").toString()); s.put("cache.dir", dir.resolve("cache").toString());
         s.put("retention.dir", dir.resolve("retention").toString()); s.put("retention.allow.shared.volume", "true");
         s.put("auth.iterations", "10000");

@@ -88,7 +88,7 @@ public final class TestFailovers implements AutoCloseable {
      */
     public synchronized Test start(Map<ReplicatedDisk, Long> points, long capBytes) throws IOException {
         if (server == null) {
-            throw new IllegalStateException("the agent's NBD server is not running (nbd.listen), so nothing can be"
+            throw new IllegalStateException("the agent's NBD server is not running (nbd.socket, nbd.listen), so nothing can be"
                     + " served");
         }
         for (Test t : running.values()) {
