@@ -40,7 +40,6 @@ final class Site implements AutoCloseable {
     final Path dir;
     final int dataPort;
     final int controlPort;
-    final int nbdPort;
     private final ChildAgent child;
     private HttpClient http;
     private String token;
@@ -50,11 +49,9 @@ final class Site implements AutoCloseable {
         this.dir = dir;
         this.dataPort = freePort();
         this.controlPort = freePort();
-        this.nbdPort = freePort();
         Map<String, String> s = TestAgents.settingsWithRetention(dir, 2, diskBytes);
         s.put("data.listen", "127.0.0.1:" + dataPort);
         s.put("control.listen", "127.0.0.1:" + controlPort);
-        s.put("nbd.listen", "127.0.0.1:" + nbdPort);
         s.put("agent.name", "site-" + name);
         s.put("disk.d0.group", "g");
         s.put("disk.d1.group", "g");
