@@ -173,6 +173,7 @@ class NotifyLauncherTest {
         Files.writeString(pass, PASSPHRASE + "\n");
         StringBuilder c = new StringBuilder()
                 .append("data.listen=127.0.0.1:").append(port).append('\n')
+                .append("control.listen=127.0.0.1:0\n")
                 .append("state.dir=").append(dir.resolve("state")).append('\n')
                 .append("cache.dir=").append(dir.resolve("cache")).append('\n')
                 .append("ingest.segment.bytes=2MiB\ningest.commit.max.bytes=1MiB\nauth.iterations=10000\n")

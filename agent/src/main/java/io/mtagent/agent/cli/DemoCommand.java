@@ -64,6 +64,7 @@ final class DemoCommand implements Callable<Integer> {
         deleteTree(dir);
         Map<String, String> settings = new LinkedHashMap<>();
         settings.put("data.listen", "127.0.0.1:0");
+        settings.put("control.listen", "127.0.0.1:0"); // a demo never needs, or blocks, the service's port
         settings.put("state.dir", dir.resolve("state").toString());
         settings.put("cache.dir", dir.resolve("cache").toString());
         settings.put("retention.dir", dir.resolve("retention").toString());
