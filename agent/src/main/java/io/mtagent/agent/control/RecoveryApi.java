@@ -15,6 +15,7 @@ import io.mtagent.agent.retention.PointCatalog;
 import io.mtagent.agent.retention.PointInTimeView;
 import io.mtagent.agent.retention.RecoveryPoint;
 import io.mtagent.agent.retention.RollbackService;
+import io.mtagent.agent.retention.SegmentPrunedException;
 import io.mtagent.agent.retention.TestedPoints;
 import io.mtagent.protocol.DiskState;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -224,6 +225,8 @@ final class RecoveryApi implements AutoCloseable {
                 RollbackService.Plan plan;
                 try {
                     plan = RollbackService.plan(t.disk(), t.seq());
+                } catch (SegmentPrunedException e) {
+                    throw new Refusal(HttpResponseStatus.CONFLICT, t.disk().id() + ": " + e.getMessage());
                 } catch (IOException e) {
                     throw new Refusal(HttpResponseStatus.INTERNAL_SERVER_ERROR, "cannot read the retention journal of "
                             + t.disk().id() + ": " + e.getMessage());

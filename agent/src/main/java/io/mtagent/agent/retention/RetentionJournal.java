@@ -10,6 +10,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
@@ -358,10 +359,23 @@ public final class RetentionJournal implements Closeable {
 
     /** A sealed segment's index, from the cache, its file, or a scan. */
     private SegmentIndex indexOf(SegmentIndex.Summary s) throws IOException {
-        return cache.get(dir, s.segment(), () -> {
-            SegmentIndex idx = SegmentIndex.read(dir, s.segment(), s.incarnation(), s.fileLength());
-            return idx != null ? idx : scanSealed(s);
-        });
+        try {
+            return cache.get(dir, s.segment(), () -> {
+                SegmentIndex idx = SegmentIndex.read(dir, s.segment(), s.incarnation(), s.fileLength());
+                return idx != null ? idx : scanSealed(s);
+            });
+        } catch (NoSuchFileException e) {
+            throw prunedOr(s.segment(), e);
+        }
+    }
+
+    /**
+     * {@code e} (a segment's file was missing) as a {@link SegmentPrunedException} when the segment was pruned
+     * meanwhile, which a reader without a lease can meet; otherwise {@code e} itself (a file lost otherwise).
+     */
+    private synchronized IOException prunedOr(long segment, NoSuchFileException e) {
+        boolean pruned = !sealed.containsKey(segment) && (current == null || segment != current.segment);
+        return pruned ? new SegmentPrunedException(segment, prunedThrough) : e;
     }
 
     // ------------------------------------------------------------------ appends (applier thread)
@@ -734,7 +748,7 @@ public final class RetentionJournal implements Closeable {
                 if (JournalFormat.isSegment(n) || SegmentIndex.isIndexFile(n)) {
                     try {
                         sum += Files.size(p);
-                    } catch (java.nio.file.NoSuchFileException gone) {
+                    } catch (NoSuchFileException gone) {
                         // pruned meanwhile
                     }
                 }
@@ -878,6 +892,8 @@ public final class RetentionJournal implements Closeable {
         }
         try {
             return indexOf(hit).seqAtOrBefore(timestampMicros);
+        } catch (SegmentPrunedException e) {
+            throw new IllegalStateException(e.getMessage(), e); // resolved without a lease: a refusal, not an error
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -904,6 +920,8 @@ public final class RetentionJournal implements Closeable {
         }
         try {
             return indexOf(hit).timestampOf(seq);
+        } catch (SegmentPrunedException e) {
+            throw new IllegalStateException(e.getMessage(), e); // resolved without a lease: a refusal, not an error
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -1029,8 +1047,12 @@ public final class RetentionJournal implements Closeable {
     FileChannel segmentChannel(long segmentIndex) throws IOException {
         FileChannel ch = readers.get(segmentIndex);
         if (ch == null) {
-            FileChannel opened = FileChannel.open(dir.resolve(JournalFormat.fileName(segmentIndex)),
-                    StandardOpenOption.READ);
+            FileChannel opened;
+            try {
+                opened = FileChannel.open(dir.resolve(JournalFormat.fileName(segmentIndex)), StandardOpenOption.READ);
+            } catch (NoSuchFileException e) {
+                throw prunedOr(segmentIndex, e);
+            }
             ch = readers.putIfAbsent(segmentIndex, opened);
             if (ch == null) {
                 ch = opened;
