@@ -212,6 +212,7 @@ final class RecoveryApi implements AutoCloseable {
         List<Target> targets = targets(body, to);
         for (Target t : targets) {
             testFailover.refuseUnderTest(t.disk());
+            refuseServedOverNbd(t.disk());
         }
         List<Map<String, Object>> plans = new ArrayList<>();
         for (Target t : targets) {
@@ -499,6 +500,21 @@ final class RecoveryApi implements AutoCloseable {
         m.put("seq", p.seq());
         putGroupWarning(m, d, "exporting");
         return new Result(HttpResponseStatus.ACCEPTED, m);
+    }
+
+    /**
+     * A rollback rewrites the target that a published view reads (the view overlays the target with the journal's
+     * images; the rollback's writes are not among them), so its readers would see neither point: refused until the
+     * views are stopped.
+     */
+    private void refuseServedOverNbd(ReplicatedDisk d) {
+        List<String> served = agent.nbdServer().exports().stream().map(NbdExport::name)
+                .filter(n -> NbdExport.isViewOf(n, d.id())).toList();
+        if (!served.isEmpty()) {
+            throw new Refusal(HttpResponseStatus.CONFLICT, "disk " + d.id() + " is served over NBD as " + served
+                    + ": a rollback would change the target under its readers; stop it first (mtagent nbd --stop '"
+                    + served.get(0) + "')");
+        }
     }
 
     /** {@code POST /v1/nbd}: publishes the view at a point on the agent's NBD server; returns its URL. */

@@ -49,6 +49,11 @@ public record NbdExport(String name, String description, long size, Opener opene
         return diskId + "@seq:" + point;
     }
 
+    /** Whether {@code exportName} is a view of {@code diskId} named by {@link #nameOf}. */
+    public static boolean isViewOf(String exportName, String diskId) {
+        return exportName.startsWith(diskId + "@seq:");
+    }
+
     /**
      * An export of {@code disk} at {@code point}, named {@link #nameOf}: waits (up to {@code maxWait}) until the
      * applier has reached the point, then every connection gets a lease on that view. The leases pin nothing:

@@ -298,6 +298,12 @@ class RecoveryApiTest {
                     + agent.config().stateDir().resolve("nbd.sock").toAbsolutePath());
             assertThat(nbd.path("urls").size()).as("only the Unix socket by default: nbd.listen is off").isEqualTo(1);
             assertThat(ControlHttp.json(c.get("/v1/nbd")).path("exports").size()).isEqualTo(2);
+            // A rollback would rewrite the target under the view's readers: refused, naming the export.
+            HttpResponse<String> recover = c.send("POST", "/v1/recover", "Bearer " + c.token,
+                    "{\"disk\":\"disk-0\",\"to\":\"tag:" + name + "\"}");
+            assertThat(recover.statusCode()).as(recover.body()).isEqualTo(409);
+            assertThat(recover.body()).contains("served over NBD as [" + nbd.path("name").asText() + "]",
+                    "mtagent nbd --stop");
             workload.stream(agent, client, 20, 4); // replication goes on while the view is served
             Path out = dir.resolve("nbd.raw");
             Process p = new ProcessBuilder(qemu.getPath(), "convert", "-f", "raw", "-O", "raw", url, out.toString())
