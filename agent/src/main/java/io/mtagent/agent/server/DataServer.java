@@ -9,6 +9,7 @@ import io.mtagent.protocol.FrameEncoder;
 import io.mtagent.protocol.Protocol;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -25,6 +26,7 @@ import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.net.InetSocketAddress;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
@@ -122,6 +124,15 @@ public final class DataServer implements AutoCloseable {
     /** A session handler sharing this server's context, for in-memory channels (the pipeline fuzz test). */
     public io.netty.channel.ChannelHandler newSessionHandler() {
         return new ServerSession(context);
+    }
+
+    /**
+     * A session handler sharing this server's context whose disk and hash-worker callbacks run on {@code loop}
+     * instead of the channel's event loop: an in-memory channel's event loop is not thread-safe, so a test runs
+     * those tasks on its own thread.
+     */
+    ChannelHandler newSessionHandler(Executor loop) {
+        return new ServerSession(context, loop);
     }
 
     /** Shutdown step 1: no new connections, no more frames read from existing ones. */
