@@ -12,13 +12,16 @@ import io.mtagent.protocol.WritePayloads;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
 import java.time.Duration;
-import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongFunction;
+import java.util.function.Supplier;
 
 /**
  * One disk's ordered stream of writes and tags on a {@link ReplicationClient}.
@@ -42,29 +45,14 @@ public final class DiskStream {
     private final CompressionBackoff compression = new CompressionBackoff();
     private final Condition changed = lock.newCondition();
     // Everything below is guarded by lock.
-    private final ArrayDeque<Pending> unacked = new ArrayDeque<>();
-    private long nextSeq = 1;
-    private long ackedSeq;
-    /**
-     * {@link #ackedSeq} when the last OPEN_DISK was sent: the agent answers it with what it holds at that moment,
-     * while ACKs it sends after that (for re-sent writes) may be handled here before the answer is; only acks seen
-     * before the open must be covered by the answer's lastDurableSeq.
-     */
-    private long ackedWhenOpening;
-    private long credit;
-    private long wireQueued;
+    /** Sequence numbers, credit and the unacknowledged frames. */
+    private final StreamWindow window = new StreamWindow();
     private Channel channel;
     private ReplicationException stopped;
-    private boolean fresh = true;
     private Frames.DiskOpened opened;
     private ResyncFrames.ResyncState resyncState;
     private final ReentrantLock sourceOrder = new ReentrantLock();
-    private final java.util.Map<Integer, Call> calls = new java.util.concurrent.ConcurrentHashMap<>();
-    private final java.util.concurrent.atomic.AtomicInteger nextRequestId = new java.util.concurrent.atomic.AtomicInteger();
-    private final java.util.concurrent.atomic.AtomicLong checksumTraffic = new java.util.concurrent.atomic.AtomicLong();
-
-    private record Pending(long seq, Frame frame, int cost) {
-    }
+    private final ChecksumCalls calls;
 
     /**
      * Told when the acknowledged point advances (load generators measure ack latency with it). Called on the
@@ -83,6 +71,7 @@ public final class DiskStream {
         this.diskId = diskId;
         this.epoch = epoch;
         this.handle = handle;
+        this.calls = new ChecksumCalls(diskId);
     }
 
     public String diskId() { return diskId; }
@@ -91,12 +80,7 @@ public final class DiskStream {
 
     /** What the agent said when the disk was (re)opened last: size, sector size, state, durable point. */
     public Frames.DiskOpened info() {
-        lock.lock();
-        try {
-            return opened;
-        } finally {
-            lock.unlock();
-        }
+        return locked(() -> opened);
     }
 
     public long sizeBytes() { return info().sizeBytes(); }
@@ -104,42 +88,22 @@ public final class DiskStream {
 
     /** Highest sequence number the agent has acknowledged as durable. */
     public long ackedSeq() {
-        lock.lock();
-        try {
-            return ackedSeq;
-        } finally {
-            lock.unlock();
-        }
+        return locked(() -> window.ackedSeq());
     }
 
     /** The sequence number the next write or tag will get. */
     public long nextSeq() {
-        lock.lock();
-        try {
-            return nextSeq;
-        } finally {
-            lock.unlock();
-        }
+        return locked(() -> window.nextSeq());
     }
 
     /** Bytes still unacknowledged (kept for re-sending). */
     public int unackedFrames() {
-        lock.lock();
-        try {
-            return unacked.size();
-        } finally {
-            lock.unlock();
-        }
+        return locked(() -> window.unackedFrames());
     }
 
     /** The error that stopped this stream (needs-resync, refused write, fencing), or null. */
     public ReplicationException stoppedBy() {
-        lock.lock();
-        try {
-            return stopped;
-        } finally {
-            lock.unlock();
-        }
+        return locked(() -> stopped);
     }
 
     /**
@@ -154,12 +118,7 @@ public final class DiskStream {
 
     /** The resync the agent reported in progress at the last (re)open (RESYNC_STATE), or null. */
     public ResyncFrames.ResyncState resyncState() {
-        lock.lock();
-        try {
-            return resyncState;
-        } finally {
-            lock.unlock();
-        }
+        return locked(() -> resyncState);
     }
 
     /**
@@ -168,13 +127,13 @@ public final class DiskStream {
      * marker is acknowledged.
      */
     public Resync.Result resync(SourceDevice source) throws ReplicationException, InterruptedException,
-            java.io.IOException, TimeoutException {
+            IOException, TimeoutException {
         return new Resync(this, source, Resync.Options.defaults()).run();
     }
 
     /** A resync with explicit options (mode, chunk size, rate, passes, end-marker name). */
     public Resync.Result resync(SourceDevice source, Resync.Options options) throws ReplicationException,
-            InterruptedException, java.io.IOException, TimeoutException {
+            InterruptedException, IOException, TimeoutException {
         return new Resync(this, source, options).run();
     }
 
@@ -220,7 +179,7 @@ public final class DiskStream {
         try {
             lock.lock();
             try {
-                long seq = nextSeq;
+                long seq = window.nextSeq();
                 WriteFrame frame = new WriteFrame(handle, seq, timestampMicros, offset, encoded.length(),
                         encoded.crc32c(), encoded.flags() | extraFlags, encoded.data().retain());
                 if (!send(frame, frame.wireLength())) {
@@ -237,60 +196,28 @@ public final class DiskStream {
 
     /** Sends a consistency tag; it becomes a recovery point once acknowledged. Returns its sequence number. */
     public long tag(TagType type, String name, long timestampMicros) throws ReplicationException, InterruptedException {
-        lock.lock();
-        try {
-            Frames.Tag tag = new Frames.Tag(handle, nextSeq, timestampMicros, type, name);
-            long seq = nextSeq;
-            send(tag, Protocol.LENGTH_FIELD_LENGTH + 1 + tag.bodyLength());
-            return seq;
-        } finally {
-            lock.unlock();
-        }
+        return sendNumbered(seq -> new Frames.Tag(handle, seq, timestampMicros, type, name));
     }
 
     /** RESYNC_START (v2): opens resync {@code resyncId} over [offset, offset+length). Returns its seq. */
     public long resyncStart(long resyncId, ResyncFrames.Mode mode, int chunkSize, long offset, long length)
             throws ReplicationException, InterruptedException {
         requireV2("RESYNC_START");
-        lock.lock();
-        try {
-            long seq = nextSeq;
-            Frame f = new ResyncFrames.ResyncStart(handle, seq, System.currentTimeMillis() * 1000, resyncId, mode,
-                    chunkSize, offset, length);
-            send(f, Protocol.LENGTH_FIELD_LENGTH + 1 + f.bodyLength());
-            return seq;
-        } finally {
-            lock.unlock();
-        }
+        return sendNumbered(seq -> new ResyncFrames.ResyncStart(handle, seq, System.currentTimeMillis() * 1000,
+                resyncId, mode, chunkSize, offset, length));
     }
 
     /** RESYNC_PROGRESS (v2): every chunk below {@code doneOffset} was compared and, if different, sent. */
     public long resyncProgress(long resyncId, long doneOffset) throws ReplicationException, InterruptedException {
-        lock.lock();
-        try {
-            long seq = nextSeq;
-            Frame f = new ResyncFrames.ResyncProgress(handle, seq, System.currentTimeMillis() * 1000, resyncId,
-                    doneOffset);
-            send(f, Protocol.LENGTH_FIELD_LENGTH + 1 + f.bodyLength());
-            return seq;
-        } finally {
-            lock.unlock();
-        }
+        return sendNumbered(seq -> new ResyncFrames.ResyncProgress(handle, seq, System.currentTimeMillis() * 1000,
+                resyncId, doneOffset));
     }
 
     /** RESYNC_END (v2): the end marker; a recovery point named {@code name} when {@code consistent}. */
     public long resyncEnd(long resyncId, boolean consistent, String name) throws ReplicationException,
             InterruptedException {
-        lock.lock();
-        try {
-            long seq = nextSeq;
-            Frame f = new ResyncFrames.ResyncEnd(handle, seq, System.currentTimeMillis() * 1000, resyncId, consistent,
-                    name);
-            send(f, Protocol.LENGTH_FIELD_LENGTH + 1 + f.bodyLength());
-            return seq;
-        } finally {
-            lock.unlock();
-        }
+        return sendNumbered(seq -> new ResyncFrames.ResyncEnd(handle, seq, System.currentTimeMillis() * 1000,
+                resyncId, consistent, name));
     }
 
     /** The digests of one CHECKSUM_REQUEST, in chunk order. */
@@ -301,21 +228,8 @@ public final class DiskStream {
 
         /** The digest of chunk {@code i} of the request. */
         public byte[] digest(int i) {
-            return java.util.Arrays.copyOfRange(digests, i * ResyncFrames.DIGEST_LENGTH,
+            return Arrays.copyOfRange(digests, i * ResyncFrames.DIGEST_LENGTH,
                     (i + 1) * ResyncFrames.DIGEST_LENGTH);
-        }
-    }
-
-    /** One outstanding CHECKSUM_REQUEST, filled by the event loop. */
-    private static final class Call {
-        final ResyncFrames.ChecksumRequest request;
-        final byte[] digests;
-        final java.util.concurrent.CompletableFuture<Digests> done = new java.util.concurrent.CompletableFuture<>();
-        long minApplied = Long.MAX_VALUE;
-
-        Call(ResyncFrames.ChecksumRequest request) {
-            this.request = request;
-            this.digests = new byte[(int) request.chunks() * ResyncFrames.DIGEST_LENGTH];
         }
     }
 
@@ -324,32 +238,24 @@ public final class DiskStream {
      * completes with every chunk's SHA-256 once the agent sent the last CHECKSUMS frame. Keep at most 4
      * outstanding per stream (SPEC.md §12.4).
      */
-    public java.util.concurrent.CompletableFuture<Digests> checksums(long offset, long length, int chunkSize)
-            throws ReplicationException {
+    public CompletableFuture<Digests> checksums(long offset, long length, int chunkSize) throws ReplicationException {
         requireV2("CHECKSUM_REQUEST");
-        ResyncFrames.ChecksumRequest req = new ResyncFrames.ChecksumRequest(handle, nextRequestId.incrementAndGet(),
+        ResyncFrames.ChecksumRequest req = new ResyncFrames.ChecksumRequest(handle, calls.nextRequestId(),
                 offset, length, chunkSize, ResyncFrames.ALGORITHM_SHA256);
-        Call call = new Call(req);
         lock.lock();
         try {
             checkUsable();
-            calls.put(req.requestId(), call);
-            checksumTraffic.addAndGet(Protocol.LENGTH_FIELD_LENGTH + 1 + req.bodyLength());
+            CompletableFuture<Digests> done = calls.register(req);
             channel.writeAndFlush(req);
+            return done;
         } finally {
             lock.unlock();
         }
-        return call.done;
     }
 
     /** Wire bytes of every WRITE, TAG and resync frame queued on this stream so far (re-sends not counted). */
     public long wireBytesQueued() {
-        lock.lock();
-        try {
-            return wireQueued;
-        } finally {
-            lock.unlock();
-        }
+        return locked(() -> window.wireQueued());
     }
 
     /** The largest write the agent accepts (AUTH_OK.maxWriteBytes). */
@@ -359,48 +265,15 @@ public final class DiskStream {
 
     /** Bytes of checksum traffic so far on this stream (requests sent plus answers received), for reports. */
     public long checksumTrafficBytes() {
-        return checksumTraffic.get();
+        return calls.trafficBytes();
     }
 
     void onChecksums(ResyncFrames.Checksums f) {
-        checksumTraffic.addAndGet(Protocol.LENGTH_FIELD_LENGTH + 1 + f.bodyLength());
-        Call call = calls.get(f.requestId());
-        if (call == null) {
-            return;
-        }
-        ResyncFrames.ChecksumRequest r = call.request;
-        long index = (f.offset() - r.offset()) / r.chunkSize();
-        long end = (index + f.count()) * ResyncFrames.DIGEST_LENGTH;
-        if (f.offset() < r.offset() || (f.offset() - r.offset()) % r.chunkSize() != 0 || end > call.digests.length) {
-            calls.remove(f.requestId());
-            call.done.completeExceptionally(new ReplicationException(ErrorCode.PROTOCOL_VIOLATION, "disk " + diskId
-                    + ": CHECKSUMS at " + f.offset() + " do not fit request " + r.requestId()));
-            return;
-        }
-        System.arraycopy(f.digests(), 0, call.digests, (int) (index * ResyncFrames.DIGEST_LENGTH), f.digests().length);
-        call.minApplied = Math.min(call.minApplied, f.appliedSeq());
-        if (f.last()) {
-            calls.remove(f.requestId());
-            call.done.complete(new Digests(r.offset(), r.length(), r.chunkSize(), call.digests, call.minApplied));
-        }
+        calls.answered(f);
     }
 
     void onResyncState(ResyncFrames.ResyncState state) {
-        lock.lock();
-        try {
-            resyncState = state;
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private void failCalls(ReplicationException e) {
-        for (Integer id : calls.keySet()) {
-            Call c = calls.remove(id);
-            if (c != null) {
-                c.done.completeExceptionally(e);
-            }
-        }
+        underLock(() -> resyncState = state);
     }
 
     private void requireV2(String what) throws ReplicationException {
@@ -410,38 +283,51 @@ public final class DiskStream {
         }
     }
 
+    /** Builds a frame (TAG, RESYNC_*) with the next sequence number and sends it; returns that number. */
+    private long sendNumbered(LongFunction<Frame> build) throws ReplicationException, InterruptedException {
+        lock.lock();
+        try {
+            long seq = window.nextSeq();
+            Frame f = build.apply(seq);
+            send(f, Protocol.LENGTH_FIELD_LENGTH + 1 + f.bodyLength());
+            return seq;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void underLock(Runnable action) {
+        lock.lock();
+        try {
+            action.run();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private <T> T locked(Supplier<T> read) {
+        lock.lock();
+        try {
+            return read.get();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Sends a frame with the next sequence number; true if it was queued (ownership moved to the stream). */
     private boolean send(Frame frame, int cost) throws ReplicationException, InterruptedException {
         while (true) {
             checkUsable();
-            if (credit >= cost) {
+            if (window.hasCredit(cost)) {
                 break;
             }
             if (!changed.await(1, TimeUnit.SECONDS)) {
                 client.checkConnected();
             }
         }
-        credit -= cost;
-        wireQueued += cost;
-        nextSeq++;
-        unacked.addLast(new Pending(seq(frame), frame, cost));
+        window.sent(StreamWindow.seq(frame), frame, cost);
         channel.writeAndFlush(duplicateForSend(frame));
         return true;
-    }
-
-    private static long seq(Frame f) {
-        if (f instanceof WriteFrame w) {
-            return w.seq();
-        } else if (f instanceof Frames.Tag t) {
-            return t.seq();
-        } else if (f instanceof ResyncFrames.ResyncStart r) {
-            return r.seq();
-        } else if (f instanceof ResyncFrames.ResyncProgress r) {
-            return r.seq();
-        } else if (f instanceof ResyncFrames.ResyncEnd r) {
-            return r.seq();
-        }
-        throw new IllegalArgumentException(f.type() + " has no sequence number");
     }
 
     private static Frame duplicateForSend(Frame f) {
@@ -460,7 +346,7 @@ public final class DiskStream {
         long deadline = System.nanoTime() + timeout.toNanos();
         lock.lock();
         try {
-            while (ackedSeq < seq) {
+            while (window.ackedSeq() < seq) {
                 if (stopped != null) {
                     throw stopped;
                 }
@@ -468,7 +354,7 @@ public final class DiskStream {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
                     throw new TimeoutException("disk " + diskId + ": seq " + seq + " not acknowledged within "
-                            + timeout + " (acked " + ackedSeq + ")");
+                            + timeout + " (acked " + window.ackedSeq() + ")");
                 }
                 changed.awaitNanos(Math.min(left, TimeUnit.MILLISECONDS.toNanos(200)));
             }
@@ -486,14 +372,7 @@ public final class DiskStream {
 
     /** The OPEN_DISK to send: oldestSeq says from where this stream can still re-send (SPEC.md §6). */
     Frames.OpenDisk openFrame() {
-        lock.lock();
-        try {
-            long oldest = !unacked.isEmpty() ? unacked.peekFirst().seq() : (fresh ? 0 : nextSeq);
-            ackedWhenOpening = ackedSeq;
-            return new Frames.OpenDisk(handle, epoch, oldest, diskId);
-        } finally {
-            lock.unlock();
-        }
+        return locked(() -> new Frames.OpenDisk(handle, epoch, window.oldestSeqForOpen(), diskId));
     }
 
     /**
@@ -505,56 +384,37 @@ public final class DiskStream {
         try {
             this.opened = info;
             this.channel = ch;
-            this.credit = info.credit();
             this.stopped = null;
             long durable = info.lastDurableSeq();
-            if (fresh) {
-                nextSeq = durable + 1;
-                fresh = false;
-            }
-            if (durable < ackedWhenOpening) {
-                // The agent acknowledged more than it now holds: acknowledged data was lost. Never paper over it.
-                // (Compared with the acks seen before the open was sent: later ones may overtake this answer.)
-                stopped = new ReplicationException(null, "disk " + diskId + ": agent reports lastDurableSeq "
-                        + durable + " but had acknowledged " + ackedWhenOpening + " — acknowledged writes were lost");
+            String lost = window.opened(durable, info.credit());
+            if (lost != null) {
+                // Acknowledged data was lost. Never paper over it.
+                stopped = new ReplicationException(null, "disk " + diskId + ": " + lost);
                 throw stopped;
             }
-            dropAckedThrough(durable);
             if (!info.state().resyncing()) {
                 resyncState = null; // RESYNC_STATE, when the agent sends one, arrives before this call
             }
-            boolean streaming = info.state() == DiskState.PROTECTED || (client.protocolVersion() >= Protocol.VERSION_2
-                    && info.state() != DiskState.FAILED && info.state() != DiskState.RECOVERING);
-            if (!streaming) {
-                stopped = new ReplicationException(switch (info.state()) {
-                    case NEEDS_RESYNC -> ErrorCode.DISK_NEEDS_RESYNC;
-                    case RECOVERING -> ErrorCode.DISK_RECOVERING;
-                    default -> ErrorCode.DISK_FAILED;
-                },
-                        "disk " + diskId + " is " + info.state().label());
+            ErrorCode refusal = StreamWindow.refusalAtOpen(info.state(), client.protocolVersion());
+            if (refusal != null) {
+                stopped = new ReplicationException(refusal, "disk " + diskId + " is " + info.state().label());
                 changed.signalAll();
                 return;
             }
             if (info.state() == DiskState.NEEDS_RESYNC) {
-                // SPEC.md §12.2: what the agent did not take is superseded by the resync, which is numbered from
-                // lastDurableSeq + 1; nothing is re-sent.
-                for (Pending p : unacked) {
-                    ReferenceCountUtil.release(p.frame());
-                }
-                unacked.clear();
-                nextSeq = durable + 1;
+                window.supersede(durable);
                 changed.signalAll();
                 return;
             }
-            if (nextSeq <= durable) {
-                nextSeq = durable + 1;
-            }
-            for (Pending p : unacked) {
-                while (credit < p.cost()) {
+            for (StreamWindow.Pending p : window.resendAfter(durable)) {
+                while (!window.hasCredit(p.cost())) {
                     checkUsable();
                     changed.await(200, TimeUnit.MILLISECONDS);
                 }
-                credit -= p.cost();
+                if (p.seq() <= window.ackedSeq()) {
+                    continue; // acknowledged (and released) while this waited for credit: nothing to re-send
+                }
+                window.resent(p.cost());
                 ch.writeAndFlush(duplicateForSend(p.frame()));
             }
             changed.signalAll();
@@ -566,10 +426,8 @@ public final class DiskStream {
     void onAck(long seq) {
         lock.lock();
         try {
-            if (seq > ackedSeq) {
-                long previous = ackedSeq;
-                ackedSeq = seq;
-                dropAckedThrough(seq);
+            long previous = window.ackedSeq();
+            if (window.acked(seq)) {
                 changed.signalAll();
                 AckListener l = ackListener;
                 if (l != null) {
@@ -582,56 +440,28 @@ public final class DiskStream {
     }
 
     void onCredit(int bytes) {
-        lock.lock();
-        try {
-            credit += Integer.toUnsignedLong(bytes);
+        underLock(() -> {
+            window.credited(bytes);
             changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
+        });
     }
 
     void onError(ReplicationException e) {
-        lock.lock();
-        try {
+        underLock(() -> {
             stopped = e;
             changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
-        failCalls(e);
+        });
+        calls.failAll(e);
     }
 
     void wakeUp() {
-        lock.lock();
-        try {
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
+        underLock(() -> changed.signalAll());
         if (!client.isConnected()) {
-            failCalls(new ReplicationException(null, "disk " + diskId + ": connection lost"));
+            calls.failAll(new ReplicationException(null, "disk " + diskId + ": connection lost"));
         }
     }
 
     void releaseAll() {
-        lock.lock();
-        try {
-            for (Pending p : unacked) {
-                ReferenceCountUtil.release(p.frame());
-            }
-            unacked.clear();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private void dropAckedThrough(long seq) {
-        if (seq > ackedSeq) {
-            ackedSeq = seq;
-        }
-        while (!unacked.isEmpty() && unacked.peekFirst().seq() <= seq) {
-            ReferenceCountUtil.release(unacked.pollFirst().frame());
-        }
+        underLock(() -> window.releaseAll());
     }
 }
