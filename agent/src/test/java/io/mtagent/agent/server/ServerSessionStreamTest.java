@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.mtagent.agent.Agent;
 import io.mtagent.agent.TestAgents;
 import io.mtagent.agent.disk.ReplicatedDisk;
+import io.mtagent.agent.storage.IngestLogSeams;
 import io.mtagent.protocol.DiskState;
 import io.mtagent.protocol.ErrorCode;
 import io.mtagent.protocol.Frame;
@@ -15,6 +16,8 @@ import io.mtagent.protocol.WriteFrame;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -106,6 +109,37 @@ class ServerSessionStreamTest {
             stale.expectError(ErrorCode.DISK_NOT_OPEN);
             owner.send(EmbeddedSession.write(1, 1, 0, 4096));
             assertThat(owner.expectSkippingAcks(Frames.Ack.class).ackedSeq()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void noAckWhileTheIngestLogsFsyncIsHeld() throws Exception {
+        start(Map.of());
+        ReplicatedDisk disk = agent.disks().byId("disk-0");
+        CountDownLatch inSync = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        IngestLogSeams.beforeGroupSync(disk.ingestLog(), () -> {
+            inSync.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        try (EmbeddedSession s = new EmbeddedSession(agent)) {
+            s.authenticate(Protocol.VERSION_1);
+            s.open(1, "disk-0", 1);
+            s.send(EmbeddedSession.write(1, 1, 0, 4096));
+            assertThat(inSync.await(10, TimeUnit.SECONDS)).as("the ingest log reached the fdatasync").isTrue();
+            assertThat(s.untilPong()).as("the WRITE was handled, and nothing acknowledged before its fdatasync")
+                    .isEmpty();
+            assertThat(disk.lastDurableSeq()).isZero();
+
+            release.countDown();
+            assertThat(s.expectSkippingAcks(Frames.Ack.class).ackedSeq()).isEqualTo(1);
+            assertThat(disk.lastDurableSeq()).isEqualTo(1);
+        } finally {
+            release.countDown();
         }
     }
 
