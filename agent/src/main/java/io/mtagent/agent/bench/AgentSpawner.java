@@ -3,7 +3,7 @@ package io.mtagent.agent.bench;
 import io.mtagent.agent.config.AgentConfig;
 import io.mtagent.agent.security.AgentIdentity;
 import io.mtagent.agent.security.PassphraseStore;
-import io.mtagent.agent.storage.FileTrees;
+import io.mtagent.agent.storage.ScratchFolder;
 import io.mtagent.protocol.HandshakeCrypto;
 import java.io.IOException;
 import java.io.InputStream;
@@ -54,7 +54,8 @@ public final class AgentSpawner implements AutoCloseable {
     }
 
     /**
-     * @param dir working folder (deleted and re-created)
+     * @param dir working folder: new, empty or one an earlier run created (its {@link ScratchFolder} marker);
+     *        emptied first. Any other folder is refused, so nothing the agent did not create is deleted
      * @param disks number of disks
      * @param diskBytes size of each disk
      * @param retention keep a retention journal (retention.dir in the folder)
@@ -66,8 +67,7 @@ public final class AgentSpawner implements AutoCloseable {
     public static AgentSpawner start(Path dir, int disks, long diskBytes, boolean retention,
                                      Map<String, String> overrides, List<String> javaOptions, boolean writtenDisks)
             throws Exception {
-        FileTrees.deleteRecursively(dir);
-        Files.createDirectories(dir);
+        ScratchFolder.claim(dir, "bench --spawn", "--dir").clear();
         Map<String, String> s = new LinkedHashMap<>();
         s.put("data.listen", "127.0.0.1:" + freePort());
         s.put("control.listen", "127.0.0.1:" + freePort());

@@ -14,6 +14,7 @@ import io.mtagent.agent.bench.LoadRunner;
 import io.mtagent.agent.bench.ProcStats;
 import io.mtagent.agent.config.AgentConfig;
 import io.mtagent.agent.config.HostPort;
+import io.mtagent.agent.storage.ScratchFolder;
 import io.mtagent.protocol.client.ClientOptions;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -146,8 +147,9 @@ final class BenchCommand implements Callable<Integer> {
             + " --dir.")
     boolean spawn;
 
-    @Option(names = "--dir", defaultValue = "mtagent-bench", description = "Working folder of --spawn; emptied first"
-            + " (default ${DEFAULT-VALUE}).")
+    @Option(names = "--dir", defaultValue = "mtagent-bench", description = "Working folder of --spawn (default"
+            + " ${DEFAULT-VALUE}): new, empty, or one an earlier bench created (it holds a " + ScratchFolder.MARKER
+            + " file), which is emptied first. Any other folder is refused.")
     Path dir;
 
     @Option(names = "--retention", defaultValue = "on", paramLabel = "on|off", description = "Whether the spawned"
@@ -214,6 +216,7 @@ final class BenchCommand implements Callable<Integer> {
         long mib = diskMib != null ? diskMib : lo.profile() == BenchProfile.MANY_DISKS ? 16 : 1024;
         progress(String.format("starting an agent with %d disk(s) of %d MiB in %s (retention %s)", n, mib,
                 dir.toAbsolutePath().normalize(), retention));
+        ScratchFolder folder = ScratchFolder.claim(dir, "bench --spawn", "--dir"); // refused before anything starts
         Path baseDir = baselineDir != null ? baselineDir : dir.resolve("baseline");
         if (!sparseDisks) {
             progress(String.format("writing %d disk file(s) of %d MiB full first (--sparse-disks skips it)", n, mib));
@@ -226,6 +229,9 @@ final class BenchCommand implements Callable<Integer> {
             AgentProbe probe = new ControlProbe(new ControlClient(agent.config()));
             return measure(lo, n, co, agent.diskIds(), probe, keep, new ProcStats(agent.pid()), false,
                     agent.config(), baseDir, mib << 20);
+        } finally {
+            progress("the spawned agent's data is in " + folder.path() + " (" + folder.describeSize() + "); the next"
+                    + " bench with this --dir empties it, or remove it: rm -r '" + folder.path() + "'");
         }
     }
 

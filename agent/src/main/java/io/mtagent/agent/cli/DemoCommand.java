@@ -7,16 +7,13 @@ import io.mtagent.agent.config.DiskConfig;
 import io.mtagent.agent.disk.ReplicatedDisk;
 import io.mtagent.agent.security.PassphraseStore;
 import io.mtagent.agent.sim.DiskModel;
+import io.mtagent.agent.storage.ScratchFolder;
 import io.mtagent.agent.sim.ProcessServerSimulator;
 import io.mtagent.protocol.client.ClientOptions;
 import io.mtagent.protocol.client.DiskStream;
 import io.mtagent.protocol.client.ReplicationClient;
-import java.io.IOException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -48,7 +45,9 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--disk-mib", defaultValue = "32", description = "Size of each disk in MiB (default ${DEFAULT-VALUE}).")
     int diskMib;
 
-    @Option(names = "--dir", defaultValue = "demo-data", description = "Working folder; emptied first (default ${DEFAULT-VALUE}).")
+    @Option(names = "--dir", defaultValue = "demo-data", description = "Working folder (default ${DEFAULT-VALUE}): new,"
+            + " empty, or one an earlier demo created (it holds a " + ScratchFolder.MARKER + " file), which is emptied"
+            + " first. Any other folder is refused: the demo never deletes what mtagent did not create.")
     Path dir;
 
     @Option(names = "--seed", defaultValue = "42", description = "Workload seed (default ${DEFAULT-VALUE}).")
@@ -61,7 +60,8 @@ final class DemoCommand implements Callable<Integer> {
             System.err.println("mtagent demo: --seconds ≥ 1, --disks 1..64, --disk-mib 1..1024");
             return 2;
         }
-        deleteTree(dir);
+        ScratchFolder folder = ScratchFolder.claim(dir, "demo", "--dir");
+        folder.clear();
         Map<String, String> settings = new LinkedHashMap<>();
         settings.put("data.listen", "127.0.0.1:0");
         settings.put("control.listen", "127.0.0.1:0"); // a demo never needs, or blocks, the service's port
@@ -132,6 +132,9 @@ final class DemoCommand implements Callable<Integer> {
             }
             say(ok ? "demo verified in %.1f s" : "demo FAILED verification after %.1f s", (System.nanoTime() - started) / 1e9);
             return ok ? 0 : 1;
+        } finally {
+            say("its data is in %s (%s); the next demo with this --dir empties it, or remove it: rm -r '%s'",
+                    folder.path(), folder.describeSize(), folder.path());
         }
     }
 
@@ -188,10 +191,6 @@ final class DemoCommand implements Callable<Integer> {
 
     private static void say(String format, Object... args) {
         System.out.println("demo: " + String.format(format, args));
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        io.mtagent.agent.storage.FileTrees.deleteRecursively(dir);
     }
 
     /** The live progress line: rewritten in place on a terminal, one line every 5 s otherwise. */

@@ -2,6 +2,7 @@ package io.mtagent.agent.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.mtagent.agent.storage.ScratchFolder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -18,6 +19,38 @@ class CliTest {
                 "--dir", dir.resolve("demo").toString());
         assertThat(code).isZero();
         assertThat(dir.resolve("demo/disks/disk0.img")).exists();
+    }
+
+    @Test
+    void demoAndBenchRefuseANonEmptyFolderTheyDidNotCreateAndDeleteNothing() throws Exception {
+        Path precious = dir.resolve("precious");
+        Files.createDirectories(precious.resolve("sub"));
+        Files.writeString(precious.resolve("notes.txt"), "my notes");
+        Files.writeString(precious.resolve("sub/more.txt"), "more");
+        Captured demo = Captured.run("demo", "--seconds", "1", "--disks", "1", "--disk-mib", "1", "--dir",
+                precious.toString());
+        assertThat(demo.code()).isEqualTo(2);
+        assertThat(demo.err()).contains("--dir " + precious, "not empty", "was not created by mtagent");
+        Captured bench = Captured.run("bench", "--spawn", "--seconds", "1", "--dir", precious.toString());
+        assertThat(bench.code()).isEqualTo(2);
+        assertThat(bench.err()).contains("--dir " + precious, "not empty");
+        assertThat(precious.resolve("notes.txt")).hasContent("my notes");
+        assertThat(precious.resolve("sub/more.txt")).hasContent("more");
+        assertThat(precious.resolve(ScratchFolder.MARKER)).doesNotExist();
+    }
+
+    @Test
+    void demoReusesTheFolderItCreatedAndSaysWhereItsDataIsAndHowLarge() throws Exception {
+        Path work = dir.resolve("demo");
+        Captured first = Captured.run("demo", "--seconds", "1", "--disks", "1", "--disk-mib", "2", "--dir",
+                work.toString());
+        assertThat(first.code()).isZero();
+        assertThat(first.out()).contains("its data is in " + work, " MiB in ", " files)");
+        assertThat(work.resolve(ScratchFolder.MARKER)).exists();
+        Files.writeString(work.resolve("leftover.txt"), "from the first run");
+        assertThat(Captured.run("demo", "--seconds", "1", "--disks", "1", "--disk-mib", "2", "--dir",
+                work.toString()).code()).isZero();
+        assertThat(work.resolve("leftover.txt")).doesNotExist(); // its own folder is emptied first
     }
 
     @Test
