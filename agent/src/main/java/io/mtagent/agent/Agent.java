@@ -163,6 +163,12 @@ public final class Agent implements AutoCloseable {
         AgentIdentity identity = AgentIdentity.loadOrCreate(config.stateDir(), config.agentName());
         PassphraseStore passphrase = loadPassphrase(config);
         checkRetentionVolume(config);
+        for (var d : config.disks()) {
+            String problem = d.pathProblem();
+            if (problem != null) {
+                throw new IllegalStateException(problem);
+            }
+        }
         io.mtagent.agent.retention.RetentionJournal.setIndexCacheBytes(config.retentionIndexCacheBytes());
         io.mtagent.agent.storage.IngestMemory ingestMemory = new io.mtagent.agent.storage.IngestMemory();
         IngestLogOptions logOptions = IngestLogOptions.builder()
@@ -210,10 +216,12 @@ public final class Agent implements AutoCloseable {
                     config.resyncHashRate()));
             try {
                 server.start();
-            } catch (RuntimeException e) {
+            } catch (Exception e) { // Netty throws the BindException without declaring it
                 server.close();
-                throw new IllegalStateException("cannot listen on " + config.dataListen() + ": " + e.getMessage()
-                        + " (is another agent running? change data.listen)", e);
+                if (e instanceof InterruptedException ie) {
+                    throw ie;
+                }
+                throw ListenFailure.of("the data server", "data.listen", config.dataListen(), e);
             }
             Agent agent = new Agent(config, identity, disks, server, budget);
             try {
@@ -265,9 +273,12 @@ public final class Agent implements AutoCloseable {
         NbdServer server = NbdSetup.fromConfig(config);
         try {
             nbdServer = server.start();
-        } catch (RuntimeException | IOException e) {
+        } catch (InterruptedException e) {
+            throw e;
+        } catch (Exception e) { // Netty throws the BindException without declaring it
             throw new IllegalStateException("cannot start the NBD server (nbd.socket " + config.nbdSocket()
-                    + config.nbdListen().map(l -> ", nbd.listen " + l).orElse("") + "): " + e.getMessage(), e);
+                    + config.nbdListen().map(l -> ", nbd.listen " + l).orElse("") + "): " + e.getMessage()
+                    + "; change that setting, or stop what holds it", e);
         }
     }
 
@@ -283,9 +294,10 @@ public final class Agent implements AutoCloseable {
         controlServer = control;
         try {
             controlAddress = control.start();
-        } catch (RuntimeException e) {
-            throw new IllegalStateException("cannot listen on " + config.controlListen() + " for the control API: "
-                    + e.getMessage() + " (is another agent running? change control.listen)", e);
+        } catch (InterruptedException e) {
+            throw e;
+        } catch (Exception e) { // Netty throws the BindException without declaring it
+            throw ListenFailure.of("the control API", "control.listen", config.controlListen(), e);
         }
         if (!config.configServerUrl().isEmpty()) {
             SSLContext tls;

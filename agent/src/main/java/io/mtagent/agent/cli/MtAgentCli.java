@@ -1,7 +1,6 @@
 package io.mtagent.agent.cli;
 
 import io.mtagent.agent.BuildInfo;
-import io.mtagent.agent.config.ConfigException;
 import java.util.logging.Level;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -32,18 +31,7 @@ public final class MtAgentCli {
         CommandLine cl = new CommandLine(new MtAgentCli());
         // The help texts are written for 120 columns (the default 80 re-wraps them mid-sentence).
         cl.setUsageHelpWidth(120);
-        cl.setExecutionExceptionHandler((ex, line, parsed) -> {
-            // Operator-facing failures (bad config, no passphrase, corrupt log) carry their fix: print it, no trace.
-            if (ex instanceof ConfigException || ex instanceof IllegalStateException
-                    || ex instanceof java.io.IOException) {
-                String msg = ex instanceof java.nio.file.NoSuchFileException ? "no such file: " + ex.getMessage()
-                        : ex instanceof java.nio.file.AccessDeniedException ? "permission denied: " + ex.getMessage()
-                        : ex.getMessage();
-                line.getErr().println("mtagent: " + msg);
-                return 2;
-            }
-            throw ex;
-        });
+        cl.setExecutionExceptionHandler(new OperatorErrors());
         return cl.execute(args);
     }
 

@@ -14,7 +14,8 @@ import picocli.CommandLine.Option;
             "Show the running agent's health, data server and every disk (state, RPO, backlog, forecast).",
             "Talks to the control API; the address, token and certificate come from the configuration.",
             "",
-            "Exit code: 0 ok, 1 warning, 2 critical or agent unreachable (usable as a Nagios check).",
+            "Exit code (a Nagios check): 0 ok, 1 warning, 2 critical, 3 unknown (no agent answers, or it refused",
+            "the token).",
             "Health codes (MT-1xxx warnings, MT-2xxx critical) are explained in the README's troubleshooting table."})
 final class StatusCommand implements Callable<Integer> {
     @Mixin
@@ -25,11 +26,16 @@ final class StatusCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        ControlClient client = new ControlClient(configOptions.load());
-        ControlClient.Response r = client.get("status");
+        ControlClient.Response r;
+        try {
+            r = new ControlClient(configOptions.load()).get("status");
+        } catch (IllegalStateException e) { // unreachable, no token, no certificate: the state is unknown
+            System.err.println("mtagent: UNKNOWN: " + e.getMessage());
+            return OperatorErrors.UNKNOWN;
+        }
         if (r.status() != 200) {
-            System.err.println("mtagent: the agent answered HTTP " + r.status() + ": " + r.body().path("error").asText());
-            return 2;
+            System.err.println("mtagent: UNKNOWN: the agent answered HTTP " + r.status() + ": " + r.error());
+            return OperatorErrors.UNKNOWN;
         }
         JsonNode s = r.body();
         String health = s.path("health").path("status").asText("critical");

@@ -1,5 +1,6 @@
 package io.mtagent.agent.config;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -12,4 +13,21 @@ import java.nio.file.Path;
  * @param sectorSize logical sector size, 512 or 4096
  */
 public record DiskConfig(String name, String id, Path path, long sizeBytes, int sectorSize) {
+
+    /**
+     * Why {@link #path} cannot be a target, checked before anything opens it (a directory, a missing path without a
+     * size to create it with), naming the setting and the fix; null when it may be one.
+     */
+    public String pathProblem() {
+        String setting = "disk." + name + ".path=" + path;
+        if (Files.isDirectory(path)) {
+            return setting + " is a directory; give the target's block device (by a stable name such as"
+                    + " /dev/disk/by-id/...) or an image file (disk." + name + ".size creates it)";
+        }
+        if (!Files.exists(path) && sizeBytes == 0) {
+            return setting + " does not exist; attach the disk (and check the name under /dev/disk/by-id/, or"
+                    + " 'mtagent disks'), or set disk." + name + ".size to create an image file there";
+        }
+        return null;
+    }
 }

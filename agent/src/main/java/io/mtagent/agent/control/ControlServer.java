@@ -23,6 +23,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.mtagent.agent.security.RateLimitedLog;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import java.net.InetAddress;
@@ -48,6 +49,7 @@ import java.util.logging.Logger;
  */
 public final class ControlServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(ControlServer.class.getName());
+    private static final RateLimitedLog PLAINTEXT_LOG = new RateLimitedLog(System.getLogger(ControlServer.class.getName()));
     /** Largest request body: control calls are small JSON documents (a few hundred bytes). */
     static final int MAX_CONTENT_LENGTH = 8 * 1024;
     /** Request headers (TLS included) must arrive within this of the accept, or of the previous response. */
@@ -124,6 +126,9 @@ public final class ControlServer implements AutoCloseable {
                         }
                         SslHandler tls = sslContext.newHandler(ch.alloc());
                         stats.watch(tls);
+                        ch.pipeline().addLast("https-required", new HttpsRequiredHandler(ch.localAddress().getPort(),
+                                () -> PLAINTEXT_LOG.warn("plaintext", "plain-HTTP request(s) on the control port"
+                                        + " answered 400 (it speaks HTTPS only); last from " + ch.remoteAddress())));
                         ch.pipeline().addLast("tls", tls);
                         ch.pipeline().addLast("http", new HttpServerCodec(4096, 8192, 8192));
                         ch.pipeline().addLast("metrics", stats.handler()); // connections and 401s

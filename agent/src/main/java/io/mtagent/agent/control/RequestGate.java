@@ -3,6 +3,7 @@ package io.mtagent.agent.control;
 import io.mtagent.agent.security.ConnectionAdmission;
 import io.mtagent.agent.security.ControlToken;
 import io.mtagent.agent.security.PeerStats;
+import io.mtagent.agent.security.RateLimitedLog;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFutureListener;
@@ -42,6 +43,8 @@ import java.util.concurrent.TimeUnit;
  * Not sharable: one per connection; runs on the connection's event loop.
  */
 final class RequestGate extends ChannelDuplexHandler {
+    /** Refused tokens are logged (an operator with the wrong file, or someone guessing), at most every 10 s. */
+    private static final RateLimitedLog REFUSALS = new RateLimitedLog(System.getLogger(RequestGate.class.getName()));
     private final ControlToken token;
     private final boolean openHealth;
     private final boolean openMetrics;
@@ -105,6 +108,13 @@ final class RequestGate extends ChannelDuplexHandler {
                 stats.unauthenticatedRequests.increment();
                 HttpResponseStatus status = refusal.startsWith("401") ? HttpResponseStatus.UNAUTHORIZED
                         : HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE;
+                if (status == HttpResponseStatus.UNAUTHORIZED) {
+                    boolean given = request.headers().contains(HttpHeaderNames.AUTHORIZATION);
+                    REFUSALS.warn(given ? "wrong" : "missing", "control request(s) refused (401) "
+                            + (given ? "for a wrong bearer token" : "without a bearer token") + "; last: "
+                            + request.method() + " " + new QueryStringDecoder(request.uri()).path() + " from "
+                            + ctx.channel().remoteAddress());
+                }
                 refuse(ctx, status, refusal.substring(4));
                 return;
             }
@@ -123,7 +133,10 @@ final class RequestGate extends ChannelDuplexHandler {
         boolean guarded = path.equals("/status") || path.startsWith("/v1/") || path.equals("/v1")
                 || path.equals("/health") && !openHealth || path.equals("/metrics") && !openMetrics;
         if (!authorized && guarded) {
-            return "401 a bearer token is required: 'Authorization: Bearer <contents of control.token.file>'";
+            return request.headers().contains(HttpHeaderNames.AUTHORIZATION)
+                    ? "401 the bearer token does not match this agent's control.token.file: use the configuration the"
+                            + " agent runs with (mtagent --config FILE), as its user or root"
+                    : "401 a bearer token is required: 'Authorization: Bearer <contents of control.token.file>'";
         }
         if (!authorized && hasBody) {
             return "413 a request without the bearer token carries no body";

@@ -1,0 +1,158 @@
+package io.mtagent.agent.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.mtagent.agent.Agent;
+import io.mtagent.agent.TestAgents;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.RandomAccessFile;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * An operator's mistakes, made through the CLI as an operator makes them: each is one line naming the reason, the
+ * setting or argument at fault and the fix, exit code 2 (3 for an unknown status), and never a stack trace.
+ */
+class OperatorErrorsTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void aPortInUseNamesThePortAndTheSetting() throws Exception {
+        Map<String, String> s = TestAgents.settings(dir, 1, 1 << 20);
+        TestAgents.setPassphrase(dir.resolve("state"));
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            int port = taken.getLocalPort();
+            s.put("data.listen", "127.0.0.1:" + port);
+            Path conf = TestAgents.writeConfig(dir.resolve("a.properties"), s);
+            Captured run = Captured.run("run", "--config", conf.toString());
+            assertOneLine(run, "cannot listen on 127.0.0.1:" + port, "data.listen=127.0.0.1:" + port,
+                    "port " + port + " is in use", "set data.listen to a free HOST:PORT");
+            s.put("data.listen", "127.0.0.1:0");
+            s.put("control.listen", "127.0.0.1:" + port);
+            TestAgents.writeConfig(conf, s);
+            assertOneLine(Captured.run("run", "--config", conf.toString()), "127.0.0.1:" + port,
+                    "control.listen=127.0.0.1:" + port);
+        }
+    }
+
+    @Test
+    void aDiskPathThatIsADirectoryNamesTheSetting() throws Exception {
+        Map<String, String> s = TestAgents.settings(dir, 1, 1 << 20);
+        Files.createDirectories(dir.resolve("adir"));
+        s.put("disk.d0.path", dir.resolve("adir").toString());
+        TestAgents.setPassphrase(dir.resolve("state"));
+        Path conf = TestAgents.writeConfig(dir.resolve("a.properties"), s);
+        assertOneLine(Captured.run("run", "--config", conf.toString()), "disk.d0.path=" + dir.resolve("adir"),
+                "is a directory", "block device");
+    }
+
+    @Test
+    void aShortPassphraseIsOneLine() throws Exception {
+        Path conf = TestAgents.writeConfig(dir.resolve("a.properties"), TestAgents.settings(dir, 1, 1 << 20));
+        Path pass = Files.writeString(dir.resolve("short.txt"), "abc\n");
+        assertOneLine(Captured.run("passphrase", "set", "--config", conf.toString(), "--from-file", pass.toString()),
+                "the passphrase has 3 characters; at least 12");
+    }
+
+    @Test
+    void aWrongSizeSendSourceExitsTwoWithOneLine() throws Exception {
+        Map<String, String> s = TestAgents.settings(dir, 1, 1 << 20);
+        try (Agent agent = TestAgents.start(s)) {
+            Path source = dir.resolve("source.img");
+            try (RandomAccessFile f = new RandomAccessFile(source.toFile(), "rw")) {
+                f.setLength(2 << 20);
+            }
+            Path pass = Files.writeString(dir.resolve("pass.txt"), TestAgents.PASSPHRASE + "\n");
+            Captured run = Captured.run("send", "--agent", "127.0.0.1:" + agent.dataAddress().getPort(),
+                    "--passphrase-file", pass.toString(), "--fingerprint", agent.identity().fingerprintText(),
+                    "--disk", "disk-0", "--source", source.toString());
+            assertThat(run.code()).as(run.err()).isEqualTo(2);
+            // (the in-process agent's own log lines, time-stamped, share stderr here)
+            assertThat(run.err().lines().filter(l -> !TIMESTAMPED.matcher(l).lookingAt()).toList()).as(run.err())
+                    .hasSize(1);
+            assertThat(run.err()).contains("disk disk-0", source.toString(), "2097152 bytes", "1048576 bytes")
+                    .doesNotContain("\tat ");
+            assertThat(agent.disks().byId("disk-0").lastDurableSeq()).isZero();
+        }
+    }
+
+    @Test
+    void theControlPortAnswersPlainHttpAndRefusedTokensAreLoggedAndExplained() throws Exception {
+        Map<String, String> s = TestAgents.settings(dir, 1, 1 << 20);
+        List<String> logged = new ArrayList<>();
+        Handler capture = new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                synchronized (logged) {
+                    logged.add(r.getMessage());
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        Logger gate = Logger.getLogger("io.mtagent.agent.control.RequestGate");
+        gate.addHandler(capture);
+        try (Agent agent = TestAgents.start(s)) {
+            int port = agent.controlAddress().getPort();
+            try (Socket plain = new Socket("127.0.0.1", port)) {
+                OutputStream o = plain.getOutputStream();
+                o.write("GET /health HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                o.flush();
+                InputStream in = plain.getInputStream();
+                String reply = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+                assertThat(reply).startsWith("HTTP/1.1 400").contains("speaks HTTPS only", "https://<host>:" + port);
+            }
+            // The CLI with another agent's token: status is UNKNOWN (3), and says why.
+            Path other = dir.resolve("other.token");
+            Files.writeString(other, "b".repeat(43) + "\n");
+            s.put("control.token.file", other.toString());
+            s.put("control.listen", "127.0.0.1:" + port);
+            Path conf = TestAgents.writeConfig(dir.resolve("wrong.properties"), s);
+            Captured status = Captured.run("status", "--config", conf.toString());
+            assertThat(status.code()).as(status.err()).isEqualTo(3);
+            assertThat(status.err()).contains("does not match this agent's control.token.file").doesNotContain("\tat ");
+            synchronized (logged) {
+                assertThat(logged).anyMatch(l -> l.contains("refused (401) for a wrong bearer token")
+                        && l.contains("/status"));
+            }
+        } finally {
+            gate.removeHandler(capture);
+        }
+    }
+
+    private static final Pattern TIMESTAMPED = Pattern.compile("\\d{4}-\\d\\d-\\d\\dT");
+
+    /**
+     * Exit 2, exactly one error line on stderr (besides the in-process agent's time-stamped log lines and its start-up
+     * progress), holding every fragment, and no stack trace.
+     */
+    static void assertOneLine(Captured run, String... fragments) {
+        assertThat(run.code()).as(run.err()).isEqualTo(2);
+        List<String> lines = run.err().lines().filter(l -> !TIMESTAMPED.matcher(l).lookingAt()
+                && !l.startsWith("mtagent: recovering")).toList();
+        assertThat(lines).as(run.err()).hasSize(1);
+        assertThat(lines.get(0)).contains(fragments);
+        assertThat(run.err()).doesNotContain("\tat ", "Exception");
+    }
+}
