@@ -250,7 +250,9 @@ public final class Agent implements AutoCloseable {
             // unknown install location: that rule is skipped
         }
         var failures = io.mtagent.agent.retention.RetentionVolumeCheck.check(config.retentionDir().get(), install,
-                config.cacheDir(), config.disks().stream().map(d -> d.path()).toList(), config.retentionAllowSharedVolume());
+                config.cacheDir(), config.disks().stream().map(d -> d.path()).toList(), config.retentionAllowSharedVolume(),
+                io.mtagent.agent.retention.RetentionVolumeCheck.minimumBytes(config.retentionSegmentBytes(),
+                        config.disks().size()));
         if (!failures.isEmpty()) {
             StringBuilder sb = new StringBuilder("the retention volume " + config.retentionDir().get() + " is refused:");
             failures.forEach(f -> sb.append("\n  [").append(f.rule()).append("] ").append(f.message()));

@@ -15,11 +15,14 @@ import io.mtagent.agent.bench.ProcStats;
 import io.mtagent.agent.config.AgentConfig;
 import io.mtagent.agent.config.HostPort;
 import io.mtagent.agent.storage.ScratchFolder;
+import io.mtagent.protocol.ErrorCode;
 import io.mtagent.protocol.client.ClientOptions;
+import io.mtagent.protocol.client.ReplicationException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -127,9 +130,9 @@ final class BenchCommand implements Callable<Integer> {
             + " --disks disks the control API lists).")
     List<String> diskIds = new ArrayList<>();
 
-    @Option(names = "--epoch", defaultValue = "1", description = "Stream epoch to open the disks under"
-            + " (default ${DEFAULT-VALUE}).")
-    long epoch;
+    @Option(names = "--epoch", description = "Stream epoch to open the disks under (default: the current Unix"
+            + " time, as 'mtagent send' does, so a bench after a send is not refused as an older process server).")
+    Long epoch;
 
     @Option(names = "--agent-pid", description = "The agent's pid on this machine, for CPU and peak RSS (/proc).")
     Long agentPid;
@@ -203,8 +206,19 @@ final class BenchCommand implements Callable<Integer> {
         }
         double limit = rate != null ? rate : p.defaultMbPerDisk() * n;
         LoadOptions lo = new LoadOptions(p, connections, window, compressibility, Duration.ofSeconds(seconds), limit,
-                tagSeconds != null ? tagSeconds : p.tagSeconds(), epoch, seed);
-        return spawn ? runSpawned(lo, n) : runConnected(lo, n);
+                tagSeconds != null ? tagSeconds : p.tagSeconds(),
+                epoch != null ? epoch : Instant.now().getEpochSecond(), seed);
+        try {
+            return spawn ? runSpawned(lo, n) : runConnected(lo, n);
+        } catch (ReplicationException e) {
+            if (e.code() != ErrorCode.STALE_EPOCH) {
+                throw e;
+            }
+            System.err.println("mtagent bench: " + e.getMessage() + "; another process server (a 'mtagent send', or a"
+                    + " real one) opened the disk under a newer epoch: give --epoch higher than it (e.g. --epoch "
+                    + (Instant.now().getEpochSecond() + 1) + "), and only on a scratch disk nothing else streams to");
+            return 2;
+        }
     }
 
     private int runSpawned(LoadOptions lo, int n) throws Exception {

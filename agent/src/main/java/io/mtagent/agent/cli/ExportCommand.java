@@ -116,6 +116,7 @@ final class ExportCommand implements Callable<Integer> {
             throw new IllegalStateException("no retention journal for disk " + d.id() + " in " + journalDir);
         }
         Path checked = ExportPathPolicy.of(config).check(out.toAbsolutePath());
+        ExportService.refuseOverwrite(checked, overwrite);
         // Opening recovers the journal exactly as an agent start would (a torn tail is truncated).
         try (RetentionJournal journal = RetentionJournal.open(journalDir, config.retentionSegmentBytes());
              FileBlockDevice target = FileBlockDevice.open(d.path())) {

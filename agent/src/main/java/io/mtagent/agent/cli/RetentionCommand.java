@@ -1,7 +1,10 @@
 package io.mtagent.agent.cli;
 
 import io.mtagent.agent.config.AgentConfig;
+import io.mtagent.agent.config.HumanSize;
 import io.mtagent.agent.retention.RetentionVolumeCheck;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -17,8 +20,10 @@ final class RetentionCommand {
 
     @Command(name = "check", mixinStandardHelpOptions = true,
             description = {"Check PATH against the retention-volume rules the agent applies at start: not FAT/FAT32,",
-                "non-zero capacity, not the volume of the install or the cache, not on a replication target disk,",
-                "writable. Prints every rule that fails with the reason; exit code 0 when PATH is usable."})
+                "room for at least " + RetentionVolumeCheck.MIN_SEGMENTS_PER_DISK + " journal segments per configured disk"
+                        + " (retention.segment.bytes),",
+                "not the volume of the install or the cache, not on a replication target disk, writable.",
+                "Prints every rule that fails with the reason; exit code 0 when PATH is usable, 2 when it is refused."})
     static final class Check implements Callable<Integer> {
         @Mixin
         ConfigOptions configOptions;
@@ -39,16 +44,18 @@ final class RetentionCommand {
                 // unknown install location: that rule is skipped
             }
             List<RetentionVolumeCheck.Failure> failures = RetentionVolumeCheck.check(path, install, config.cacheDir(),
-                    config.disks().stream().map(d -> d.path()).toList(), allowShared);
+                    config.disks().stream().map(d -> d.path()).toList(), allowShared,
+                    RetentionVolumeCheck.minimumBytes(config.retentionSegmentBytes(), config.disks().size()));
             if (failures.isEmpty()) {
-                System.out.println(path + ": usable as the retention volume (" + java.nio.file.Files.getFileStore(path).type()
-                        + ", " + java.nio.file.Files.getFileStore(path).getUsableSpace() / (1L << 30) + " GiB free)");
+                FileStore store = Files.getFileStore(path);
+                System.out.println(path + ": usable as the retention volume (" + store.type() + ", "
+                        + HumanSize.of(store.getTotalSpace()) + ", " + HumanSize.of(store.getUsableSpace()) + " free)");
                 return 0;
             }
             for (RetentionVolumeCheck.Failure f : failures) {
                 System.out.println(path + ": REFUSED [" + f.rule() + "] " + f.message());
             }
-            return 1;
+            return 2;
         }
     }
 }

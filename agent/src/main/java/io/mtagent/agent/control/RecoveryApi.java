@@ -478,6 +478,13 @@ final class RecoveryApi implements AutoCloseable {
             throw new Refusal(HttpResponseStatus.BAD_REQUEST, "cannot check \"out\": " + e);
         }
         boolean overwrite = body.path("overwrite").asBoolean(false);
+        try {
+            ExportService.refuseOverwrite(out, overwrite); // before the job: no progress for a refused export
+        } catch (IllegalStateException e) {
+            throw new Refusal(HttpResponseStatus.CONFLICT, e.getMessage());
+        } catch (java.io.IOException e) {
+            throw new Refusal(HttpResponseStatus.BAD_REQUEST, "cannot check \"out\": " + e);
+        }
         RecoveryPoint p = resolve(d, spec);
         List<AutoCloseable> holds = new ArrayList<>();
         hold(holds, d, p.seq()); // until the job's view holds it (the job may wait for the applier first)

@@ -83,20 +83,31 @@ public final class ExportService {
         }
     }
 
+    /**
+     * Refuses, before any work, to overwrite a device or an existing non-empty file without {@code overwrite}:
+     * callers check this before they start a job or a progress bar, and {@link #export} checks it again.
+     *
+     * @throws IllegalStateException naming the path and the fix (another path, or --overwrite)
+     */
+    public static void refuseOverwrite(Path out, boolean overwrite) throws IOException {
+        if (overwrite || !Files.exists(out)) {
+            return;
+        }
+        if (!Files.isRegularFile(out)) {
+            throw new IllegalStateException(out + " is a device, not a file: exporting overwrites all of it;"
+                    + " add --overwrite if that is what you want");
+        }
+        if (Files.size(out) > 0) {
+            throw new IllegalStateException(out + " exists and is not empty (" + Files.size(out) + " bytes);"
+                    + " choose another path or add --overwrite");
+        }
+    }
+
     /** Exports {@code view}; the caller keeps the view's journal segments pinned (a {@link ViewLease}) meanwhile. */
     public Result export(PointInTimeView view, Path out, boolean overwrite, ProgressListener listener)
             throws IOException {
+        refuseOverwrite(out, overwrite);
         boolean device = Files.exists(out) && !Files.isRegularFile(out);
-        if (!overwrite) {
-            if (device) {
-                throw new IllegalStateException(out + " is a device, not a file: exporting overwrites all of it;"
-                        + " add --overwrite if that is what you want");
-            }
-            if (Files.exists(out) && Files.size(out) > 0) {
-                throw new IllegalStateException(out + " exists and is not empty (" + Files.size(out) + " bytes);"
-                        + " choose another path or add --overwrite");
-            }
-        }
         Path target = device ? out : out.resolveSibling(out.getFileName() + ".partial");
         long start = System.nanoTime();
         long size = view.size();

@@ -1,5 +1,6 @@
 package io.mtagent.agent.retention;
 
+import io.mtagent.agent.config.HumanSize;
 import java.io.IOException;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
@@ -20,6 +21,9 @@ public final class RetentionVolumeCheck {
     private static final Set<String> FAT = Set.of("vfat", "msdos", "fat", "fat32", "exfat",
             "fuse.fusefat", "fuse.exfat", "fuseblk.exfat"); // the kernel's FAT drivers, and FAT mounted through FUSE
 
+    /** Segments each disk's journal needs at the least (see {@link #minimumBytes}). */
+    public static final int MIN_SEGMENTS_PER_DISK = 4;
+
     /** One failed rule: a stable code and the message an operator reads. */
     public record Failure(String rule, String message) {
     }
@@ -35,6 +39,20 @@ public final class RetentionVolumeCheck {
      * @param allowShared accept the install/cache volume (the "one shared file system" setting)
      */
     public static List<Failure> check(Path dir, Path install, Path cacheDir, Collection<Path> targets, boolean allowShared) {
+        return check(dir, install, cacheDir, targets, allowShared, 0);
+    }
+
+    /**
+     * The smallest volume that can keep a journal for {@code disks} disks: {@value #MIN_SEGMENTS_PER_DISK} segments
+     * each (pruning drops whole segments, so a volume of fewer can hold no window at all).
+     */
+    public static long minimumBytes(long segmentBytes, int disks) {
+        return MIN_SEGMENTS_PER_DISK * segmentBytes * Math.max(1, disks);
+    }
+
+    /** As {@link #check(Path, Path, Path, Collection, boolean)}, refusing a volume smaller than {@code minBytes}. */
+    public static List<Failure> check(Path dir, Path install, Path cacheDir, Collection<Path> targets,
+                                      boolean allowShared, long minBytes) {
         List<Failure> failures = new ArrayList<>();
         try {
             Files.createDirectories(dir);
@@ -55,8 +73,14 @@ public final class RetentionVolumeCheck {
                     + " durable rename and a 4 GiB file limit; use ext4, xfs or NTFS"));
         }
         try {
-            if (store.getTotalSpace() == 0) {
+            long capacity = store.getTotalSpace();
+            if (capacity == 0) {
                 failures.add(new Failure("zero-capacity", dir + " is on a volume with zero capacity"));
+            } else if (capacity < minBytes) {
+                failures.add(new Failure("too-small", dir + " is on a volume of " + HumanSize.of(capacity) + "; the"
+                        + " journals need at least " + HumanSize.of(minBytes) + " (" + MIN_SEGMENTS_PER_DISK
+                        + " segments of retention.segment.bytes per disk), and a useful window far more: the disks'"
+                        + " write rate times retention.window"));
             }
         } catch (IOException e) {
             failures.add(new Failure("unreadable", "cannot read the capacity of " + dir + ": " + e.getMessage()));

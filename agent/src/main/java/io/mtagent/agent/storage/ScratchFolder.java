@@ -1,5 +1,6 @@
 package io.mtagent.agent.storage;
 
+import io.mtagent.agent.config.HumanSize;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -7,7 +8,6 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.util.Locale;
 import java.util.stream.Stream;
 
 /**
@@ -82,22 +82,7 @@ public final class ScratchFolder {
         } catch (UncheckedIOException e) {
             throw e.getCause();
         }
-        return humanBytes(bytesAndFiles[0]) + " in " + bytesAndFiles[1] + " files";
-    }
-
-    /** 1536 → "1.5 KiB": binary units, one decimal. */
-    public static String humanBytes(long bytes) {
-        if (bytes < 1024) {
-            return bytes + " B";
-        }
-        String[] units = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-        double v = bytes;
-        int u = -1;
-        while (v >= 1024 && u < units.length - 1) {
-            v /= 1024;
-            u++;
-        }
-        return String.format(Locale.ROOT, "%.1f %s", v, units[u]);
+        return HumanSize.of(bytesAndFiles[0]) + " in " + bytesAndFiles[1] + " files";
     }
 
     private static boolean isEmpty(Path dir) throws IOException {

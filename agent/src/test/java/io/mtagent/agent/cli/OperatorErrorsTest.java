@@ -16,10 +16,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import java.util.logging.Handler;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -92,6 +94,31 @@ class OperatorErrorsTest {
     }
 
     @Test
+    void anExportOntoAnExistingFileIsRefusedBeforeAnyProgress() throws Exception {
+        Map<String, String> s = TestAgents.settingsWithRetention(dir, 1, 1 << 20);
+        try (Agent agent = TestAgents.start(s)) {
+            Path source = dir.resolve("source.img");
+            Files.write(source, new byte[1 << 20]);
+            Path pass = Files.writeString(dir.resolve("pass.txt"), TestAgents.PASSPHRASE + "\n");
+            assertThat(Captured.run("send", "--agent", "127.0.0.1:" + agent.dataAddress().getPort(),
+                    "--passphrase-file", pass.toString(), "--fingerprint", agent.identity().fingerprintText(),
+                    "--disk", "disk-0", "--source", source.toString()).code()).isZero();
+            Path existing = Files.writeString(Files.createDirectories(dir.resolve("out")).resolve("disk.raw"), "keep");
+            s.put("control.listen", "127.0.0.1:" + agent.controlAddress().getPort());
+            Path conf = TestAgents.writeConfig(dir.resolve("a.properties"), s);
+            Captured export = Captured.run("export", "--config", conf.toString(), "--disk", "disk-0", "--point",
+                    "latest", "--out", existing.toString());
+            assertOneLine(export, existing.toString(), "exists and is not empty", "--overwrite");
+            assertThat(export.out()).doesNotContain("%", "exporting");
+            assertThat(existing).hasContent("keep");
+            Captured offline = Captured.run("export", "--offline", "--config", conf.toString(), "--disk", "disk-0",
+                    "--point", "latest", "--out", existing.toString());
+            assertOneLine(offline, "exists and is not empty", "--overwrite");
+            assertThat(offline.out()).doesNotContain("%");
+        }
+    }
+
+    @Test
     void theControlPortAnswersPlainHttpAndRefusedTokensAreLoggedAndExplained() throws Exception {
         Map<String, String> s = TestAgents.settings(dir, 1, 1 << 20);
         List<String> logged = new ArrayList<>();
@@ -138,6 +165,33 @@ class OperatorErrorsTest {
             }
         } finally {
             gate.removeHandler(capture);
+        }
+    }
+
+    /** A 16 MiB tmpfs cannot hold even the minimum journal; needs root to mount, skips loudly otherwise. */
+    @Test
+    void retentionCheckRefusesATinyVolume() throws Exception {
+        Path volume = Files.createDirectories(dir.resolve("tiny"));
+        Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs",
+                volume.toString()).redirectErrorStream(true).start();
+        boolean mounted = mount.waitFor(10, TimeUnit.SECONDS) && mount.exitValue() == 0;
+        if (!mounted) {
+            System.err.println("SKIPPED OperatorErrorsTest.retentionCheckRefusesATinyVolume: cannot mount a tmpfs"
+                    + " (needs root): " + new String(mount.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+        }
+        Assumptions.assumeTrue(mounted, "cannot mount a tmpfs (needs root)");
+        try {
+            Path conf = TestAgents.writeConfig(dir.resolve("a.properties"), TestAgents.settings(dir, 1, 1 << 20));
+            Captured check = Captured.run("retention", "check", "--config", conf.toString(), "--allow-shared",
+                    volume.resolve("retention").toString());
+            assertThat(check.code()).as(check.out()).isEqualTo(2);
+            assertThat(check.out()).contains("REFUSED [too-small]", "16.0 MiB", "256.0 MiB", "retention.window");
+            Captured roomy = Captured.run("retention", "check", "--config", conf.toString(), "--allow-shared",
+                    "--set", "retention.segment.bytes=1MiB", volume.resolve("retention").toString());
+            assertThat(roomy.code()).as(roomy.out()).isZero();
+            assertThat(roomy.out()).contains("usable", "tmpfs", "16.0 MiB");
+        } finally {
+            new ProcessBuilder("umount", "-l", volume.toString()).start().waitFor(10, TimeUnit.SECONDS);
         }
     }
 
