@@ -254,7 +254,8 @@ public final class Agent implements AutoCloseable {
                 io.mtagent.agent.retention.RetentionVolumeCheck.minimumBytes(config.retentionSegmentBytes(),
                         config.disks().size()));
         if (!failures.isEmpty()) {
-            StringBuilder sb = new StringBuilder("the retention volume " + config.retentionDir().get() + " is refused:");
+            StringBuilder sb = new StringBuilder("the retention volume retention.dir=" + config.retentionDir().get()
+                    + " is refused:");
             failures.forEach(f -> sb.append("\n  [").append(f.rule()).append("] ").append(f.message()));
             sb.append("\n  (run 'mtagent retention check PATH' to test another location)");
             throw new IllegalStateException(sb.toString());

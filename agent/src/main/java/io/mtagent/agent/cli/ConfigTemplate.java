@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Generates the distribution's {@code conf/mtagent.conf} from {@link AgentConfig#renderHelp()} at build time, so
@@ -15,6 +16,16 @@ import java.util.List;
  * build ({@code main(outputFile)}); the dist tests check that every key is in the shipped file.
  */
 public final class ConfigTemplate {
+    /**
+     * Settings the installed file sets (uncommented), so a standard install keeps a retention journal and exports
+     * where the unit may write: the paths match {@code systemd/mtagent.service}'s {@code ReadWritePaths=} and
+     * {@code systemd/mtagent.tmpfiles} (the dist tests check it). The retention path is a mount point for a
+     * dedicated volume; the agent refuses to start, naming {@code retention.dir}, until it is usable.
+     */
+    static final Map<String, String> INSTALLED = Map.of(
+            "retention.dir", "/var/lib/mtagent-retention",
+            "export.dirs", "/var/lib/mtagent-exports");
+
     private ConfigTemplate() {
     }
 
@@ -55,6 +66,12 @@ public final class ConfigTemplate {
             boolean literal = !def.startsWith("(") && !def.contains(" ") && !def.contains("<");
             if (!literal) {
                 out.append("# Default: ").append(def).append('\n');
+            }
+            String installed = INSTALLED.get(key);
+            if (installed != null) {
+                out.append("# Set for the installed service (the unit's ReadWritePaths= lists it):\n")
+                        .append(key).append('=').append(installed).append('\n');
+                continue;
             }
             out.append('#').append(key).append('=').append(literal ? def : "").append('\n');
         }

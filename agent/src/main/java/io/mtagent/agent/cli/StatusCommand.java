@@ -49,6 +49,9 @@ final class StatusCommand implements Callable<Integer> {
             System.out.printf("data server %s, %s, %d session(s); cache free %s%n", d.path("address").asText(),
                     d.path("listening").asBoolean() ? "listening" : "NOT LISTENING", d.path("sessions").asInt(),
                     ReplicasCommand.size(s.path("cacheVolume").path("freeBytes").asLong()));
+            JsonNode pitr = s.path("pointInTimeRecovery");
+            System.out.printf("point-in-time recovery %s: %s%n", pitr.path("on").asBoolean() ? "on" : "OFF",
+                    pitr.path("why").asText());
             for (JsonNode f : s.path("health").path("rules")) {
                 System.out.printf("  %s %-8s %s%n", f.path("code").asText(), f.path("severity").asText(),
                         f.path("message").asText());

@@ -11,6 +11,8 @@ public enum HealthRule {
     /** The space cap forced pruning inside the time window. */
     RETENTION_WINDOW_SHORT("MT-1003", Severity.WARNING, true),
     DISK_NEEDS_RESYNC("MT-1004", Severity.WARNING, true),
+    /** No retention journal is kept (retention.dir empty): no earlier point can be recovered. */
+    POINT_IN_TIME_RECOVERY_OFF("MT-1005", Severity.WARNING, true),
     DISK_FAILED("MT-2001", Severity.CRITICAL, true),
     CACHE_VOLUME_FULL("MT-2002", Severity.CRITICAL, true),
     /** The retention volume is missing or unwritable, a journal failed, or stop-writes holds replication. */

@@ -98,6 +98,7 @@ public final class StatusReport {
         cache.put("fullForecastSeconds", RateTracker.fillForecastSeconds(free, churn));
         m.put("cacheVolume", cache);
         m.put("retentionVolume", retentionVolume());
+        m.put("pointInTimeRecovery", pointInTimeRecovery());
         Map<String, Object> policy = new LinkedHashMap<>();
         policy.put("rpoThresholdSeconds", settings.rpoThreshold().toSeconds());
         policy.put("appConsistentFrequencySeconds", settings.appConsistentFrequency().toSeconds());
@@ -108,6 +109,23 @@ public final class StatusReport {
         m.put("jobs", jobs.get());
         return m;
     }
+
+    /**
+     * Whether earlier points can be recovered at all: {@code {"on": bool, "why": text}}. Off when no retention journal
+     * is kept, which an operator must learn before failover, not during it.
+     */
+    private Map<String, Object> pointInTimeRecovery() {
+        Map<String, Object> p = new LinkedHashMap<>();
+        boolean on = agent.retention() != null && agent.config().retentionDir().isPresent();
+        p.put("on", on);
+        p.put("why", on ? "retention journals in " + agent.config().retentionDir().get() + ", window "
+                + agent.retention().window().toHours() + " h" : NO_JOURNAL);
+        return p;
+    }
+
+    private static final String NO_JOURNAL = "retention.dir is not set, so no retention journal is kept: only the"
+            + " disks' current state can be recovered, no earlier point (set retention.dir to a dedicated volume and"
+            + " restart; 'mtagent retention check PATH' tests one)";
 
     /** The retention volume and policy (agent level): policy, cap, journal bytes, window shortened, holding. */
     private Map<String, Object> retentionVolume() {
@@ -280,6 +298,9 @@ public final class StatusReport {
         // A disk whose newest app-consistent tag is unknown (none held on disk) gets one frequency of grace after start.
         boolean upLongEnough = agent.uptime().toMillis() * 1000 > appFrequencyMicros;
         RetentionEnforcer retention = agent.retention();
+        if (retention == null || agent.config().retentionDir().isEmpty()) {
+            findings.add(HealthFinding.of(HealthRule.POINT_IN_TIME_RECOVERY_OFF, NO_JOURNAL, null));
+        }
         if (retention != null && retention.windowShortened()) {
             findings.add(HealthFinding.of(HealthRule.RETENTION_WINDOW_SHORT, "the retention cap of "
                     + retention.capBytes() + " bytes was reached before the " + retention.window().toHours()

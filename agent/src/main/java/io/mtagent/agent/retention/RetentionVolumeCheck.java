@@ -57,7 +57,10 @@ public final class RetentionVolumeCheck {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
-            failures.add(new Failure("not-writable", dir + " cannot be created: " + e.getMessage()));
+            failures.add(new Failure("missing", dir + " does not exist and cannot be created (" + e + "): mount the"
+                    + " retention volume there and give it to the agent's user (chown mtagent:mtagent " + dir + "),"
+                    + " or set retention.dir to where it is mounted; retention.dir= (empty) runs without"
+                    + " point-in-time recovery"));
             return failures;
         }
         FileStore store;
@@ -108,7 +111,8 @@ public final class RetentionVolumeCheck {
             Path probe = Files.createTempFile(dir, ".probe", ".tmp");
             Files.delete(probe);
         } catch (IOException e) {
-            failures.add(new Failure("not-writable", dir + " is not writable: " + e.getMessage()));
+            failures.add(new Failure("not-writable", dir + " is not writable (" + e + "): give it to the agent's"
+                    + " user (chown mtagent:mtagent " + dir + "), and under systemd list it in ReadWritePaths="));
         }
         return failures;
     }

@@ -1,5 +1,7 @@
 package io.mtagent.agent.service;
 
+import io.mtagent.agent.config.AgentConfig;
+import io.mtagent.agent.security.PassphraseStore;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -7,17 +9,19 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * {@code mtagent service install|uninstall|status} on Linux: puts the distribution's systemd files in place
  * ({@code /etc/systemd/system/mtagent.service} with ExecStart pointing at this installation,
  * {@code /etc/sysusers.d/mtagent.conf}, {@code /etc/tmpfiles.d/mtagent.conf}, and {@code /etc/mtagent/mtagent.properties}
  * if there is none yet), creates the user and directories, and runs {@code systemctl daemon-reload} and
- * {@code enable --now}. Every step is a {@link Step}: {@code --dry-run} prints them all and changes nothing.
+ * {@code enable}; it starts the service only once a passphrase is set, and otherwise prints the next steps. Every step is a {@link Step}: {@code --dry-run} prints them all and changes nothing.
  * Refuses, with the reason, when not root or when systemd is not the init system.
  */
 public final class LinuxServiceInstaller {
     static final String UNIT = "mtagent.service";
+    static final String CONFIG = "/etc/mtagent/mtagent.properties";
     /** Where the unit template points before the installer rewrites it. */
     static final String TEMPLATE_HOME = "/opt/mtagent";
 
@@ -64,7 +68,7 @@ public final class LinuxServiceInstaller {
         steps.add(copy(home.resolve("systemd/mtagent.sysusers"), etc("/etc/sysusers.d/mtagent.conf"), "the mtagent user"));
         steps.add(copy(home.resolve("systemd/mtagent.tmpfiles"), etc("/etc/tmpfiles.d/mtagent.conf"),
                 "state, cache and log directories"));
-        Path conf = etc("/etc/mtagent/mtagent.properties");
+        Path conf = etc(CONFIG);
         if (!Files.exists(conf)) {
             steps.add(copy(home.resolve("conf/mtagent.conf"), conf, "the configuration (every setting, commented)"));
         } else {
@@ -74,9 +78,47 @@ public final class LinuxServiceInstaller {
             steps.add(command("systemd-sysusers", "/etc/sysusers.d/mtagent.conf"));
             steps.add(command("systemd-tmpfiles", "--create", "/etc/tmpfiles.d/mtagent.conf"));
             steps.add(command("systemctl", "daemon-reload"));
-            steps.add(command("systemctl", "enable", "--now", UNIT));
+            steps.add(command("systemctl", "enable", UNIT));
         }
+        steps.add(startWhenConfigured(conf));
         return steps;
+    }
+
+    /**
+     * The last install step: start the service only when it can run, i.e. a passphrase is set (else systemd would
+     * restart a refusing agent every 5 s until someone configures it); otherwise say what to do next.
+     */
+    private Step startWhenConfigured(Path conf) {
+        return new Step("start " + UNIT + " if a process-server passphrase is set; otherwise print the next steps",
+                () -> {
+                    String missing = missingBeforeStart(conf);
+                    if (missing == null && realRoot()) {
+                        command("systemctl", "start", UNIT).action().run();
+                        out.println("started; 'mtagent status' shows its health");
+                        return;
+                    }
+                    out.println(missing == null ? "not started (not installed into /)" : "not started yet: " + missing);
+                    out.println("Next steps:");
+                    out.println("  1. declare the target disks, data.listen and the retention volume in " + conf
+                            + " (retention.dir: mount a dedicated volume there; 'mtagent retention check PATH' tests it)");
+                    out.println("  2. set the process servers' passphrase:  sudo -u mtagent " + home
+                            + "/bin/mtagent passphrase set --config " + CONFIG);
+                    out.println("  3. systemctl start " + UNIT + " && " + home + "/bin/mtagent status");
+                });
+    }
+
+    /** What keeps the agent from starting (no passphrase yet), or null; reads the installed configuration. */
+    private String missingBeforeStart(Path conf) {
+        try {
+            AgentConfig config = AgentConfig.load(conf, Map.of());
+            Path state = config.stateDir().isAbsolute() ? etc(config.stateDir().toString()) : config.stateDir();
+            if (PassphraseStore.load(state).isPresent() || config.authPassphraseFile().isPresent()) {
+                return null;
+            }
+            return "no passphrase is set for process servers (the agent refuses to start without one)";
+        } catch (RuntimeException e) {
+            return CONFIG + " has a problem: " + e.getMessage();
+        }
     }
 
     public List<Step> uninstallSteps() {

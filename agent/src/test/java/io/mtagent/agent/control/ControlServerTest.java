@@ -33,7 +33,7 @@ class ControlServerTest {
 
     @Test
     void endpointsAuthenticationAndRefusals() throws Exception {
-        AgentConfig config = AgentConfig.of(TestAgents.settings(dir, 1, 4L << 20));
+        AgentConfig config = AgentConfig.of(TestAgents.settings(dir, 1, 4L << 20)); // no journal
         try (Agent agent = TestAgents.start(config, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))) {
             ControlHttp c = new ControlHttp(agent);
             assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(config.controlTokenFile())))
@@ -42,7 +42,9 @@ class ControlServerTest {
 
             HttpResponse<String> health = c.send("GET", "/health", null, null);
             assertThat(health.statusCode()).isEqualTo(200);
-            assertThat(ControlHttp.json(health).path("status").asText()).isEqualTo("ok");
+            // Without a retention journal the one finding is MT-1005: point-in-time recovery is off.
+            assertThat(ControlHttp.json(health).path("status").asText()).isEqualTo("warning");
+            assertThat(ControlHttp.json(health).path("rules").findValuesAsText("code")).containsExactly("MT-1005");
 
             HttpResponse<String> noToken = c.send("GET", "/status", null, null);
             assertThat(noToken.statusCode()).isEqualTo(401);
@@ -61,6 +63,7 @@ class ControlServerTest {
             assertThat(s.path("disks").get(0).has("rpoSeconds")).isTrue();
             assertThat(s.path("disks").get(0).path("rpoSeconds").isNull()).isTrue(); // nothing received yet
             assertThat(s.path("retentionVolume").path("state").asText()).isEqualTo("not configured");
+            assertThat(s.path("pointInTimeRecovery").path("on").asBoolean()).isFalse();
 
             HttpResponse<String> metrics = c.send("GET", "/metrics", null, null);
             assertThat(metrics.statusCode()).isEqualTo(200);

@@ -22,8 +22,8 @@ class HealthAndCliTest {
 
     @Test
     void rpoWarningAndStatusExitCodes() throws Exception {
-        Map<String, String> settings = TestAgents.settings(dir, 1, 4L << 20);
-        settings.put("health.rpo.threshold", "1s");
+        Map<String, String> settings = TestAgents.settingsWithRetention(dir, 1, 4L << 20);
+        settings.put("health.rpo.threshold", "3s"); // room for the first CLI call of the JVM
         Path file = ControlHttp.writeProperties(dir.resolve("mtagent.properties"), settings);
         try (Agent agent = TestAgents.start(AgentConfig.load(file, Map.of()), new SimpleMeterRegistry());
              ReplicationClient client = ReplicationClient.connect(TestAgents.client(agent).build())) {
@@ -35,7 +35,7 @@ class HealthAndCliTest {
             assertThat(MtAgentCli.execute(status)).isZero();
             assertThat(ControlHttp.json(c.send("GET", "/health", null, null)).path("status").asText()).isEqualTo("ok");
 
-            Thread.sleep(1600); // stop sending: the RPO passes the 1 s threshold
+            Thread.sleep(3600); // stop sending: the RPO passes the 3 s threshold
             var health = ControlHttp.json(c.send("GET", "/health", null, null));
             assertThat(health.path("status").asText()).isEqualTo("warning");
             assertThat(health.path("rules").get(0).path("code").asText()).isEqualTo("MT-1001");
@@ -52,9 +52,26 @@ class HealthAndCliTest {
     }
 
     @Test
-    void statusWithoutARunningAgentExitsTwo() throws Exception {
+    void statusWithoutARunningAgentExitsThreeUnknown() throws Exception {
         Map<String, String> settings = TestAgents.settings(dir, 1, 4L << 20);
         Path file = ControlHttp.writeProperties(dir.resolve("mtagent.properties"), settings);
-        assertThat(MtAgentCli.execute("status", "--config", file.toString())).isEqualTo(2);
+        assertThat(MtAgentCli.execute("status", "--config", file.toString())).isEqualTo(3);
+    }
+
+    @Test
+    void anAgentWithoutAJournalWarnsThatPointInTimeRecoveryIsOff() throws Exception {
+        Map<String, String> settings = TestAgents.settings(dir, 1, 4L << 20); // no retention.dir
+        Path file = ControlHttp.writeProperties(dir.resolve("mtagent.properties"), settings);
+        try (Agent agent = TestAgents.start(AgentConfig.load(file, Map.of()), new SimpleMeterRegistry())) {
+            ControlHttp c = new ControlHttp(agent);
+            var health = ControlHttp.json(c.send("GET", "/health", null, null));
+            assertThat(health.path("status").asText()).isEqualTo("warning");
+            assertThat(health.path("rules").get(0).path("code").asText()).isEqualTo("MT-1005");
+            assertThat(health.path("rules").get(0).path("message").asText()).contains("retention.dir is not set");
+            var status = ControlHttp.json(c.send("GET", "/status", "Bearer " + c.token, null));
+            assertThat(status.path("pointInTimeRecovery").path("on").asBoolean()).isFalse();
+            assertThat(MtAgentCli.execute("status", "--config", file.toString(), "--set",
+                    "control.listen=127.0.0.1:" + agent.controlAddress().getPort())).isEqualTo(1);
+        }
     }
 }

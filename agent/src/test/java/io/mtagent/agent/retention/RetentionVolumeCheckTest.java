@@ -26,8 +26,9 @@ class RetentionVolumeCheckTest {
     @Test
     void aPathThatCannotBeCreatedIsRefused() throws Exception {
         Path file = Files.writeString(dir.resolve("a-file"), "x");
-        assertThat(RetentionVolumeCheck.check(file.resolve("sub"), null, dir, List.of(), true))
-                .extracting(RetentionVolumeCheck.Failure::rule).containsExactly("not-writable");
+        List<RetentionVolumeCheck.Failure> f = RetentionVolumeCheck.check(file.resolve("sub"), null, dir, List.of(), true);
+        assertThat(f).extracting(RetentionVolumeCheck.Failure::rule).containsExactly("missing");
+        assertThat(f.get(0).message()).contains("mount the retention volume there", "retention.dir");
     }
 
     /**
