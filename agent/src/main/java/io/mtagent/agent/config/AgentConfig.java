@@ -347,6 +347,11 @@ public final class AgentConfig {
         return values.get(HEARTBEAT_INTERVAL);
     }
 
+    /** The lowest log level: error, warning, info or debug. */
+    public String logLevel() {
+        return values.get(LOG_LEVEL);
+    }
+
     /** The target disks, sorted by name. */
     public List<DiskConfig> disks() {
         return disks;

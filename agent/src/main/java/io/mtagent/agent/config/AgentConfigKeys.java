@@ -167,11 +167,12 @@ public final class AgentConfigKeys {
 
     public static final ConfigKey<Duration> RETENTION_WINDOW = ConfigKey.of("retention.window", ConfigType.DURATION,
             Duration.ofHours(24), Validator.between(Duration.ofMinutes(1), Duration.ofDays(3650)),
-            "How far back recovery points are kept (by the source time of the writes).");
+            "How far back recovery points are kept (by the source time of the writes). Changeable at run time"
+                    + " (SIGHUP).");
 
     public static final ConfigKey<Long> RETENTION_MAX_BYTES = ConfigKey.of("retention.max.bytes", ConfigType.SIZE, 0L,
             Validator.atLeast(0L), "Space cap of all retention journals together; 0 means 80% of the retention"
-            + " volume's capacity.");
+            + " volume's capacity. Changeable at run time (SIGHUP).");
 
     public static final ConfigKey<String> RETENTION_SPACE_POLICY = ConfigKey.of("retention.space.policy",
             ConfigType.STRING, "shrink-window", Validator.oneOf("shrink-window", "pause-apply", "stop-writes"),
@@ -199,12 +200,13 @@ public final class AgentConfigKeys {
                     + " Empty means <state.dir>/control.token.");
     public static final ConfigKey<Duration> HEALTH_RPO_THRESHOLD = ConfigKey.of("health.rpo.threshold",
             ConfigType.DURATION, Duration.ofMinutes(15), Validator.between(Duration.ofSeconds(1), Duration.ofDays(7)),
-            "A disk whose RPO passes this is a warning (MT-1001). Changeable at run time by the configuration server.");
+            "A disk whose RPO passes this is a warning (MT-1001). Changeable at run time (SIGHUP, or the configuration"
+                    + " server).");
     public static final ConfigKey<Duration> HEALTH_APP_CONSISTENT_FREQUENCY = ConfigKey.of(
             "health.app.consistent.frequency", ConfigType.DURATION, Duration.ofMinutes(60),
             Validator.between(Duration.ofSeconds(1), Duration.ofDays(7)),
             "A disk without an app-consistent point for longer than this is a warning (MT-1002). Changeable at run"
-                    + " time by the configuration server.");
+                    + " time (SIGHUP, or the configuration server).");
     public static final ConfigKey<String> CONFIGSERVER_URL = ConfigKey.of("configserver.url", ConfigType.STRING, "",
             Validator.matches("|https://\\S{1,2000}", "empty (no configuration server) or an https:// URL"),
             "Base URL of the configuration server the agent registers with and sends heartbeats to (usually"
@@ -222,6 +224,11 @@ public final class AgentConfigKeys {
             ConfigType.DURATION, Duration.ofSeconds(30), Validator.between(Duration.ofMillis(100), Duration.ofHours(1)),
             "Time between heartbeats to the configuration server; while it is unreachable the agent backs off"
                     + " exponentially (with jitter) up to 5 min.");
+
+    public static final ConfigKey<String> LOG_LEVEL = ConfigKey.of("log.level", ConfigType.STRING, "info",
+            Validator.oneOf("error", "warning", "info", "debug"),
+            "Lowest level of the agent's log lines: error, warning, info or debug. Changeable at run time (SIGHUP,"
+                    + " systemctl reload mtagent).");
 
     public static final ConfigKey<Integer> RESYNC_HASH_THREADS = ConfigKey.of("resync.hash.threads", ConfigType.INT, 2,
             Validator.between(1, 64),
@@ -262,7 +269,7 @@ public final class AgentConfigKeys {
             HEALTH_APP_CONSISTENT_FREQUENCY, CONFIGSERVER_URL, CONFIGSERVER_CA_FILE, CONFIGSERVER_FINGERPRINT,
             HEARTBEAT_INTERVAL, EXPORT_DIRS, NBD_SOCKET, NBD_LISTEN, NBD_TLS_CLIENT_CA, NBD_INSECURE_PLAINTEXT,
             NBD_HANDSHAKE_TIMEOUT, NBD_IDLE_TIMEOUT, FILES_GROUP, TESTFAILOVER_SCRATCH_DIR, TESTFAILOVER_SCRATCH_MAX_BYTES,
-            RESYNC_HASH_THREADS, RESYNC_HASH_RATE), List.of(DISKS));
+            RESYNC_HASH_THREADS, RESYNC_HASH_RATE, LOG_LEVEL), List.of(DISKS));
 
     private AgentConfigKeys() {
     }

@@ -25,8 +25,9 @@ public final class RetentionEnforcer {
 
     /** The disks now (disks may be added and released at run time). */
     private final Supplier<? extends Collection<ReplicatedDisk>> disks;
-    private final long windowMicros;
-    private final long capBytes;
+    /** Volatile: changed at run time by {@link #changePolicy} (SIGHUP), read by the pruning pass. */
+    private volatile long windowMicros;
+    private volatile long capBytes;
     private final SpacePolicy policy;
     private final LongSupplier nowMicros;
     private volatile boolean windowShortened;
@@ -61,6 +62,16 @@ public final class RetentionEnforcer {
         for (PruneReason r : PruneReason.values()) {
             prunedBytes.put(r, new LongAdder());
         }
+    }
+
+    /**
+     * Changes the window and the space cap while the agent runs (a configuration reload); the next pass of
+     * {@link #enforce()} applies them (a shorter window prunes what falls out of it, as a restart would).
+     */
+    public void changePolicy(Duration window, long capBytes) {
+        this.windowMicros = window.toNanos() / 1000;
+        this.capBytes = capBytes;
+        LOG.info("retention policy changed: window " + window + ", cap " + capBytes + " bytes");
     }
 
     /** Prunes the journal's oldest segment and counts the bytes it freed under {@code why}; false if it could not. */

@@ -2,6 +2,8 @@ package io.mtagent.agent.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mtagent.agent.Agent;
 import io.mtagent.agent.TestAgents;
 import java.io.InputStream;
@@ -61,6 +63,29 @@ class OperatorErrorsTest {
         Path conf = TestAgents.writeConfig(dir.resolve("a.properties"), s);
         assertOneLine(Captured.run("run", "--config", conf.toString()), "disk.d0.path=" + dir.resolve("adir"),
                 "is a directory", "block device");
+    }
+
+    @Test
+    void logLinesAreJsonObjectsWithLogFormatJson() throws Exception {
+        Map<String, String> s = TestAgents.settings(dir, 1, 1 << 20);
+        Files.createDirectories(dir.resolve("adir"));
+        s.put("disk.d0.path", dir.resolve("adir").toString()); // refused after the identity is made and logged
+        TestAgents.setPassphrase(dir.resolve("state"));
+        Path conf = TestAgents.writeConfig(dir.resolve("a.properties"), s);
+        Captured run = Captured.run("run", "--log-format", "json", "--config", conf.toString());
+        assertThat(run.code()).isEqualTo(2);
+        List<String> logLines = run.err().lines().filter(l -> !l.startsWith("mtagent")).toList();
+        assertThat(logLines).as(run.err()).isNotEmpty();
+        ObjectMapper json = new ObjectMapper();
+        for (String l : logLines) {
+            JsonNode o = json.readTree(l);
+            assertThat(o.path("time").asText()).as(l).isNotEmpty();
+            assertThat(o.path("level").asText()).as(l).isIn("INFO", "WARNING", "SEVERE");
+            assertThat(o.path("logger").asText()).as(l).startsWith("io.mtagent.");
+            assertThat(o.path("message").asText()).as(l).isNotEmpty();
+        }
+        assertThat(Captured.run("run", "--log-format", "xml", "--config", conf.toString()).err())
+                .contains("--log-format is text or json");
     }
 
     @Test
