@@ -72,6 +72,36 @@ class DistributionTest {
     }
 
     @Test
+    void commandsGetASmallHeapTheDaemonItsOwnAndTheConfigurationFromMtagentConfig() throws Exception {
+        // -XshowSettings:vm prints the heap the launcher gave the JVM.
+        Map<String, String> show = Map.of("MTAGENT_OPTS", "-XshowSettings:vm", "MTAGENT_HEAP", "300m");
+        Path cli = dir.resolve("cli.log");
+        assertThat(Dist.launcher(home, dir, cli, show, List.of("--version")).start().waitFor()).isZero();
+        assertThat(Dist.read(cli)).contains("Max. Heap Size: 128.00M", "mtagent ");
+        Path daemon = dir.resolve("daemon.log");
+        assertThat(Dist.launcher(home, dir, daemon, show, List.of("run", "--help")).start().waitFor()).isZero();
+        assertThat(Dist.read(daemon)).contains("Max. Heap Size: 300.00M", "Usage: mtagent run");
+
+        // $MTAGENT_CONFIG names the file every command reads: here an agent that is not running (UNKNOWN, 3).
+        Path conf = Files.writeString(dir.resolve("elsewhere.properties"), "state.dir=" + dir.resolve("s")
+                + "\ncache.dir=" + dir.resolve("c") + "\ncontrol.listen=127.0.0.1:1\n");
+        Files.createDirectories(dir.resolve("s"));
+        Files.writeString(dir.resolve("s/control.token"), "t".repeat(43) + "\n");
+        Path status = dir.resolve("status.log");
+        Process st = Dist.launcher(home, dir, status, Map.of("MTAGENT_CONFIG", conf.toString()), List.of("status"))
+                .start();
+        assertThat(st.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(st.exitValue()).as(Dist.read(status)).isEqualTo(3);
+        assertThat(Dist.read(status)).contains("UNKNOWN", dir.resolve("s").toString(), "not been started");
+        Path missing = dir.resolve("missing.log");
+        Process m = Dist.launcher(home, dir, missing, Map.of("MTAGENT_CONFIG", "/nonexistent.properties"),
+                List.of("points", "--disk", "x")).start();
+        assertThat(m.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(m.exitValue()).isEqualTo(2);
+        assertThat(Dist.read(missing)).contains("MTAGENT_CONFIG=/nonexistent.properties names no file");
+    }
+
+    @Test
     void launcherRefusesAnOldJavaClearly() throws Exception {
         Path fakeJava = dir.resolve("jdk11");
         Files.createDirectories(fakeJava.resolve("bin"));

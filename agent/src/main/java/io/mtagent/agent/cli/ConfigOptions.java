@@ -8,15 +8,18 @@ import java.util.Map;
 import picocli.CommandLine.Option;
 
 /**
- * Where the configuration comes from, shared by every command: {@code --config FILE}, else
- * {@value #SYSTEM_CONFIG} when it exists, else the embedded default (file-backed disks under
- * {@code ./mtagent-data}, no root needed). {@code --set key=value} overrides any setting.
+ * Where the configuration comes from, shared by every command: {@code --config FILE}, else the file named by
+ * {@code $MTAGENT_CONFIG}, else {@value #SYSTEM_CONFIG} when it exists, else the embedded default (file-backed
+ * disks under {@code ./mtagent-data}, no root needed). {@code --set key=value} overrides any setting. So
+ * {@code export MTAGENT_CONFIG=/srv/mt/agent.properties} once makes every later command (status, points, recover)
+ * talk to that agent: its control address, token and certificate are in that file.
  */
 final class ConfigOptions {
     static final String SYSTEM_CONFIG = "/etc/mtagent/mtagent.properties";
+    static final String ENV = "MTAGENT_CONFIG";
 
     @Option(names = {"-c", "--config"}, paramLabel = "FILE",
-            description = "Configuration file (java.properties). Default: " + SYSTEM_CONFIG
+            description = "Configuration file (java.properties). Default: $" + ENV + ", else " + SYSTEM_CONFIG
                     + " if present, else the embedded default in ./mtagent-data.")
     Path config;
 
@@ -25,18 +28,30 @@ final class ConfigOptions {
                     + "'mtagent run --help-config' lists every setting.")
     Map<String, String> overrides = new LinkedHashMap<>();
 
-    /** True when neither a file nor the system file is used. */
+    /** The file in use, or null for the embedded default. */
+    Path file() {
+        if (config != null) {
+            return config;
+        }
+        String env = System.getenv(ENV);
+        if (env != null && !env.isBlank()) {
+            Path p = Path.of(env.trim());
+            if (!Files.isRegularFile(p)) {
+                throw new IllegalStateException(ENV + "=" + env + " names no file: correct or unset it, or give"
+                        + " --config FILE");
+            }
+            return p;
+        }
+        return Files.exists(Path.of(SYSTEM_CONFIG)) ? Path.of(SYSTEM_CONFIG) : null;
+    }
+
+    /** True when no file is used. */
     boolean embedded() {
-        return config == null && !Files.exists(Path.of(SYSTEM_CONFIG));
+        return file() == null;
     }
 
     AgentConfig load() {
-        if (config != null) {
-            return AgentConfig.load(config, overrides);
-        }
-        if (Files.exists(Path.of(SYSTEM_CONFIG))) {
-            return AgentConfig.load(Path.of(SYSTEM_CONFIG), overrides);
-        }
-        return AgentConfig.embeddedDefault(Path.of("."), overrides);
+        Path file = file();
+        return file != null ? AgentConfig.load(file, overrides) : AgentConfig.embeddedDefault(Path.of("."), overrides);
     }
 }

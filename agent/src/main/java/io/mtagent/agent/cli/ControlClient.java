@@ -54,6 +54,9 @@ final class ControlClient {
         try {
             this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
                     .sslContext(PinnedTrust.pinnedFile(config.stateDir().resolve(AgentIdentity.CERT_FILE))).build();
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new Unreachable("no agent certificate in " + config.stateDir() + " (state.dir): the agent has not"
+                    + " been started with this configuration", e);
         } catch (IOException | java.security.GeneralSecurityException e) {
             throw new IllegalStateException("cannot read the agent certificate in " + config.stateDir() + ": "
                     + e.getMessage(), e);

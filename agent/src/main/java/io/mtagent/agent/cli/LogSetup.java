@@ -2,13 +2,18 @@ package io.mtagent.agent.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.logging.ConsoleHandler;
+import java.util.logging.FileHandler;
 import java.util.logging.Formatter;
 import java.util.logging.Handler;
 import java.util.logging.Level;
@@ -26,6 +31,7 @@ import java.util.logging.Logger;
  *   <li>JSON ({@code --log-format json}): one object per line, {@code {"time", "level", "logger", "message",
  *       "thrown"}}, for log shippers.</li>
  * </ul>
+ * The Windows service logs to a rotating file as well ({@link #addRotatingFile}).
  * The level is {@code log.level} (error, warning, info, debug), changeable while the agent runs.
  * Thread-safe as java.util.logging is.
  */
@@ -61,6 +67,27 @@ final class LogSetup {
         handler.setFormatter(format == Format.JSON ? new JsonLines() : journal ? new JournalText() : new PlainText());
         root.addHandler(handler);
         setLevel(level);
+    }
+
+    /** Size of one rotating log file; {@link #ROTATING_FILES} of them are kept. */
+    static final int ROTATING_FILE_BYTES = 10 << 20;
+    static final int ROTATING_FILES = 5;
+
+    /**
+     * Adds a rotating log file (the Windows service has no console: its standard error goes nowhere):
+     * {@code dir/mtagent.0.log} is the newest, rotated at {@code fileBytes} into {@code .1} … {@code .N-1}, the
+     * oldest dropped. Text format with time stamps. Files are created with the agent's private umask.
+     *
+     * @return the newest file
+     */
+    static synchronized Path addRotatingFile(Path dir, int fileBytes, int files) throws IOException {
+        Files.createDirectories(dir);
+        FileHandler file = new FileHandler(dir.resolve("mtagent.%g.log").toString(), fileBytes, files, true);
+        file.setEncoding(StandardCharsets.UTF_8.name());
+        file.setLevel(Level.ALL);
+        file.setFormatter(new PlainText());
+        Logger.getLogger("").addHandler(file);
+        return dir.resolve("mtagent.0.log");
     }
 
     /** Changes the level of every logger below the root (the handlers pass everything through). */

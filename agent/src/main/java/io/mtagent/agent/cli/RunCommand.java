@@ -25,7 +25,7 @@ import picocli.CommandLine.Option;
         description = {
             "Run the agent in the foreground until SIGTERM or Ctrl-C.",
             "",
-            "Without --config (and without " + ConfigOptions.SYSTEM_CONFIG + ") it runs on the embedded default:",
+            "Without --config (or $MTAGENT_CONFIG, or " + ConfigOptions.SYSTEM_CONFIG + ") it runs on the embedded default:",
             "state, cache and two 64 MiB file-backed target disks under ./mtagent-data, data port 127.0.0.1:9443,",
             "and a generated passphrase in ./mtagent-data/state/passphrase.txt (mode 0600).",
             "",

@@ -2,6 +2,7 @@ package io.mtagent.agent.cli;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.mtagent.agent.config.AgentConfig;
 import io.mtagent.agent.service.LinuxServiceInstaller;
 import io.mtagent.agent.service.WindowsServiceHost;
 import io.mtagent.agent.service.WindowsServiceInstaller;
@@ -27,7 +28,8 @@ import picocli.CommandLine.Parameters;
             "                  status     systemctl status",
             "                  start|stop systemctl start|stop",
             "                  run        what the unit runs: same as 'mtagent run' (Type=notify)",
-            "Windows (SCM):    install    an automatic (delayed start) service that restarts on failure",
+            "Windows (SCM):    install    an automatic (delayed start) service that restarts on failure; its log",
+            "                             is <state.dir>\\logs\\mtagent.0.log (10 MiB, 5 files rotated)",
             "                  uninstall|start|stop|status",
             "                  run        the entry the service control manager starts",
             "",
@@ -54,7 +56,12 @@ final class ServiceCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if ("run".equals(action)) {
             if (WINDOWS) {
-                return new WindowsServiceHost(SERVICE_NAME, configOptions.load(),
+                AgentConfig config = configOptions.load();
+                // The service control manager gives the service no console: its log goes to a rotating file.
+                LogSetup.setLevel(LogSetup.level(config.logLevel()));
+                LogSetup.addRotatingFile(config.stateDir().resolve("logs"), LogSetup.ROTATING_FILE_BYTES,
+                        LogSetup.ROTATING_FILES);
+                return new WindowsServiceHost(SERVICE_NAME, config,
                         new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)).run();
             }
             RunCommand run = new RunCommand();
