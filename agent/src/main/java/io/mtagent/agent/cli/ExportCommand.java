@@ -5,14 +5,12 @@ import io.mtagent.agent.config.DiskConfig;
 import io.mtagent.agent.recovery.ExportPathPolicy;
 import io.mtagent.agent.recovery.ExportService;
 import io.mtagent.agent.recovery.ProgressBar;
-import io.mtagent.agent.retention.DiscardedHistory;
+import io.mtagent.agent.retention.OfflinePoints;
 import io.mtagent.agent.retention.PointInTimeView;
-import io.mtagent.agent.retention.RecoveryPoint;
 import io.mtagent.agent.retention.RetentionJournal;
 import io.mtagent.nativeio.FileBlockDevice;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -29,8 +27,9 @@ import picocli.CommandLine.Option;
             "progress; the path is then the agent's (it is made absolute here). When no agent answers, the export",
             "runs here, offline: it opens the retention journal and the target directly, and includes only writes",
             "already applied (start the agent to apply the rest).",
-            "Points: a sequence number, a tag name (its latest occurrence), latest, latest-processed, latest-app,",
-            "seq:N, tag:NAME, or (through the agent) a time such as 2026-11-23T10:42:17Z.",
+            "Points (what 'mtagent points' prints is accepted): latest, latest-processed, latest-app, seq:N or N,",
+            "tag:NAME or NAME (its newest occurrence), or a time with a zone such as 2026-11-23T10:42:17Z.",
+            "Offline only what was applied to the target can be read: latest is the last applied write.",
             "To a file, the image is written to <FILE>.partial, synced and renamed, so FILE is only ever complete.",
             "FILE must lie in one of the export directories (export.dirs, default <state.dir>/exports); a path onto",
             "a target or into the state, cache or retention directory is refused, symbolic links followed.",
@@ -43,8 +42,8 @@ final class ExportCommand implements Callable<Integer> {
     @Option(names = "--disk", required = true, paramLabel = "ID", description = "Disk id (or its config name).")
     String disk;
 
-    @Option(names = "--point", required = true, paramLabel = "SEQ|TAG|latest",
-            description = "Recovery point: a sequence number, a tag name (its latest occurrence) or 'latest'.")
+    @Option(names = "--point", required = true, paramLabel = "POINT",
+            description = "Recovery point (see above), e.g. latest, 1234, before-upgrade, 2026-11-23T10:42:17Z.")
     String point;
 
     @Option(names = "--out", required = true, paramLabel = "FILE|DEVICE", description = "Image file or device.")
@@ -70,20 +69,8 @@ final class ExportCommand implements Callable<Integer> {
         return offlineExport(config);
     }
 
-    /** The point as the control API takes it: a bare number is a seq, a bare name a tag. */
-    String apiPoint() {
-        if (point.matches("[0-9]{1,18}")) {
-            return "seq:" + point;
-        }
-        if (point.startsWith("seq:") || point.startsWith("tag:") || point.startsWith("latest")
-                || point.matches("[0-9]{4}-.*T.*")) {
-            return point;
-        }
-        return "tag:" + point;
-    }
-
     private int throughAgent(ControlClient client) throws InterruptedException {
-        ControlClient.Response r = client.post("v1/export", java.util.Map.of("disk", disk, "point", apiPoint(),
+        ControlClient.Response r = client.post("v1/export", java.util.Map.of("disk", disk, "point", point,
                 "out", out.toAbsolutePath().toString(), "overwrite", overwrite));
         if (r.status() != 202) {
             System.err.println("mtagent: " + r.error());
@@ -120,7 +107,7 @@ final class ExportCommand implements Callable<Integer> {
         // Opening recovers the journal exactly as an agent start would (a torn tail is truncated).
         try (RetentionJournal journal = RetentionJournal.open(journalDir, config.retentionSegmentBytes());
              FileBlockDevice target = FileBlockDevice.open(d.path())) {
-            long seq = resolve(journal);
+            long seq = OfflinePoints.resolve(journal, d.id(), point);
             PointInTimeView view = new PointInTimeView(target, journal, seq);
             System.out.printf("exporting disk %s at seq %d (%,d bytes) to %s%n", d.id(), seq, view.size(), checked);
             ExportService.Result r = new ExportService().export(view, checked, overwrite,
@@ -129,43 +116,5 @@ final class ExportCommand implements Callable<Integer> {
                     r.elapsed().toMillis() / 1000.0, r.megabytesPerSecond());
             return 0;
         }
-    }
-
-    private long resolve(RetentionJournal journal) {
-        long last = journal.discarded().liveAtOrBelow(journal.lastSeq());
-        String spec = apiPoint();
-        if (spec.startsWith("latest")) {
-            if (last < journal.earliestSeq()) {
-                throw new IllegalStateException("disk " + disk + " has no latest point (its history was discarded"
-                        + " and nothing was received since)");
-            }
-            return last;
-        }
-        long seq;
-        if (spec.startsWith("seq:")) {
-            seq = Long.parseLong(spec.substring(4));
-        } else if (!spec.startsWith("tag:")) {
-            throw new IllegalStateException("offline, a point is a sequence number, a tag name or 'latest'; times"
-                    + " need the running agent");
-        } else {
-            String tag = spec.substring(4);
-            List<RecoveryPoint> tags = journal.points().stream()
-                    .filter(p -> p.name().equals(tag) && !journal.discarded().contains(p.seq())).toList();
-            if (tags.isEmpty()) {
-                throw new IllegalStateException("no tag named '" + point + "' in the journal of disk " + disk
-                        + "; give a sequence number, a tag name or 'latest'");
-            }
-            seq = tags.get(tags.size() - 1).seq();
-        }
-        DiscardedHistory.Range gone = journal.discarded().rangeOf(seq);
-        if (gone != null) {
-            throw new IllegalStateException(DiscardedHistory.refusal(disk, seq, gone));
-        }
-        if (seq > last || seq < journal.earliestSeq()) {
-            throw new IllegalStateException("point " + seq + " is outside what the journal holds (seq "
-                    + journal.earliestSeq() + ".." + last + "); start the agent so it applies the ingest log, then"
-                    + " export again");
-        }
-        return seq;
     }
 }

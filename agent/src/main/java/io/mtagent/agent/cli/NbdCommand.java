@@ -17,7 +17,8 @@ import picocli.CommandLine.Option;
             "nbds://HOST:PORT/NAME?tls-certificates=DIR.",
             "The export stays published until --stop or the agent stops; a reader pins its point against pruning.",
             "",
-            "Points (--point): latest, latest-processed, latest-app, seq:N, tag:NAME or 2026-11-23T10:42:17Z.",
+            "Points (--point; what 'mtagent points' prints is accepted): latest, latest-processed, latest-app,",
+            "seq:N or N, tag:NAME or NAME, or a time with a zone such as 2026-11-23T10:42:17Z.",
             "",
             "Examples:  mtagent nbd --disk disk-0 --point tag:before-upgrade",
             "           mtagent nbd --stop disk-0@seq:1234"})

@@ -25,8 +25,9 @@ import picocli.CommandLine.Option;
             "Then: 'mtagent commit' keeps the state. Committed at latest, replication resumes; committed at an",
             "earlier point, the disks are needs-resync (the source must resync them).",
             "",
-            "Points (--to): for a disk latest, latest-processed, latest-app, seq:N, tag:NAME or a time such as",
-            "2026-11-23T10:42:17Z; for a group a group point's name (see 'mtagent points --group G') or latest.",
+            "Points (--to; what 'mtagent points' prints is accepted): for a disk latest, latest-processed,",
+            "latest-app, seq:N or N, tag:NAME or NAME, or a time with a zone such as 2026-11-23T10:42:17Z; for a",
+            "group a group point's name (see 'mtagent points --group G') or latest.",
             "A machine with several disks is crash-consistent only at group points: use --group for it.",
             "",
             "Examples:  mtagent recover --group sql-server --to before-upgrade",
@@ -48,6 +49,10 @@ final class RecoverCommand implements Callable<Integer> {
 
     @Option(names = {"-y", "--yes"}, description = "Do not ask for confirmation (scripts).")
     boolean yes;
+
+    @Option(names = "--dry-run", description = "Print the plan (which disks, which seq, how much is written back)"
+            + " and change nothing.")
+    boolean dryRun;
 
     @Override
     public Integer call() throws Exception {
@@ -74,6 +79,10 @@ final class RecoverCommand implements Callable<Integer> {
         }
         if (plan.body().hasNonNull("warning")) {
             System.out.println("WARNING: " + plan.body().path("warning").asText());
+        }
+        if (dryRun) {
+            System.out.println("dry run: nothing was changed");
+            return 0;
         }
         if (!yes && !confirm()) {
             return 1;

@@ -131,6 +131,9 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             return error(HttpResponseStatus.NOT_IMPLEMENTED, "/v1/" + String.join("/", parts)
                     + " is not offered: 'mtagent verify' runs offline, with the agent stopped");
         }
+        if (parts.length == 3 && parts[0].equals("disks")) {
+            parts[1] = c.agent().disks().resolveId(parts[1]); // a disk by its configured name as well as its id
+        }
         Reply recovery = recoveryRoute(call, parts);
         if (recovery != null) {
             return recovery;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.mtagent.agent.Agent;
 import io.mtagent.agent.disk.ReplicatedDisk;
 import io.mtagent.agent.recovery.ExportPathPolicy;
+import io.mtagent.agent.config.HumanSize;
 import io.mtagent.agent.recovery.ExportService;
 import io.mtagent.agent.recovery.NbdExport;
 import io.mtagent.agent.recovery.NbdServer;
@@ -13,6 +14,7 @@ import io.mtagent.agent.recovery.ViewLease;
 import io.mtagent.agent.retention.DiscardedHistory;
 import io.mtagent.agent.retention.PointCatalog;
 import io.mtagent.agent.retention.PointInTimeView;
+import io.mtagent.agent.retention.PointSpec;
 import io.mtagent.agent.retention.RecoveryPoint;
 import io.mtagent.agent.retention.RollbackService;
 import io.mtagent.agent.retention.SegmentPrunedException;
@@ -23,7 +25,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -248,9 +249,9 @@ final class RecoveryApi implements AutoCloseable {
                 p.put("bytes", plan.bytes());
                 p.put("writeBytes", plan.writeBytes());
                 p.put("action", "stop replication, " + (irreversible ? "" : "keep an undo journal of at most "
-                        + plan.writeBytes() + " bytes, ") + "write back what " + plan.images() + " writes changed ("
-                        + plan.bytes() + " bytes of before-images), each changed sector once: at most "
-                        + plan.writeBytes() + " bytes");
+                        + HumanSize.of(plan.writeBytes()) + ", ") + "write back what " + plan.images()
+                        + " writes changed (" + HumanSize.of(plan.bytes()) + " of before-images), each changed sector"
+                        + " once: at most " + HumanSize.of(plan.writeBytes()));
             }
             plans.add(p);
         }
@@ -341,7 +342,8 @@ final class RecoveryApi implements AutoCloseable {
                 + " latest' undoes it");
     }
 
-    private List<Target> targets(JsonNode body, String to) {
+    private List<Target> targets(JsonNode body, String given) {
+        String to = canonicalPoint(given);
         String diskId = text(body, "disk", false);
         String group = text(body, "group", false);
         if ((diskId == null) == (group == null)) {
@@ -364,7 +366,12 @@ final class RecoveryApi implements AutoCloseable {
             }
             return out;
         }
-        String name = to.startsWith("tag:") ? to.substring(4) : to;
+        if (!to.startsWith("tag:")) {
+            throw new Refusal(HttpResponseStatus.BAD_REQUEST, "'" + given + "': a group is recovered to a group point"
+                    + " (its name, as 'mtagent points --group " + group + "' lists it) or to latest, so that its disks"
+                    + " stay consistent with each other");
+        }
+        String name = to.substring(4);
         Map<String, Map<String, Long>> points = journaled(() -> PointCatalog.groupPoints(members));
         Map<String, Long> seqs = points.get(name);
         if (seqs == null) {
@@ -713,32 +720,20 @@ final class RecoveryApi implements AutoCloseable {
 
     /** Resolves a point spec: a malformed one is 400, one the disk does not hold 409. */
     static RecoveryPoint resolve(ReplicatedDisk d, String spec) {
-        if (!wellFormed(spec)) {
-            throw new Refusal(HttpResponseStatus.BAD_REQUEST, "'" + spec + "' is not a point: use latest,"
-                    + " latest-processed, latest-app, seq:N, tag:NAME or a time such as 2026-11-23T10:42:17Z");
-        }
+        String canonical = canonicalPoint(spec);
         try {
-            return PointCatalog.resolve(d, spec);
+            return PointCatalog.resolve(d, canonical);
         } catch (IllegalArgumentException | IllegalStateException e) {
             throw new Refusal(HttpResponseStatus.CONFLICT, e.getMessage());
         }
     }
 
-    static boolean wellFormed(String spec) {
-        if (List.of("latest", "latest-processed", "latest-app").contains(spec)) {
-            return true;
-        }
-        if (spec.startsWith("tag:")) {
-            return spec.length() > 4;
-        }
-        if (spec.startsWith("seq:")) {
-            return spec.substring(4).matches("[0-9]{1,18}");
-        }
+    /** The point in {@link PointSpec}'s canonical form; a malformed one is refused with 400 and the grammar. */
+    static String canonicalPoint(String spec) {
         try {
-            Instant.parse(spec);
-            return true;
-        } catch (DateTimeParseException e) {
-            return false;
+            return PointSpec.canonical(spec);
+        } catch (IllegalArgumentException e) {
+            throw new Refusal(HttpResponseStatus.BAD_REQUEST, e.getMessage());
         }
     }
 

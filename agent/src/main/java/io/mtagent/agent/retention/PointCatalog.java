@@ -133,13 +133,14 @@ public final class PointCatalog {
     }
 
     /**
-     * Resolves an operator's point specification for one disk: {@code latest}, {@code latest-processed},
-     * {@code latest-app}, {@code seq:N}, {@code tag:NAME} (the newest tag of that name), or an ISO-8601 instant
-     * such as {@code 2026-11-23T10:42:17Z}.
+     * Resolves an operator's point for one disk, in {@link PointSpec}'s syntax: {@code latest},
+     * {@code latest-processed}, {@code latest-app}, {@code seq:N}, {@code tag:NAME} (the newest tag of that name),
+     * an ISO-8601 time with a zone such as {@code 2026-11-23T10:42:17Z}, and the other spellings it accepts.
      *
      * @throws IllegalArgumentException naming what was not found, and what is available
      */
-    public static RecoveryPoint resolve(ReplicatedDisk disk, String spec) {
+    public static RecoveryPoint resolve(ReplicatedDisk disk, String given) {
+        String spec = PointSpec.canonical(given); // one syntax everywhere: what 'points' prints is accepted
         List<RecoveryPoint> points = points(disk);
         switch (spec) {
             case "latest":
