@@ -1,6 +1,7 @@
 package io.mtagent.agent.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mtagent.agent.bench.AgentProbe;
 import io.mtagent.agent.bench.AgentSpawner;
 import io.mtagent.agent.bench.BaselineResult;
@@ -342,7 +343,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         BenchReport report = new BenchReport(lo, n, keep, r, usage, base, baseRuns, loadCpu);
         if (json) {
-            System.out.println(report.json());
+            CliJson.print(System.out, new ObjectMapper().readTree(report.json()));
         } else {
             report.printText(System.out);
         }

@@ -17,7 +17,8 @@ import picocli.CommandLine.Command;
         subcommands = {RunCommand.class, DemoCommand.class, CertCommand.class, PassphraseCommand.class,
             VerifyCommand.class, StatusCommand.class, DisksCommand.class, ReplicasCommand.class, ExportCommand.class,
             ServiceCommand.class, RetentionCommand.class, PointsCommand.class, RecoverCommand.class, CommitCommand.class,
-            NbdCommand.class, TestFailoverCommand.class, DiskCommand.class, SendCommand.class, BenchCommand.class,
+            NbdCommand.class, TestFailoverCommand.class, DiskCommand.class, JobsCommand.class, SendCommand.class,
+            BenchCommand.class,
             CommandLine.HelpCommand.class})
 public final class MtAgentCli {
 

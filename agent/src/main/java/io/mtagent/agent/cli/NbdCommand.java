@@ -21,6 +21,7 @@ import picocli.CommandLine.Option;
             "seq:N or N, tag:NAME or NAME, or a time with a zone such as 2026-11-23T10:42:17Z.",
             "",
             "Examples:  mtagent nbd --disk disk-0 --point tag:before-upgrade",
+            "           mtagent nbd --list",
             "           mtagent nbd --stop disk-0@seq:1234"})
 final class NbdCommand implements Callable<Integer> {
     @Mixin
@@ -36,9 +37,18 @@ final class NbdCommand implements Callable<Integer> {
             + " finish; new ones are refused).")
     String stop;
 
+    @Option(names = "--list", description = "List the exports being served, with their connected readers.")
+    boolean list;
+
+    @Option(names = "--json", description = "With --list: print the JSON document instead of the table.")
+    boolean json;
+
     @Override
     public Integer call() {
         ControlClient client = new ControlClient(configOptions.load());
+        if (list) {
+            return list(client);
+        }
         if (stop != null) {
             ControlClient.Response r = client.delete("v1/nbd/" + PointsCommand.enc(stop).replace("+", "%20"));
             if (r.status() != 200) {
@@ -50,7 +60,8 @@ final class NbdCommand implements Callable<Integer> {
             return 0;
         }
         if (disk == null || point == null) {
-            System.err.println("mtagent nbd: give --disk and --point (or --stop NAME); see 'mtagent nbd --help'");
+            System.err.println("mtagent nbd: give --disk and --point (or --stop NAME, or --list); see 'mtagent nbd"
+                    + " --help'");
             return 2;
         }
         ControlClient.Response r = client.post("v1/nbd", Map.of("disk", disk, "point", point));
@@ -82,5 +93,25 @@ final class NbdCommand implements Callable<Integer> {
             System.out.println("Copy it (plain NBD: any local user can):");
         }
         NbdUrls.copyCommands(url, out).forEach(c -> System.out.println("  " + c));
+    }
+
+    private int list(ControlClient client) {
+        ControlClient.Response r = client.get("v1/nbd");
+        if (r.status() != 200) {
+            System.err.println("mtagent: " + r.error());
+            return 2;
+        }
+        if (json) {
+            CliJson.print(System.out, r.body());
+            return 0;
+        }
+        Table t = new Table("EXPORT", "READERS", "WHAT");
+        r.body().path("exports").forEach(e -> t.row(e.path("name").asText(), e.path("readers").asText(),
+                e.path("description").asText()));
+        t.print(System.out);
+        if (r.body().path("exports").isEmpty()) {
+            System.out.println("(nothing is served; 'mtagent nbd --disk D --point P' serves a point)");
+        }
+        return 0;
     }
 }

@@ -52,7 +52,7 @@ final class PointsCommand implements Callable<Integer> {
         }
         JsonNode b = r.body();
         if (json) {
-            System.out.println(b.toPrettyString());
+            CliJson.print(System.out, b);
             return 0;
         }
         if (target.disk != null) {

@@ -1,6 +1,9 @@
 package io.mtagent.agent.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.mtagent.agent.config.HumanSize;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -27,7 +30,7 @@ final class ReplicasCommand implements Callable<Integer> {
             return 2;
         }
         if (json) {
-            System.out.println(r.body().toPrettyString());
+            CliJson.print(System.out, r.body());
         } else {
             table(r.body().path("disks"));
         }
@@ -35,25 +38,26 @@ final class ReplicasCommand implements Callable<Integer> {
     }
 
     static void table(JsonNode disks) {
-        System.out.printf("%-20s %-13s %9s %10s %12s %12s %s%n", "DISK", "STATE", "RPO", "BACKLOG", "DURABLE",
-                "APPLIED", "RPO FORECAST");
+        Table t = new Table("DISK", "STATE", "RPO", "BACKLOG", "DURABLE", "APPLIED", "RPO FORECAST / NOTES");
         for (JsonNode d : disks) {
-            System.out.printf("%-20s %-13s %9s %10s %12s %12s %s%n", d.path("id").asText(), d.path("state").asText(),
-                    seconds(d.path("rpoSeconds")), d.has("backlogBytes") ? size(d.path("backlogBytes").asLong()) : "-",
-                    d.path("lastDurableSeq").asText("-"), d.path("appliedSeq").asText("-"),
-                    seconds(d.path("rpoForecastSeconds")));
+            List<String> notes = new ArrayList<>();
+            notes.add(seconds(d.path("rpoForecastSeconds")));
             JsonNode rs = d.path("resync");
             if (rs.has("doneOffset")) {
-                System.out.printf("    resync %s %s: %.1f%%, hashed %s, %d chunk(s) differing (%s resent), ETA %s%n",
-                        rs.path("mode").asText(), rs.path("id").asText(), rs.path("percent").asDouble(),
-                        size(rs.path("bytesHashed").asLong()), rs.path("chunksDiffering").asLong(),
-                        size(rs.path("bytesResent").asLong()), rs.path("etaSeconds").isNumber()
-                                ? rs.path("etaSeconds").asLong() + "s" : "-");
+                notes.add(String.format(Locale.ROOT, "resync %s %s: %.1f%%, hashed %s, %d chunk(s) differing (%s"
+                        + " resent), ETA %s", rs.path("mode").asText(), rs.path("id").asText(),
+                        rs.path("percent").asDouble(), size(rs.path("bytesHashed").asLong()),
+                        rs.path("chunksDiffering").asLong(), size(rs.path("bytesResent").asLong()),
+                        rs.path("etaSeconds").isNumber() ? rs.path("etaSeconds").asLong() + "s" : "-"));
             }
             if (d.hasNonNull("reason") && !"protected".equals(d.path("state").asText())) {
-                System.out.printf("    reason: %s%n", d.path("reason").asText());
+                notes.add("reason: " + d.path("reason").asText());
             }
+            t.row(d.path("id").asText(), d.path("state").asText(), seconds(d.path("rpoSeconds")),
+                    d.has("backlogBytes") ? size(d.path("backlogBytes").asLong()) : "-",
+                    d.path("lastDurableSeq").asText("-"), d.path("appliedSeq").asText("-"), String.join("; ", notes));
         }
+        t.print(System.out);
     }
 
     private static String seconds(JsonNode n) {
@@ -61,15 +65,6 @@ final class ReplicasCommand implements Callable<Integer> {
     }
 
     static String size(long bytes) {
-        if (bytes < 0) {
-            return "?";
-        }
-        if (bytes < 1024 * 1024) {
-            return (bytes / 1024) + "KiB";
-        }
-        if (bytes < 1024L * 1024 * 1024) {
-            return String.format(Locale.ROOT, "%.1fMiB", bytes / (1024.0 * 1024));
-        }
-        return String.format(Locale.ROOT, "%.1fGiB", bytes / (1024.0 * 1024 * 1024));
+        return HumanSize.of(bytes);
     }
 }

@@ -1,5 +1,6 @@
 package io.mtagent.agent.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mtagent.agent.recovery.ProgressBar;
 import io.mtagent.agent.send.SendException;
 import io.mtagent.agent.send.SendOptions;
@@ -192,7 +193,7 @@ final class SendCommand implements Callable<Integer> {
                         : specs.size() + " disks"), System.console() != null, Duration.ofSeconds(5));
                 SendSummary summary = run.send(new SendProgress(bar), group, tag);
                 if (json) {
-                    System.out.println(summary.json());
+                    CliJson.print(System.out, new ObjectMapper().readTree(summary.json()));
                 } else {
                     summary.printText(System.out);
                 }

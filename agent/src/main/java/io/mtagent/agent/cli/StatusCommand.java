@@ -1,8 +1,6 @@
 package io.mtagent.agent.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -40,7 +38,7 @@ final class StatusCommand implements Callable<Integer> {
         JsonNode s = r.body();
         String health = s.path("health").path("status").asText("critical");
         if (json) {
-            System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(s));
+            CliJson.print(System.out, s);
         } else {
             JsonNode a = s.path("agent");
             System.out.printf("agent %s %s, up %d s, health %s%n", a.path("name").asText(), a.path("version").asText(),

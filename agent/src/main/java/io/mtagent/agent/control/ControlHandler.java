@@ -192,6 +192,15 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                     return null;
             }
         }
+        if (parts.length == 2 && parts[0].equals("jobs") && method.equals(HttpMethod.DELETE)) {
+            Jobs.Job job = c.jobs().get(parts[1]);
+            if (job == null) {
+                return error(HttpResponseStatus.NOT_FOUND, "no job '" + parts[1] + "'");
+            }
+            String refusal = c.jobs().cancel(job);
+            return refusal != null ? error(HttpResponseStatus.CONFLICT, refusal)
+                    : json(HttpResponseStatus.ACCEPTED, Map.of("job", job.id, "state", "cancelling"));
+        }
         if (parts.length == 2 && parts[0].equals("jobs")) {
             return get(method, () -> {
                 Jobs.Job job = c.jobs().get(parts[1]);

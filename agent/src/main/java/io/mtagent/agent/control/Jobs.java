@@ -45,7 +45,14 @@ final class Jobs implements AutoCloseable {
         Object run(Job job) throws Exception;
     }
 
-    enum State { RUNNING, DONE, FAILED }
+    enum State { RUNNING, DONE, FAILED, CANCELLED }
+
+    /** Thrown from a cancellable job's {@link Job#progress} once the operator asked to cancel it. */
+    static final class Cancelled extends RuntimeException {
+        Cancelled() {
+            super("cancelled by the operator");
+        }
+    }
 
     /** One job: what it does, on which disks, how far it is. */
     static final class Job {
@@ -60,6 +67,8 @@ final class Jobs implements AutoCloseable {
         private volatile long total;
         private volatile Object result;
         private volatile String error;
+        private volatile boolean cancellable;
+        private volatile boolean cancelRequested;
 
         Job(String id, String kind, List<String> disks) {
             this.id = id;
@@ -75,10 +84,21 @@ final class Jobs implements AutoCloseable {
             total = 0;
         }
 
-        /** Bytes done of the current step. */
+        /**
+         * Bytes done of the current step. In a cancellable job this is also where a cancel takes effect: it throws
+         * {@link Cancelled}, so the work stops at its next progress report and cleans up as on any failure.
+         */
         void progress(long doneBytes, long totalBytes) {
             total = totalBytes;
             done = doneBytes;
+            if (cancelRequested) {
+                throw new Cancelled();
+            }
+        }
+
+        /** Marks the job as one the operator may cancel (its work cleans up after itself when stopped). */
+        void cancellable() {
+            cancellable = true;
         }
 
         State state() {
@@ -107,6 +127,7 @@ final class Jobs implements AutoCloseable {
             m.put("progress", p);
             m.put("result", result);
             m.put("error", error);
+            m.put("cancellable", cancellable && state == State.RUNNING);
             return m;
         }
     }
@@ -182,6 +203,11 @@ final class Jobs implements AutoCloseable {
             job.state = State.DONE;
             doneCount.incrementAndGet();
             LOG.info(() -> "job " + job.id + " done");
+        } catch (Cancelled e) {
+            job.error = e.getMessage();
+            job.state = State.CANCELLED;
+            failedCount.incrementAndGet();
+            LOG.info(() -> "job " + job.id + " cancelled by the operator");
         } catch (Exception | Error e) {
             String msg = e.getMessage() != null ? e.getMessage() : e.toString();
             if (e instanceof InterruptedException) {
@@ -218,6 +244,24 @@ final class Jobs implements AutoCloseable {
 
     synchronized Job get(String id) {
         return jobs.get(id);
+    }
+
+    /**
+     * Asks a running job to stop; it ends {@code cancelled} at its next progress report.
+     *
+     * @return null when the request was taken, else why not (the job has ended, or its kind cannot stop midway)
+     */
+    String cancel(Job job) {
+        if (job.state != State.RUNNING) {
+            return "job " + job.id + " has already ended (" + job.state.name().toLowerCase(java.util.Locale.ROOT) + ")";
+        }
+        if (!job.cancellable) {
+            return "a " + job.kind + " job cannot be stopped midway" + (job.kind.equals("recover")
+                    ? ": let it finish, then 'mtagent recover --to latest' undoes it" : ": let it finish");
+        }
+        job.cancelRequested = true;
+        LOG.info(() -> "job " + job.id + ": cancel requested");
+        return null;
     }
 
     /** Jobs running now. */

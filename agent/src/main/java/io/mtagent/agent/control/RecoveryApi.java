@@ -496,6 +496,7 @@ final class RecoveryApi implements AutoCloseable {
         List<AutoCloseable> holds = new ArrayList<>();
         hold(holds, d, p.seq()); // until the job's view holds it (the job may wait for the applier first)
         Jobs.Job job = submitHolding("export", List.of(d.id()), holds, j -> {
+            j.cancellable(); // a cancelled export removes its .partial file; the target of the export is untouched
             j.step(d.id() + " at seq " + p.seq() + " to " + out);
             try (PointInTimeView view = d.view(p.seq(), VIEW_WAIT)) {
                 ExportService.Result r = new ExportService().export(view, out, overwrite,

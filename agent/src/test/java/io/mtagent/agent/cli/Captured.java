@@ -10,9 +10,9 @@ import java.util.logging.Level;
  * The commands print to {@code System.out}/{@code System.err}, so this swaps them for the run (tests using it must
  * not run in parallel with each other in one JVM; JUnit runs the classes of this module one at a time).
  */
-record Captured(int code, String out, String err) {
+public record Captured(int code, String out, String err) {
 
-    static synchronized Captured run(String... args) {
+    public static synchronized Captured run(String... args) {
         PrintStream oldOut = System.out;
         PrintStream oldErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream();
