@@ -15,6 +15,7 @@ import io.mtagent.agent.bench.LoadRunner;
 import io.mtagent.agent.bench.ProcStats;
 import io.mtagent.agent.config.AgentConfig;
 import io.mtagent.agent.config.HostPort;
+import io.mtagent.agent.recovery.TerminalLine;
 import io.mtagent.agent.storage.ScratchFolder;
 import io.mtagent.protocol.ErrorCode;
 import io.mtagent.protocol.client.ClientOptions;
@@ -371,8 +372,7 @@ final class BenchCommand implements Callable<Integer> {
             return;
         }
         if (terminal && line.startsWith("bench ")) {
-            out.print("\r" + line + "   ");
-            out.flush();
+            new TerminalLine(out).redraw(line);
         } else {
             out.println(line.startsWith("bench ") ? line : "bench: " + line);
         }

@@ -6,6 +6,7 @@ import io.mtagent.agent.config.AgentConfig;
 import io.mtagent.agent.config.DiskConfig;
 import io.mtagent.agent.disk.ReplicatedDisk;
 import io.mtagent.agent.security.PassphraseStore;
+import io.mtagent.agent.recovery.TerminalLine;
 import io.mtagent.agent.sim.DiskModel;
 import io.mtagent.agent.storage.ScratchFolder;
 import io.mtagent.agent.sim.ProcessServerSimulator;
@@ -196,6 +197,8 @@ final class DemoCommand implements Callable<Integer> {
     /** The live progress line: rewritten in place on a terminal, one line every 5 s otherwise. */
     private static final class Progress {
         private final boolean terminal = System.console() != null;
+        private final TerminalLine line = new TerminalLine(System.out);
+        private String last = "";
         private long lastPrinted;
 
         void show(long t0, ProcessServerSimulator sim, Agent agent, List<DiskStream> streams, int seconds) {
@@ -217,20 +220,20 @@ final class DemoCommand implements Callable<Integer> {
                 applied += d.appliedSeq();
                 backlog += d.backlogBytes();
             }
-            String line = String.format("demo: [%4.1f/%d s] sent %.0f MB (%.1f MB/s), records sent %d, acked %d, applied %d,"
-                    + " ingest backlog %.1f MB", secs, seconds, sim.bytesSent() / 1e6, sim.bytesSent() / 1e6 / secs, sent,
-                    acked, applied, backlog / 1e6);
+            String text = String.format("demo: [%4.1f/%d s] sent %.0f MB (%.1f MB/s), acked %d, applied %d, backlog"
+                    + " %.1f MB, records sent %d", secs, seconds, sim.bytesSent() / 1e6, sim.bytesSent() / 1e6 / secs,
+                    acked, applied, backlog / 1e6, sent);
             if (terminal) {
-                System.out.print("\r" + line + "   ");
-                System.out.flush();
+                line.redraw(text);
+                last = text;
             } else {
-                System.out.println(line);
+                System.out.println(text);
             }
         }
 
         void done() {
             if (terminal) {
-                System.out.println();
+                line.finish(last);
             }
         }
     }

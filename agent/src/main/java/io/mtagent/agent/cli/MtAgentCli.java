@@ -1,6 +1,7 @@
 package io.mtagent.agent.cli;
 
 import io.mtagent.agent.BuildInfo;
+import io.mtagent.agent.recovery.TerminalLine;
 import java.util.logging.Level;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -30,8 +31,10 @@ public final class MtAgentCli {
     public static int execute(String... args) {
         LogSetup.install(Level.INFO);
         CommandLine cl = new CommandLine(new MtAgentCli());
-        // The help texts are written for 120 columns (the default 80 re-wraps them mid-sentence).
-        cl.setUsageHelpWidth(120);
+        // Help fits the terminal ($COLUMNS, else 80; picocli wraps descriptions at word boundaries); wide
+        // terminals get at most 160 columns, which keeps the option descriptions readable.
+        cl.setUsageHelpWidth(Math.min(160, TerminalLine.columns()));
+        HelpReflow.install(cl);
         cl.setExecutionExceptionHandler(new OperatorErrors());
         return cl.execute(args);
     }
