@@ -35,9 +35,15 @@ class DistributionTest {
     void layoutOfBothArchives() throws Exception {
         for (String f : new String[] {"bin/mtagent", "bin/mtagent.cmd", "lib/mtagent.jar", "conf/mtagent.conf",
                 "systemd/mtagent.service", "systemd/mtagent.sysusers", "systemd/mtagent.tmpfiles", "README.md",
-                "monitoring/mtagent-alerts.yml", "monitoring/mtagent-alerts.test.yml", "monitoring/mtagent-dashboard.json"}) {
+                "monitoring/mtagent-alerts.yml", "monitoring/mtagent-alerts.test.yml", "monitoring/mtagent-dashboard.json",
+                "completion/mtagent", "man/man1/mtagent.1", "man/man1/mtagent-recover.1", "man/man1/mtagent-jobs.1"}) {
             assertThat(home.resolve(f)).as(f).isRegularFile();
         }
+        // Generated from the CLI: the man pages are troff, the completion knows every command.
+        assertThat(Files.readString(home.resolve("man/man1/mtagent-recover.1"))).contains(".TH \"MTAGENT\\-RECOVER\" \"1\"",
+                "\\-\\-dry\\-run"); // troff escapes the dashes
+        assertThat(Files.readString(home.resolve("completion/mtagent"))).contains("complete -F _complete_mtagent",
+                "recover", "jobs", "--point");
         assertThat(Files.getPosixFilePermissions(home.resolve("bin/mtagent"))).contains(PosixFilePermission.OWNER_EXECUTE);
         assertThat(Files.readString(home.resolve("bin/mtagent"))).doesNotContain("\r").contains("exec \"$JAVA\"");
         assertThat(Files.readString(home.resolve("bin/mtagent.cmd"))).contains("\r\n");
