@@ -157,9 +157,9 @@ public final class DiskDiscovery {
         int physical = (int) parseLong(read(dev.resolve("queue/physical_block_size")));
         boolean rotational = "1".equals(read(dev.resolve("queue/rotational")));
         List<String> warnings = new ArrayList<>();
+        DiskPlatform platform = DiskPlatform.of(sysfs, vendor, driver);
         if (ids.isEmpty() && wwid == null) {
-            warnings.add("no stable id (no WWN/SCSI UUID): set disk.EnableUUID=true on the VM (VM Options > Advanced >"
-                    + " Configuration Parameters) and power-cycle it; never configure a target by /dev/" + name);
+            warnings.add(platform.noStableIdAdvice(name)); // the fix differs by hypervisor
         }
         if ("vmw_pvscsi".equals(driver)) {
             warnings.add("on a VMware paravirtual SCSI controller (vmw_pvscsi): the classic master target does not "
@@ -174,7 +174,7 @@ public final class DiskDiscovery {
             warnings.add("holds the agent's " + String.join("; ", holds) + ": never a target");
         }
         return new DiskInfo(name, "/dev/" + name, ids, wwid, size, logical, physical, rotational, vendor,
-                List.copyOf(mountPoints), system, List.copyOf(holds), driver, List.copyOf(warnings));
+                List.copyOf(mountPoints), system, List.copyOf(holds), driver, List.copyOf(warnings), platform);
     }
 
     private void addHolders(Path dev, Set<String> devs) throws IOException {

@@ -20,11 +20,12 @@ import java.util.List;
  * @param holds            labels of the agent's own paths (cache, state, retention) that live on it
  * @param controllerDriver driver of its SCSI host ({@code vmw_pvscsi}, {@code mptsas}, ...), or the device driver
  * @param warnings         operator-facing warnings, each with its fix
+ * @param platform         where the disk comes from (the advice in {@code warnings} fits it)
  */
 public record DiskInfo(String name, String devNode, List<String> stableIds, String wwid, long sizeBytes,
                        int logicalSector, int physicalSector, boolean rotational, String vendorModel,
                        List<String> mountPoints, boolean system, List<String> holds, String controllerDriver,
-                       List<String> warnings) {
+                       List<String> warnings, DiskPlatform platform) {
 
     /** The id to configure this disk by ({@code /dev/disk/by-id/<id>}), or null when it has none. */
     public String stableId() {

@@ -3,11 +3,14 @@ package io.mtagent.agent.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -40,7 +43,7 @@ class DisksCommandTest {
         String out = buf.toString(StandardCharsets.UTF_8);
         System.out.print(out);
         assertThat(code).isZero();
-        assertThat(out).contains("sdc       20.0 GiB  sectors 4096/4096  rotational  controller vmw_pvscsi\n")
+        assertThat(out).contains("sdc       20.0 GiB  sectors 4096/4096  rotational  controller vmw_pvscsi  vmware\n")
                 .contains("id: wwn-0x6000c2933333333333333333333333c3  -> /dev/disk/by-id/wwn-0x6000c2933333333333333333333333c3")
                 .contains("WARNING: on a VMware paravirtual SCSI controller (vmw_pvscsi)")
                 .contains("disk.EnableUUID=true")
@@ -50,6 +53,45 @@ class DisksCommandTest {
                 .doesNotContain("loop0").doesNotContain("sr0");
         assertThat(out.lines().filter(l -> l.startsWith("sdd")).findFirst().orElseThrow()).doesNotContain("IN USE");
         assertThat(out.lines().filter(l -> l.startsWith("sdb")).findFirst().orElseThrow()).contains("IN USE");
+    }
+
+    /**
+     * A KVM guest's virtio disk without a serial gets the libvirt/QEMU fix, not VMware's; {@code --json} lists the
+     * same with the platform and the format version.
+     */
+    @Test
+    void adviceFitsTheHypervisorAndJsonListsTheSame() throws Exception {
+        Path sys = dir.resolve("kvm/sys");
+        Path vda = Files.createDirectories(sys.resolve("block/vda"));
+        Files.writeString(vda.resolve("size"), "20971520\n"); // 10 GiB
+        Files.writeString(vda.resolve("dev"), "252:0\n");
+        Files.createDirectories(vda.resolve("queue"));
+        Files.writeString(vda.resolve("queue/logical_block_size"), "512\n");
+        Files.writeString(vda.resolve("queue/physical_block_size"), "512\n");
+        Files.writeString(vda.resolve("queue/rotational"), "1\n");
+        Path driver = Files.createDirectories(sys.resolve("bus/virtio/drivers/virtio_blk"));
+        Files.createDirectories(vda.resolve("device"));
+        Files.createSymbolicLink(vda.resolve("device/driver"), driver);
+        Files.createDirectories(sys.resolve("class/dmi/id"));
+        Files.writeString(sys.resolve("class/dmi/id/sys_vendor"), "QEMU\n");
+        Path mountinfo = Files.writeString(dir.resolve("kvm/mountinfo"), "");
+        Path byId = Files.createDirectories(dir.resolve("kvm/by-id"));
+        Path conf = Files.writeString(dir.resolve("a.properties"), "state.dir=" + dir.resolve("s") + "\n");
+        String[] args = {"disks", "--config", conf.toString(), "--sysfs", sys.toString(), "--mountinfo",
+            mountinfo.toString(), "--by-id", byId.toString()};
+        Captured text = Captured.run(args);
+        assertThat(text.code()).as(text.err()).isZero();
+        assertThat(text.out()).contains("vda", "controller virtio_blk  kvm", "<serial>ID</serial>", "virtio-blk-pci,serial=ID")
+                .doesNotContain("EnableUUID");
+        String[] withJson = Arrays.copyOf(args, args.length + 1);
+        withJson[args.length] = "--json";
+        Captured json = Captured.run(withJson);
+        JsonNode doc = new ObjectMapper().readTree(json.out());
+        assertThat(doc.path("version").asInt()).isEqualTo(1);
+        assertThat(doc.path("disks").get(0).path("name").asText()).isEqualTo("vda");
+        assertThat(doc.path("disks").get(0).path("platform").asText()).isEqualTo("kvm");
+        assertThat(doc.path("disks").get(0).path("sizeBytes").asLong()).isEqualTo(10L << 30);
+        assertThat(doc.path("disks").get(0).path("warnings").get(0).asText()).contains("<serial>");
     }
 
     @Test
