@@ -8,15 +8,23 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code mtagent disk release|attach|clear-failure}: a target disk's life cycle on a running agent. */
+/**
+ * {@code mtagent disk release|attach|clear-failure|pause|resume|request-resync|rescan}: a target disk's life cycle
+ * and replication switches on a running agent.
+ */
 @Command(name = "disk", mixinStandardHelpOptions = true,
         description = {"Release a target disk (so the hypervisor can detach it), attach it again, or return a failed",
-            "disk to service after a repair. These go through the running agent's control API.",
+            "disk to service after a repair; pause or resume applying, ask for a resync, or open the disks declared",
+            "in the configuration file since the start. These go through the running agent's control API; a disk",
+            "is named by its id or its configured name (disk.<name>.*).",
             "",
             "Examples:  mtagent disk release --disk disk-0",
             "           mtagent disk attach --disk disk-0 --written-outside   (a machine ran on it: failback)",
-            "           mtagent disk clear-failure --disk disk-0"},
-        subcommands = {DiskCommand.Release.class, DiskCommand.Attach.class, DiskCommand.ClearFailure.class})
+            "           mtagent disk clear-failure --disk disk-0",
+            "           mtagent disk pause --disk db01"},
+        subcommands = {DiskCommand.Release.class, DiskCommand.Attach.class, DiskCommand.ClearFailure.class,
+            DiskSwitches.Pause.class, DiskSwitches.Resume.class, DiskSwitches.RequestResync.class,
+            DiskSwitches.Rescan.class})
 final class DiskCommand {
 
     /** Runs a job call and follows it; exit 0 when it is done. */
@@ -47,12 +55,13 @@ final class DiskCommand {
         @Mixin
         ConfigOptions configOptions;
 
-        @Option(names = "--disk", required = true, paramLabel = "ID", description = "The disk's id.")
+        @Option(names = "--disk", required = true, paramLabel = "ID", description = "The disk's id or configured name.")
         String disk;
 
         @Override
         public Integer call() throws InterruptedException {
-            return runJob(new ControlClient(configOptions.load()), "v1/disks/" + disk + "/release", "release " + disk);
+            return runJob(new ControlClient(configOptions.load()), "v1/disks/" + PointsCommand.enc(disk) + "/release",
+                    "release " + disk);
         }
     }
 
@@ -67,7 +76,7 @@ final class DiskCommand {
         @Mixin
         ConfigOptions configOptions;
 
-        @Option(names = "--disk", required = true, paramLabel = "ID", description = "The disk's id.")
+        @Option(names = "--disk", required = true, paramLabel = "ID", description = "The disk's id or configured name.")
         String disk;
 
         @ArgGroup(exclusive = true, multiplicity = "1")
@@ -85,7 +94,8 @@ final class DiskCommand {
 
         @Override
         public Integer call() {
-            ControlClient.Response r = new ControlClient(configOptions.load()).post("v1/disks/" + disk + "/attach",
+            ControlClient.Response r = new ControlClient(configOptions.load()).post("v1/disks/"
+                    + PointsCommand.enc(disk) + "/attach",
                     Map.of("written", written.outside));
             if (r.status() != 200) {
                 System.err.println("mtagent: " + r.error());
@@ -105,12 +115,13 @@ final class DiskCommand {
         @Mixin
         ConfigOptions configOptions;
 
-        @Option(names = "--disk", required = true, paramLabel = "ID", description = "The disk's id.")
+        @Option(names = "--disk", required = true, paramLabel = "ID", description = "The disk's id or configured name.")
         String disk;
 
         @Override
         public Integer call() throws InterruptedException {
-            return runJob(new ControlClient(configOptions.load()), "v1/disks/" + disk + "/clear-failure",
+            return runJob(new ControlClient(configOptions.load()), "v1/disks/" + PointsCommand.enc(disk)
+                    + "/clear-failure",
                     "clear the failure of " + disk);
         }
     }
