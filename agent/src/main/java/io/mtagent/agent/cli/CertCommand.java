@@ -2,9 +2,12 @@ package io.mtagent.agent.cli;
 
 import io.mtagent.agent.config.AgentConfig;
 import io.mtagent.agent.security.AgentIdentity;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /** {@code mtagent cert}: the certificate's SHA-256 fingerprint, for process servers to pin. */
 @Command(name = "cert", mixinStandardHelpOptions = true,
@@ -14,11 +17,23 @@ final class CertCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions configOptions;
 
+    @Option(names = "--json", description = "Print fingerprint, subject, expiry and file as JSON (for scripts).")
+    boolean json;
+
     @Override
     public Integer call() throws Exception {
         AgentConfig config = configOptions.load();
         java.nio.file.Files.createDirectories(config.stateDir());
         AgentIdentity id = AgentIdentity.loadOrCreate(config.stateDir(), config.agentName());
+        if (json) {
+            Map<String, Object> doc = new LinkedHashMap<>();
+            doc.put("fingerprint", id.fingerprintText());
+            doc.put("subject", id.certificate().getSubjectX500Principal().getName());
+            doc.put("validUntil", id.certificate().getNotAfter().toInstant().toString());
+            doc.put("certificateFile", config.stateDir().resolve(AgentIdentity.CERT_FILE).toString());
+            CliJson.print(System.out, doc);
+            return 0;
+        }
         System.out.println("SHA-256 fingerprint: " + id.fingerprintText());
         System.out.println("subject:             " + id.certificate().getSubjectX500Principal().getName());
         System.out.println("valid until:         " + id.certificate().getNotAfter().toInstant());

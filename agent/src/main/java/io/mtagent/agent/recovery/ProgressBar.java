@@ -60,6 +60,9 @@ public final class ProgressBar implements ProgressListener {
      */
     private String fitted(Progress p) {
         int room = line.width();
+        if (p.totalBytes() <= 0) {
+            return render(p, shorten(label, room - 8), 0);
+        }
         int figures = render(p, "", 0).length(); // the label's place holds one separating space
         String shown = label;
         int labelRoom = room - figures - (MIN_BAR + 3);
@@ -80,8 +83,14 @@ public final class ProgressBar implements ProgressListener {
         return text.substring(0, head) + "\u2026" + text.substring(text.length() - tail);
     }
 
-    /** One line: label, bar, percent, done/total in binary units, MB/s, ETA. */
+    /**
+     * One line: label, bar, percent, done/total in binary units, MB/s, ETA; for a step that reports no total (a
+     * phase without bytes to count) only the label and "working" or "done".
+     */
     String render(Progress p, String label, int barWidth) {
+        if (p.totalBytes() <= 0) {
+            return label + (p.finished() ? " done" : " working");
+        }
         int filled = (int) Math.round(p.fraction() * barWidth);
         String bar = barWidth == 0 ? "" : "[" + "#".repeat(filled) + ".".repeat(barWidth - filled) + "] ";
         return String.format(Locale.ROOT, "%s %s%3d%% %s/%s %.1f MB/s %s", label, bar,

@@ -60,6 +60,10 @@ class CliTest {
         assertThat(MtAgentCli.execute("cert", "--config", conf.toString())).isZero();
         assertThat(dir.resolve("state/agent.key")).exists();
         assertThat(dir.resolve("state/agent.crt")).exists();
+        Captured json = Captured.run("cert", "--json", "--config", conf.toString());
+        assertThat(json.code()).isZero();
+        assertThat(json.out()).containsPattern("\"version\" : 1,")
+                .containsPattern("\"fingerprint\" : \"([0-9A-F]{2}:){31}[0-9A-F]{2}\"").contains("\"validUntil\"");
     }
 
     @Test

@@ -83,6 +83,14 @@ class TerminalTest {
             assertThat(visible.length()).as(visible).isLessThanOrEqualTo(79);
         }
         assertThat(draws[1]).contains("25%", "1.0 GiB/4.0 GiB", "ETA 2:00:00").endsWith(ERASE);
-        assertThat(draws[2]).contains("100%", "4.0 GiB/4.0 GiB", "done" ).endsWith(ERASE + System.lineSeparator());
+        assertThat(draws[2]).contains("100%", "4.0 GiB/4.0 GiB", "done").endsWith(ERASE + System.lineSeparator());
+
+        // A step without a byte count (a phase) shows no empty bar and no "0 B/0 B".
+        bytes.reset();
+        ProgressBar phase = new ProgressBar(out, "disk-0: back to latest", true, Duration.ofSeconds(5));
+        phase.progress(new ProgressListener.Progress(0, 0, 0, null, false));
+        phase.progress(new ProgressListener.Progress(0, 0, 0, null, true));
+        assertThat(bytes.toString(StandardCharsets.UTF_8)).isEqualTo("\rdisk-0: back to latest working" + ERASE
+                + "\rdisk-0: back to latest done" + ERASE + System.lineSeparator());
     }
 }
