@@ -34,7 +34,8 @@ import picocli.CommandLine.Option;
             "FILE must lie in one of the export directories (export.dirs, default <state.dir>/exports); a path onto",
             "a target or into the state, cache or retention directory is refused, symbolic links followed.",
             "",
-            "Example:  mtagent export --disk disk-0 --point before-upgrade --out /srv/images/disk-0.raw"})
+            "Example:  mtagent export --disk disk-0 --point before-upgrade --out /var/lib/mtagent-exports/disk-0.raw",
+            "          (the installed configuration's export directory)"})
 final class ExportCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions configOptions;

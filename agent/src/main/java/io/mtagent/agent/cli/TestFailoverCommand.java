@@ -33,6 +33,9 @@ final class TestFailoverCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions configOptions;
 
+    @Option(names = "--json", description = "With --list: print the JSON document (with the format version).")
+    boolean json;
+
     @ArgGroup(exclusive = true, multiplicity = "1")
     Action action;
 
@@ -89,6 +92,10 @@ final class TestFailoverCommand implements Callable<Integer> {
             if (r.status() != 200) {
                 System.err.println("mtagent: " + r.error());
                 return 2;
+            }
+            if (json) {
+                CliJson.print(System.out, r.body());
+                return 0;
             }
             if (r.body().path("tests").isEmpty()) {
                 System.out.println("no test failover is running");
