@@ -3,6 +3,7 @@ package io.mtagent.agent.service;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.mtagent.agent.security.PassphraseStore;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -35,7 +36,9 @@ class LinuxServiceInstallerTest {
         String text = out.toString(StandardCharsets.UTF_8);
         assertThat(text).contains("dry run", "/etc/systemd/system/mtagent.service", "/etc/sysusers.d/mtagent.conf",
                 "/etc/tmpfiles.d/mtagent.conf", "run: systemd-sysusers", "run: systemd-tmpfiles --create",
-                "run: systemctl daemon-reload", "run: systemctl enable --now mtagent.service");
+                "run: systemctl daemon-reload", "run: systemctl enable mtagent.service",
+                "start mtagent.service if a process-server passphrase is set; otherwise print the next steps")
+                .doesNotContain("enable --now");
         if (!Files.isDirectory(Path.of("/run/systemd/system"))) {
             assertThat(text).contains("would be refused: systemd is not the init system");
         }
@@ -58,6 +61,26 @@ class LinuxServiceInstallerTest {
         } else {
             assertThat(why).isNull();
         }
+    }
+
+    /** Without a passphrase the agent would refuse to start (and systemd restart it every 5 s): not started. */
+    @Test
+    void theServiceIsStartedOnlyOnceAPassphraseIsSet() throws Exception {
+        Path image = dir.resolve("image");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        LinuxServiceInstaller l = new LinuxServiceInstaller(home(), image, new PrintStream(out, true,
+                StandardCharsets.UTF_8));
+        Files.createDirectories(image.resolve("etc/mtagent"));
+        Files.writeString(image.resolve("etc/mtagent/mtagent.properties"), "state.dir=/var/lib/mtagent\n");
+        l.execute(l.installSteps(), false, true);
+        assertThat(out.toString(StandardCharsets.UTF_8)).contains("not started yet: no passphrase is set",
+                "Next steps:", "passphrase set --config /etc/mtagent/mtagent.properties", "systemctl start mtagent.service");
+        out.reset();
+        Files.createDirectories(image.resolve("var/lib/mtagent"));
+        PassphraseStore.set(image.resolve("var/lib/mtagent"), "correct horse battery staple".toCharArray(), 10_000);
+        l.execute(l.installSteps(), false, true);
+        assertThat(out.toString(StandardCharsets.UTF_8)).doesNotContain("no passphrase")
+                .contains("not started (not installed into /)");
     }
 
     @Test
