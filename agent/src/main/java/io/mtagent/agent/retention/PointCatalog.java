@@ -33,7 +33,7 @@ public final class PointCatalog {
      * (SPEC.md §12.7): tags there are left out, and so are "latest" and "latest processed" while one is open;
      * a resync's consistent end marker is the first point after it.
      */
-    public static List<RecoveryPoint> points(ReplicatedDisk disk) {
+    public static List<RecoveryPoint> points(PointHistory disk) {
         List<RecoveryPoint> tags = tagsAndMarkers(disk);
         List<ResyncMarkers.Range> inside = ResyncMarkers.insideResync(tags);
         DiscardedHistory discarded = requireJournal(disk).discarded();
@@ -69,30 +69,30 @@ public final class PointCatalog {
     }
 
     /** The journal's tags and resync markers, then the durable ones of the ingest log after it, in seq order. */
-    private static List<RecoveryPoint> tagsAndMarkers(ReplicatedDisk disk) {
+    private static List<RecoveryPoint> tagsAndMarkers(PointHistory disk) {
         RetentionJournal journal = requireJournal(disk);
         List<RecoveryPoint> out = new ArrayList<>(journal.points());
         long journaled = journal.lastSeq();
-        for (IngestRecord t : disk.ingestLog().durableTagsAfter(journaled)) {
+        for (IngestRecord t : disk.durableTagsAfter(journaled)) {
             out.add(new RecoveryPoint(RecoveryPoint.Kind.ofTag(t.tagType()), t.seq(), t.timestampMicros(), t.tagName()));
         }
         return out;
     }
 
     /** The seq ranges of the disk that lie inside a resync (no recovery point there). */
-    public static List<ResyncMarkers.Range> insideResync(ReplicatedDisk disk) {
+    public static List<ResyncMarkers.Range> insideResync(PointHistory disk) {
         return ResyncMarkers.insideResync(tagsAndMarkers(disk));
     }
 
     /** Source time of a seq the disk still holds (journal or ingest log), or -1. */
-    public static long timestampOf(ReplicatedDisk disk, long seq) {
-        long t = disk.ingestLog().timestampOf(seq);
+    public static long timestampOf(PointHistory disk, long seq) {
+        long t = disk.logTimestampOf(seq);
         return t >= 0 ? t : requireJournal(disk).timestampOf(seq);
     }
 
     /** The point at time T: the largest held seq whose source time is ≤ T (0 = before anything journaled). */
-    public static long seqAtTime(ReplicatedDisk disk, long timestampMicros) {
-        long fromLog = disk.ingestLog().durableSeqAtOrBefore(timestampMicros);
+    public static long seqAtTime(PointHistory disk, long timestampMicros) {
+        long fromLog = disk.logSeqAtOrBefore(timestampMicros);
         return fromLog > 0 ? fromLog : requireJournal(disk).seqAtOrBefore(timestampMicros);
     }
 
@@ -100,14 +100,14 @@ public final class PointCatalog {
      * The earliest recoverable point of the disk: its seq and time (time -1 when unknown). After an attach of a
      * target written outside the agent, the first seq after the discarded history.
      */
-    public static RecoveryPoint earliest(ReplicatedDisk disk) {
+    public static RecoveryPoint earliest(PointHistory disk) {
         RetentionJournal j = requireJournal(disk);
         long seq = earliestSeq(disk);
         long time = seq == j.earliestSeq() ? j.earliestTimestampMicros() : timestampOf(disk, seq);
         return new RecoveryPoint(RecoveryPoint.Kind.TIME, seq, time, "earliest");
     }
 
-    private static long earliestSeq(ReplicatedDisk disk) {
+    private static long earliestSeq(PointHistory disk) {
         RetentionJournal j = requireJournal(disk);
         long seq = j.earliestSeq();
         DiscardedHistory.Range r;
@@ -121,7 +121,7 @@ public final class PointCatalog {
      * The window of times a point can be asked for: the source time of the earliest recoverable point (of the first
      * write when nothing was pruned) and of the latest one; {@code null} when the disk holds no timed write.
      */
-    public static long[] timeWindow(ReplicatedDisk disk) {
+    public static long[] timeWindow(PointHistory disk) {
         RecoveryPoint e = earliest(disk);
         long from = e.timestampMicros();
         if (from < 0) {
@@ -139,7 +139,7 @@ public final class PointCatalog {
      *
      * @throws IllegalArgumentException naming what was not found, and what is available
      */
-    public static RecoveryPoint resolve(ReplicatedDisk disk, String given) {
+    public static RecoveryPoint resolve(PointHistory disk, String given) {
         String spec = PointSpec.canonical(given); // one syntax everywhere: what 'points' prints is accepted
         List<RecoveryPoint> points = points(disk);
         switch (spec) {
@@ -167,7 +167,7 @@ public final class PointCatalog {
                 }
             }
             if (found == null) {
-                throw new IllegalArgumentException("disk " + disk.id() + " holds no tag named '" + name + "' outside a resync");
+                throw new IllegalArgumentException("disk " + disk.diskId() + " holds no tag named '" + name + "' outside a resync");
             }
             return found;
         }
@@ -189,14 +189,14 @@ public final class PointCatalog {
      * Refuses a time outside the disk's window (before its earliest recoverable point, after its latest): a
      * destructive command must not turn a typo into "the empty disk" or "latest".
      */
-    private static void checkInWindow(ReplicatedDisk disk, String spec, long micros) {
+    private static void checkInWindow(PointHistory disk, String spec, long micros) {
         long[] window = timeWindow(disk);
         if (window == null) {
-            throw new IllegalArgumentException("disk " + disk.id() + " holds no recovery point with a time yet, so '"
+            throw new IllegalArgumentException("disk " + disk.diskId() + " holds no recovery point with a time yet, so '"
                     + spec + "' cannot be resolved; use latest or seq:N");
         }
         if (micros < window[0] || micros > window[1]) {
-            throw new IllegalArgumentException("disk " + disk.id() + ": " + spec + " is " + (micros < window[0]
+            throw new IllegalArgumentException("disk " + disk.diskId() + ": " + spec + " is " + (micros < window[0]
                     ? "before the earliest" : "after the latest") + " recoverable point; the disk can be recovered"
                     + " to a time in [" + iso(window[0]) + ", " + iso(window[1]) + "] ("
                     + (micros < window[0] ? "retention holds nothing older" : "for the newest state use latest") + ")");
@@ -208,23 +208,23 @@ public final class PointCatalog {
                 .toString();
     }
 
-    private static void check(ReplicatedDisk disk, long seq) {
+    private static void check(PointHistory disk, long seq) {
         RecoveryPoint earliest = earliest(disk);
         if (seq < earliest.seq()) {
-            throw new IllegalArgumentException("disk " + disk.id() + ": seq " + seq + " is older than the retention"
+            throw new IllegalArgumentException("disk " + disk.diskId() + ": seq " + seq + " is older than the retention"
                     + " window (earliest recoverable seq " + earliest.seq() + ")");
         }
         if (seq > disk.lastDurableSeq()) {
-            throw new IllegalArgumentException("disk " + disk.id() + ": seq " + seq + " is beyond the latest ("
-                    + disk.lastDurableSeq() + ")");
+            throw new IllegalArgumentException("disk " + disk.diskId() + ": seq " + seq + " is beyond the latest ("
+                    + disk.lastDurableSeq() + ")" + disk.beyondLatestFix());
         }
         DiscardedHistory.Range gone = requireJournal(disk).discarded().rangeOf(seq);
         if (gone != null) {
-            throw new IllegalArgumentException(DiscardedHistory.refusal(disk.id(), seq, gone));
+            throw new IllegalArgumentException(DiscardedHistory.refusal(disk.diskId(), seq, gone));
         }
         for (ResyncMarkers.Range r : insideResync(disk)) {
             if (r.contains(seq)) {
-                throw new IllegalArgumentException("disk " + disk.id() + ": seq " + seq + " lies inside a resync (seq "
+                throw new IllegalArgumentException("disk " + disk.diskId() + ": seq " + seq + " lies inside a resync (seq "
                         + r.from() + (r.to() == Long.MAX_VALUE ? " onwards, still running" : " to " + r.to())
                         + "), where the target is not consistent; pick a point before it"
                         + (r.to() == Long.MAX_VALUE ? "" : " or its end marker (seq " + r.to() + ")"));
@@ -232,13 +232,48 @@ public final class PointCatalog {
         }
     }
 
-    private static RecoveryPoint find(List<RecoveryPoint> points, RecoveryPoint.Kind kind, String spec, ReplicatedDisk d) {
+    private static RecoveryPoint find(List<RecoveryPoint> points, RecoveryPoint.Kind kind, String spec, PointHistory d) {
         for (int i = points.size() - 1; i >= 0; i--) {
             if (points.get(i).kind() == kind) {
                 return points.get(i);
             }
         }
-        throw new IllegalArgumentException("disk " + d.id() + " has no " + spec + " point yet");
+        throw new IllegalArgumentException("disk " + d.diskId() + " has no " + spec + " point yet");
+    }
+
+    /** {@link #points(PointHistory)} of the running agent's disk. */
+    public static List<RecoveryPoint> points(ReplicatedDisk disk) {
+        return points(PointHistory.of(disk));
+    }
+
+    /** {@link #insideResync(PointHistory)} of the running agent's disk. */
+    public static List<ResyncMarkers.Range> insideResync(ReplicatedDisk disk) {
+        return insideResync(PointHistory.of(disk));
+    }
+
+    /** {@link #timestampOf(PointHistory, long)} of the running agent's disk. */
+    public static long timestampOf(ReplicatedDisk disk, long seq) {
+        return timestampOf(PointHistory.of(disk), seq);
+    }
+
+    /** {@link #seqAtTime(PointHistory, long)} of the running agent's disk. */
+    public static long seqAtTime(ReplicatedDisk disk, long timestampMicros) {
+        return seqAtTime(PointHistory.of(disk), timestampMicros);
+    }
+
+    /** {@link #earliest(PointHistory)} of the running agent's disk. */
+    public static RecoveryPoint earliest(ReplicatedDisk disk) {
+        return earliest(PointHistory.of(disk));
+    }
+
+    /** {@link #timeWindow(PointHistory)} of the running agent's disk. */
+    public static long[] timeWindow(ReplicatedDisk disk) {
+        return timeWindow(PointHistory.of(disk));
+    }
+
+    /** {@link #resolve(PointHistory, String)} on the running agent's disk. */
+    public static RecoveryPoint resolve(ReplicatedDisk disk, String given) {
+        return resolve(PointHistory.of(disk), given);
     }
 
     /**
@@ -248,7 +283,7 @@ public final class PointCatalog {
     public static Map<String, Map<String, Long>> groupPoints(Collection<ReplicatedDisk> members) {
         Map<String, Map<String, Long>> byName = new LinkedHashMap<>();
         for (ReplicatedDisk d : members) {
-            for (RecoveryPoint p : points(d)) {
+            for (RecoveryPoint p : points(PointHistory.of(d))) {
                 if (p.kind() == RecoveryPoint.Kind.GROUP) {
                     byName.computeIfAbsent(p.name(), n -> new LinkedHashMap<>()).put(d.id(), p.seq());
                 }
@@ -258,10 +293,10 @@ public final class PointCatalog {
         return byName;
     }
 
-    private static RetentionJournal requireJournal(ReplicatedDisk disk) {
+    private static RetentionJournal requireJournal(PointHistory disk) {
         RetentionJournal j = disk.journal();
         if (j == null) {
-            throw new IllegalStateException("disk " + disk.id() + " keeps no retention journal: set retention.dir");
+            throw new IllegalStateException("disk " + disk.diskId() + " keeps no retention journal: set retention.dir");
         }
         return j;
     }
