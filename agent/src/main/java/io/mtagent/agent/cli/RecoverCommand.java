@@ -3,6 +3,7 @@ package io.mtagent.agent.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -54,6 +55,10 @@ final class RecoverCommand implements Callable<Integer> {
             + " and change nothing.")
     boolean dryRun;
 
+    @Option(names = "--json", description = "Print the plan (with --dry-run) or the outcome as one JSON object"
+            + " (its first field the format version); the plan and messages go to standard error.")
+    boolean json;
+
     @Override
     public Integer call() throws Exception {
         ControlClient client = new ControlClient(configOptions.load());
@@ -71,17 +76,23 @@ final class RecoverCommand implements Callable<Integer> {
             System.err.println("mtagent: " + plan.error());
             return 2;
         }
-        System.out.println("Plan" + (irreversible ? " (IRREVERSIBLE: no undo journal)" : "") + ":");
+        if (json && dryRun) {
+            CliJson.print(System.out, plan.body());
+            return 0;
+        }
+        // With --json, standard output holds the one JSON document: what people read goes to standard error.
+        PrintStream text = json ? System.err : System.out;
+        text.println("Plan" + (irreversible ? " (IRREVERSIBLE: no undo journal)" : "") + ":");
         for (JsonNode p : plan.body().path("plan")) {
-            System.out.printf("  %-20s to %s%s: %s%n", p.path("disk").asText(), p.path("to").asText(),
+            text.printf("  %-20s to %s%s: %s%n", p.path("disk").asText(), p.path("to").asText(),
                     p.path("seq").isNumber() ? " (seq " + p.path("seq").asLong() + ", " + p.path("time").asText("?") + ")"
                             : "", p.path("action").asText());
         }
         if (plan.body().hasNonNull("warning")) {
-            System.out.println("WARNING: " + plan.body().path("warning").asText());
+            text.println("WARNING: " + plan.body().path("warning").asText());
         }
         if (dryRun) {
-            System.out.println("dry run: nothing was changed");
+            text.println("dry run: nothing was changed");
             return 0;
         }
         if (!yes && !confirm()) {
@@ -94,11 +105,15 @@ final class RecoverCommand implements Callable<Integer> {
             return 2;
         }
         String job = started.body().path("job").asText();
-        System.out.println("job " + job + " started (it runs in the agent; 'mtagent status' shows it too)");
+        text.println("job " + job + " started (it runs in the agent; 'mtagent status' shows it too)");
         JsonNode end = JobWatcher.await(client, job);
         if (!end.path("state").asText().equals("done")) {
             System.err.println("mtagent: recover failed: " + end.path("error").asText());
             return 2;
+        }
+        if (json) {
+            CliJson.print(System.out, end.path("result"));
+            return 0;
         }
         for (JsonNode d : end.path("result").path("disks")) {
             System.out.printf("  %-20s %s (%s)%n", d.path("disk").asText(), d.path("state").asText(),

@@ -6,7 +6,9 @@ import io.mtagent.agent.retention.RetentionVolumeCheck;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -34,6 +36,10 @@ final class RetentionCommand {
         @Option(names = "--allow-shared", description = "Accept the install or cache volume (demo/tests only).")
         boolean allowShared;
 
+        @Option(names = "--json", description = "Print the verdict as one JSON object (its first field the format"
+                + " version): usable, the volume's type and sizes in bytes, and each refused rule with its reason.")
+        boolean json;
+
         @Override
         public Integer call() throws Exception {
             AgentConfig config = configOptions.load();
@@ -46,6 +52,20 @@ final class RetentionCommand {
             List<RetentionVolumeCheck.Failure> failures = RetentionVolumeCheck.check(path, install, config.cacheDir(),
                     config.disks().stream().map(d -> d.path()).toList(), allowShared,
                     RetentionVolumeCheck.minimumBytes(config.retentionSegmentBytes(), config.disks().size()));
+            if (json) {
+                Map<String, Object> doc = new LinkedHashMap<>();
+                doc.put("path", path.toString());
+                doc.put("usable", failures.isEmpty());
+                if (Files.isDirectory(path)) {
+                    FileStore store = Files.getFileStore(path);
+                    doc.put("type", store.type());
+                    doc.put("totalBytes", store.getTotalSpace());
+                    doc.put("freeBytes", store.getUsableSpace());
+                }
+                doc.put("refused", failures.stream().map(f -> Map.of("rule", f.rule(), "reason", f.message())).toList());
+                CliJson.print(System.out, doc);
+                return failures.isEmpty() ? 0 : 2;
+            }
             if (failures.isEmpty()) {
                 FileStore store = Files.getFileStore(path);
                 System.out.println(path + ": usable as the retention volume (" + store.type() + ", "

@@ -211,6 +211,14 @@ class OperatorErrorsTest {
                     volume.resolve("retention").toString());
             assertThat(check.code()).as(check.out()).isEqualTo(2);
             assertThat(check.out()).contains("REFUSED [too-small]", "16.0 MiB", "256.0 MiB", "retention.window");
+            Captured asJson = Captured.run("retention", "check", "--config", conf.toString(), "--allow-shared",
+                    "--json", volume.resolve("retention").toString());
+            assertThat(asJson.code()).isEqualTo(2);
+            JsonNode verdict = new ObjectMapper().readTree(asJson.out());
+            assertThat(verdict.path("version").asInt()).isEqualTo(1);
+            assertThat(verdict.path("usable").asBoolean(true)).isFalse();
+            assertThat(verdict.path("totalBytes").asLong()).isEqualTo(16L << 20);
+            assertThat(verdict.path("refused").get(0).path("rule").asText()).isEqualTo("too-small");
             Captured roomy = Captured.run("retention", "check", "--config", conf.toString(), "--allow-shared",
                     "--set", "retention.segment.bytes=1MiB", volume.resolve("retention").toString());
             assertThat(roomy.code()).as(roomy.out()).isZero();

@@ -131,6 +131,13 @@ class JobsAndNbdCliTest {
                 assertThat(new ObjectMapper().readTree(r.out()).path("version").asInt()).as(String.join(" ", cmd))
                         .isEqualTo(1);
             }
+            Captured plan = Captured.run(with(cfg, "recover", "--disk", "d0", "--to", "latest", "--dry-run", "--json"));
+            assertThat(plan.code()).as(plan.err()).isZero();
+            JsonNode planned = new ObjectMapper().readTree(plan.out());
+            assertThat(planned.path("version").asInt()).isEqualTo(1);
+            assertThat(planned.path("plan").get(0).path("disk").asText()).isEqualTo("disk-0");
+            assertThat(planned.path("plan").get(0).path("seq").asLong()).isEqualTo(agent.disks().byId("disk-0")
+                    .lastDurableSeq());
         }
     }
 
