@@ -30,13 +30,18 @@ public final class MtAgentCli {
     /** Runs a command line and returns the exit code (tests call this in-process). */
     public static int execute(String... args) {
         LogSetup.install(Level.INFO);
-        CommandLine cl = new CommandLine(new MtAgentCli());
         // Help fits the terminal ($COLUMNS, else 80; picocli wraps descriptions at word boundaries); wide
         // terminals get at most 160 columns, which keeps the option descriptions readable.
-        cl.setUsageHelpWidth(Math.min(160, TerminalLine.columns()));
+        return commandLine(Math.min(160, TerminalLine.columns())).execute(args);
+    }
+
+    /** The command line as {@link #execute} runs it, its help laid out for {@code helpWidth} columns. */
+    static CommandLine commandLine(int helpWidth) {
+        CommandLine cl = new CommandLine(new MtAgentCli());
+        cl.setUsageHelpWidth(helpWidth);
         HelpReflow.install(cl);
         cl.setExecutionExceptionHandler(new OperatorErrors());
-        return cl.execute(args);
+        return cl;
     }
 
     /** The version and git commit the build stamped into the jar ({@link BuildInfo}), and the Java runtime. */
