@@ -24,6 +24,9 @@ final class CommitCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "1")
     PointsCommand.Target target;
 
+    @Mixin
+    JsonOutput output;
+
     @Override
     public Integer call() {
         ControlClient.Response r = new ControlClient(configOptions.load()).post("v1/commit",
@@ -32,8 +35,9 @@ final class CommitCommand implements Callable<Integer> {
             System.err.println("mtagent: " + r.error());
             return 2;
         }
+        output.document(r.body());
         for (JsonNode d : r.body().path("disks")) {
-            System.out.printf("%-20s %s: %s%n", d.path("disk").asText(), d.path("state").asText(),
+            output.text().printf("%-20s %s: %s%n", d.path("disk").asText(), d.path("state").asText(),
                     d.path("reason").asText());
         }
         return 0;

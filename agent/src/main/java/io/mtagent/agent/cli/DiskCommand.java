@@ -28,21 +28,22 @@ import picocli.CommandLine.Option;
 final class DiskCommand {
 
     /** Runs a job call and follows it; exit 0 when it is done. */
-    static int runJob(ControlClient client, String path, String what) throws InterruptedException {
+    static int runJob(ControlClient client, String path, String what, JsonOutput output) throws InterruptedException {
         ControlClient.Response r = client.post(path);
         if (r.status() != 202) {
             System.err.println("mtagent: " + r.error());
             return 2;
         }
         String job = r.body().path("job").asText();
-        System.out.println(what + ": job " + job + " (it runs in the agent; 'mtagent status' shows it too)");
-        JsonNode end = JobWatcher.await(client, job);
+        output.text().println(what + ": job " + job + " (it runs in the agent; 'mtagent status' shows it too)");
+        JsonNode end = JobWatcher.await(client, job, output.text());
         if (!end.path("state").asText().equals("done")) {
             System.err.println("mtagent: " + end.path("error").asText());
             return 2;
         }
         JsonNode result = end.path("result");
-        System.out.printf("%s: %s%s%n", result.path("disk").asText(), result.path("state").asText(),
+        output.document(result);
+        output.text().printf("%s: %s%s%n", result.path("disk").asText(), result.path("state").asText(),
                 result.path("reason").isMissingNode() ? "" : " (" + result.path("reason").asText() + ")");
         return 0;
     }
@@ -55,13 +56,16 @@ final class DiskCommand {
         @Mixin
         ConfigOptions configOptions;
 
+        @Mixin
+        JsonOutput output;
+
         @Option(names = "--disk", required = true, paramLabel = "ID", description = "The disk's id or configured name.")
         String disk;
 
         @Override
         public Integer call() throws InterruptedException {
             return runJob(new ControlClient(configOptions.load()), "v1/disks/" + PointsCommand.enc(disk) + "/release",
-                    "release " + disk);
+                    "release " + disk, output);
         }
     }
 
@@ -75,6 +79,9 @@ final class DiskCommand {
     static final class Attach implements Callable<Integer> {
         @Mixin
         ConfigOptions configOptions;
+
+        @Mixin
+        JsonOutput output;
 
         @Option(names = "--disk", required = true, paramLabel = "ID", description = "The disk's id or configured name.")
         String disk;
@@ -101,7 +108,8 @@ final class DiskCommand {
                 System.err.println("mtagent: " + r.error());
                 return 2;
             }
-            System.out.printf("%s: %s (%s)%n", disk, r.body().path("state").asText(), r.body().path("reason").asText());
+            output.document(r.body());
+            output.text().printf("%s: %s (%s)%n", disk, r.body().path("state").asText(), r.body().path("reason").asText());
             return 0;
         }
     }
@@ -115,6 +123,9 @@ final class DiskCommand {
         @Mixin
         ConfigOptions configOptions;
 
+        @Mixin
+        JsonOutput output;
+
         @Option(names = "--disk", required = true, paramLabel = "ID", description = "The disk's id or configured name.")
         String disk;
 
@@ -122,7 +133,7 @@ final class DiskCommand {
         public Integer call() throws InterruptedException {
             return runJob(new ControlClient(configOptions.load()), "v1/disks/" + PointsCommand.enc(disk)
                     + "/clear-failure",
-                    "clear the failure of " + disk);
+                    "clear the failure of " + disk, output);
         }
     }
 }

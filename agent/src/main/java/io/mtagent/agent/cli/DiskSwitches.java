@@ -17,7 +17,7 @@ final class DiskSwitches {
     }
 
     /** POSTs {@code v1/disks/<disk>/<action>} and prints the disk's new state; exit 0, or 2 with the reason. */
-    static int post(ConfigOptions config, String disk, String action) {
+    static int post(ConfigOptions config, String disk, String action, JsonOutput output) {
         ControlClient.Response r = new ControlClient(config.load()).post("v1/disks/" + PointsCommand.enc(disk) + "/"
                 + action);
         if (r.status() != 200) {
@@ -25,7 +25,8 @@ final class DiskSwitches {
             return OperatorErrors.ERROR;
         }
         JsonNode b = r.body();
-        System.out.printf("%s: %s%s%n", b.path("disk").asText(disk), b.path("state").asText(),
+        output.document(b);
+        output.text().printf("%s: %s%s%n", b.path("disk").asText(disk), b.path("state").asText(),
                 b.path("reason").asText("").isEmpty() ? "" : " (" + b.path("reason").asText() + ")");
         return OperatorErrors.OK;
     }
@@ -38,12 +39,15 @@ final class DiskSwitches {
         @Mixin
         ConfigOptions configOptions;
 
+        @Mixin
+        JsonOutput output;
+
         @Option(names = "--disk", required = true, paramLabel = "ID", description = "The disk's id or configured name.")
         String disk;
 
         @Override
         public Integer call() {
-            return post(configOptions, disk, "pause");
+            return post(configOptions, disk, "pause", output);
         }
     }
 
@@ -53,12 +57,15 @@ final class DiskSwitches {
         @Mixin
         ConfigOptions configOptions;
 
+        @Mixin
+        JsonOutput output;
+
         @Option(names = "--disk", required = true, paramLabel = "ID", description = "The disk's id or configured name.")
         String disk;
 
         @Override
         public Integer call() {
-            return post(configOptions, disk, "resume");
+            return post(configOptions, disk, "resume", output);
         }
     }
 
@@ -70,12 +77,15 @@ final class DiskSwitches {
         @Mixin
         ConfigOptions configOptions;
 
+        @Mixin
+        JsonOutput output;
+
         @Option(names = "--disk", required = true, paramLabel = "ID", description = "The disk's id or configured name.")
         String disk;
 
         @Override
         public Integer call() {
-            return post(configOptions, disk, "request-resync");
+            return post(configOptions, disk, "request-resync", output);
         }
     }
 
@@ -86,6 +96,9 @@ final class DiskSwitches {
         @Mixin
         ConfigOptions configOptions;
 
+        @Mixin
+        JsonOutput output;
+
         @Override
         public Integer call() {
             ControlClient.Response r = new ControlClient(configOptions.load()).post("v1/disks/rescan");
@@ -93,10 +106,11 @@ final class DiskSwitches {
                 System.err.println("mtagent: " + r.error());
                 return OperatorErrors.ERROR;
             }
+            output.document(r.body());
             JsonNode added = r.body().path("added");
             List<String> names = new ArrayList<>();
             added.forEach(n -> names.add(n.asText()));
-            System.out.println(names.isEmpty() ? "no new disk in " + r.body().path("file").asText()
+            output.text().println(names.isEmpty() ? "no new disk in " + r.body().path("file").asText()
                     : "opened: " + String.join(", ", names));
             return OperatorErrors.OK;
         }

@@ -3,6 +3,7 @@ package io.mtagent.agent.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.mtagent.agent.recovery.ProgressBar;
 import io.mtagent.agent.recovery.ProgressListener;
+import java.io.PrintStream;
 import java.time.Duration;
 
 /**
@@ -15,8 +16,16 @@ final class JobWatcher {
     private JobWatcher() {
     }
 
-    /** Polls until the job is done or failed; returns its final document. */
+    /** Polls until the job is done or failed, with the progress on standard output; returns its final document. */
     static JsonNode await(ControlClient client, String jobId) throws InterruptedException {
+        return await(client, jobId, System.out);
+    }
+
+    /**
+     * Polls until the job is done or failed, drawing the progress on {@code progressOut} (standard error when
+     * standard output is reserved for a {@code --json} document); returns its final document.
+     */
+    static JsonNode await(ControlClient client, String jobId, PrintStream progressOut) throws InterruptedException {
         String step = null;
         ProgressBar bar = null;
         while (true) {
@@ -32,7 +41,7 @@ final class JobWatcher {
                 bar = null;
             }
             if (!now.isEmpty() && !now.equals("done") && bar == null) {
-                bar = ProgressBar.forConsole(now);
+                bar = ProgressBar.forConsole(progressOut, now);
             }
             step = now;
             if (bar != null) {

@@ -106,7 +106,7 @@ final class RecoverCommand implements Callable<Integer> {
         }
         String job = started.body().path("job").asText();
         text.println("job " + job + " started (it runs in the agent; 'mtagent status' shows it too)");
-        JsonNode end = JobWatcher.await(client, job);
+        JsonNode end = JobWatcher.await(client, job, text);
         if (!end.path("state").asText().equals("done")) {
             System.err.println("mtagent: recover failed: " + end.path("error").asText());
             return 2;

@@ -31,7 +31,15 @@ public final class ProgressBar implements ProgressListener {
 
     /** A bar on standard output; a terminal when the JVM has a console. */
     public static ProgressBar forConsole(String label) {
-        return new ProgressBar(System.out, label, System.console() != null, Duration.ofSeconds(5));
+        return forConsole(System.out, label);
+    }
+
+    /**
+     * A bar on {@code out} (standard error when standard output carries a JSON document); a terminal when the JVM
+     * has a console.
+     */
+    public static ProgressBar forConsole(PrintStream out, String label) {
+        return new ProgressBar(out, label, System.console() != null, Duration.ofSeconds(5));
     }
 
     @Override
