@@ -15,8 +15,9 @@ import java.util.function.LongSupplier;
  * the target's current bytes, overlaid per 512-byte sector by the earliest before-image with seq &gt; point.
  *
  * <p>Correct while the applier keeps writing: it journals (and syncs) a write's before-image before it writes
- * the target, and {@link #read} reads the target <em>before</em> it snapshots the journal's index, so any target
- * bytes of a write that is landing (even torn ones) are covered by that write's before-image.
+ * the target, and {@link #read} lays over the target bytes it read the journal's index as it is <em>after</em>
+ * those reads, so any target bytes of a write that is landing (even torn ones) are covered by that write's
+ * before-image.
  *
  * <p>Thread-safe; reads are independent. Close it when done, or pruning stays held back.
  */
@@ -28,6 +29,10 @@ public final class PointInTimeView implements AutoCloseable {
     private final IngestLog log;
     private final LongSupplier applied;
     private static final int MAX_ATTEMPTS = 50;
+    /** Target reads start and end on this boundary (an O_DIRECT target reads aligned ranges with no bounce). */
+    private static final int GAP_ALIGNMENT = 4096;
+    /** Gaps closer than this are read with one request (the journal's bytes laid over the rest anyway). */
+    private static final int MERGE_BYTES = 256 << 10;
 
     /**
      * Opens a view; it holds a lease on the journal, so pruning keeps every record it needs until {@link #close()}.
@@ -84,8 +89,8 @@ public final class PointInTimeView implements AutoCloseable {
 
     /**
      * Reads [offset, offset+dst.remaining()) of the view into {@code dst} (its position and limit are not
-     * changed): the target's bytes with one request, then the journal's extents of the range on top
-     * ({@link ViewExtents}, read in runs by {@link ImageRuns}). Offset and length must be multiples of 512; an
+     * changed): the journal's extents of the range ({@link ViewExtents}, read in runs by {@link ImageRuns}), and
+     * the target's bytes only where no extent lies (in large aligned requests). Offset and length must be multiples of 512; an
      * aligned direct buffer lets an O_DIRECT target read straight into it.
      */
     public void read(long offset, ByteBuffer dst) throws IOException {
@@ -96,9 +101,7 @@ public final class PointInTimeView implements AutoCloseable {
         ByteBuffer buf = dst.slice();
         for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
             long base = applied == null ? point : Math.min(point, applied.getAsLong());
-            // The target first, the journal's index after: a write landing meanwhile has its before-image in it.
-            target.read(offset, buf.duplicate());
-            ViewExtents extents = ViewExtents.resolve(journal, base, offset, offset + length);
+            ViewExtents extents = readTarget(base, offset, buf);
             ImageRuns.copy(journal, extents.extents(), offset, buf); // the disk at `base`
             if (base == point) {
                 return;
@@ -110,6 +113,29 @@ public final class PointInTimeView implements AutoCloseable {
         }
         throw new IOException("the view at seq " + point + " could not get a stable read in " + MAX_ATTEMPTS
                 + " attempts while the applier raced ahead; retry");
+    }
+
+    /**
+     * Reads into {@code buf} the target's bytes of [offset, offset+buf.remaining()) that the journal does not
+     * overlay at {@code base} (only the gaps between the extents: on a disk rewritten since the point most of the
+     * range comes from the journal, and reading it from the target too was half the I/O of an export), and
+     * returns the extents to lay on top.
+     *
+     * <p>Correct while the applier writes: it appends a write's before-image to the journal (and so to the
+     * index) before it writes the target. If the journal's last seq is the same after the target reads as before
+     * the resolution, no write landed meanwhile and the extents hold; otherwise they are resolved again, after
+     * the reads, so every write that may have reached the bytes read is covered by its before-image (a write's
+     * extents only grow coverage: an image appended later never replaces an earlier one).
+     */
+    private ViewExtents readTarget(long base, long offset, ByteBuffer buf) throws IOException {
+        long end = offset + buf.remaining();
+        long lastSeq = journal.lastSeq();
+        ViewExtents extents = ViewExtents.resolve(journal, base, offset, end);
+        for (long[] gap : extents.gaps(GAP_ALIGNMENT, MERGE_BYTES)) {
+            int at = (int) (gap[0] - offset);
+            target.read(gap[0], buf.duplicate().limit(at + (int) (gap[1] - gap[0])).position(at).slice());
+        }
+        return journal.lastSeq() == lastSeq ? extents : ViewExtents.resolve(journal, base, offset, end);
     }
 
     /**

@@ -17,7 +17,7 @@ import java.util.TreeMap;
  * result is a list of disjoint extents sorted by offset, each naming the image it comes from. It stops as soon
  * as the whole range is covered (the older segments usually cover it first).
  *
- * <p>Used by the point-in-time view (target bytes, then the extents on top), by the rollback (it writes exactly
+ * <p>Used by the point-in-time view (target bytes of the gaps, then the extents on top), by the rollback (it writes exactly
  * the extents, so each sector once) and by the block status of the NBD server. Immutable once built.
  */
 public final class ViewExtents {
@@ -81,6 +81,66 @@ public final class ViewExtents {
     /** True when no byte of the range is covered: the target holds the whole range as it was at the point. */
     public boolean isEmpty() {
         return extents.isEmpty();
+    }
+
+    /**
+     * The parts of the range no extent covers, as [from, to) pairs in offset order: where the target still holds
+     * the bytes of the point. Each gap is widened to multiples of {@code alignment} (within the range), and gaps
+     * less than {@code mergeBytes} apart are joined, so one request reads them with the covered bytes between
+     * (whoever reads them lays the extents over those).
+     */
+    public List<long[]> gaps(int alignment, int mergeBytes) {
+        List<long[]> gaps = new ArrayList<>();
+        long pos = from;
+        for (Extent e : extents) {
+            if (e.offset() > pos) {
+                addGap(gaps, pos, e.offset(), alignment, mergeBytes);
+            }
+            pos = Math.max(pos, e.end());
+        }
+        if (pos < to) {
+            addGap(gaps, pos, to, alignment, mergeBytes);
+        }
+        return gaps;
+    }
+
+    /**
+     * The parts of the range the extents cover, as [from, to) pairs in offset order, each at most
+     * {@code maxBytes} long (when {@code maxBytes} is a multiple of {@code alignment}): widened to multiples of
+     * {@code alignment} (within the range), and joined when less than {@code mergeBytes} apart. What a reader of
+     * the target's current bytes under the extents reads, in few large requests.
+     */
+    public List<long[]> coveredSpans(int alignment, int mergeBytes, int maxBytes) {
+        List<long[]> spans = new ArrayList<>();
+        for (Extent e : extents) {
+            addSpan(spans, e.offset(), e.end(), alignment, mergeBytes, maxBytes);
+        }
+        return spans;
+    }
+
+    private void addGap(List<long[]> gaps, long lo, long hi, int alignment, int mergeBytes) {
+        addSpan(gaps, lo, hi, alignment, mergeBytes, Integer.MAX_VALUE);
+    }
+
+    /** Adds [lo, hi) widened to the alignment, joined to the last span when close enough and short enough. */
+    private void addSpan(List<long[]> spans, long lo, long hi, int alignment, int mergeBytes, int maxBytes) {
+        long start = Math.max(from, lo - Math.floorMod(lo, alignment));
+        long end = Math.min(to, hi + Math.floorMod(-hi, alignment));
+        long[] last = spans.isEmpty() ? null : spans.get(spans.size() - 1);
+        if (last != null && start - last[1] < mergeBytes) {
+            start = Math.max(start, last[1]);
+            long room = maxBytes - (last[1] - last[0]);
+            long joined = Math.min(end, last[1] + Math.max(0, room));
+            if (joined > last[1] || end <= last[1]) {
+                last[1] = Math.max(last[1], joined);
+                start = Math.max(start, last[1]);
+            }
+        }
+        while (start < end) {
+            long stop = Math.min(end, start + maxBytes);
+            spans.add(new long[] {start, stop});
+            start = stop;
+        }
     }
 
     /**

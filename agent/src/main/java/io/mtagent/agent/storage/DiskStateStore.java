@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Properties;
 
@@ -49,6 +50,8 @@ public final class DiskStateStore {
 
     private final Path path;
     private Snapshot current;
+    /** The directory was made (and made durable) by this store. */
+    private boolean directoryMade;
 
     private DiskStateStore(Path path, Snapshot current) {
         this.path = path;
@@ -103,8 +106,19 @@ public final class DiskStateStore {
         }
         java.io.StringWriter w = new java.io.StringWriter();
         p.store(w, "mtagent disk state; written atomically by the agent, do not edit while it runs");
-        AtomicFile.createDirectories(path.toAbsolutePath().getParent());
-        AtomicFile.write(path, w.toString().getBytes(StandardCharsets.UTF_8));
+        byte[] content = w.toString().getBytes(StandardCharsets.UTF_8);
+        if (!directoryMade) {
+            // Once per store, not on every state change: it fsyncs every directory up to the root, and a rollback
+            // changes the state twice while the operator waits.
+            AtomicFile.createDirectories(path.toAbsolutePath().getParent());
+            directoryMade = true;
+        }
+        try {
+            AtomicFile.write(path, content);
+        } catch (NoSuchFileException gone) { // the directory was removed meanwhile: make it again, durably
+            AtomicFile.createDirectories(path.toAbsolutePath().getParent());
+            AtomicFile.write(path, content);
+        }
         current = s;
     }
 
