@@ -39,7 +39,10 @@ final class RollbackWindows implements AutoCloseable {
     private static final int ALIGNMENT = AlignedBufferPool.DEFAULT_ALIGNMENT;
     /** Two windows (the one being written, the one read ahead), two buffers each for the capture. */
     private static final AlignedBufferPool BUFFERS = new AlignedBufferPool(ALIGNMENT, 4);
-    /** Threads for all rollbacks: they only wait on reads; a pass uses one reading ahead plus the target reads. */
+    /**
+     * Threads for all rollbacks: they only wait on I/O; a pass uses one reading ahead plus the target reads (or
+     * writes, {@link #inLanes}).
+     */
     private static final ExecutorService READERS = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 10, TimeUnit.SECONDS,
             new SynchronousQueue<>(), r -> {
                 Thread t = new Thread(r, "rollback-reader-" + Counter.N.incrementAndGet());
@@ -184,15 +187,36 @@ final class RollbackWindows implements AutoCloseable {
      */
     private void readCurrent(Window w, List<Future<Void>> reads) {
         List<long[]> spans = w.extents.coveredSpans(ALIGNMENT, TARGET_MERGE_BYTES, TARGET_READ_BYTES);
-        int lanes = Math.min(TARGET_READS_IN_FLIGHT, spans.size());
-        for (int lane = 0; lane < lanes; lane++) {
+        startLanes(spans, TARGET_READS_IN_FLIGHT, span -> {
+            int from = (int) (span[0] - w.at);
+            int to = (int) (span[1] - w.at);
+            target.read(span[0], w.current.duplicate().limit(to).position(from).slice());
+        }, reads);
+    }
+
+    /** One I/O request of a batch. */
+    interface Request<T> {
+        void run(T item) throws IOException;
+    }
+
+    /**
+     * Runs {@code request} on every item, {@code lanes} at most at once (item i on lane i mod lanes, each lane's
+     * items in order), on the readers' threads; returns when all are done, with the first failure (all have
+     * ended by then).
+     */
+    static <T> void inLanes(List<T> items, int lanes, Request<T> request) throws IOException {
+        List<Future<Void>> running = new ArrayList<>();
+        startLanes(items, lanes, request, running);
+        awaitAll(running);
+    }
+
+    private static <T> void startLanes(List<T> items, int lanes, Request<T> request, List<Future<Void>> started) {
+        int n = Math.min(lanes, items.size());
+        for (int lane = 0; lane < n; lane++) {
             int first = lane;
-            reads.add(READERS.submit(() -> {
-                for (int i = first; i < spans.size(); i += lanes) {
-                    long[] span = spans.get(i);
-                    int from = (int) (span[0] - w.at);
-                    int to = (int) (span[1] - w.at);
-                    target.read(span[0], w.current.duplicate().limit(to).position(from).slice());
+            started.add(READERS.submit(() -> {
+                for (int i = first; i < items.size(); i += n) {
+                    request.run(items.get(i));
                 }
                 return null;
             }));

@@ -17,10 +17,11 @@ import java.util.List;
  *       range it will overwrite into the undo journal: the target is read in large requests, several at once,
  *       and one undo record is appended per run of adjacent extents (at most {@link #RUN_BYTES}). The target is
  *       only read.</li>
- *   <li>{@link #roll}: writes the overlay onto the target, one write per run of adjacent extents, in ascending
- *       offset order: <b>each sector is written at most once</b>, whatever how often it was overwritten after P.
+ *   <li>{@link #roll}: writes the overlay onto the target, one write per run of adjacent extents, window after
+ *       window, {@link #WRITES_IN_FLIGHT} writes of a window at once (the runs are disjoint, so their order does
+ *       not matter): <b>each sector is written at most once</b>, whatever how often it was overwritten after P.
  *       The writes depend only on the journal and P, never on the target, so running it again after a crash
- *       writes the same bytes (idempotent).</li>
+ *       writes the same bytes (idempotent); the target is flushed once, at the end.</li>
  * </ul>
  * The undo journal's records are disjoint, so restoring it also writes each sector once.
  *
@@ -29,6 +30,8 @@ import java.util.List;
 final class RollbackWriter {
     /** Largest target write (and undo record). */
     static final int RUN_BYTES = 4 << 20;
+    /** Target writes of the roll under way at once (disjoint ranges; a virtual disk serves queued writes faster). */
+    static final int WRITES_IN_FLIGHT = 4;
 
     /** Progress through the disk: bytes of the disk passed, of the disk's size. */
     interface Progress {
@@ -74,9 +77,8 @@ final class RollbackWriter {
         try (RollbackWindows windows = new RollbackWindows(journal, point, target, false)) {
             for (RollbackWindows.Window next = windows.next(); next != null; next = windows.next()) {
                 try (RollbackWindows.Window w = next) {
-                    for (List<ViewExtents.Extent> run : w.extents().adjacentRuns(RUN_BYTES)) {
-                        target.write(start(run), w.slice(w.images(), run));
-                    }
+                    RollbackWindows.inLanes(w.extents().adjacentRuns(RUN_BYTES), WRITES_IN_FLIGHT,
+                            run -> target.write(start(run), w.slice(w.images(), run)));
                     progress.passed(w.end(), size);
                 }
             }
