@@ -40,6 +40,15 @@ public final class ViewExtents {
         this.coveredBytes = coveredBytes;
     }
 
+    /** Extents already resolved (disjoint, sorted by offset) of [{@code from}, {@code to}). */
+    static ViewExtents of(long from, long to, List<Extent> extents) {
+        long covered = 0;
+        for (Extent e : extents) {
+            covered += e.length();
+        }
+        return new ViewExtents(from, to, List.copyOf(extents), covered);
+    }
+
     /**
      * Resolves the overlay of [{@code from}, {@code to}) at {@code point}. The caller holds a lease at or below
      * {@code point} (a view), so no segment it needs is pruned meanwhile. Records appended after the call starts
