@@ -33,7 +33,7 @@ import java.util.logging.Logger;
  *       <em>undo journal</em> next to the retention journal (one record per run of adjacent ranges), and syncs it. The target is untouched in this phase,
  *       so a crash here simply restarts the capture.</li>
  *   <li>{@code rolling}: writes onto the target, for every range changed after P, the earliest before-image with
- *       seq &gt; P (the content at P), each sector once, in large ordered writes ({@link RollbackWriter}); flushes.
+ *       seq &gt; P (the content at P), each sector once, in large writes, several at once ({@link RollbackWriter}); flushes.
  *       Idempotent (the writes depend only on the journal), so a crash here re-runs this phase.</li>
  * </ol>
  * The disk is then {@code at-point}. Another {@code recover} (to another point, or {@code latest}) first restores

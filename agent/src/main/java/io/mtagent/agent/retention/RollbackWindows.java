@@ -37,8 +37,11 @@ final class RollbackWindows implements AutoCloseable {
     /** Capture reads of the target under way at once. */
     static final int TARGET_READS_IN_FLIGHT = 4;
     private static final int ALIGNMENT = AlignedBufferPool.DEFAULT_ALIGNMENT;
-    /** Two windows (the one being written, the one read ahead), two buffers each for the capture. */
-    private static final AlignedBufferPool BUFFERS = new AlignedBufferPool(ALIGNMENT, 4);
+    /**
+     * In use: two windows (the one being written, the one read ahead), two buffers each for the capture. Idle:
+     * two at most (direct memory is capped, and a rollback is rare).
+     */
+    private static final AlignedBufferPool BUFFERS = new AlignedBufferPool(ALIGNMENT, 2);
     /**
      * Threads for all rollbacks: they only wait on I/O; a pass uses one reading ahead plus the target reads (or
      * writes, {@link #inLanes}).
