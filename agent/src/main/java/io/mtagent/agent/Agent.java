@@ -142,10 +142,10 @@ public final class Agent implements AutoCloseable {
                               TargetOpener targets) throws IOException, InterruptedException {
         // First: every file from here on is private (or readable by files.group).
         io.mtagent.agent.security.DataDirectoryCheck.restrictUmask(config.filesGroup());
-        io.mtagent.agent.storage.AtomicFile.createDirectories(config.stateDir()); // durably: power-loss test
-        io.mtagent.agent.storage.AtomicFile.createDirectories(config.cacheDir());
+        io.mtagent.agent.log.AtomicFile.createDirectories(config.stateDir()); // durably: power-loss test
+        io.mtagent.agent.log.AtomicFile.createDirectories(config.cacheDir());
         if (config.retentionDir().isPresent()) {
-            io.mtagent.agent.storage.AtomicFile.createDirectories(config.retentionDir().get()); // files.group sets it up
+            io.mtagent.agent.log.AtomicFile.createDirectories(config.retentionDir().get()); // files.group sets it up
         }
         java.util.Map<String, Path> dataDirs = new java.util.LinkedHashMap<>();
         dataDirs.put("state.dir", config.stateDir());

@@ -3,7 +3,7 @@ package io.mtagent.agent.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.mtagent.agent.config.AgentConfig;
 import io.mtagent.agent.config.DiskConfig;
-import io.mtagent.agent.storage.CorruptLogException;
+import io.mtagent.agent.log.CorruptLogException;
 import io.mtagent.agent.storage.IngestLog;
 import io.mtagent.agent.storage.IngestLogOptions;
 import io.mtagent.agent.storage.IngestLogRepair;

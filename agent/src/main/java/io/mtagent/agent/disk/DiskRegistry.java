@@ -102,7 +102,7 @@ public final class DiskRegistry implements Closeable {
         DiskRegistry r = new DiskRegistry(cacheDir, stateDir, retentionDir, journalSegmentBytes, logOptions,
                 applierOptions, quotaBytes, registry, opener);
         try {
-            io.mtagent.agent.storage.AtomicFile.createDirectories(stateDir.resolve("disks"));
+            io.mtagent.agent.log.AtomicFile.createDirectories(stateDir.resolve("disks"));
             for (DiskConfig d : disks) {
                 if (Files.exists(r.releasedMarker(d))) {
                     r.declareReleased(d);
@@ -289,7 +289,7 @@ public final class DiskRegistry implements Closeable {
         synchronized (mutation) {
             byId.remove(id, disk);
             disk.close();
-            io.mtagent.agent.storage.AtomicFile.write(releasedMarker(declared.get(id)),
+            io.mtagent.agent.log.AtomicFile.write(releasedMarker(declared.get(id)),
                     ("released at applied seq " + disk.appliedSeq() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
         }
         LOG.info(() -> "disk " + id + " released: applied up to seq " + disk.appliedSeq() + ", target closed");
@@ -324,7 +324,7 @@ public final class DiskRegistry implements Closeable {
             }
             // Last: a restart before this keeps the disk released (attach again), never opens it half-attached.
             Files.deleteIfExists(releasedMarker(d));
-            io.mtagent.agent.storage.AtomicFile.fsyncDirectory(releasedMarker(d).getParent());
+            io.mtagent.agent.log.AtomicFile.fsyncDirectory(releasedMarker(d).getParent());
             LOG.info(() -> "disk " + id + " attached again" + (writtenOutside ? " (written outside the agent)" : ""));
             return true;
         }

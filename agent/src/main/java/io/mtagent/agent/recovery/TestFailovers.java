@@ -3,7 +3,7 @@ package io.mtagent.agent.recovery;
 import io.mtagent.agent.disk.ReplicatedDisk;
 import io.mtagent.agent.retention.PointInTimeView;
 import io.mtagent.agent.retention.TestedPoints;
-import io.mtagent.agent.storage.AtomicFile;
+import io.mtagent.agent.log.AtomicFile;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;

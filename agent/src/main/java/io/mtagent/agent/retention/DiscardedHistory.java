@@ -1,7 +1,8 @@
 package io.mtagent.agent.retention;
 
-import io.mtagent.agent.storage.AtomicFile;
-import io.mtagent.agent.storage.CorruptLogException;
+import io.mtagent.agent.log.AtomicFile;
+import io.mtagent.agent.log.LogFileNames;
+import io.mtagent.agent.log.CorruptLogException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -46,7 +47,7 @@ import java.util.zip.CRC32C;
  * <p>Thread-safety: immutable; {@link #with} returns a new list after writing it.
  */
 public final class DiscardedHistory {
-    static final String FILE = "discarded";
+    static final String FILE = LogFileNames.DISCARDED;
     private static final byte[] MAGIC = "MTDH".getBytes(StandardCharsets.US_ASCII);
     private static final int VERSION = 1;
     private static final int HEADER = 8;

@@ -1,12 +1,16 @@
 package io.mtagent.agent.retention;
 
-import io.mtagent.agent.storage.CorruptLogException;
+import io.mtagent.agent.log.CorruptLogException;
+import io.mtagent.agent.log.RecordDamageException;
+import io.mtagent.agent.log.SegmentReader;
+import io.mtagent.agent.log.VerifiedRecord;
 import io.mtagent.nativeio.AlignedBufferPool;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -176,7 +180,7 @@ final class ImageRuns {
                 RetentionJournal.ImageRef r = e.getKey();
                 int at = (int) (r.position() - run.start());
                 verify(journal, r, buf.duplicate().position(Math.min(at, buf.limit())), crc);
-                int payload = at + JournalFormat.PREFIX_LENGTH + JournalFormat.BODY_HEADER_LENGTH;
+                int payload = at + JournalFormat.PAYLOAD_OFFSET;
                 for (ViewExtents.Extent x : e.getValue()) {
                     int from = payload + (int) (x.offset() - r.offset());
                     dst.put((int) (x.offset() - base), buf, from, x.length());
@@ -189,12 +193,12 @@ final class ImageRuns {
 
     /** Reads one before-image's bytes, verifying its record. */
     static byte[] readOne(RetentionJournal journal, RetentionJournal.ImageRef r) throws IOException {
-        int recordBytes = JournalFormat.PREFIX_LENGTH + JournalFormat.BODY_HEADER_LENGTH + r.length();
+        int recordBytes = JournalFormat.PAYLOAD_OFFSET + r.length();
         ByteBuffer b = ByteBuffer.allocate(recordBytes);
         readFully(journal.segmentChannel(r.segment()), b, r.position());
         verify(journal, r, b, new CRC32C());
         byte[] out = new byte[r.length()];
-        b.get(JournalFormat.PREFIX_LENGTH + JournalFormat.BODY_HEADER_LENGTH, out);
+        b.get(JournalFormat.PAYLOAD_OFFSET, out);
         return out;
     }
 
@@ -205,16 +209,16 @@ final class ImageRuns {
     private static void verify(RetentionJournal journal, RetentionJournal.ImageRef r, ByteBuffer record, CRC32C crc)
             throws CorruptLogException {
         int at = record.position();
-        int bodyLength = JournalFormat.BODY_HEADER_LENGTH + r.length();
-        boolean ok = record.remaining() >= JournalFormat.PREFIX_LENGTH + bodyLength && record.getInt(at) == bodyLength;
-        if (ok) {
-            ByteBuffer body = record.duplicate().position(at + JournalFormat.PREFIX_LENGTH)
-                    .limit(at + JournalFormat.PREFIX_LENGTH + bodyLength).slice();
-            ok = JournalFormat.chainedCrc(crc, r.prevChain(), body) == record.getInt(at + 4)
-                    && body.getLong(16) == r.seq() && body.getLong(32) == r.offset();
-        }
-        if (!ok) {
-            throw journal.damaged(r, "the before-image of seq " + r.seq() + " does not verify (chained CRC)");
+        Path file = journal.segmentFile(r.segment());
+        try {
+            VerifiedRecord v = SegmentReader.verifyIn(JournalFormat.KIND, file, record, at, r.position(),
+                    JournalFormat.BODY_HEADER_LENGTH + r.length(), r.prevChain(), crc);
+            if (v.seq() != r.seq() || v.bodyHeader().getLong(JournalFormat.OFFSET_OFFSET) != r.offset()) {
+                throw journal.damaged(r, "the before-image of seq " + r.seq() + " is not the record its index names");
+            }
+        } catch (RecordDamageException e) {
+            throw journal.damaged(r, "the before-image of seq " + r.seq() + " does not verify ("
+                    + e.stop().describe() + ")");
         }
     }
 

@@ -1,7 +1,8 @@
 package io.mtagent.agent.retention;
 
 import io.mtagent.agent.disk.ReplicatedDisk;
-import io.mtagent.agent.storage.AtomicFile;
+import io.mtagent.agent.log.AtomicFile;
+import io.mtagent.agent.log.LogFileNames;
 import io.mtagent.nativeio.BlockDevice;
 import io.mtagent.protocol.DiskState;
 import java.io.IOException;
@@ -47,7 +48,7 @@ import java.util.logging.Logger;
  */
 public final class RollbackService {
     private static final Logger LOG = Logger.getLogger(RollbackService.class.getName());
-    static final String STATE_FILE = "rollback.state";
+    static final String STATE_FILE = LogFileNames.ROLLBACK_STATE;
     static final String UNDO_DIR = "undo";
     /** Space kept free on the retention volume beyond the undo journal's size. */
     private static final long SPACE_MARGIN = 16L << 20;

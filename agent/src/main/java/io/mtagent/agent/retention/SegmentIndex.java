@@ -1,6 +1,7 @@
 package io.mtagent.agent.retention;
 
-import io.mtagent.agent.storage.AtomicFile;
+import io.mtagent.agent.log.AtomicFile;
+import io.mtagent.agent.log.LogFileNames;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -285,11 +286,11 @@ final class SegmentIndex {
     // ------------------------------------------------------------------ file
 
     static Path fileOf(Path dir, long segment) {
-        return dir.resolve(String.format("%020d.idx", segment));
+        return dir.resolve(LogFileNames.segmentIndex(segment));
     }
 
     static boolean isIndexFile(String name) {
-        return name.length() == 24 && name.endsWith(".idx") && name.chars().limit(20).allMatch(Character::isDigit);
+        return LogFileNames.isSegmentIndex(name);
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.mtagent.agent.retention;
 
-import io.mtagent.agent.storage.AtomicFile;
+import io.mtagent.agent.log.AtomicFile;
+import io.mtagent.agent.log.LogFileNames;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -28,7 +29,7 @@ import java.util.logging.Logger;
  */
 public final class TestedPoints {
     private static final Logger LOG = Logger.getLogger(TestedPoints.class.getName());
-    static final String FILE = "tested";
+    static final String FILE = LogFileNames.TESTED;
     static final int MAX_ENTRIES = 4096;
 
     private TestedPoints() {

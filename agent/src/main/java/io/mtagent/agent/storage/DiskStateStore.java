@@ -1,6 +1,7 @@
 package io.mtagent.agent.storage;
 
 import io.mtagent.protocol.DiskState;
+import io.mtagent.agent.log.AtomicFile;
 import java.io.IOException;
 import java.io.StringReader;
 import java.nio.charset.StandardCharsets;

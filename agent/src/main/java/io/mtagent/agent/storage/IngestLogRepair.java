@@ -1,14 +1,17 @@
 package io.mtagent.agent.storage;
 
+import io.mtagent.agent.log.AppliedPoint;
+import io.mtagent.agent.log.AtomicFile;
+import io.mtagent.agent.log.LogFileNames;
+import io.mtagent.agent.log.SegmentHeader;
+import io.mtagent.agent.log.SegmentReader;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
-import java.util.stream.Stream;
 
 /**
  * {@code mtagent verify --repair}: makes a corrupt ingest log openable again. The first segment with a bad
@@ -24,34 +27,26 @@ public final class IngestLogRepair {
 
     /** @return the number of segments moved aside or truncated */
     public static int repair(Path dir) throws IOException {
-        List<Path> files;
-        try (Stream<Path> s = Files.list(dir)) {
-            files = s.filter(p -> SegmentFormat.isSegment(p.getFileName().toString())).sorted().toList();
-        }
+        List<Path> files = LogFileNames.segments(dir, SegmentFormat.KIND);
         int touched = 0;
         boolean damaged = false;
         for (Path file : files) {
             if (damaged) {
-                Files.move(file, file.resolveSibling(file.getFileName() + ".broken"), StandardCopyOption.REPLACE_EXISTING);
+                Files.move(file, LogFileNames.broken(file), StandardCopyOption.REPLACE_EXISTING);
                 touched++;
                 continue;
             }
             long goodEnd;
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-                ByteBuffer hb = ByteBuffer.allocate(SegmentFormat.HEADER_LENGTH);
-                while (hb.hasRemaining() && ch.read(hb, hb.position()) > 0) {
-                    // read the header
-                }
-                hb.flip();
-                SegmentFormat.Header h = SegmentFormat.readHeader(hb);
+                SegmentHeader h = SegmentHeader.read(SegmentFormat.KIND, ch);
                 if (h == null) {
                     goodEnd = 0;
                 } else {
-                    SegmentScanner sc = new SegmentScanner(ch, h.incarnation());
-                    while (sc.next() != null) {
-                        // scan to the first bad record
+                    SegmentReader reader = new SegmentReader(SegmentFormat.KIND, file, ch, h);
+                    while (reader.next() != null) {
+                        // read to the first bad record
                     }
-                    goodEnd = sc.stopReason() == null ? -1 : sc.position();
+                    goodEnd = reader.stop().clean() ? -1 : reader.position();
                 }
             }
             if (goodEnd < 0) {
@@ -59,7 +54,7 @@ public final class IngestLogRepair {
             }
             damaged = true;
             touched++;
-            Files.copy(file, file.resolveSibling(file.getFileName() + ".broken"), StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(file, LogFileNames.broken(file), StandardCopyOption.REPLACE_EXISTING);
             if (goodEnd == 0) {
                 Files.delete(file);
             } else {
@@ -72,8 +67,8 @@ public final class IngestLogRepair {
         if (repairAppliedPoint(dir)) {
             touched++;
         }
-        Files.deleteIfExists(dir.resolve(IngestLog.CHECKPOINT_FILE));
-        Files.deleteIfExists(dir.resolve(IngestLog.CLEAN_FILE)); // the files changed: no clean-shutdown shortcut
+        Files.deleteIfExists(dir.resolve(LogFileNames.CHECKPOINT));
+        Files.deleteIfExists(dir.resolve(LogFileNames.CLEAN)); // the files changed: no clean-shutdown shortcut
         AtomicFile.fsyncDirectory(dir);
         return touched;
     }
@@ -85,26 +80,17 @@ public final class IngestLogRepair {
      * idempotent). Without segments the file is removed.
      */
     private static boolean repairAppliedPoint(Path dir) throws IOException {
-        Path f = dir.resolve(IngestLog.APPLIED_FILE);
+        Path f = dir.resolve(LogFileNames.APPLIED);
         if (!Files.exists(f)) {
             return false;
         }
         if (AppliedPoint.decode(Files.readAllBytes(f)) != null) {
             return false;
         }
-        Files.copy(f, f.resolveSibling(IngestLog.APPLIED_FILE + ".broken"), StandardCopyOption.REPLACE_EXISTING);
-        List<Path> files;
-        try (Stream<Path> s = Files.list(dir)) {
-            files = s.filter(p -> SegmentFormat.isSegment(p.getFileName().toString())).sorted().toList();
-        }
-        for (Path file : files) {
+        Files.copy(f, LogFileNames.broken(f), StandardCopyOption.REPLACE_EXISTING);
+        for (Path file : LogFileNames.segments(dir, SegmentFormat.KIND)) {
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-                ByteBuffer hb = ByteBuffer.allocate(SegmentFormat.HEADER_LENGTH);
-                while (hb.hasRemaining() && ch.read(hb, hb.position()) > 0) {
-                    // read the header
-                }
-                hb.flip();
-                SegmentFormat.Header h = SegmentFormat.readHeader(hb);
+                SegmentHeader h = SegmentHeader.read(SegmentFormat.KIND, ch);
                 if (h != null) {
                     new AppliedPoint(h.firstSeq() - 1, -1).write(f); // time unknown until the next record is applied
                     return true;

@@ -60,7 +60,7 @@ class PowerLossTest {
         long seed = seed();
         PowerLossHarness.Report report;
         try (PowerLossHarness h = new PowerLossHarness(work, seed,
-                List.of("-D" + io.mtagent.agent.storage.TestOnlyFaults.PREFIX + fault + "=true"))) {
+                List.of("-D" + "mtagent.testonly.fault." + fault + "=true"))) {
             report = h.run(FAULT_CUTS);
         }
         System.out.println("power-loss run with fault " + fault + ", seed " + seed + ": " + report);

@@ -3,7 +3,10 @@ package io.mtagent.agent.retention;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.mtagent.agent.storage.CorruptLogException;
+import io.mtagent.agent.log.SegmentKind;
+import io.mtagent.agent.log.LogFileNames;
+import io.mtagent.agent.log.SegmentHeader;
+import io.mtagent.agent.log.CorruptLogException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -53,19 +56,19 @@ class RetentionJournalRecoveryTest {
 
     private static Path lastSegment(Path dir) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
-            List<Path> segs = s.filter(p -> JournalFormat.isSegment(p.getFileName().toString())).sorted().toList();
+            List<Path> segs = s.filter(p -> LogFileNames.isSegment(SegmentKind.JOURNAL, p.getFileName().toString())).sorted().toList();
             return segs.get(segs.size() - 1);
         }
     }
 
     /** Moves the checkpoint back to the start of the last segment: what follows it is an unsynced tail. */
     private static void checkpointAtStartOfLastSegment(Path dir) throws IOException {
-        long index = JournalFormat.indexOf(lastSegment(dir).getFileName().toString());
-        ByteBuffer b = ByteBuffer.allocate(28).putLong(index).putLong(JournalFormat.HEADER_LENGTH).putLong(0);
+        long index = LogFileNames.indexOf(lastSegment(dir).getFileName().toString());
+        ByteBuffer b = ByteBuffer.allocate(28).putLong(index).putLong(SegmentHeader.LENGTH).putLong(0);
         CRC32C c = new CRC32C();
         c.update(b.array(), 0, 24);
         b.putInt((int) c.getValue());
-        Files.write(dir.resolve(RetentionJournal.CHECKPOINT_FILE), b.array());
+        Files.write(dir.resolve(LogFileNames.CHECKPOINT), b.array());
     }
 
     /** Record start offsets in a segment. */
@@ -73,7 +76,7 @@ class RetentionJournalRecoveryTest {
         try (FileChannel ch = FileChannel.open(seg, StandardOpenOption.READ)) {
             long[] out = new long[4096];
             int n = 0;
-            long pos = JournalFormat.HEADER_LENGTH;
+            long pos = SegmentHeader.LENGTH;
             ByteBuffer prefix = ByteBuffer.allocate(4);
             while (pos + 8 <= ch.size()) {
                 prefix.clear();
@@ -155,7 +158,7 @@ class RetentionJournalRecoveryTest {
         Path dir = journal("flip");
         Path first;
         try (Stream<Path> s = Files.list(dir)) {
-            first = s.filter(p -> JournalFormat.isSegment(p.getFileName().toString())).sorted().findFirst().orElseThrow();
+            first = s.filter(p -> LogFileNames.isSegment(SegmentKind.JOURNAL, p.getFileName().toString())).sorted().findFirst().orElseThrow();
         }
         long[] starts = recordStarts(first);
         try (FileChannel ch = FileChannel.open(first, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
@@ -176,7 +179,7 @@ class RetentionJournalRecoveryTest {
             })).isInstanceOf(CorruptLogException.class).hasMessageContaining("seq 3 does not verify");
         }
         // Without the index, open scans the segment and refuses it.
-        Files.delete(SegmentIndex.fileOf(dir, JournalFormat.indexOf(first.getFileName().toString())));
+        Files.delete(SegmentIndex.fileOf(dir, LogFileNames.indexOf(first.getFileName().toString())));
         assertThatThrownBy(() -> RetentionJournal.open(dir, SEGMENT).close())
                 .isInstanceOf(CorruptLogException.class)
                 .hasMessageContaining(first.getFileName().toString())

@@ -3,6 +3,8 @@ package io.mtagent.agent.retention;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.mtagent.agent.log.CorruptLogException;
+import io.mtagent.agent.log.SegmentHeader;
 import io.mtagent.agent.Agent;
 import io.mtagent.agent.TestAgents;
 import io.mtagent.agent.disk.ReplicatedDisk;
@@ -180,7 +182,7 @@ class RollbackTest {
         long flipped = -1;
         try (var ch = java.nio.channels.FileChannel.open(sealedSegment, java.nio.file.StandardOpenOption.READ,
                 java.nio.file.StandardOpenOption.WRITE)) {
-            long pos = JournalFormat.HEADER_LENGTH;
+            long pos = SegmentHeader.LENGTH;
             java.nio.ByteBuffer rec = java.nio.ByteBuffer.allocate(8 + JournalFormat.BODY_HEADER_LENGTH);
             while (pos < ch.size()) {
                 ch.read(rec.clear(), pos);
@@ -212,7 +214,7 @@ class RollbackTest {
 
             byte[] before = Files.readAllBytes(TestAgents.target(dir, 0));
             assertThatThrownBy(() -> RollbackService.recover(d0, seq0, false, RollbackService.Progress.NONE))
-                    .isInstanceOf(io.mtagent.agent.storage.CorruptLogException.class)
+                    .isInstanceOf(io.mtagent.agent.log.CorruptLogException.class)
                     .hasMessageContaining(sealedSegment.getFileName().toString());
             assertThat(Files.readAllBytes(TestAgents.target(dir, 0))).as("target untouched").isEqualTo(before);
             assertThat(RollbackService.describe(d0)).startsWith("at-latest");

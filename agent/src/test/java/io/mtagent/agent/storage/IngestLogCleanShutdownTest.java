@@ -2,6 +2,10 @@ package io.mtagent.agent.storage;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.mtagent.agent.log.CorruptLogException;
+import io.mtagent.agent.log.SegmentKind;
+import io.mtagent.agent.log.LogFileNames;
+import io.mtagent.agent.log.SegmentHeader;
 import io.netty.buffer.Unpooled;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -34,11 +38,11 @@ class IngestLogCleanShutdownTest {
             l.flush();
             l.markApplied(40);
         }
-        assertThat(log.resolve(IngestLog.CLEAN_FILE)).exists();
+        assertThat(log.resolve(LogFileNames.CLEAN)).exists();
         try (IngestLog l = IngestLog.open(log, "d", OPTIONS)) {
             assertThat(l.recoveredClean()).isTrue();
             assertThat(l.recoveryScannedRecords()).isZero();
-            assertThat(log.resolve(IngestLog.CLEAN_FILE)).doesNotExist(); // removed before anything is appended
+            assertThat(log.resolve(LogFileNames.CLEAN)).doesNotExist(); // removed before anything is appended
             assertReadable(l, 40, 300);
             append(l, 301, 20);
             l.flush();
@@ -75,11 +79,11 @@ class IngestLogCleanShutdownTest {
         try (IngestLog l = IngestLog.open(log, "d", OPTIONS)) {
             append(l, 1, 10);
         }
-        byte[] marker = Files.readAllBytes(log.resolve(IngestLog.CLEAN_FILE));
+        byte[] marker = Files.readAllBytes(log.resolve(LogFileNames.CLEAN));
         // A torn half-record after the clean close: the marker no longer matches; the scan cuts the tail.
         Path seg;
         try (Stream<Path> s = Files.list(log)) {
-            seg = s.filter(p -> SegmentFormat.isSegment(p.getFileName().toString())).sorted().reduce((a, b) -> b).get();
+            seg = s.filter(p -> LogFileNames.isSegment(SegmentKind.INGEST, p.getFileName().toString())).sorted().reduce((a, b) -> b).get();
         }
         try (FileChannel ch = FileChannel.open(seg, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
             ch.write(ByteBuffer.wrap(new byte[] {1, 2, 3}));
@@ -95,7 +99,7 @@ class IngestLogCleanShutdownTest {
             assertThat(l.recoveredClean()).isTrue();
             append(l, 16, 5);
             l.flush();
-            Files.write(log.resolve(IngestLog.CLEAN_FILE), marker);
+            Files.write(log.resolve(LogFileNames.CLEAN), marker);
             copy(log, dir.resolve("stale"));
         }
         try (IngestLog l = IngestLog.open(dir.resolve("stale"), "d", OPTIONS)) {
@@ -112,10 +116,10 @@ class IngestLogCleanShutdownTest {
         }
         Path first;
         try (Stream<Path> s = Files.list(log)) {
-            first = s.filter(p -> SegmentFormat.isSegment(p.getFileName().toString())).sorted().findFirst().get();
+            first = s.filter(p -> LogFileNames.isSegment(SegmentKind.INGEST, p.getFileName().toString())).sorted().findFirst().get();
         }
         try (FileChannel ch = FileChannel.open(first, StandardOpenOption.WRITE)) {
-            ch.write(ByteBuffer.wrap(new byte[] {(byte) 0xff, (byte) 0xfe}), SegmentFormat.HEADER_LENGTH + 200);
+            ch.write(ByteBuffer.wrap(new byte[] {(byte) 0xff, (byte) 0xfe}), SegmentHeader.LENGTH + 200);
         }
         IngestLog.forgetCleanShutdown(log);
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> IngestLog.open(log, "d", OPTIONS))

@@ -5,6 +5,9 @@ import static io.mtagent.agent.storage.LogFixtures.smallSegments;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.mtagent.agent.log.CorruptLogException;
+import io.mtagent.agent.log.RecordFraming;
+import io.mtagent.agent.log.SegmentHeader;
 import io.mtagent.nativeio.AlignedBufferPool;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -142,11 +145,11 @@ class IngestLogDirectPayloadTest {
             }
             log.flush();
             Path seg = LogFixtures.segments(dir).get(0);
-            long third = SegmentFormat.HEADER_LENGTH + 2L * SegmentFormat.recordLength(2048);
+            long third = SegmentHeader.LENGTH + 2L * SegmentFormat.recordLength(2048);
             long[][] damage = {
-                {third + SegmentFormat.RECORD_PREFIX_LENGTH + SegmentFormat.BODY_HEADER_LENGTH + 100}, // payload
-                {third + SegmentFormat.RECORD_PREFIX_LENGTH + 48}, // the body header's target length
-                {third + SegmentFormat.RECORD_PREFIX_LENGTH + 8}, // the incarnation
+                {third + RecordFraming.PREFIX_LENGTH + SegmentFormat.BODY_HEADER_LENGTH + 100}, // payload
+                {third + RecordFraming.PREFIX_LENGTH + 48}, // the body header's target length
+                {third + RecordFraming.PREFIX_LENGTH + 8}, // the incarnation
                 {third + 2}, // the body length word
             };
             String[] reasons = {"CRC mismatch", "CRC mismatch", "CRC mismatch", "bad record length"};

@@ -9,6 +9,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 
+import io.mtagent.agent.log.CorruptLogException;
+import io.mtagent.agent.log.RecordFraming;
+import io.mtagent.agent.log.SegmentKind;
+import io.mtagent.agent.log.LogFileNames;
+import io.mtagent.agent.log.SegmentHeader;
+import io.mtagent.agent.log.SegmentReader;
+import io.mtagent.agent.log.VerifiedRecord;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -72,7 +79,7 @@ class IngestLogRecoveryTest {
         List<Path> segs = segments(dir);
         assertThat(segs.size()).as("%s: segments", ctx).isGreaterThanOrEqualTo(2);
         Path lastSeg = segs.get(segs.size() - 1);
-        long lastIndex = SegmentFormat.indexOf(lastSeg.getFileName().toString());
+        long lastIndex = LogFileNames.indexOf(lastSeg.getFileName().toString());
         List<Placed> placed = layout(lastSeg);
         byte[] original = Files.readAllBytes(lastSeg);
         long firstSeqOfLast = placed.isEmpty() ? n + 1 : placed.get(0).seq();
@@ -86,7 +93,7 @@ class IngestLogRecoveryTest {
             // Or the crash came right after a roll, before the checkpoint moved into the new segment.
             Path prev = segs.get(segs.size() - 2);
             writeCheckpoint(dir, lastIndex - 1, Files.size(prev), firstSeqOfLast - 1);
-            cpPos = SegmentFormat.HEADER_LENGTH;
+            cpPos = SegmentHeader.LENGTH;
             cpSeq = firstSeqOfLast - 1;
         } else {
             writeCheckpoint(dir, lastIndex, cpPos, cpSeq);
@@ -122,7 +129,7 @@ class IngestLogRecoveryTest {
     }
 
     private static byte[] damage(byte[] original, long from, Damage damage, SplittableRandom r) {
-        int start = (int) Math.max(from, SegmentFormat.HEADER_LENGTH);
+        int start = (int) Math.max(from, SegmentHeader.LENGTH);
         int size = original.length;
         switch (damage) {
             case TRUNCATE: {
@@ -254,7 +261,7 @@ class IngestLogRecoveryTest {
             List<Placed> placed = layout(lastSeg);
             Placed p42 = placed.stream().filter(p -> p.seq() == 42).findFirst().orElseThrow();
             Placed p43 = placed.stream().filter(p -> p.seq() == 43).findFirst().orElseThrow();
-            writeCheckpoint(dir, SegmentFormat.indexOf(lastSeg.getFileName().toString()), p42.position(), 41);
+            writeCheckpoint(dir, LogFileNames.indexOf(lastSeg.getFileName().toString()), p42.position(), 41);
             long expectLast;
             if (variant == 0) {
                 // Power cut inside seq 42's padding: 42 verifies, the file length is not a multiple of 8.
@@ -287,7 +294,7 @@ class IngestLogRecoveryTest {
     /** The refusal tells the operator to run repair; repair must then actually make the log openable. */
     @Test
     void damagedCheckpointOrAppliedFileIsRefusedAndRepairable() throws Exception {
-        for (String damagedFile : List.of(IngestLog.CHECKPOINT_FILE, IngestLog.APPLIED_FILE)) {
+        for (String damagedFile : List.of(LogFileNames.CHECKPOINT, LogFileNames.APPLIED)) {
             SplittableRandom r = new SplittableRandom(26);
             Path dir = tmp.resolve("log-" + damagedFile);
             List<LogFixtures.Rec> recs;
@@ -356,14 +363,14 @@ class IngestLogRecoveryTest {
                 log.flush();
             }
             List<Path> segs = segments(dir);
-            long next = SegmentFormat.indexOf(segs.get(segs.size() - 1).getFileName().toString()) + 1;
-            Path torn = dir.resolve(SegmentFormat.fileName(next));
+            long next = LogFileNames.indexOf(segs.get(segs.size() - 1).getFileName().toString()) + 1;
+            Path torn = dir.resolve(LogFileNames.segment(SegmentKind.INGEST, next));
             byte[] content;
             switch (variant) {
                 case 0 -> content = new byte[0];                                      // created, nothing written
-                case 1 -> content = Arrays.copyOf(SegmentFormat.header(5, 51, next).array(), 100); // short header
+                case 1 -> content = Arrays.copyOf(SegmentHeader.ingest(5, 51, next).encode(SegmentKind.INGEST).array(), 100); // short header
                 default -> {                                                         // full header, bad CRC
-                    content = SegmentFormat.header(5, 51, next).array();
+                    content = SegmentHeader.ingest(5, 51, next).encode(SegmentKind.INGEST).array();
                     content[41] ^= 0x40;
                 }
             }
@@ -387,7 +394,7 @@ class IngestLogRecoveryTest {
     void firstEverSegmentTornAtCreationStartsAFreshLog() throws Exception {
         Path dir = tmp.resolve("fresh");
         Files.createDirectories(dir);
-        Path torn = dir.resolve(SegmentFormat.fileName(1));
+        Path torn = dir.resolve(LogFileNames.segment(SegmentKind.INGEST, 1));
         Files.write(torn, new byte[1000]); // crashed while writing the first header; no checkpoint yet
         SplittableRandom r = new SplittableRandom(28);
         List<LogFixtures.Rec> recs;
@@ -407,21 +414,18 @@ class IngestLogRecoveryTest {
     private static List<Placed> layout(Path seg) throws IOException {
         List<Placed> out = new ArrayList<>();
         try (FileChannel ch = FileChannel.open(seg, StandardOpenOption.READ)) {
-            ByteBuffer hb = ByteBuffer.allocate(SegmentFormat.HEADER_LENGTH);
-            ch.read(hb, 0);
-            hb.flip();
-            SegmentFormat.Header h = SegmentFormat.readHeader(hb);
+            SegmentHeader h = SegmentHeader.read(SegmentKind.INGEST, ch);
             if (h == null) {
                 fail("test setup: header of " + seg + " does not verify");
             }
-            SegmentScanner sc = new SegmentScanner(ch, h.incarnation());
-            SegmentScanner.Scanned s;
-            while ((s = sc.next()) != null) {
-                out.add(new Placed(s.record().seq(), s.position(),
-                        SegmentFormat.RECORD_PREFIX_LENGTH + SegmentFormat.BODY_HEADER_LENGTH + s.payload().length));
+            SegmentReader reader = new SegmentReader(SegmentKind.INGEST, seg, ch, h);
+            VerifiedRecord r;
+            while ((r = reader.next()) != null) {
+                out.add(new Placed(r.seq(), r.position(),
+                        RecordFraming.PREFIX_LENGTH + SegmentFormat.BODY_HEADER_LENGTH + r.payloadLength()));
             }
-            assertThat(sc.stopReason()).as("test setup: %s is intact", seg).isNull();
-            assertThat(sc.position()).isEqualTo(ch.size());
+            assertThat(reader.stop().clean()).as("test setup: %s is intact (%s)", seg, reader.stop()).isTrue();
+            assertThat(reader.position()).isEqualTo(ch.size());
         }
         return out;
     }
@@ -431,7 +435,7 @@ class IngestLogRecoveryTest {
         CRC32C c = new CRC32C();
         c.update(b.array(), 0, 24);
         b.putInt((int) c.getValue());
-        Files.write(dir.resolve(IngestLog.CHECKPOINT_FILE), b.array());
+        Files.write(dir.resolve(LogFileNames.CHECKPOINT), b.array());
     }
 
     /**

@@ -5,6 +5,7 @@ import static io.mtagent.agent.storage.LogFixtures.offerRandom;
 import static io.mtagent.agent.storage.LogFixtures.segments;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.mtagent.agent.log.LogFileNames;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -171,7 +172,7 @@ class IngestLogSpareSegmentsTest {
 
     private static List<Path> spares(Path dir) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(p -> SegmentFormat.isSpare(p.getFileName().toString())).sorted().toList();
+            return s.filter(p -> LogFileNames.isSpare(p.getFileName().toString())).sorted().toList();
         }
     }
 

@@ -6,6 +6,11 @@ import static io.mtagent.agent.storage.LogFixtures.offerRandom;
 import static io.mtagent.agent.storage.LogFixtures.smallSegments;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.mtagent.agent.log.CorruptLogException;
+import io.mtagent.agent.log.RecordFraming;
+import io.mtagent.agent.log.SegmentKind;
+import io.mtagent.agent.log.LogFileNames;
+import io.mtagent.agent.log.SegmentHeader;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -67,18 +72,18 @@ class IngestLogTest {
             assertHolds(log, 0, recs, "intact"); // grows and reuses the read buffer
             Path seg = LogFixtures.segments(dir).get(0);
             assertThat(log.segmentCount()).as("all six records in one segment").isEqualTo(1);
-            long fifth = SegmentFormat.HEADER_LENGTH;
+            long fifth = SegmentHeader.LENGTH;
             for (int i = 0; i < 4; i++) {
                 fifth += SegmentFormat.recordLength(2048 * (i + 1));
             }
-            LogFixtures.flipByte(seg, fifth + SegmentFormat.RECORD_PREFIX_LENGTH + SegmentFormat.BODY_HEADER_LENGTH + 1000);
+            LogFixtures.flipByte(seg, fifth + RecordFraming.PREFIX_LENGTH + SegmentFormat.BODY_HEADER_LENGTH + 1000);
             assertThat(log.readDurable(0, 2048 * 10)).hasSize(4);
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> LogFixtures.readAll(log, 0))
                     .isInstanceOf(CorruptLogException.class)
                     .hasMessageContaining(seg.getFileName().toString())
                     .hasMessageContaining(String.valueOf(fifth))
                     .hasMessageContaining("CRC mismatch");
-            LogFixtures.flipByte(seg, fifth + SegmentFormat.RECORD_PREFIX_LENGTH + SegmentFormat.BODY_HEADER_LENGTH + 1000); // repair
+            LogFixtures.flipByte(seg, fifth + RecordFraming.PREFIX_LENGTH + SegmentFormat.BODY_HEADER_LENGTH + 1000); // repair
             assertHolds(log, 0, recs, "repaired");
             LogFixtures.flipByte(seg, fifth + 2); // the body length word
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> LogFixtures.readAll(log, 4))
@@ -201,7 +206,7 @@ class IngestLogTest {
         SplittableRandom r = new SplittableRandom(8);
         Path dir = tmp.resolve("log");
         LogFixtures.Rec rec = LogFixtures.write(1, 0, LogFixtures.data(r, 1001), false);
-        int padding = SegmentFormat.recordLength(1001) - SegmentFormat.RECORD_PREFIX_LENGTH
+        int padding = SegmentFormat.recordLength(1001) - RecordFraming.PREFIX_LENGTH
                 - SegmentFormat.BODY_HEADER_LENGTH - 1001;
         assertThat(padding).isPositive();
         try (IngestLog log = IngestLog.open(dir, "d1", smallSegments())) {
@@ -321,7 +326,7 @@ class IngestLogTest {
             assertThat(log.crcOf(10)).isEmpty();
             assertThat(appliedCalls).hasValue(2);
             try (var files = java.nio.file.Files.list(dir)) {
-                assertThat(files.filter(p -> SegmentFormat.isSegment(p.getFileName().toString())).count())
+                assertThat(files.filter(p -> LogFileNames.isSegment(SegmentKind.INGEST, p.getFileName().toString())).count())
                         .isEqualTo(1);
             }
         }
@@ -412,7 +417,7 @@ class IngestLogTest {
     }
 
     private static long persistedApplied(Path dir) throws Exception {
-        Path f = dir.resolve(IngestLog.APPLIED_FILE);
+        Path f = dir.resolve(LogFileNames.APPLIED);
         return java.nio.file.Files.exists(f) ? java.nio.ByteBuffer.wrap(java.nio.file.Files.readAllBytes(f)).getLong() : 0;
     }
 }

@@ -100,11 +100,11 @@ class IngestMemoryBoundsTest {
     @Test
     void groupCommitsUnderWayAreBoundedAndEveryLogGetsItsTurn() {
         assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
-            int logsCount = IngestLog.WRITER_THREADS + 8;
+            int logsCount = GroupCommitWriter.WRITER_THREADS + 8;
             AtomicInteger inSync = new AtomicInteger();
             AtomicInteger mostInSync = new AtomicInteger();
             CountDownLatch release = new CountDownLatch(1);
-            CountDownLatch bounded = new CountDownLatch(IngestLog.WRITER_THREADS);
+            CountDownLatch bounded = new CountDownLatch(GroupCommitWriter.WRITER_THREADS);
             List<IngestLog> logs = new ArrayList<>();
             try {
                 for (int i = 0; i < logsCount; i++) {
@@ -123,9 +123,9 @@ class IngestMemoryBoundsTest {
                     assertThat(log.offer(write(1, data), Unpooled.wrappedBuffer(data))).isEqualTo(OfferResult.ACCEPTED);
                 }
                 assertThat(bounded.await(20, TimeUnit.SECONDS)).as("the first %d commits reached their sync",
-                        IngestLog.WRITER_THREADS).isTrue();
+                        GroupCommitWriter.WRITER_THREADS).isTrue();
                 Thread.sleep(300); // room for a commit beyond the bound to show up
-                assertThat(mostInSync.get()).as("group commits under way at once").isEqualTo(IngestLog.WRITER_THREADS);
+                assertThat(mostInSync.get()).as("group commits under way at once").isEqualTo(GroupCommitWriter.WRITER_THREADS);
                 release.countDown();
                 for (IngestLog log : logs) {
                     log.flush();
@@ -149,7 +149,7 @@ class IngestMemoryBoundsTest {
     @Test
     void busyLogsHandTheirThreadsToWaitingOnes() {
         assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
-            int busy = IngestLog.WRITER_THREADS;
+            int busy = GroupCommitWriter.WRITER_THREADS;
             List<IngestLog> logs = new ArrayList<>();
             java.util.concurrent.atomic.AtomicBoolean feeding = new java.util.concurrent.atomic.AtomicBoolean(true);
             byte[] data = new byte[512];

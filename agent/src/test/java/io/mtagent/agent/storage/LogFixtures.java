@@ -2,6 +2,8 @@ package io.mtagent.agent.storage;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.mtagent.agent.log.SegmentKind;
+import io.mtagent.agent.log.LogFileNames;
 import io.netty.buffer.Unpooled;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -73,7 +75,7 @@ final class LogFixtures {
     /** The segment files of a log directory, in order. */
     static List<java.nio.file.Path> segments(java.nio.file.Path dir) throws IOException {
         try (java.util.stream.Stream<java.nio.file.Path> s = java.nio.file.Files.list(dir)) {
-            return s.filter(p -> SegmentFormat.isSegment(p.getFileName().toString())).sorted().toList();
+            return s.filter(p -> LogFileNames.isSegment(SegmentKind.INGEST, p.getFileName().toString())).sorted().toList();
         }
     }
 
@@ -83,7 +85,7 @@ final class LogFixtures {
      */
     static void crashCopy(java.nio.file.Path from, java.nio.file.Path to) throws IOException {
         java.nio.file.Files.createDirectories(to);
-        for (String f : List.of(IngestLog.CHECKPOINT_FILE, IngestLog.APPLIED_FILE)) {
+        for (String f : List.of(LogFileNames.CHECKPOINT, LogFileNames.APPLIED)) {
             if (java.nio.file.Files.exists(from.resolve(f))) {
                 java.nio.file.Files.copy(from.resolve(f), to.resolve(f));
             }
@@ -91,7 +93,7 @@ final class LogFixtures {
         try (java.util.stream.Stream<java.nio.file.Path> s = java.nio.file.Files.list(from)) {
             for (java.nio.file.Path p : s.toList()) {
                 String name = p.getFileName().toString();
-                if (SegmentFormat.isSegment(name) || SegmentFormat.isSpare(name)) {
+                if (LogFileNames.isSegment(SegmentKind.INGEST, name) || LogFileNames.isSpare(name)) {
                     java.nio.file.Files.copy(p, to.resolve(name));
                 }
             }

@@ -1,4 +1,4 @@
-package io.mtagent.agent.storage;
+package io.mtagent.agent.log;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -23,7 +23,7 @@ public final class DirectoryLock implements AutoCloseable {
 
     /** @throws IOException naming the directory when another process (or this one) holds it */
     public static DirectoryLock acquire(Path dir) throws IOException {
-        FileChannel ch = FileChannel.open(dir.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileChannel ch = FileChannel.open(dir.resolve(LogFileNames.LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock l;
         try {
             l = ch.tryLock();

@@ -1,4 +1,4 @@
-package io.mtagent.agent.storage;
+package io.mtagent.agent.log;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -12,7 +12,7 @@ public final class CorruptLogException extends IOException {
     private final long offset;
 
     public CorruptLogException(Path file, long offset, String what) {
-        super("ingest log " + file + " is corrupt at byte " + offset + " (" + what + "), before its durable checkpoint;"
+        super("log file " + file + " is corrupt at byte " + offset + " (" + what + "), before its durable checkpoint;"
                 + " this is not a torn write. Stop the agent, copy " + file.getParent()
                 + ", then run 'mtagent verify --repair'");
         this.file = file;

@@ -1,4 +1,4 @@
-package io.mtagent.agent.storage;
+package io.mtagent.agent.log;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -12,7 +12,7 @@ import java.util.zip.CRC32C;
  * is applied and its segment is gone (the RPO must be a number from the first scrape after a restart).
  *
  * <pre>
- * version 2 (20 bytes, written since issue 23)   version 1 (12 bytes, still read)
+ * version 2 (20 bytes, written now)   version 1 (12 bytes, still read)
  *   0  appliedSeq     u64                          0  appliedSeq u64
  *   8  timestamp      i64  µs since the Unix       8  crc        u32  CRC-32C of bytes 0..7
  *                          epoch (source time of
@@ -30,7 +30,7 @@ public record AppliedPoint(long seq, long timestampMicros) {
     static final int V1_LENGTH = 12;
     static final int V2_LENGTH = 20;
     /** Nothing applied, time unknown: a new log. */
-    static final AppliedPoint NONE = new AppliedPoint(0, -1);
+    public static final AppliedPoint NONE = new AppliedPoint(0, -1);
 
     /** The file's bytes (version 2). */
     byte[] encode() {
@@ -40,7 +40,7 @@ public record AppliedPoint(long seq, long timestampMicros) {
     }
 
     /** Writes {@code file} atomically and durably. */
-    void write(Path file) throws IOException {
+    public void write(Path file) throws IOException {
         AtomicFile.write(file, encode());
     }
 
@@ -49,7 +49,7 @@ public record AppliedPoint(long seq, long timestampMicros) {
      *
      * @throws CorruptLogException when its length or CRC is wrong ({@code mtagent verify --repair} rewrites it)
      */
-    static AppliedPoint read(Path file) throws IOException {
+    public static AppliedPoint read(Path file) throws IOException {
         if (!Files.exists(file)) {
             return NONE;
         }
@@ -64,7 +64,7 @@ public record AppliedPoint(long seq, long timestampMicros) {
     }
 
     /** The point in {@code b}, or null when its length or CRC is wrong. */
-    static AppliedPoint decode(byte[] b) {
+    public static AppliedPoint decode(byte[] b) {
         ByteBuffer bb = ByteBuffer.wrap(b);
         if (b.length == V1_LENGTH && crc(b, 8) == bb.getInt(8)) {
             return new AppliedPoint(bb.getLong(0), -1);

@@ -1,4 +1,4 @@
-package io.mtagent.agent.storage;
+package io.mtagent.agent.log;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,12 +1,10 @@
-package io.mtagent.agent.storage;
+package io.mtagent.agent.log;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 
 /**
@@ -16,13 +14,11 @@ import java.nio.file.StandardOpenOption;
  * Thread-safe for distinct targets; callers serialise writes of the same target.
  */
 public final class AtomicFile {
-    private static final boolean WINDOWS = System.getProperty("os.name", "").toLowerCase().contains("win");
-
     private AtomicFile() {
     }
 
     public static void write(Path target, byte[] content) throws IOException {
-        Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
+        Path tmp = LogFileNames.temp(target);
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
             ByteBuffer b = ByteBuffer.wrap(content);
@@ -31,14 +27,7 @@ public final class AtomicFile {
             }
             ch.force(true);
         }
-        try {
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-        }
-        if (!TestOnlyFaults.RENAME_WITHOUT_DIR_SYNC) { // deliberately broken only by the test-only switch
-            fsyncDirectory(target.toAbsolutePath().getParent());
-        }
+        LogIO.get().replace(tmp, target);
     }
 
     /**
@@ -53,7 +42,10 @@ public final class AtomicFile {
         for (Path p = dir.toAbsolutePath(); p != null; p = p.getParent()) {
             try {
                 fsyncDirectory(p);
-            } catch (java.nio.file.AccessDeniedException notOurs) {
+            } catch (IOException e) {
+                if (!LogIO.notOurs(e)) {
+                    throw e;
+                }
                 break;
             }
         }
@@ -62,11 +54,6 @@ public final class AtomicFile {
 
     /** Makes a directory's entries (creates, renames, deletes) durable; a no-op on Windows, where it is unsupported. */
     public static void fsyncDirectory(Path dir) throws IOException {
-        if (WINDOWS) {
-            return;
-        }
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
-        }
+        LogIO.get().fsyncDirectory(dir);
     }
 }

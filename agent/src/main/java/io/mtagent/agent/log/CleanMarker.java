@@ -1,4 +1,4 @@
-package io.mtagent.agent.storage;
+package io.mtagent.agent.log;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -27,22 +27,21 @@ import java.util.zip.CRC32C;
  * Written with {@link AtomicFile} (temp, fsync, rename, fsync dir). Counts are checked against the file length
  * before anything is allocated.
  */
-record CleanMarker(IngestLog.Checkpoint checkpoint, long appliedSeq, List<SegmentInfo> segments,
+public record CleanMarker(Checkpoint checkpoint, long appliedSeq, List<SegmentInfo> segments,
                    List<EntryInfo> entries) {
-    static final String FILE = "clean";
     private static final Logger LOG = Logger.getLogger(CleanMarker.class.getName());
     private static final long MAGIC = 0x4d54434c45414e32L; // "MTCLEAN2" (2: entries carry timestamps)
     private static final int FIXED = 8 + 8 * 4 + 4 + 4 + 4;
     private static final int SEGMENT_BYTES = 24;
     private static final int ENTRY_BYTES = 4 + 1 + 4 + 8 + 8 + 8;
 
-    record SegmentInfo(long index, long incarnation, long lastSeq) {
+    public record SegmentInfo(long index, long incarnation, long lastSeq) {
     }
 
-    record EntryInfo(int crc, boolean tag, int length, long segment, long position, long timestampMicros) {
+    public record EntryInfo(int crc, boolean tag, int length, long segment, long position, long timestampMicros) {
     }
 
-    static void write(Path file, CleanMarker m) throws IOException {
+    public static void write(Path file, CleanMarker m) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(FIXED + m.segments.size() * SEGMENT_BYTES + m.entries.size() * ENTRY_BYTES);
         b.putLong(MAGIC).putLong(m.checkpoint.segment()).putLong(m.checkpoint.position()).putLong(m.checkpoint.seq())
                 .putLong(m.appliedSeq).putInt(m.segments.size());
@@ -65,7 +64,7 @@ record CleanMarker(IngestLog.Checkpoint checkpoint, long appliedSeq, List<Segmen
      * set of segment files, the current segment ending at the checkpoint, one index entry per unapplied record.
      * Otherwise null (the reason is logged) and the caller scans.
      */
-    static CleanMarker readIfValid(Path file, IngestLog.Checkpoint cp, long appliedSeq, List<Path> segmentFiles)
+    public static CleanMarker readIfValid(Path file, Checkpoint cp, long appliedSeq, List<Path> segmentFiles)
             throws IOException {
         String why = check(file, cp, appliedSeq, segmentFiles);
         if (why != null) {
@@ -75,7 +74,7 @@ record CleanMarker(IngestLog.Checkpoint checkpoint, long appliedSeq, List<Segmen
         return parse(Files.readAllBytes(file));
     }
 
-    private static String check(Path file, IngestLog.Checkpoint cp, long appliedSeq, List<Path> segmentFiles)
+    private static String check(Path file, Checkpoint cp, long appliedSeq, List<Path> segmentFiles)
             throws IOException {
         byte[] raw = Files.readAllBytes(file);
         if (raw.length < FIXED) {
@@ -98,7 +97,7 @@ record CleanMarker(IngestLog.Checkpoint checkpoint, long appliedSeq, List<Segmen
         }
         Set<Long> onDisk = new HashSet<>();
         for (Path p : segmentFiles) {
-            onDisk.add(SegmentFormat.indexOf(p.getFileName().toString()));
+            onDisk.add(LogFileNames.indexOf(p.getFileName().toString()));
         }
         Set<Long> listed = new HashSet<>();
         m.segments.forEach(s -> listed.add(s.index));
@@ -109,14 +108,14 @@ record CleanMarker(IngestLog.Checkpoint checkpoint, long appliedSeq, List<Segmen
         if (last.index != cp.segment()) {
             return "the last segment is not the checkpoint's";
         }
-        if (Files.size(file.resolveSibling(SegmentFormat.fileName(last.index))) != cp.position()) {
+        if (Files.size(file.resolveSibling(LogFileNames.segment(SegmentKind.INGEST, last.index))) != cp.position()) {
             return "the current segment was written after the checkpoint";
         }
         if (m.entries.size() != Math.max(0, cp.seq() - appliedSeq)) {
             return "index size differs from the unapplied range";
         }
         for (EntryInfo e : m.entries) {
-            if (!listed.contains(e.segment) || e.position < SegmentFormat.HEADER_LENGTH || e.length <= 0) {
+            if (!listed.contains(e.segment) || e.position < SegmentHeader.LENGTH || e.length <= 0) {
                 return "index entry outside the segments";
             }
         }
@@ -128,7 +127,7 @@ record CleanMarker(IngestLog.Checkpoint checkpoint, long appliedSeq, List<Segmen
         if (b.getLong() != MAGIC) {
             return null;
         }
-        IngestLog.Checkpoint cp = new IngestLog.Checkpoint(b.getLong(), b.getLong(), b.getLong());
+        Checkpoint cp = new Checkpoint(b.getLong(), b.getLong(), b.getLong());
         long applied = b.getLong();
         int segCount = b.getInt();
         if (segCount < 0 || (long) segCount * SEGMENT_BYTES > b.remaining() - 4) {
