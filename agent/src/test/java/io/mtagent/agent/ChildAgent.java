@@ -1,5 +1,11 @@
 package io.mtagent.agent;
 
+import static org.awaitility.Awaitility.await;
+
+import org.awaitility.core.ConditionTimeoutException;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicReference;
 import io.mtagent.protocol.client.ClientOptions;
 import io.mtagent.protocol.client.ReplicationClient;
 import io.mtagent.protocol.client.ReplicationException;
@@ -64,15 +70,7 @@ final class ChildAgent implements AutoCloseable {
 
     /** Connects a client once the agent accepts connections (retrying while it starts). */
     ReplicationClient connect(ClientOptions options) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(START_SECONDS);
-        while (true) {
-            try {
-                return ReplicationClient.connect(options);
-            } catch (ReplicationException e) {
-                failIfDeadOrLate(deadline, e);
-                Thread.sleep(50);
-            }
-        }
+        return retryWhileStarting(() -> ReplicationClient.connect(options), "");
     }
 
     /**
@@ -80,28 +78,45 @@ final class ChildAgent implements AutoCloseable {
      * lost, fails at once (that is the broken promise these tests look for), anything else is retried.
      */
     void reconnect(ReplicationClient client, String context) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(START_SECONDS);
-        while (true) {
-            try {
-                client.reconnect();
-                return;
-            } catch (ReplicationException e) {
-                if (e.code() != null || (e.getMessage() != null && e.getMessage().contains("lost"))) {
-                    throw new AssertionError(context + ": " + e.getMessage() + "\n" + tail(), e);
-                }
-                failIfDeadOrLate(deadline, e);
-                Thread.sleep(50);
-            }
-        }
+        retryWhileStarting(() -> {
+            client.reconnect();
+            return client;
+        }, context);
     }
 
-    private void failIfDeadOrLate(long deadline, Exception e) throws IOException {
-        if (!process.isAlive()) {
-            throw new AssertionError("the agent refused to start (exit " + process.exitValue() + "):\n" + tail(), e);
-        }
-        if (System.nanoTime() > deadline) {
-            throw new AssertionError("the agent did not accept connections within " + START_SECONDS + " s:\n" + tail(),
-                    e);
+    /** One connection attempt. */
+    private interface Attempt<T> {
+        T run() throws ReplicationException, InterruptedException;
+    }
+
+    /**
+     * Retries {@code attempt} every 50 ms while the agent starts, up to {@value #START_SECONDS} s; fails at once
+     * when the agent died, or when a refusal carries an error code or reports acknowledged writes lost (the broken
+     * promise these tests look for).
+     */
+    private <T> T retryWhileStarting(Attempt<T> attempt, String context) throws Exception {
+        AtomicReference<ReplicationException> last = new AtomicReference<>();
+        try {
+            return await().atMost(START_SECONDS, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(50))
+                    .pollInSameThread().until(() -> {
+                        try {
+                            return attempt.run();
+                        } catch (ReplicationException e) {
+                            last.set(e);
+                            if (!context.isEmpty() && (e.code() != null
+                                    || (e.getMessage() != null && e.getMessage().contains("lost")))) {
+                                throw new AssertionError(context + ": " + e.getMessage() + "\n" + tail(), e);
+                            }
+                            if (!process.isAlive()) {
+                                throw new AssertionError("the agent refused to start (exit " + process.exitValue()
+                                        + "):\n" + tail(), e);
+                            }
+                            return null;
+                        }
+                    }, Objects::nonNull);
+        } catch (ConditionTimeoutException late) {
+            throw new AssertionError("the agent did not accept connections within " + START_SECONDS + " s:\n"
+                    + tail(), last.get());
         }
     }
 

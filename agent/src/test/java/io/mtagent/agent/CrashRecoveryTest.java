@@ -1,5 +1,6 @@
 package io.mtagent.agent;
 
+import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mtagent.agent.sim.DiskModel;
@@ -84,7 +85,7 @@ class CrashRecoveryTest {
                     t.start();
                     writers.add(t);
                 }
-                Thread.sleep(100 + random.nextInt(500));
+                Thread.sleep(100 + random.nextInt(500)); // the stimulus: the kill lands at a random moment
                 assertThat(agent.kill(20)).as("SIGKILL took effect").isTrue();
                 stop.set(true);
                 for (Thread t : writers) {
@@ -162,16 +163,11 @@ class CrashRecoveryTest {
 
 
     private static void awaitAppliedThroughProtocol(ReplicationClient client, List<DiskStream> streams) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         for (DiskStream s : streams) {
-            while (true) {
+            await("applier catches up").atMost(60, TimeUnit.SECONDS).pollInSameThread().until(() -> {
                 client.reopen(s);
-                if (s.info().appliedSeq() >= s.info().lastDurableSeq()) {
-                    break;
-                }
-                assertThat(System.nanoTime()).as("applier catches up").isLessThan(deadline);
-                Thread.sleep(50);
-            }
+                return s.info().appliedSeq() >= s.info().lastDurableSeq();
+            });
         }
     }
 

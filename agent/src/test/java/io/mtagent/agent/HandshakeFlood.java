@@ -81,7 +81,7 @@ final class HandshakeFlood {
 
     private static void pause() {
         try {
-            Thread.sleep(20);
+            Thread.sleep(20); // the stimulus: the flood's pace
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -1,5 +1,6 @@
 package io.mtagent.agent;
 
+import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mtagent.protocol.DiskState;
@@ -81,11 +82,7 @@ class ResyncBadInputTest {
     }
 
     private static ReplicationException awaitStopped(DiskStream s) throws InterruptedException {
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (s.stoppedBy() == null && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
-        assertThat(s.stoppedBy()).as("the handle was stopped").isNotNull();
+        await().atMost(Duration.ofSeconds(10)).until(() -> s.stoppedBy() != null);
         return s.stoppedBy();
     }
 

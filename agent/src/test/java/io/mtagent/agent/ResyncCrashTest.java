@@ -1,5 +1,6 @@
 package io.mtagent.agent;
 
+import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mtagent.protocol.DiskState;
@@ -108,15 +109,10 @@ class ResyncCrashTest {
 
 
     private static void awaitAppliedThroughProtocol(ReplicationClient client, DiskStream s) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (true) {
+        await("applier catches up").atMost(60, TimeUnit.SECONDS).pollInSameThread().until(() -> {
             client.reopen(s);
-            if (s.info().appliedSeq() >= s.info().lastDurableSeq()) {
-                return;
-            }
-            assertThat(System.nanoTime()).as("applier catches up").isLessThan(deadline);
-            Thread.sleep(50);
-        }
+            return s.info().appliedSeq() >= s.info().lastDurableSeq();
+        });
     }
 
 }

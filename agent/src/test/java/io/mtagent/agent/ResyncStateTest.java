@@ -1,5 +1,6 @@
 package io.mtagent.agent;
 
+import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mtagent.agent.disk.ReplicatedDisk;
@@ -107,10 +108,7 @@ class ResyncStateTest {
 
     private static void assertThatWriteIsRefused(DiskStream s) throws Exception {
         long seq = s.write(0, new byte[512]);
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (s.stoppedBy() == null && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> s.stoppedBy() != null);
         ReplicationException e = s.stoppedBy();
         assertThat(e).as("write seq %d refused", seq).isNotNull();
         assertThat(e.code()).isEqualTo(ErrorCode.DISK_NEEDS_RESYNC);

@@ -166,7 +166,7 @@ class ResyncTest {
                             insideTag.set(stream.tag(TagType.CRASH_CONSISTENT, "inside",
                                     System.currentTimeMillis() * 1000));
                         }
-                        Thread.sleep(1);
+                        Thread.sleep(1); // the stimulus: live writes keep arriving through the resync
                     }
                 } catch (Exception e) {
                     throw new IllegalStateException(e);

@@ -91,7 +91,7 @@ class SessionEndTest {
             for (int i = 0; i < 8; i++) { // 4 s: twice the time-out
                 pinging.send(new Frames.Ping(i));
                 assertThat(pinging.readUntil(Frames.Pong.class).nonce()).isEqualTo(i);
-                Thread.sleep(500);
+                Thread.sleep(500); // the stimulus: time passes, the pinging session stays active, the idle one not
             }
             assertThat(idle.closedByPeer()).as("the idle session was closed").isTrue();
             assertThat((System.nanoTime() - start) / 1_000_000).isGreaterThanOrEqualTo(1_500);

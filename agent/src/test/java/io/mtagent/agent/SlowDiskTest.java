@@ -40,7 +40,8 @@ class SlowDiskTest {
             slowDisk.applier().setPaused(true);
             double heldBack = Math.max(measure(slow, fast, 1500), measure(slow, fast, 1500));
             long stalledAt = slow.ackedSeq();
-            Thread.sleep(300);
+            long fastSeq = fast.write(0, new byte[4096]); // the agent keeps serving the other disk meanwhile
+            fast.awaitAcked(fastSeq, Duration.ofSeconds(10));
             assertThat(slow.ackedSeq()).as("the held-back disk gets no more credit").isEqualTo(stalledAt);
             assertThat(slowDisk.backlogBytes()).as("its ingest log filled up to its quota").isGreaterThanOrEqualTo(QUOTA);
             System.out.printf("fast disk: %.1f MB/s with the other disk flowing, %.1f MB/s with it held back%n",

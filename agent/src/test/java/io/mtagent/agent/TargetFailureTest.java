@@ -1,5 +1,6 @@
 package io.mtagent.agent;
 
+import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -80,10 +81,7 @@ class TargetFailureTest {
             d0.flush(Duration.ofSeconds(30)); // acked: durable in the ingest log, whatever the target does
             broken.set(true);
             failed.applier().setPaused(false);
-            long deadline = System.nanoTime() + 30_000_000_000L;
-            while (failed.state() != DiskState.FAILED && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
+            await().atMost(Duration.ofSeconds(30)).until(() -> failed.state() == DiskState.FAILED);
             assertThat(failed.state()).isEqualTo(DiskState.FAILED);
             assertThat(failed.stateReason()).contains(errno == Errno.EIO ? "(MEDIA_ERROR)" : "(NO_SPACE)")
                     .contains(errno == Errno.EIO ? "EIO" : "ENOSPC").contains("disk-0.img");
@@ -93,9 +91,7 @@ class TargetFailureTest {
             assertThat(healthy.state()).isEqualTo(DiskState.PROTECTED);
             pump(d1, model1, r, 50);
             d1.flush(Duration.ofSeconds(30));
-            while (healthy.appliedSeq() < healthy.lastDurableSeq() && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
+            await().atMost(Duration.ofSeconds(30)).until(() -> healthy.appliedSeq() >= healthy.lastDurableSeq());
             assertThat(healthy.appliedSeq()).isEqualTo(healthy.lastDurableSeq()).isEqualTo(d1.ackedSeq());
             assertThat(healthy.state()).isEqualTo(DiskState.PROTECTED);
         }

@@ -1,5 +1,8 @@
 package io.mtagent.agent;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.mtagent.agent.config.AgentConfig;
 import io.mtagent.agent.disk.ReplicatedDisk;
@@ -85,15 +88,12 @@ public final class TestAgents {
 
     /** Waits until every disk applied everything durable. */
     public static void awaitApplied(Agent agent, Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        for (ReplicatedDisk d : agent.disks().all()) {
-            while (d.appliedSeq() < d.lastDurableSeq()) {
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError("disk " + d.id() + " applied " + d.appliedSeq() + " of " + d.lastDurableSeq());
-                }
-                Thread.sleep(10);
+        await().atMost(timeout).pollInterval(Duration.ofMillis(10)).untilAsserted(() -> {
+            for (ReplicatedDisk d : agent.disks().all()) {
+                assertThat(d.appliedSeq()).as("disk %s applied of %d", d.id(), d.lastDurableSeq())
+                        .isGreaterThanOrEqualTo(d.lastDurableSeq());
             }
-        }
+        });
     }
 
     public static Path target(Path dir, int disk) {

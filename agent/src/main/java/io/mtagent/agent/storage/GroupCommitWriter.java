@@ -94,6 +94,16 @@ final class GroupCommitWriter {
         this.stall = new Shortage.Stall("ingest log " + name);
     }
 
+    /** Writer tasks waiting for a pooled thread, all logs together (a bound reached shows here). */
+    static int waitingWriters() {
+        return WRITERS.getQueue().size();
+    }
+
+    /** Writer tasks running, all logs together. */
+    static int runningWriters() {
+        return WRITERS.getActiveCount();
+    }
+
     void setSyncListener(LongConsumer listener) {
         this.syncListener = listener == null ? n -> { } : listener;
     }

@@ -105,7 +105,7 @@ class ControlFloodTest {
                     assertThat(took).as("/health answered within 1 s").isLessThan(1_000);
                     assertThat(agent.controlServer().openConnections()).isLessThanOrEqualTo(ControlServer.MAX_OPEN_CONNECTIONS);
                     checks++;
-                    Thread.sleep(200);
+                    Thread.sleep(200); // the stimulus: an operator's probe every 200 ms through the whole flood
                 }
                 pool.shutdown();
                 assertThat(pool.awaitTermination(120, TimeUnit.SECONDS)).isTrue();

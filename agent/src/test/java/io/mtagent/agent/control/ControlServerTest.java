@@ -1,5 +1,6 @@
 package io.mtagent.agent.control;
 
+import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -120,7 +121,7 @@ class ControlServerTest {
                             long seq = d1.write((i % 256) * 4096L, block);
                             d1.awaitAcked(seq, Duration.ofSeconds(10));
                             acked1.set(seq);
-                            Thread.sleep(2);
+                            Thread.sleep(2); // the stimulus: a steady trickle of writes beside the control calls
                         }
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
@@ -154,7 +155,9 @@ class ControlServerTest {
                 again.awaitAcked(s2, Duration.ofSeconds(10));
                 assertThat(s2).isGreaterThan(seq);
 
-                Thread.sleep(200);
+                long ackedNow = acked1.get();
+                await("the other disk keeps replicating").atMost(Duration.ofSeconds(10))
+                        .until(() -> acked1.get() > ackedNow);
                 other.interrupt();
                 other.join(10_000);
                 assertThat(streamError.get()).isNull();

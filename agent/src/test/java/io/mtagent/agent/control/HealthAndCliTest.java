@@ -1,5 +1,6 @@
 package io.mtagent.agent.control;
 
+import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -35,8 +36,10 @@ class HealthAndCliTest {
             assertThat(MtAgentCli.execute(status)).isZero();
             assertThat(ControlHttp.json(c.send("GET", "/health", null, null)).path("status").asText()).isEqualTo("ok");
 
-            Thread.sleep(3600); // stop sending: the RPO passes the 3 s threshold
-            var health = ControlHttp.json(c.send("GET", "/health", null, null));
+            // Stop sending: the RPO grows past the 3 s threshold.
+            var health = await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> ControlHttp.json(c.send("GET", "/health", null, null)),
+                            h -> h.path("status").asText().equals("warning"));
             assertThat(health.path("status").asText()).isEqualTo("warning");
             assertThat(health.path("rules").get(0).path("code").asText()).isEqualTo("MT-1001");
             assertThat(health.path("rules").get(0).path("disk").asText()).isEqualTo("disk-0");

@@ -120,7 +120,7 @@ class HeartbeatTest {
                         d.awaitAcked(seq, Duration.ofSeconds(10));
                         slowestAckMillis.accumulateAndGet((System.nanoTime() - t0) / 1_000_000, Math::max);
                         acked.set(seq);
-                        Thread.sleep(5);
+                        Thread.sleep(5); // the stimulus: a steady trickle of writes while heartbeats go out
                     }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();

@@ -137,7 +137,7 @@ class MonitoringLiveTest {
                 d.write(random.nextInt(255) * 65536L, block);
                 if (++n % 8 == 0) {
                     d.flush(Duration.ofSeconds(10));
-                    Thread.sleep(80);
+                    Thread.sleep(80); // the stimulus: a paced stream, so the rate Prometheus computes is steady
                 }
             }
             d.flush(Duration.ofSeconds(10));

@@ -1,5 +1,6 @@
 package io.mtagent.agent.control;
 
+import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -76,15 +77,8 @@ class RecoveryApiTest {
     }
 
     private static JsonNode awaitJob(ControlHttp c, String id) throws Exception {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (true) {
-            JsonNode job = ControlHttp.json(c.get("/v1/jobs/" + id));
-            if (!job.path("state").asText().equals("running")) {
-                return job;
-            }
-            assertThat(System.nanoTime()).as("job %s still running", id).isLessThan(deadline);
-            Thread.sleep(20);
-        }
+        return await("job " + id + " ends").atMost(WAIT).pollInterval(Duration.ofMillis(20))
+                .until(() -> ControlHttp.json(c.get("/v1/jobs/" + id)), job -> !job.path("state").asText().equals("running"));
     }
 
     @Test

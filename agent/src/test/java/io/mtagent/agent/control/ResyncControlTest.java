@@ -1,7 +1,10 @@
 package io.mtagent.agent.control;
 
+import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.mtagent.agent.Agent;
 import io.mtagent.agent.TestAgents;
@@ -62,15 +65,16 @@ class ResyncControlTest {
                         throw new IllegalStateException(e);
                     }
                 });
-                JsonNode seen = null;
-                while (!run.isDone()) {
+                AtomicReference<JsonNode> seenNow = new AtomicReference<>();
+                await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50)).until(() -> {
                     JsonNode d = disk(c);
                     if (d.path("resync").path("chunksDiffering").asLong() > 4) {
-                        seen = d;
-                        break;
+                        seenNow.set(d);
+                        return true;
                     }
-                    Thread.sleep(50);
-                }
+                    return run.isDone();
+                });
+                JsonNode seen = seenNow.get();
                 assertThat(seen).as("a resync in progress shows in /status").isNotNull();
                 assertThat(seen.path("state").asText()).isIn("resyncing", "initial-sync");
                 JsonNode rs = seen.path("resync");

@@ -398,7 +398,10 @@ final class PowerLossHarness implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of(java, "-Xmx192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 "-Xshare:auto", "-XX:+UnlockDiagnosticVMOptions", "-XX:-BytecodeVerificationRemote")); // our own classes: skip verifying them at each start
         cmd.addAll(jvmFlags);
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.mtagent.agent.cli.MtAgentCli", "run",
+        // A broken build (test sources only) installs its fault and then runs the same command line.
+        boolean broken = jvmFlags.stream().anyMatch(f -> f.startsWith("-D" + BrokenBuild.PROPERTY + "="));
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
+                broken ? BrokenBuild.class.getName() : "io.mtagent.agent.cli.MtAgentCli", "run",
                 "--config", config.toString()));
         Files.writeString(agentLog, "---- start (cut " + cuts + ")\n", StandardCharsets.UTF_8,
                 StandardOpenOption.CREATE, StandardOpenOption.APPEND);

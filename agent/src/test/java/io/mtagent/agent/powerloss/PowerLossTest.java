@@ -9,13 +9,13 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Power-loss test of the real agent on lossyfs (see {@link PowerLossHarness} for what is checked, and
  * agent/src/test/fuse/README.md for the file system and the long profile): the default run makes
  * {@code -Dpowerloss.cuts} (50) cuts and must find nothing; with each test-only fault switched on
- * ({@code io.mtagent.agent.storage.TestOnlyFaults}) the same checker must find a violation within
+ * ({@link BrokenBuild}: test code only, installed in the agent's child JVM) the same checker must find a violation within
  * {@code -Dpowerloss.fault.cuts} (100) cuts. {@code -Dpowerloss.seed} replays a run. A run stops at its first
  * violation, so the budget costs time only when a broken build goes unseen for long: the reuse fault took 4 to 36
  * cuts in five runs, and at 50 about one run in a hundred would have failed for want of cuts, not of a checker.
@@ -55,12 +55,11 @@ class PowerLossTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"ackBeforeSync", "renameWithoutDirSync", "reuseSegmentIncarnation"})
-    void aBrokenPromiseIsCaught(String fault) throws Exception {
+    @EnumSource(BrokenBuild.class)
+    void aBrokenPromiseIsCaught(BrokenBuild fault) throws Exception {
         long seed = seed();
         PowerLossHarness.Report report;
-        try (PowerLossHarness h = new PowerLossHarness(work, seed,
-                List.of("-D" + "mtagent.testonly.fault." + fault + "=true"))) {
+        try (PowerLossHarness h = new PowerLossHarness(work, seed, List.of(fault.flag()))) {
             report = h.run(FAULT_CUTS);
         }
         System.out.println("power-loss run with fault " + fault + ", seed " + seed + ": " + report);

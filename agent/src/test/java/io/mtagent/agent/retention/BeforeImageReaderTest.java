@@ -168,7 +168,7 @@ class BeforeImageReaderTest {
             BeforeImageReader images = new BeforeImageReader(t, writes, 2, 1);
             Thread opener = new Thread(() -> {
                 try {
-                    Thread.sleep(200);
+                    Thread.sleep(200); // the stimulus: the gate opens only after close() returned
                 } catch (InterruptedException ignored) {
                     // just open sooner
                 }
@@ -179,7 +179,8 @@ class BeforeImageReaderTest {
             assertThat(t.inFlight.get()).as("no read under way once close returned").isZero();
             int after = t.reads.get();
             assertThat(after).as("it stopped at the depth, not after all 100").isLessThanOrEqualTo(3);
-            Thread.sleep(100);
+            opener.join(); // the gate is open: a lane that did not stop would read again now
+            Thread.sleep(100); // a negative check: the window in which such a lane would show
             assertThat(t.reads.get()).as("and nothing more is read later").isEqualTo(after);
             opener.join();
         }

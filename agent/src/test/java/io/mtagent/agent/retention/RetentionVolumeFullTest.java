@@ -1,5 +1,6 @@
 package io.mtagent.agent.retention;
 
+import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mtagent.agent.Agent;
@@ -103,7 +104,7 @@ class RetentionVolumeFullTest {
             DiskModel model = stream(s, 24, 2); // 1.5 MiB: does not fit beside the filler, fits without it
             s.flush(Duration.ofSeconds(60)); // acked: durable in the ingest log, whatever the retention volume does
             ReplicatedDisk d = agent.disks().byId("disk-0");
-            Thread.sleep(1500);
+            await().atMost(Duration.ofSeconds(30)).until(() -> agent.retention().holding());
             assertThat(d.appliedSeq()).as("the applier is held").isLessThan(d.lastDurableSeq());
             assertThat(agent.retention().holding()).isTrue();
             assertThat(d.state()).isEqualTo(DiskState.PROTECTED);

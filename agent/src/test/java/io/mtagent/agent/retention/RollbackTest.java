@@ -1,5 +1,6 @@
 package io.mtagent.agent.retention;
 
+import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -203,10 +204,7 @@ class RollbackTest {
         s.put("retention.scrub.delay", "0s");
         try (Agent agent = TestAgents.start(s)) {
             ReplicatedDisk d0 = agent.disks().byId("disk-0");
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (d0.journal().damage() == null && System.nanoTime() < deadline) {
-                Thread.sleep(50);
-            }
+            await().atMost(Duration.ofSeconds(30)).until(() -> d0.journal().damage() != null);
             assertThat(d0.journal().damage()).as("found by the scrub").contains(sealedSegment.getFileName().toString());
             var health = new io.mtagent.agent.control.StatusReport(agent, agent.runtimeSettings(),
                     new io.mtagent.agent.control.RateTracker(4)).health();

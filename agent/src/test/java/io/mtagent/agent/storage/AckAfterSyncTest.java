@@ -1,7 +1,9 @@
 package io.mtagent.agent.storage;
 
+import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Duration;
 import io.netty.buffer.Unpooled;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
@@ -55,7 +57,8 @@ class AckAfterSyncTest {
                 }
             });
             flusher.start();
-            Thread.sleep(300);
+            await("flush() parks until the sync completes").atMost(Duration.ofSeconds(10))
+                    .until(() -> flusher.getState() == Thread.State.TIMED_WAITING || flusher.getState() == Thread.State.WAITING);
             assertThat(acked.get()).as("no ACK before the fdatasync").isZero();
             assertThat(log.lastDurableSeq()).isZero();
             assertThat(flusher.isAlive()).as("flush() waits for the sync").isTrue();

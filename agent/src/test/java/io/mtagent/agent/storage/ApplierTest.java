@@ -1,5 +1,6 @@
 package io.mtagent.agent.storage;
 
+import static org.awaitility.Awaitility.await;
 import static io.mtagent.agent.storage.LogFixtures.offer;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -69,9 +70,30 @@ class ApplierTest {
                 applier.setPaused(true);
                 assertThat(applier.state()).isEqualTo(Applier.State.PAUSED);
                 long backlogBefore = log.backlogBytes();
-                offerWorkload(log, r, 61, 40, model);
-                log.flush();
-                Thread.sleep(300);
+                // A control: an unpaused applier fed the same records beside it. Once it has applied them all, the
+                // paused one has had every chance to apply them too; a pause that did not hold shows here.
+                try (IngestLog controlLog = IngestLog.open(tmp.resolve("control-log"), "c1",
+                        LogFixtures.mebibyteSegments());
+                     FileBlockDevice controlTarget = FileBlockDevice.open(tmp.resolve("control.img"), DISK, 512)) {
+                    Applier control = new Applier("c1", controlLog, controlTarget, ApplyStage.NONE, OPTIONS);
+                    control.start();
+                    try {
+                        List<LogFixtures.Rec> more = offerWorkload(log, r, 61, 40, model);
+                        for (LogFixtures.Rec rec : more) {
+                            IngestRecord m = rec.record();
+                            IngestRecord renumbered = new IngestRecord(m.type(), m.seq() - 60, m.epoch(),
+                                    m.timestampMicros(), m.offset(), m.length(), m.crc32c(), m.compressed(),
+                                    m.tagType(), m.tagName());
+                            assertThat(offer(controlLog, new LogFixtures.Rec(renumbered, rec.payload(), rec.data())))
+                                    .isEqualTo(OfferResult.ACCEPTED);
+                        }
+                        log.flush();
+                        controlLog.flush();
+                        control.awaitApplied(40, Duration.ofSeconds(20));
+                    } finally {
+                        control.close();
+                    }
+                }
                 assertThat(applier.appliedSeq()).as("paused: nothing applied").isEqualTo(60);
                 assertThat(log.appliedSeq()).isEqualTo(60);
                 assertThat(log.backlogBytes()).as("paused: backlog grows").isGreaterThan(backlogBefore);
@@ -180,7 +202,7 @@ class ApplierTest {
 
         private static void sleepQuietly() {
             try {
-                Thread.sleep(1);
+                Thread.sleep(1); // the stimulus: the stage holds the batch while the next one may be read
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
@@ -202,15 +224,8 @@ class ApplierTest {
             try {
                 offerWorkload(log, r, 1, 40, model);
                 log.flush();
-                long deadline = System.nanoTime() + 10_000_000_000L;
-                while (applier.state() != Applier.State.FAILED && System.nanoTime() < deadline) {
-                    Thread.sleep(5);
-                }
-                assertThat(applier.state()).isEqualTo(Applier.State.FAILED);
-                deadline = System.nanoTime() + 10_000_000_000L;
-                while (buffers.inUseBytes() > 0 && System.nanoTime() < deadline) {
-                    Thread.sleep(5);
-                }
+                await().atMost(Duration.ofSeconds(10)).until(() -> applier.state() == Applier.State.FAILED);
+                await().atMost(Duration.ofSeconds(10)).until(() -> buffers.inUseBytes() == 0);
             } finally {
                 applier.close();
             }
@@ -238,11 +253,7 @@ class ApplierTest {
                 broken.set(true);
                 offerWorkload(log, r, 21, 20, model);
                 log.flush();
-                long deadline = System.nanoTime() + 10_000_000_000L;
-                while (applier.state() != Applier.State.FAILED && System.nanoTime() < deadline) {
-                    Thread.sleep(5);
-                }
-                assertThat(applier.state()).isEqualTo(Applier.State.FAILED);
+                await().atMost(Duration.ofSeconds(10)).until(() -> applier.state() == Applier.State.FAILED);
                 assertThat(applier.lastError()).isNotNull().hasMessageContaining("simulated");
                 assertThat(reported).hasSize(1);
                 assertThat(applier.appliedSeq()).isEqualTo(20);

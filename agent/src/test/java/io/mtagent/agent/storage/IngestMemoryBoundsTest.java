@@ -1,5 +1,6 @@
 package io.mtagent.agent.storage;
 
+import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
@@ -124,7 +125,9 @@ class IngestMemoryBoundsTest {
                 }
                 assertThat(bounded.await(20, TimeUnit.SECONDS)).as("the first %d commits reached their sync",
                         GroupCommitWriter.WRITER_THREADS).isTrue();
-                Thread.sleep(300); // room for a commit beyond the bound to show up
+                // The rest wait for a thread rather than commit beside the first ones.
+                await().atMost(Duration.ofSeconds(20))
+                        .until(() -> GroupCommitWriter.waitingWriters() >= logsCount - GroupCommitWriter.WRITER_THREADS);
                 assertThat(mostInSync.get()).as("group commits under way at once").isEqualTo(GroupCommitWriter.WRITER_THREADS);
                 release.countDown();
                 for (IngestLog log : logs) {
@@ -167,18 +170,16 @@ class IngestMemoryBoundsTest {
                     });
                     assertThat(log.offer(write(1, data), Unpooled.wrappedBuffer(data))).isEqualTo(OfferResult.ACCEPTED);
                 }
-                Thread.sleep(200); // every writer thread taken by a busy log
+                await("every writer thread taken by a busy log").atMost(Duration.ofSeconds(20))
+                        .until(() -> GroupCommitWriter.runningWriters() == busy);
                 for (int i = busy; i < logs.size(); i++) {
                     assertThat(logs.get(i).offer(write(1, data), Unpooled.wrappedBuffer(data)))
                             .isEqualTo(OfferResult.ACCEPTED);
                 }
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
                 for (int i = busy; i < logs.size(); i++) {
-                    while (logs.get(i).lastDurableSeq() < 1) {
-                        assertThat(System.nanoTime()).as("waiting log d%d durable while the others stay busy", i)
-                                .isLessThan(deadline);
-                        Thread.sleep(2);
-                    }
+                    IngestLog waiting = logs.get(i);
+                    await("waiting log d" + i + " durable while the others stay busy").atMost(Duration.ofSeconds(20))
+                            .until(() -> waiting.lastDurableSeq() >= 1);
                 }
                 assertThat(logs.get(0).lastDurableSeq()).as("the busy logs kept committing").isGreaterThan(10);
             } finally {
@@ -191,11 +192,7 @@ class IngestMemoryBoundsTest {
     }
 
     private static void awaitNothingHeld(IngestMemory memory, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (memory.held() != 0 && System.nanoTime() < deadline) {
-            Thread.sleep(2);
-        }
-        assertThat(memory.held()).as(what).isZero();
+        await(what).atMost(Duration.ofSeconds(10)).until(() -> memory.held() == 0);
     }
 
     private static void awaitQuietly(CountDownLatch latch) {

@@ -60,7 +60,7 @@ class PipelinedApplierTest {
                 int half = (src.remaining() / 2) & ~511;
                 first.limit(first.position() + half);
                 inner.write(offset, first);
-                Thread.sleep(1);
+                Thread.sleep(1); // the stimulus: the window in which the range is half written
                 ByteBuffer rest = src.duplicate();
                 rest.position(rest.position() + half);
                 inner.write(offset + half, rest);
