@@ -81,14 +81,13 @@ class RecoveryApiTest {
                 .until(() -> ControlHttp.json(c.get("/v1/jobs/" + id)), job -> !job.path("state").asText().equals("running"));
     }
 
+    /** Every recovery endpoint refuses a request without the right token. */
     @Test
-    void pointsThenRecoverAGroupThroughTheCliThenCommit() throws Exception {
+    void recoveryEndpointsNeedTheToken() throws Exception {
         try (Agent agent = TestAgents.start(config(), new SimpleMeterRegistry());
              ReplicationClient client = ReplicationClient.connect(TestAgents.client(agent).build())) {
-            workload.stream(agent, client, 100, 1);
+            workload.stream(agent, client, 20, 1);
             ControlHttp c = new ControlHttp(agent);
-            List<String> names = new ArrayList<>(workload.groupImages.keySet());
-
             for (String path : List.of("/v1/points?disk=disk-0", "/v1/jobs", "/v1/nbd")) {
                 assertThat(c.send("GET", path, null, null).statusCode()).as(path).isEqualTo(401);
             }
@@ -98,6 +97,17 @@ class RecoveryApiTest {
             }
             assertThat(c.send("DELETE", "/v1/nbd/x", "Bearer wrong", null).statusCode()).isEqualTo(401);
 
+        }
+    }
+
+    /** The points of a disk (group tags, latest, earliest) and of its group, by the API and the CLI. */
+    @Test
+    void pointsOfADiskAndOfItsGroup() throws Exception {
+        try (Agent agent = TestAgents.start(config(), new SimpleMeterRegistry());
+             ReplicationClient client = ReplicationClient.connect(TestAgents.client(agent).build())) {
+            workload.stream(agent, client, 100, 1);
+            ControlHttp c = new ControlHttp(agent);
+            List<String> names = new ArrayList<>(workload.groupImages.keySet());
             JsonNode disk = ControlHttp.json(c.get("/v1/points?disk=disk-0"));
             List<String> groupTags = new ArrayList<>();
             disk.path("points").forEach(p -> {
@@ -130,6 +140,16 @@ class RecoveryApiTest {
             assertThat(MtAgentCli.execute(cli(agent, "points", "--group", "g", "--json"))).isZero();
             assertThat(MtAgentCli.execute(cli(agent, "points", "--group", "nope"))).isEqualTo(2);
 
+        }
+    }
+
+    /** A recover the agent cannot do says why and touches nothing. */
+    @Test
+    void recoverRefusalsSayWhyAndTouchNothing() throws Exception {
+        try (Agent agent = TestAgents.start(config(), new SimpleMeterRegistry());
+             ReplicationClient client = ReplicationClient.connect(TestAgents.client(agent).build())) {
+            workload.stream(agent, client, 20, 1);
+            ControlHttp c = new ControlHttp(agent);
             // Refusals: a point the group does not hold (409), a malformed point (400), unknown group (404).
             HttpResponse<String> bad = c.send("POST", "/v1/recover", "Bearer " + c.token,
                     "{\"group\":\"g\",\"to\":\"no-such-point\"}");
@@ -150,6 +170,19 @@ class RecoveryApiTest {
             assertThat(ControlHttp.json(notRecovering).path("error").asText()).contains("not being recovered");
             assertThat(agent.disks().byId("disk-0").state().label()).isEqualTo("protected"); // nothing was touched
 
+        }
+    }
+
+    /** A group recovered through the CLI to a point, moved, back to latest, again, then committed: the targets
+     * equal the model at each step. */
+    @Test
+    void recoverAGroupMoveUndoAndCommitThroughTheCli() throws Exception {
+        try (Agent agent = TestAgents.start(config(), new SimpleMeterRegistry());
+             ReplicationClient client = ReplicationClient.connect(TestAgents.client(agent).build())) {
+            workload.stream(agent, client, 100, 1);
+            ControlHttp c = new ControlHttp(agent);
+            List<String> names = new ArrayList<>(workload.groupImages.keySet());
+            JsonNode second = ControlHttp.json(c.get("/v1/points?group=g")).path("points").get(1);
             assertThat(MtAgentCli.execute(cli(agent, "recover", "--group", "g", "--to", names.get(1), "--yes"))).isZero();
             assertTargets(workload.groupImages.get(names.get(1)), "recovered to " + names.get(1));
             JsonNode status = ControlHttp.json(c.get("/status"));
@@ -179,15 +212,13 @@ class RecoveryApiTest {
         }
     }
 
+    /** The retention volume, window and per-disk retention fields in /status. */
     @Test
-    void exportJobsBusyDisksAndStatus() throws Exception {
+    void statusShowsTheRetentionVolumeAndWindow() throws Exception {
         try (Agent agent = TestAgents.start(config(), new SimpleMeterRegistry());
              ReplicationClient client = ReplicationClient.connect(TestAgents.client(agent).build())) {
             workload.stream(agent, client, 60, 2);
             ControlHttp c = new ControlHttp(agent);
-            String name = new ArrayList<>(workload.groupImages.keySet()).get(1);
-            String auth = "Bearer " + c.token;
-
             JsonNode status = ControlHttp.json(c.get("/status"));
             JsonNode volume = status.path("retentionVolume");
             assertThat(volume.path("state").asText()).isEqualTo("ok");
@@ -205,6 +236,19 @@ class RecoveryApiTest {
             assertThat(d0.path("rollback").isNull()).isTrue();
             assertThat(status.path("health").path("status").asText()).isEqualTo("ok");
 
+        }
+    }
+
+    /** An export job to a file equals the model at the tag; a second one to the same file fails with the reason;
+     * the CLI exports through the agent. */
+    @Test
+    void anExportJobWritesThePointAndNeverOverwritesUnasked() throws Exception {
+        try (Agent agent = TestAgents.start(config(), new SimpleMeterRegistry());
+             ReplicationClient client = ReplicationClient.connect(TestAgents.client(agent).build())) {
+            workload.stream(agent, client, 60, 2);
+            ControlHttp c = new ControlHttp(agent);
+            String name = new ArrayList<>(workload.groupImages.keySet()).get(1);
+            String auth = "Bearer " + c.token;
             // An export job to a file equals the model at the tag.
             Path out = dir.resolve("out").resolve("disk-1.raw");
             Files.createDirectories(out.getParent());
@@ -229,6 +273,19 @@ class RecoveryApiTest {
             assertThat(c.send("POST", "/v1/export", auth, "{\"disk\":\"disk-0\",\"point\":\"latest\",\"out\":\"rel.raw\"}")
                     .statusCode()).isEqualTo(400);
 
+        }
+    }
+
+    /** An export that holds its disk (a FIFO nobody reads) makes other operations on it wait (409) and shows in
+     * /status with its step and progress. */
+    @Test
+    void anExportHoldingItsDiskRefusesOthersAndShowsInStatus() throws Exception {
+        try (Agent agent = TestAgents.start(config(), new SimpleMeterRegistry());
+             ReplicationClient client = ReplicationClient.connect(TestAgents.client(agent).build())) {
+            workload.stream(agent, client, 60, 2);
+            ControlHttp c = new ControlHttp(agent);
+            String name = new ArrayList<>(workload.groupImages.keySet()).get(1);
+            String auth = "Bearer " + c.token;
             // An export into a FIFO nobody reads yet holds its disk: a running job, a second operation gets 409.
             Path fifo = dir.resolve("out").resolve("fifo");
             File mkfifo = new File("/usr/bin/mkfifo");
