@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The warning for recovering, exporting or serving one disk of a replication group alone (DESIGN.md: a machine with
+ * The warning for recovering, exporting or serving one disk of a replication group alone (docs/ARCHITECTURE.md, "Write path" step 6: a machine with
  * several disks is crash-consistent only at group points). Stateless.
  */
 final class GroupWarning {

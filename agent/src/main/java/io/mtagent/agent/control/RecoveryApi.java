@@ -33,7 +33,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
 
 /**
- * The recovery operations of the control API (DESIGN.md "Retention journal and recovery"): recovery points,
+ * The recovery operations of the control API (docs/ARCHITECTURE.md, "Retention journal and recovery"): recovery points,
  * rollback ("recover") and commit, export to a file, NBD views. The work is done by the retention services
  * ({@link PointCatalog}, {@link RollbackService}, {@link ExportService}); this class parses requests, refuses
  * early with the agent's message (404 unknown disk or group, 400 malformed request, 409 busy disk or a point

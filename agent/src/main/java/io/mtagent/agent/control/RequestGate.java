@@ -28,7 +28,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Decides on a control request from its request line and headers alone, before a byte of its body is read
- * (DESIGN.md "Hostile neighbours"). Sits between the HTTP codec and the aggregator:
+ * (docs/ARCHITECTURE.md, "Hostile neighbours"). Sits between the HTTP codec and the aggregator:
  * <ul>
  *   <li><b>Header deadline.</b> A connection must deliver its request headers (TLS handshake included) within
  *       {@code deadlineMillis} of its accept, and each further request on a kept-alive connection within the same

@@ -24,7 +24,7 @@ import java.util.logging.Logger;
 
 /**
  * One declared target disk at run time: its target device, ingest log, applier and persisted state, and which
- * session stream currently owns it (fencing by stream epoch, DESIGN.md write path §2).
+ * session stream currently owns it (fencing by stream epoch, docs/ARCHITECTURE.md, "Write path" step 2).
  *
  * <p>Thread-safety: {@link #open}, {@link #offerWrite}, {@link #offerTag} and {@link #release} are
  * {@code synchronized}, so ownership checks and sequence classification are atomic even when an old and a new

@@ -15,7 +15,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Where an export may write (DESIGN.md "Hostile neighbours"): only into the configured export directories
+ * Where an export may write (docs/ARCHITECTURE.md, "Hostile neighbours"): only into the configured export directories
  * ({@code export.dirs}), never onto a target disk and never into the agent's state, cache or retention directories.
  * The control API's {@code POST /v1/export} and the offline {@code mtagent export} both ask {@link #check} first;
  * a refusal names the rule it broke.

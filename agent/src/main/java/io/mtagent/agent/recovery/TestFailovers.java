@@ -21,7 +21,7 @@ import java.util.logging.Logger;
 import java.util.stream.Stream;
 
 /**
- * Test failovers (DESIGN.md "Test failover"): a point of one disk, or of every disk of a group, served
+ * Test failovers (docs/ARCHITECTURE.md, "Test failover"): a point of one disk, or of every disk of a group, served
  * <em>writable</em> over the agent's NBD server so a test VM can boot from it, with every write going
  * copy-on-write into a capped scratch file ({@link ScratchDisk}) on the scratch volume
  * ({@code testfailover.scratch.dir}). The target and the retention journal are only read; replication and

@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.zip.CRC32C;
 
 /**
- * The branches of a disk's recovery history that are gone (DESIGN.md "Recovery history is a tree, not a line"):
+ * The branches of a disk's recovery history that are gone (docs/ARCHITECTURE.md, "Recovery history is a tree"):
  * ranges of sequence numbers whose points no longer describe any state the target can return to. Two things
  * discard history:
  * <ul>

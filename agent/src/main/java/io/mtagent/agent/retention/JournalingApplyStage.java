@@ -13,7 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The applier's before-image step (DESIGN.md write path §5): for each batch, journal the before-image of every
+ * The applier's before-image step (docs/ARCHITECTURE.md, "Write path" step 5): for each batch, journal the before-image of every
  * write and every tag, then sync the journal once, before the applier touches the target.
  *
  * <p>Promises:

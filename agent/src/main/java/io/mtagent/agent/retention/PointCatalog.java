@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The recovery points of a disk or a replication group (DESIGN.md write path §6):
+ * The recovery points of a disk or a replication group (docs/ARCHITECTURE.md, "Write path" step 6):
  * <ul>
  *   <li>tags: crash-consistent, app-consistent and group tags, as soon as they are durable (acked): applied ones
  *       from the retention journal, the rest from the ingest log;</li>

@@ -44,8 +44,8 @@ public final class PointInTimeView implements AutoCloseable {
     }
 
     /**
-     * A view that may lie beyond the applied point (DESIGN.md: "for points between applied and latest, overlaid by
-     * ingest-log data ≤ P"). Each read brings the target back to the applied point A it observes (target + journal
+     * A view that may lie beyond the applied point (docs/ARCHITECTURE.md, "Retention journal and recovery": "for points
+     * between applied and latest, overlaid by ingest-log data ≤ P"). Each read brings the target back to the applied point A it observes (target + journal
      * overlay above A) and then overlays the ingest-log records in (A, P], in order. If the applier applies and
      * prunes those records during the read, the read starts over from the newer A.
      *

@@ -12,7 +12,7 @@ import java.util.Locale;
 import java.util.Set;
 
 /**
- * The rules a retention volume must pass (DESIGN.md "Retention journal and recovery"): not FAT/FAT32, non-zero
+ * The rules a retention volume must pass (docs/ARCHITECTURE.md, "Retention journal and recovery"): not FAT/FAT32, non-zero
  * capacity, not the volume of the agent's install or cache, not on a replication target disk, writable. One
  * shared file system for everything is allowed only by an explicit setting (demo, tests), with a warning.
  * Stateless; thread-safe.

@@ -25,7 +25,7 @@ import java.util.function.BiConsumer;
 import java.util.logging.Logger;
 
 /**
- * Rollback ("recover") of a disk to a recovery point, and commit (DESIGN.md "Retention journal and recovery").
+ * Rollback ("recover") of a disk to a recovery point, and commit (docs/ARCHITECTURE.md, "Retention journal and recovery").
  *
  * <p>{@link #recover} stops replication on the disk (state {@code recovering}: streams fenced, writes refused),
  * lets the applier apply everything acknowledged, pauses it, then in two persisted phases:

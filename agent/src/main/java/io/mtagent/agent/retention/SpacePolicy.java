@@ -1,6 +1,6 @@
 package io.mtagent.agent.retention;
 
-/** What to do when the retention cap is reached before the time window is (DESIGN.md retention policy). */
+/** What to do when the retention cap is reached before the time window is (docs/ARCHITECTURE.md, "Retention journal and recovery", policy). */
 public enum SpacePolicy {
     /** Default: prune the oldest journal segments anyway; the window shrinks, with a warning. Replication continues. */
     SHRINK_WINDOW("shrink-window"),

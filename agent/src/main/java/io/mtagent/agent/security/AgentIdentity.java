@@ -84,7 +84,7 @@ public final class AgentIdentity {
     public static final String CERT_FILE = "agent.crt";
     /** Ten years: the certificate is pinned, not CA-validated, so a short lifetime would only force re-pinning. */
     static final Duration VALIDITY = Duration.ofDays(3653);
-    /** TLS 1.3 preferred, 1.2 for older process servers (DESIGN.md, Write path §1). */
+    /** TLS 1.3 preferred, 1.2 for older process servers (docs/ARCHITECTURE.md, "Write path" step 1). */
     static final List<String> PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
     /**
      * AES-GCM only. JDK 17 has AES-GCM intrinsics (~1.1 GB/s on loopback here) but none for ChaCha20-Poly1305

@@ -15,7 +15,7 @@ import java.util.Set;
 import java.util.logging.Logger;
 
 /**
- * File privacy at agent start (DESIGN.md "Hostile neighbours"): sets the process umask to 077, so every file the
+ * File privacy at agent start (docs/ARCHITECTURE.md, "Hostile neighbours"): sets the process umask to 077, so every file the
  * agent creates from then on is 0600 and every directory 0700 whatever umask the agent was started under; refuses to
  * start on a data directory that other users can write (they could replace the agent's files), and warns about one
  * they can read. Checks only POSIX file systems.

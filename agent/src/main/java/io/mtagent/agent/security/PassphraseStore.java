@@ -20,7 +20,7 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * The agent's verifier of the passphrase the process servers know (DESIGN.md, Write path §1; SPEC.md §4.3). The
+ * The agent's verifier of the passphrase the process servers know (docs/ARCHITECTURE.md, "Write path" step 1; SPEC.md §4.3). The
  * passphrase itself is never stored, nor anything that can log in: {@code auth.key} in the state directory holds a
  * per-agent random salt, the PBKDF2 iteration count and SCRAM-SHA-256's StoredKey and ServerKey, derived from
  * {@code SaltedPassword = HandshakeCrypto.deriveKey(passphrase, salt, iterations)}. StoredKey checks a client

@@ -1,6 +1,6 @@
 package io.mtagent.agent.storage;
 
-/** How {@link IngestLog#offer} classified a record (DESIGN.md write path §4). */
+/** How {@link IngestLog#offer} classified a record (docs/ARCHITECTURE.md, "Write path" step 4). */
 public enum OfferResult {
     /** seq = lastAccepted + 1: queued; durable after the next group commit. */
     ACCEPTED,

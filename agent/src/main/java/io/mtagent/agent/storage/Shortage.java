@@ -5,7 +5,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Temporary shortages (DESIGN.md "Hostile neighbours"): a full volume (ENOSPC, EDQUOT) or no file descriptor left
+ * Temporary shortages (docs/ARCHITECTURE.md, "Hostile neighbours"): a full volume (ENOSPC, EDQUOT) or no file descriptor left
  * (EMFILE, ENFILE, "Too many open files") passes when space or descriptors are freed. Where the agent meets one
  * it holds the work and retries ({@link #retryLater}) instead of failing a disk: the writes wait in memory, no ack
  * or credit goes out, so the process servers are held back; the health report shows it.

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The recovery history is a tree (DESIGN.md): after a commit at an earlier point P and the resync that follows,
+ * The recovery history is a tree (docs/ARCHITECTURE.md, "Recovery history is a tree"): after a commit at an earlier point P and the resync that follows,
  * the discarded branch (P, C] is neither listed nor viewable, and the points written after the resync are
  * ordinary points (view, rollback), also after a restart; points before P stay reachable. Times outside the
  * recoverable window are refused with the window in the message.
