@@ -1,6 +1,5 @@
 package io.mtagent.agent.storage;
 
-import io.mtagent.agent.log.RecordFraming;
 import io.mtagent.agent.log.SegmentHeader;
 import io.netty.buffer.ByteBuf;
 import java.io.IOException;
@@ -13,7 +12,6 @@ import java.util.List;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongConsumer;
-import java.util.zip.CRC32C;
 
 /**
  * The ingest log's admission and group commit: {@link #offer} queues a record (never blocking on I/O), and the
@@ -67,9 +65,7 @@ final class GroupCommitWriter {
     private boolean writerScheduled;
 
     // Writer thread only.
-    private final ByteBuffer recordHeader = ByteBuffer.allocateDirect(SegmentFormat.RECORD_HEADER_LENGTH);
-    private final ByteBuffer padding = ByteBuffer.allocateDirect(8);
-    private final CRC32C crc = new CRC32C();
+    private final RecordWriter recordWriter = new RecordWriter();
     private final List<Pending> batch = new ArrayList<>();
     /**
      * A temporary shortage stopped the batch: it is written again, from {@code resumeSeq} at {@code resumePosition}
@@ -349,34 +345,11 @@ final class GroupCommitWriter {
             roll(p.record().seq());
         }
         IngestIndex.Segment current = segments.current();
-        SegmentFormat.writeRecordHeader(recordHeader, p.record(), current.incarnation, payloadLength);
-        // The payload may lie in several buffers (the network decoder hands on the decrypted TLS records a frame
-        // arrived in, without gathering them): written with one gathering write, CRC'd buffer by buffer.
         ByteBuffer[] payload = p.name() != null ? new ByteBuffer[] {ByteBuffer.wrap(p.name())}
                 : p.payload().nioBuffers();
-        RecordFraming.beginCrc(crc, SegmentFormat.KIND, 0)
-                .update(recordHeader.duplicate().position(RecordFraming.PREFIX_LENGTH));
-        int recordCrc;
-        if (p.crcChecked()) {
-            recordCrc = RecordFraming.combine((int) crc.getValue(), p.record().crc32c(), payloadLength);
-        } else {
-            for (ByteBuffer b : payload) {
-                crc.update(b.duplicate());
-            }
-            recordCrc = (int) crc.getValue();
-        }
-        RecordFraming.putPrefix(recordHeader, SegmentFormat.BODY_HEADER_LENGTH + payloadLength, recordCrc);
-        padding.clear().limit(RecordFraming.padding(SegmentFormat.KIND, payloadLength));
-        ByteBuffer[] parts = new ByteBuffer[payload.length + 2];
-        parts[0] = recordHeader;
-        System.arraycopy(payload, 0, parts, 1, payload.length);
-        parts[parts.length - 1] = padding;
         long pos = segments.position();
-        long written = 0;
-        while (written < length) {
-            segments.channel().position(pos + written);
-            written += segments.channel().write(parts);
-        }
+        recordWriter.write(segments.channel(), pos, current.incarnation, p.record(), payload, payloadLength,
+                p.crcChecked(), length);
         segments.advance(length);
         index.lock.lock();
         try {
