@@ -105,8 +105,13 @@ public final class LogFileNames {
         return target.resolveSibling(target.getFileName() + TEMP_SUFFIX);
     }
 
+    /** "%020d" + suffix, without a format parse: names are built on read paths. */
     private static String indexed(long index, String suffix) {
-        return String.format("%0" + INDEX_DIGITS + "d%s", index, suffix);
+        if (index < 0) {
+            throw new IllegalArgumentException("negative segment index " + index);
+        }
+        String digits = Long.toString(index);
+        return "0".repeat(INDEX_DIGITS - digits.length()) + digits + suffix;
     }
 
     private static boolean isIndexed(String name, String suffix) {

@@ -204,7 +204,7 @@ public final class SegmentReader {
      * Verifies the record at index {@code at} of {@code buffer} (read in bulk with its neighbours; the buffer is not
      * moved), which an index says starts at {@code position} of {@code file}, has a body of {@code bodyLength}
      * bytes and chains from {@code chainBefore}. The incarnation is not checked: for a chained kind the CRC already
-     * ties the record to its place.
+     * ties the record to its place. {@code file} may be null when the caller names the file in its own report.
      */
     public static VerifiedRecord verifyIn(SegmentKind kind, Path file, ByteBuffer buffer, int at, long position,
                                           int bodyLength, int chainBefore, CRC32C crc) throws RecordDamageException {

@@ -10,7 +10,6 @@ import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -209,9 +208,8 @@ final class ImageRuns {
     private static void verify(RetentionJournal journal, RetentionJournal.ImageRef r, ByteBuffer record, CRC32C crc)
             throws CorruptLogException {
         int at = record.position();
-        Path file = journal.segmentFile(r.segment());
-        try {
-            VerifiedRecord v = SegmentReader.verifyIn(JournalFormat.KIND, file, record, at, r.position(),
+        try { // no file named here: damaged() names it (a path per image read would cost more than the check)
+            VerifiedRecord v = SegmentReader.verifyIn(JournalFormat.KIND, null, record, at, r.position(),
                     JournalFormat.BODY_HEADER_LENGTH + r.length(), r.prevChain(), crc);
             if (v.seq() != r.seq() || v.bodyHeader().getLong(JournalFormat.OFFSET_OFFSET) != r.offset()) {
                 throw journal.damaged(r, "the before-image of seq " + r.seq() + " is not the record its index names");

@@ -52,6 +52,7 @@ final class JournalWriter {
 
     // Applier thread.
     private long segment;
+    private Path currentFile;
     private long incarnation;
     private FileChannel channel;
     private long position;
@@ -77,10 +78,11 @@ final class JournalWriter {
     /** At open: appends go on in {@code index} at {@code appendAt}, after chained CRC {@code chainNow}. */
     void resume(long index, long segmentIncarnation, long appendAt, int chainNow) throws IOException {
         segment = index;
+        currentFile = segmentFile(index);
         incarnation = segmentIncarnation;
         position = appendAt;
         chain = chainNow;
-        channel = LogIO.get().open(segmentFile(index), StandardOpenOption.READ, StandardOpenOption.WRITE);
+        channel = LogIO.get().open(currentFile, StandardOpenOption.READ, StandardOpenOption.WRITE);
     }
 
     private Path segmentFile(long index) {
@@ -173,7 +175,7 @@ final class JournalWriter {
 
     /** Seals the current segment (synced, index written) and starts the next one. */
     private void roll(long nextSeq) throws IOException {
-        LogIO.get().force(segmentFile(segment), channel, false);
+        LogIO.get().force(currentFile, channel, false);
         dropSynced();
         long length = position;
         channel.close();
@@ -192,7 +194,7 @@ final class JournalWriter {
 
     /** Makes every append durable (one fdatasync: the group commit of a batch). */
     void sync() throws IOException {
-        LogIO.get().force(segmentFile(segment), channel, false);
+        LogIO.get().force(currentFile, channel, false);
         synchronized (state) {
             state.syncedSeq = state.lastSeq;
         }
@@ -215,6 +217,7 @@ final class JournalWriter {
             state.current = new SegmentIndex(index, incarnation, 1024);
         }
         segment = index;
+        currentFile = file;
         channel = ch;
         position = SegmentHeader.LENGTH;
         uncachedUpTo = 0;
@@ -227,7 +230,7 @@ final class JournalWriter {
      */
     private void dropSynced() {
         if (position > uncachedUpTo) {
-            PageCache.dropClean(segmentFile(segment), uncachedUpTo, position - uncachedUpTo);
+            PageCache.dropClean(currentFile, uncachedUpTo, position - uncachedUpTo);
             uncachedUpTo = position;
         }
     }
@@ -266,7 +269,7 @@ final class JournalWriter {
     /** Syncs what was appended, checkpoints and closes the segment. */
     void close() throws IOException {
         if (channel != null && channel.isOpen()) {
-            LogIO.get().force(segmentFile(segment), channel, false);
+            LogIO.get().force(currentFile, channel, false);
             synchronized (state) {
                 state.syncedSeq = state.lastSeq;
             }

@@ -29,8 +29,12 @@ final class IngestReader {
     private final Path dir;
     private final IngestIndex index;
 
+    /** A segment open for reading, and its file (named in a damage report). */
+    private record OpenSegment(Path file, FileChannel channel) {
+    }
+
     // Applier thread only: the segments' read handles, the reusable read buffers and the CRC.
-    private final Map<Long, FileChannel> readChannels = new HashMap<>();
+    private final Map<Long, OpenSegment> readChannels = new HashMap<>();
     private final SegmentReader.Scratch scratch = new SegmentReader.Scratch();
     private final ByteBuffer readHeader = ByteBuffer.allocateDirect(SegmentFormat.RECORD_HEADER_LENGTH);
     private final CRC32C readCrc = new CRC32C();
@@ -60,19 +64,20 @@ final class IngestReader {
             if (!out.isEmpty() && decodedBytes >= maxBytes) {
                 break; // compressible data: the batch's decoded size, which its consumers hold in memory, is the bound
             }
-            FileChannel ch = readChannels.get(w.segment());
-            if (ch == null) {
-                ch = FileChannel.open(file(w.segment()), StandardOpenOption.READ);
-                readChannels.put(w.segment(), ch);
+            OpenSegment seg = readChannels.get(w.segment());
+            if (seg == null) {
+                Path file = file(w.segment());
+                seg = new OpenSegment(file, FileChannel.open(file, StandardOpenOption.READ));
+                readChannels.put(w.segment(), seg);
             }
             ByteBuffer direct = lease == null || w.tag() ? null
                     : lease.tryAcquire(Math.max(0, w.length() - SegmentFormat.RECORD_HEADER_LENGTH));
             VerifiedRecord r;
             try {
                 r = direct != null
-                        ? SegmentReader.readAtInto(SegmentFormat.KIND, file(w.segment()), ch, w.incarnation(), 0,
+                        ? SegmentReader.readAtInto(SegmentFormat.KIND, seg.file(), seg.channel(), w.incarnation(), 0,
                                 w.position(), w.length(), readHeader, direct, readCrc)
-                        : SegmentReader.readAt(SegmentFormat.KIND, file(w.segment()), ch, w.incarnation(), 0,
+                        : SegmentReader.readAt(SegmentFormat.KIND, seg.file(), seg.channel(), w.incarnation(), 0,
                                 w.position(), w.length(), scratch, readCrc);
             } catch (RecordDamageException e) {
                 throw new CorruptLogException(e.stop().file(), e.stop().offset(),
@@ -185,14 +190,17 @@ final class IngestReader {
 
     /** Closes the handle of a segment the applier no longer needs. Applier thread. */
     void forget(long segment) throws IOException {
-        FileChannel ch = readChannels.remove(segment);
-        if (ch != null) {
-            ch.close();
+        OpenSegment seg = readChannels.remove(segment);
+        if (seg != null) {
+            seg.channel().close();
         }
     }
 
     void close() throws IOException {
-        closeAll(readChannels);
+        for (OpenSegment seg : readChannels.values()) {
+            seg.channel().close();
+        }
+        readChannels.clear();
     }
 
     private static void closeAll(Map<Long, FileChannel> channels) throws IOException {

@@ -87,6 +87,7 @@ class ControlFloodTest {
                     });
                 }
                 long slowest = 0;
+                // The stimulus: 8 s of flood (at least 5 probes), measured from the operator's side throughout.
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(8);
                 int checks = 0;
                 while (System.nanoTime() < deadline || checks < 5) {

@@ -19,14 +19,14 @@ class ShutdownSignalsTest {
                 System.out.println("clean shutdown started");
                 System.out.flush();
                 try {
-                    Thread.sleep(Long.MAX_VALUE);
+                    Thread.sleep(Long.MAX_VALUE); // the child's clean shutdown that never ends (not a wait in a test)
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
             });
             System.out.println("installed");
             System.out.flush();
-            Thread.sleep(Long.MAX_VALUE);
+            Thread.sleep(Long.MAX_VALUE); // the child idles until a signal ends it
         }
     }
 

@@ -4,6 +4,7 @@ import static io.mtagent.agent.storage.LogFixtures.offer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.awaitility.Awaitility.await;
 
 import io.mtagent.nativeio.FileBlockDevice;
 import java.io.IOException;
@@ -36,12 +37,8 @@ class PooledDiskTasksTest {
 
     /** Polls (a flush has no deadline): a record stranded in the queue with no writer task fails here. */
     private static void awaitDurable(IngestLog log, long seq) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (log.lastDurableSeq() < seq) {
-            assertThat(System.nanoTime()).as("seq %d durable within 10 s (durable: %d): a lost wake-up",
-                    seq, log.lastDurableSeq()).isLessThan(deadline);
-            LockSupport.parkNanos(20_000);
-        }
+        await("seq " + seq + " durable within 10 s: a lost wake-up fails here").atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofNanos(20_000)).until(() -> log.lastDurableSeq() >= seq);
     }
 
     /**
