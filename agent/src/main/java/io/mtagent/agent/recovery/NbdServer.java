@@ -52,7 +52,7 @@ import java.util.logging.Logger;
  * alignment, at most 32 MiB, inside the export, else EINVAL), FLUSH and CACHE (no-ops), DISC; WRITE, TRIM and
  * WRITE_ZEROES get EPERM. The empty export name selects the only export when there is exactly one.
  *
- * <p>Security (DESIGN.md "Hostile neighbours"): readers are authenticated by the way in ({@link NbdListener}): a
+ * <p>Security (docs/ARCHITECTURE.md, "Hostile neighbours"): readers are authenticated by the way in ({@link NbdListener}): a
  * Unix socket only the agent's user (or a configured group) may connect to, a TCP port where every client must
  * upgrade with NBD_OPT_STARTTLS (FORCEDTLS) and present a client certificate the TLS context trusts, or, only when
  * explicitly configured, plain NBD on a loopback address. Every connection must finish its handshake within a
