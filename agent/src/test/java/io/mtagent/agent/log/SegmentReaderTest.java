@@ -108,6 +108,7 @@ class SegmentReaderTest {
         ReadStop stop = readAll(kind, f, seqs);
         assertThat(seqs).containsExactly(1L, 2L, 3L);
         assertThat(stop.reason()).isEqualTo(ReadStop.Reason.ZEROED_PREFIX);
+        assertThat(stop.clean()).as("zeroes are damage for the recovery rule to judge, not the end of the log").isFalse();
         assertThat(stop.offset()).isEqualTo(starts.get(3));
         assertThat(stop.file()).isEqualTo(f);
     }
