@@ -118,7 +118,7 @@ class ControlFloodChildAgentTest {
                             HttpResponse.BodyHandlers.ofString());
                     healthMillis.add((System.nanoTime() - begin) / 1_000_000);
                     assertThat(r.statusCode()).isEqualTo(200);
-                    Thread.sleep(200);
+                    Thread.sleep(200); // the stimulus: an operator's probe every 200 ms through the whole flood
                 }
                 pool.shutdown();
                 assertThat(pool.awaitTermination(180, TimeUnit.SECONDS)).isTrue();

@@ -63,7 +63,7 @@ final class LeakCapture extends Handler {
     void assertNoLeaks() throws InterruptedException {
         for (int i = 0; i < 5; i++) {
             System.gc();
-            Thread.sleep(20);
+            Thread.sleep(20); // lets the collector enqueue what it found; nothing to wait on instead
             // Tracking a new buffer is what makes the detector poll its reference queue and report.
             for (int j = 0; j < 100; j++) {
                 ByteBuf a = UnpooledByteBufAllocator.DEFAULT.heapBuffer(8);

@@ -283,7 +283,7 @@ class NbdAccessTest {
                         closedAfter = (System.nanoTime() - start) / 1_000_000;
                     }
                 } catch (SocketTimeoutException stillOpen) {
-                    Thread.sleep(100);
+                    Thread.sleep(100); // the stimulus: the slow trickle, one byte at a time
                 } catch (IOException closed) {
                     closedAfter = (System.nanoTime() - start) / 1_000_000;
                 }
@@ -304,7 +304,7 @@ class NbdAccessTest {
             long start = System.nanoTime();
             for (int i = 0; i < 8; i++) { // 2.4 s of reads, one every 300 ms
                 assertThat(busy.read(512L * i, 512)).isEqualTo(Arrays.copyOfRange(image, 512 * i, 512 * (i + 1)));
-                Thread.sleep(300);
+                Thread.sleep(300); // the stimulus: time passes, the busy reader keeps reading, the idle one not
             }
             assertThat(idle.closedByServer()).as("the idle reader was disconnected").isTrue();
             assertThat(busy.read(0, 512)).as("the busy reader was not").isEqualTo(Arrays.copyOfRange(image, 0, 512));

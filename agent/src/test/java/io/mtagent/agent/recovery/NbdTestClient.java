@@ -56,7 +56,7 @@ final class NbdTestClient implements Closeable {
         SocketChannel channel = unix;
         unixWatchdog = new Thread(() -> {
             try {
-                Thread.sleep(timeoutMillis);
+                Thread.sleep(timeoutMillis); // a watchdog, not a wait: it ends a test that would hang
                 watchdogFired.set(true);
                 channel.close();
             } catch (InterruptedException | IOException e) {
