@@ -35,7 +35,7 @@ import java.util.concurrent.Executor;
  * <p>The test thread is the session's event loop: an {@link EmbeddedChannel}'s event loop is not thread-safe, so the
  * tasks disk threads and hash workers hand to the session are queued in {@link #loop} and run by {@link #pump}.
  *
- * <p>{@link #close} asserts what STYLE.md asks of codec tests: no frame left unread, nothing left in the channel,
+ * <p>{@link #close} asserts what every codec test here must (Netty's own codec tests check the same): no frame left unread, nothing left in the channel,
  * and every buffer fed in released.
  */
 final class EmbeddedSession implements AutoCloseable {
