@@ -227,7 +227,7 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     }
 
     private Reply withBody(Call call, java.util.function.Function<com.fasterxml.jackson.databind.JsonNode,
-            RecoveryApi.Result> action) {
+            ApiResult> action) {
         com.fasterxml.jackson.databind.JsonNode body;
         try {
             body = call.body().length == 0 ? c.json().createObjectNode() : c.json().readTree(call.body());
@@ -240,7 +240,7 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         return result(action.apply(body));
     }
 
-    private Reply result(RecoveryApi.Result r) {
+    private Reply result(ApiResult r) {
         return json(r.status(), r.document());
     }
 

@@ -42,9 +42,9 @@ final class DiskControlApi {
     }
 
     /** {@code POST /v1/disks/{id}/release}: a job. */
-    RecoveryApi.Result release(String id) {
+    ApiResult release(String id) {
         if (agent.disks().declared().stream().noneMatch(c -> c.id().equals(id))) {
-            return RecoveryApi.Result.error(HttpResponseStatus.NOT_FOUND, "no disk '" + id + "' is declared"
+            return ApiResult.error(HttpResponseStatus.NOT_FOUND, "no disk '" + id + "' is declared"
                     + " (declared: " + agent.disks().ids() + ")");
         }
         return submit("release", id, job -> {
@@ -70,10 +70,10 @@ final class DiskControlApi {
     }
 
     /** {@code POST /v1/disks/{id}/attach} {@code {"written": bool}}. */
-    RecoveryApi.Result attach(String id, JsonNode body) {
+    ApiResult attach(String id, JsonNode body) {
         JsonNode written = body.get("written");
         if (written == null || !written.isBoolean()) {
-            return RecoveryApi.Result.error(HttpResponseStatus.BAD_REQUEST, "say whether the target was written"
+            return ApiResult.error(HttpResponseStatus.BAD_REQUEST, "say whether the target was written"
                     + " outside the agent while it was released: {\"written\": true} when a machine ran on it (failover,"
                     + " failback: its earlier recovery points are then discarded and it needs a resync), {\"written\":"
                     + " false} when nothing wrote it (CLI: mtagent disk attach --written-outside | --unchanged)");
@@ -86,24 +86,24 @@ final class DiskControlApi {
             m.put("state", d.state().label());
             m.put("reason", d.stateReason());
             m.put("changed", changed);
-            return RecoveryApi.Result.ok(m);
+            return ApiResult.ok(m);
         } catch (IllegalArgumentException e) {
-            return RecoveryApi.Result.error(HttpResponseStatus.NOT_FOUND, e.getMessage());
+            return ApiResult.error(HttpResponseStatus.NOT_FOUND, e.getMessage());
         } catch (java.io.IOException | RuntimeException e) {
-            return RecoveryApi.Result.error(HttpResponseStatus.INTERNAL_SERVER_ERROR, "attaching disk " + id
+            return ApiResult.error(HttpResponseStatus.INTERNAL_SERVER_ERROR, "attaching disk " + id
                     + " failed: " + e.getMessage());
         }
     }
 
     /** {@code POST /v1/disks/{id}/clear-failure}: a job. */
-    RecoveryApi.Result clearFailure(String id) {
+    ApiResult clearFailure(String id) {
         ReplicatedDisk d = agent.disks().byId(id);
         if (d == null) {
-            return RecoveryApi.Result.error(HttpResponseStatus.NOT_FOUND, "no open disk '" + id + "' (disks: "
+            return ApiResult.error(HttpResponseStatus.NOT_FOUND, "no open disk '" + id + "' (disks: "
                     + agent.disks().ids() + "; a released disk's target is checked when it is attached)");
         }
         if (d.state() != DiskState.FAILED) {
-            return RecoveryApi.Result.error(HttpResponseStatus.CONFLICT, "disk " + id + " is " + d.state().label()
+            return ApiResult.error(HttpResponseStatus.CONFLICT, "disk " + id + " is " + d.state().label()
                     + ", not failed: nothing to clear");
         }
         return submit("clear-failure", id, job -> {
@@ -122,13 +122,13 @@ final class DiskControlApi {
     }
 
     /** pause / resume applying, or request a resync (SPEC.md §12.2); a failed disk is pointed at clear-failure. */
-    RecoveryApi.Result replicationState(String id, String action) {
+    ApiResult replicationState(String id, String action) {
         ReplicatedDisk d = agent.disks().byId(id);
         if (d == null) {
-            return RecoveryApi.Result.error(HttpResponseStatus.NOT_FOUND, "no disk '" + id + "' on this agent");
+            return ApiResult.error(HttpResponseStatus.NOT_FOUND, "no disk '" + id + "' on this agent");
         }
         if (d.state() == DiskState.FAILED && !action.equals("pause")) {
-            return RecoveryApi.Result.error(HttpResponseStatus.CONFLICT, "disk " + id + " failed (" + d.stateReason()
+            return ApiResult.error(HttpResponseStatus.CONFLICT, "disk " + id + " failed (" + d.stateReason()
                     + "); repair the target, then 'mtagent disk clear-failure --disk " + id + "' (POST /v1/disks/"
                     + id + "/clear-failure) checks it and applies what the ingest log kept");
         }
@@ -137,17 +137,17 @@ final class DiskControlApi {
             case "resume" -> d.setPaused(false, "resumed by the operator (control API)");
             default -> d.requestResync("operator request (control API)");
         }
-        return RecoveryApi.Result.ok(Map.of("disk", id, "state", d.state().label(), "reason", d.stateReason()));
+        return ApiResult.ok(Map.of("disk", id, "state", d.state().label(), "reason", d.stateReason()));
     }
 
-    private RecoveryApi.Result submit(String kind, String id, Jobs.Work work) {
+    private ApiResult submit(String kind, String id, Jobs.Work work) {
         try {
             Jobs.Job job = jobs.submit(kind, List.of(id), work);
-            return new RecoveryApi.Result(HttpResponseStatus.ACCEPTED, Map.of("job", job.id, "disk", id));
+            return new ApiResult(HttpResponseStatus.ACCEPTED, Map.of("job", job.id, "disk", id));
         } catch (Jobs.Busy e) {
-            return RecoveryApi.Result.error(HttpResponseStatus.CONFLICT, e.getMessage());
+            return ApiResult.error(HttpResponseStatus.CONFLICT, e.getMessage());
         } catch (RejectedExecutionException e) {
-            return RecoveryApi.Result.error(HttpResponseStatus.SERVICE_UNAVAILABLE, "the agent is shutting down");
+            return ApiResult.error(HttpResponseStatus.SERVICE_UNAVAILABLE, "the agent is shutting down");
         }
     }
 }

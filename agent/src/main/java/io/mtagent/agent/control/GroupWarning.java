@@ -34,6 +34,6 @@ final class GroupWarning {
         }
         others.sort(null);
         return what + " disk " + diskId + " alone: it is one disk of replication group " + group + " (with "
-                + String.join(", ", others) + "), and " + RecoveryApi.GROUP_NOTE + " (--group " + group + ")";
+                + String.join(", ", others) + "), and " + RecoveryRequests.GROUP_NOTE + " (--group " + group + ")";
     }
 }

@@ -189,7 +189,7 @@ public final class StatusReport {
         m.put("journalDamage", d.journal().damage());
         Map<String, Object> er = new LinkedHashMap<>();
         er.put("seq", earliest.seq());
-        er.put("time", RecoveryApi.iso(earliest.timestampMicros()));
+        er.put("time", RecoveryRequests.iso(earliest.timestampMicros()));
         m.put("earliestRecoverable", er);
         String rollback;
         try {

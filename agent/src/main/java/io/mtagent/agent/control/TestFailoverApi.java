@@ -41,12 +41,12 @@ final class TestFailoverApi {
         return tests;
     }
 
-    RecoveryApi.Result start(JsonNode body) {
-        String spec = RecoveryApi.text(body, "point", true);
-        String diskId = RecoveryApi.text(body, "disk", false);
-        String group = RecoveryApi.text(body, "group", false);
+    ApiResult start(JsonNode body) {
+        String spec = RecoveryRequests.text(body, "point", true);
+        String diskId = RecoveryRequests.text(body, "disk", false);
+        String group = RecoveryRequests.text(body, "group", false);
         if ((diskId == null) == (group == null)) {
-            throw new RecoveryApi.Refusal(HttpResponseStatus.BAD_REQUEST, "give exactly one of \"disk\" or \"group\"");
+            throw new Refusal(HttpResponseStatus.BAD_REQUEST, "give exactly one of \"disk\" or \"group\"");
         }
         long cap = agent.config().testFailoverScratchMaxBytes();
         JsonNode capNode = body.get("scratchCap");
@@ -55,11 +55,11 @@ final class TestFailoverApi {
             try {
                 asked = capNode.isNumber() ? capNode.asLong() : ConfigType.SIZE.parse(capNode.asText());
             } catch (IllegalArgumentException e) {
-                throw new RecoveryApi.Refusal(HttpResponseStatus.BAD_REQUEST, "\"scratchCap\" is not a size: "
+                throw new Refusal(HttpResponseStatus.BAD_REQUEST, "\"scratchCap\" is not a size: "
                         + e.getMessage());
             }
             if (asked < (1 << 20) || asked > cap) {
-                throw new RecoveryApi.Refusal(HttpResponseStatus.BAD_REQUEST, "\"scratchCap\" must be between 1MiB and"
+                throw new Refusal(HttpResponseStatus.BAD_REQUEST, "\"scratchCap\" must be between 1MiB and"
                         + " testfailover.scratch.max.bytes (" + cap + " bytes); it was " + asked);
             }
             cap = asked;
@@ -67,13 +67,13 @@ final class TestFailoverApi {
         Map<ReplicatedDisk, Long> points = new LinkedHashMap<>();
         if (diskId != null) {
             ReplicatedDisk d = recovery.disk(diskId);
-            points.put(d, RecoveryApi.resolve(d, spec).seq());
+            points.put(d, RecoveryRequests.resolve(d, spec).seq());
         } else {
             List<ReplicatedDisk> members = recovery.members(group);
             String name = spec.startsWith("tag:") ? spec.substring(4) : spec;
-            Map<String, Long> seqs = RecoveryApi.journaled(() -> PointCatalog.groupPoints(members)).get(name);
+            Map<String, Long> seqs = RecoveryRequests.journaled(() -> PointCatalog.groupPoints(members)).get(name);
             if (seqs == null) {
-                throw new RecoveryApi.Refusal(HttpResponseStatus.CONFLICT, "group " + group + " has no group point '"
+                throw new Refusal(HttpResponseStatus.CONFLICT, "group " + group + " has no group point '"
                         + name + "' held by all of its disks; 'mtagent points --group " + group + "' lists them");
             }
             for (ReplicatedDisk d : members) {
@@ -86,34 +86,34 @@ final class TestFailoverApi {
         } catch (IllegalStateException e) {
             HttpResponseStatus status = e.getMessage().contains("scratch volume") ? HttpResponseStatus.INSUFFICIENT_STORAGE
                     : HttpResponseStatus.CONFLICT;
-            throw new RecoveryApi.Refusal(status, e.getMessage());
+            throw new Refusal(status, e.getMessage());
         } catch (IOException e) {
-            throw new RecoveryApi.Refusal(HttpResponseStatus.INTERNAL_SERVER_ERROR, "cannot start the test failover: "
+            throw new Refusal(HttpResponseStatus.INTERNAL_SERVER_ERROR, "cannot start the test failover: "
                     + e.getMessage());
         }
         Map<String, Object> m = document(test);
         m.put("end", "DELETE /v1/test-failover/" + test.id());
-        return RecoveryApi.Result.ok(m);
+        return ApiResult.ok(m);
     }
 
-    RecoveryApi.Result list() {
+    ApiResult list() {
         List<Map<String, Object>> list = new ArrayList<>();
         for (TestFailovers.Test t : tests.running()) {
             list.add(document(t));
         }
-        return RecoveryApi.Result.ok(Map.of("tests", list));
+        return ApiResult.ok(Map.of("tests", list));
     }
 
-    RecoveryApi.Result end(String id) {
+    ApiResult end(String id) {
         TestFailovers.Test test;
         try {
             test = tests.end(id);
         } catch (IOException e) {
-            throw new RecoveryApi.Refusal(HttpResponseStatus.INTERNAL_SERVER_ERROR, "test failover " + id + " ended, but"
+            throw new Refusal(HttpResponseStatus.INTERNAL_SERVER_ERROR, "test failover " + id + " ended, but"
                     + " recording it as tested failed: " + e.getMessage());
         }
         if (test == null) {
-            throw new RecoveryApi.Refusal(HttpResponseStatus.NOT_FOUND, "no test failover '" + id + "' is running"
+            throw new Refusal(HttpResponseStatus.NOT_FOUND, "no test failover '" + id + "' is running"
                     + " (running: " + String.join(", ", tests.running().stream().map(TestFailovers.Test::id).toList())
                     + ")");
         }
@@ -126,7 +126,7 @@ final class TestFailoverApi {
             disks.add(Map.of("disk", member.disk().id(), "seq", member.seq()));
         }
         m.put("disks", disks);
-        return RecoveryApi.Result.ok(m);
+        return ApiResult.ok(m);
     }
 
     private Map<String, Object> document(TestFailovers.Test t) {
@@ -139,7 +139,7 @@ final class TestFailoverApi {
             Map<String, Object> d = new LinkedHashMap<>();
             d.put("disk", member.disk().id());
             d.put("seq", member.seq());
-            d.put("time", RecoveryApi.iso(PointCatalog.timestampOf(member.disk(), member.seq())));
+            d.put("time", RecoveryRequests.iso(PointCatalog.timestampOf(member.disk(), member.seq())));
             d.put("name", member.exportName());
             d.put("url", recovery.nbdUrl(member.exportName()));
             d.put("scratchFile", member.scratch().file().toString());
@@ -155,7 +155,7 @@ final class TestFailoverApi {
     void refuseUnderTest(ReplicatedDisk d) {
         TestFailovers.Test t = tests.of(d);
         if (t != null) {
-            throw new RecoveryApi.Refusal(HttpResponseStatus.CONFLICT, "disk " + d.id() + " is under test failover "
+            throw new Refusal(HttpResponseStatus.CONFLICT, "disk " + d.id() + " is under test failover "
                     + t.id() + ", which reads its target: end it first (mtagent test-failover --end " + t.id() + ")");
         }
     }
