@@ -93,6 +93,12 @@ final class DurablePoints {
         return newestMicros;
     }
 
+    /** Seconds from the newest durable record's (agent) time to now; null while the disk never held a record. */
+    Double rpoSeconds() {
+        long newest = newestMicros();
+        return newest == 0 ? null : Math.max(0, System.currentTimeMillis() * 1000 - newest) / 1e6;
+    }
+
     /** Agent time (µs) of the newest durable app-consistent tag, 0 if none is known. */
     long lastAppConsistentMicros() {
         return lastAppConsistentMicros;

@@ -17,9 +17,8 @@ import io.netty.buffer.ByteBuf;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.util.ArrayList;
-import java.util.Iterator;
-import java.util.List;
+import java.time.Duration;
+import java.util.concurrent.TimeoutException;
 import java.util.logging.Logger;
 
 /**
@@ -41,14 +40,12 @@ public final class ReplicatedDisk implements Closeable {
     private final Applier applier;
     private final DiskStateStore stateStore;
     private final long quotaBytes;
-    private final List<Waiter> waiters = new ArrayList<>();
+    private final DurableWaiters waiters;
     /** Null when no retention journal is kept. */
     private final RetentionJournal journal;
     private final DiskStats stats;
     /** Newest durable record and app-consistent tag (RPO, health), recovered from disk at start. */
     private final DurablePoints points;
-    /** Applier thread only. */
-    private long appliedBytesSeen;
 
     // Guarded by this.
     private long epoch;
@@ -66,9 +63,6 @@ public final class ReplicatedDisk implements Closeable {
     private volatile CacheBudget cacheBudget;
     private volatile boolean acceptingWrites = true;
 
-    private record Waiter(long seq, Runnable action) {
-    }
-
     ReplicatedDisk(String name, String id, BlockDevice target, IngestLog log, Applier applier,
                    DiskStateStore stateStore, long quotaBytes, DiskStats stats, RetentionJournal journal) {
         this.journal = journal;
@@ -85,62 +79,17 @@ public final class ReplicatedDisk implements Closeable {
         this.state = s.state();
         this.reason = s.reason();
         this.operatorPaused = s.state() == DiskState.PAUSED;
-        this.resync = s.resync() == null ? null : recoverProgress(s.resync(), log);
+        this.resync = s.resync() == null ? null : ResyncResume.of(s.resync(), log);
         if (resync != null) {
             resyncStats.started(resync.offset(), resync.length(), resync.doneOffset());
         }
         if (operatorPaused) {
             applier.setPaused(true);
         }
-        this.appliedBytesSeen = applier.appliedWriteBytes();
         this.points = DurablePoints.recover(log, journal);
+        this.waiters = new DurableWaiters(log::lastDurableSeq);
         log.setSyncListener(stats::recordSync);
-        log.addListener(new IngestLog.Listener() {
-            @Override
-            public void onDurable(long durableSeq) {
-                // RPO bookkeeping before the ACK goes out: whoever saw the ACK must not see an older RPO.
-                stats.bytesDurable.increment(points.durable(durableSeq));
-                DiskOwner o = owner;
-                if (o != null) {
-                    o.durable(durableSeq);
-                }
-                runWaiters(durableSeq);
-            }
-
-            @Override
-            public void onApplied(long appliedSeq) {
-                long applied = applier.appliedWriteBytes();
-                stats.bytesApplied.increment(applied - appliedBytesSeen);
-                appliedBytesSeen = applied;
-                DiskOwner o = owner;
-                if (o != null) {
-                    o.drained();
-                }
-                CacheBudget c = cacheBudget;
-                if (c != null) {
-                    c.drained();
-                }
-            }
-
-            @Override
-            public void onFailure(IOException e) {
-                markFailed("ingest log: " + e.getMessage());
-            }
-        });
-    }
-
-    /**
-     * The persisted resync plus the highest PROGRESS marker that is durable in the ingest log but not applied yet
-     * (the applier persists progress as it passes the markers; a crash may come in between).
-     */
-    private static DiskStateStore.Resync recoverProgress(DiskStateStore.Resync r, IngestLog log) {
-        long done = r.doneOffset();
-        for (IngestRecord t : log.durableTagsAfter(log.appliedSeq())) {
-            if (t.tagType() == ResyncMarkers.PROGRESS && ResyncMarkers.progressId(t.tagName()) == r.id()) {
-                done = Math.max(done, ResyncMarkers.progressDone(t.tagName()));
-            }
-        }
-        return r.withDone(done);
+        log.addListener(new DiskLogEvents(this, stats, points, applier, waiters));
     }
 
     /** The resync in progress (what RESYNC_STATE reports), or null. */
@@ -159,11 +108,7 @@ public final class ReplicatedDisk implements Closeable {
      * ({@link DurablePoints}); null only while the disk never held a record.
      */
     public Double rpoSeconds() {
-        long newest = points.newestMicros();
-        if (newest == 0) {
-            return null;
-        }
-        return Math.max(0, System.currentTimeMillis() * 1000 - newest) / 1e6;
+        return points.rpoSeconds();
     }
 
     /** Agent time (µs) of the newest durable record (the latest point), 0 while the disk never held one. */
@@ -182,6 +127,15 @@ public final class ReplicatedDisk implements Closeable {
 
     void attach(CacheBudget budget) {
         this.cacheBudget = budget;
+    }
+
+    CacheBudget cacheBudget() {
+        return cacheBudget;
+    }
+
+    /** The stream that owns the disk now, or null. */
+    DiskOwner owner() {
+        return owner;
     }
 
     public String name() { return name; }
@@ -205,8 +159,7 @@ public final class ReplicatedDisk implements Closeable {
      *
      * @throws IllegalStateException when no journal is kept, or the point is not held
      */
-    public PointInTimeView view(long point, java.time.Duration maxWait) throws InterruptedException,
-            java.util.concurrent.TimeoutException {
+    public PointInTimeView view(long point, Duration maxWait) throws InterruptedException, TimeoutException {
         return DiskViews.open(this, point);
     }
 
@@ -533,10 +486,10 @@ public final class ReplicatedDisk implements Closeable {
     /**
      * Release step 2: makes everything accepted durable and waits until the applier wrote it to the target.
      *
-     * @throws java.util.concurrent.TimeoutException if the applier does not catch up within {@code timeout}
+     * @throws TimeoutException if the applier does not catch up within {@code timeout}
      */
-    public void quiesce(java.time.Duration timeout) throws IOException, InterruptedException,
-            java.util.concurrent.TimeoutException {
+    public void quiesce(Duration timeout) throws IOException, InterruptedException,
+            TimeoutException {
         log.flush();
         long durable = log.lastDurableSeq();
         if (log.appliedSeq() < durable) {
@@ -546,27 +499,7 @@ public final class ReplicatedDisk implements Closeable {
 
     /** Runs {@code action} (on a disk thread, or now) once everything up to {@code seq} is durable. */
     public void whenDurable(long seq, Runnable action) {
-        synchronized (waiters) {
-            if (log.lastDurableSeq() < seq) {
-                waiters.add(new Waiter(seq, action));
-                return;
-            }
-        }
-        action.run();
-    }
-
-    private void runWaiters(long durable) {
-        List<Runnable> due = new ArrayList<>();
-        synchronized (waiters) {
-            for (Iterator<Waiter> it = waiters.iterator(); it.hasNext(); ) {
-                Waiter w = it.next();
-                if (w.seq() <= durable) {
-                    due.add(w.action());
-                    it.remove();
-                }
-            }
-        }
-        due.forEach(Runnable::run);
+        waiters.whenDurable(seq, action);
     }
 
     /**
