@@ -7,6 +7,7 @@ import io.mtagent.agent.disk.DiskRegistry;
 import io.mtagent.agent.disk.TargetOpener;
 import io.mtagent.agent.recovery.NbdServer;
 import io.mtagent.agent.recovery.NbdSetup;
+import io.mtagent.agent.retention.RetentionEnforcer;
 import io.mtagent.agent.security.AgentIdentity;
 import io.mtagent.agent.security.AuthFailureLimiter;
 import io.mtagent.agent.security.FileGroup;
@@ -16,6 +17,7 @@ import io.mtagent.agent.server.DataServerStats;
 import io.mtagent.agent.storage.ApplierOptions;
 import io.mtagent.agent.storage.IngestLogOptions;
 import io.mtagent.agent.control.ControlServer;
+import io.mtagent.agent.control.ControlledAgent;
 import io.mtagent.agent.control.HeartbeatClient;
 import io.mtagent.agent.control.PinnedTrust;
 import io.mtagent.agent.control.RuntimeSettings;
@@ -42,7 +44,7 @@ import java.util.logging.Logger;
  *
  * <p>Thread-safe: {@link #close} may be called from a shutdown hook while other threads read state.
  */
-public final class Agent implements AutoCloseable {
+public final class Agent implements ControlledAgent, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Agent.class.getName());
 
     private final AgentConfig config;
@@ -121,7 +123,8 @@ public final class Agent implements AutoCloseable {
     }
 
     /** The retention policy in force, or null when no journal is kept. */
-    public io.mtagent.agent.retention.RetentionEnforcer retention() {
+    @Override
+    public RetentionEnforcer retention() {
         return retention;
     }
 

@@ -1,6 +1,6 @@
 package io.mtagent.agent.cli;
 
-import io.mtagent.agent.BuildInfo;
+import io.mtagent.agent.config.BuildInfo;
 import io.mtagent.agent.recovery.TerminalLine;
 import java.util.logging.Level;
 import picocli.CommandLine;

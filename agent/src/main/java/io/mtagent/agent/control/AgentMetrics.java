@@ -10,8 +10,7 @@ import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
-import io.mtagent.agent.Agent;
-import io.mtagent.agent.BuildInfo;
+import io.mtagent.agent.config.BuildInfo;
 import io.mtagent.agent.config.DiskConfig;
 import io.mtagent.agent.disk.ReplicatedDisk;
 import io.mtagent.agent.retention.PointCatalog;
@@ -53,7 +52,7 @@ final class AgentMetrics implements AutoCloseable {
     /** Health is evaluated at most this often for the per-rule series (a scrape reads every rule). */
     private static final long HEALTH_MAX_AGE_NANOS = 500_000_000L;
 
-    private final Agent agent;
+    private final ControlledAgent agent;
     private final StatusReport report;
     private final JvmGcMetrics gc = new JvmGcMetrics();
     private final GaugeFamily diskInfo;
@@ -69,7 +68,7 @@ final class AgentMetrics implements AutoCloseable {
     private volatile Set<HealthRule> firing = EnumSet.noneOf(HealthRule.class);
     private volatile long firingAtNanos = System.nanoTime() - 2 * HEALTH_MAX_AGE_NANOS;
 
-    AgentMetrics(Agent agent, StatusReport report, Jobs jobs, ControlServerStats control, MeterRegistry registry) {
+    AgentMetrics(ControlledAgent agent, StatusReport report, Jobs jobs, ControlServerStats control, MeterRegistry registry) {
         this.agent = agent;
         this.report = report;
         BuildInfo build = BuildInfo.current();

@@ -3,7 +3,6 @@ package io.mtagent.agent.control;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.mtagent.agent.Agent;
 import io.mtagent.agent.config.AgentConfig;
 import io.mtagent.agent.config.ConfigException;
 import io.mtagent.agent.security.ControlToken;
@@ -50,7 +49,7 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
      * @param healthWorker runs {@code /health} only, so a health check never waits behind slow control work (a
      *                     release waits for its disk's applier) and answers within a second whatever else runs
      */
-    record Context(Agent agent, StatusReport report, ControlToken token, ObjectMapper json, ExecutorService workers,
+    record Context(ControlledAgent agent, StatusReport report, ControlToken token, ObjectMapper json, ExecutorService workers,
                    PrometheusMeterRegistry prometheus, boolean openHealth, boolean openMetrics, RecoveryApi recovery,
                    Jobs jobs, ExecutorService healthWorker) {
     }

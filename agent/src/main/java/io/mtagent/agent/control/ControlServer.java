@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.mtagent.agent.Agent;
 import io.mtagent.agent.disk.DiskStats;
 import io.mtagent.agent.disk.ReplicatedDisk;
 import io.mtagent.agent.security.ConnectionAdmission;
@@ -78,13 +77,13 @@ public final class ControlServer implements AutoCloseable {
     private final RateTracker rates = new RateTracker(30);
     private final ControlServerStats stats = new ControlServerStats();
     private final AgentMetrics metrics;
-    private final Agent agent;
+    private final ControlledAgent agent;
     private final StatusReport report;
     private final Jobs jobs = new Jobs();
     private final RecoveryApi recovery;
     private Channel channel;
 
-    public ControlServer(Agent agent, SslContext sslContext, ControlToken token, RuntimeSettings settings,
+    public ControlServer(ControlledAgent agent, SslContext sslContext, ControlToken token, RuntimeSettings settings,
                          MeterRegistry registry) {
         this.agent = agent;
         this.listen = agent.config().controlListen().toSocketAddress();

@@ -1,7 +1,6 @@
 package io.mtagent.agent.control;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.mtagent.agent.Agent;
 import io.mtagent.agent.disk.ReplicatedDisk;
 import io.mtagent.protocol.DiskState;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -33,10 +32,10 @@ final class DiskControlApi {
     static final long RELEASE_MINUTES = 5;
     private static final Duration RELEASE_TIMEOUT = Duration.ofMinutes(RELEASE_MINUTES);
 
-    private final Agent agent;
+    private final ControlledAgent agent;
     private final Jobs jobs;
 
-    DiskControlApi(Agent agent, Jobs jobs) {
+    DiskControlApi(ControlledAgent agent, Jobs jobs) {
         this.agent = agent;
         this.jobs = jobs;
     }

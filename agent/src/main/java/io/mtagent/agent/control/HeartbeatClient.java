@@ -2,7 +2,6 @@ package io.mtagent.agent.control;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.mtagent.agent.Agent;
 import io.mtagent.agent.config.DiskConfig;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
@@ -40,7 +39,7 @@ public final class HeartbeatClient implements AutoCloseable {
     static final Duration MAX_BACKOFF = Duration.ofMinutes(5);
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
-    private final Agent agent;
+    private final ControlledAgent agent;
     private final StatusReport report;
     private final RuntimeSettings settings;
     private final URI base;
@@ -53,7 +52,7 @@ public final class HeartbeatClient implements AutoCloseable {
     private volatile boolean stopped;
     private Map<String, Object> pendingResult = Map.of();
 
-    public HeartbeatClient(Agent agent, StatusReport report, RuntimeSettings settings, SSLContext tls) {
+    public HeartbeatClient(ControlledAgent agent, StatusReport report, RuntimeSettings settings, SSLContext tls) {
         this.agent = agent;
         this.report = report;
         this.settings = settings;

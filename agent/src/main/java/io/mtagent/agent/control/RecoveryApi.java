@@ -1,7 +1,6 @@
 package io.mtagent.agent.control;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.mtagent.agent.Agent;
 import io.mtagent.agent.disk.ReplicatedDisk;
 import io.mtagent.agent.recovery.ExportService;
 import io.mtagent.agent.recovery.TestFailovers;
@@ -34,7 +33,7 @@ final class RecoveryApi implements AutoCloseable {
     private final VerifyEndpoint verify;
     private final TestFailoverApi testFailover;
 
-    RecoveryApi(Agent agent, Jobs jobs) {
+    RecoveryApi(ControlledAgent agent, Jobs jobs) {
         this.requests = new RecoveryRequests(agent, jobs);
         this.points = new PointsEndpoint(agent.config(), requests);
         this.views = new ViewEndpoints(agent, requests);

@@ -1,7 +1,6 @@
 package io.mtagent.agent.control;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.mtagent.agent.Agent;
 import io.mtagent.agent.disk.ReplicatedDisk;
 import io.mtagent.agent.retention.PointCatalog;
 import io.mtagent.agent.retention.PointSpec;
@@ -25,10 +24,10 @@ final class RecoveryRequests {
     static final String GROUP_NOTE = "a machine with several disks is crash-consistent only at group points: recover"
             + " all of its disks to the same group point";
 
-    private final Agent agent;
+    private final ControlledAgent agent;
     private final Jobs jobs;
 
-    RecoveryRequests(Agent agent, Jobs jobs) {
+    RecoveryRequests(ControlledAgent agent, Jobs jobs) {
         this.agent = agent;
         this.jobs = jobs;
     }

@@ -1,7 +1,6 @@
 package io.mtagent.agent.control;
 
-import io.mtagent.agent.Agent;
-import io.mtagent.agent.BuildInfo;
+import io.mtagent.agent.config.BuildInfo;
 import io.mtagent.agent.config.DiskConfig;
 import io.mtagent.agent.disk.DiskRegistry;
 import io.mtagent.agent.disk.ReplicatedDisk;
@@ -26,17 +25,17 @@ import java.util.Map;
  * <p>Thread-safe: reads the agent's thread-safe state only.
  */
 public final class StatusReport {
-    private final Agent agent;
+    private final ControlledAgent agent;
     private final RuntimeSettings settings;
     private final RateTracker rates;
     private final java.util.function.Supplier<List<Map<String, Object>>> jobs;
 
-    public StatusReport(Agent agent, RuntimeSettings settings, RateTracker rates) {
+    public StatusReport(ControlledAgent agent, RuntimeSettings settings, RateTracker rates) {
         this(agent, settings, rates, List::of);
     }
 
     /** @param jobs the control API's jobs (long operations report their progress in {@code /status}) */
-    public StatusReport(Agent agent, RuntimeSettings settings, RateTracker rates,
+    public StatusReport(ControlledAgent agent, RuntimeSettings settings, RateTracker rates,
                         java.util.function.Supplier<List<Map<String, Object>>> jobs) {
         this.agent = agent;
         this.settings = settings;

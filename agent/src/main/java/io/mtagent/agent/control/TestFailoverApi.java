@@ -1,7 +1,6 @@
 package io.mtagent.agent.control;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.mtagent.agent.Agent;
 import io.mtagent.agent.config.ConfigType;
 import io.mtagent.agent.disk.ReplicatedDisk;
 import io.mtagent.agent.recovery.TestFailovers;
@@ -27,11 +26,11 @@ import java.util.Map;
  * under test, 507 a scratch volume too small for the cap. Thread-safe.
  */
 final class TestFailoverApi {
-    private final Agent agent;
+    private final ControlledAgent agent;
     private final RecoveryApi recovery;
     private final TestFailovers tests;
 
-    TestFailoverApi(Agent agent, RecoveryApi recovery, TestFailovers tests) {
+    TestFailoverApi(ControlledAgent agent, RecoveryApi recovery, TestFailovers tests) {
         this.agent = agent;
         this.recovery = recovery;
         this.tests = tests;

@@ -1,7 +1,6 @@
 package io.mtagent.agent.control;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.mtagent.agent.Agent;
 import io.mtagent.agent.disk.ReplicatedDisk;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.util.ArrayList;
@@ -11,10 +10,10 @@ import java.util.Map;
 
 /** {@code POST /v1/verify}: a read-only verify job beside replication. Thread-safe. */
 final class VerifyEndpoint {
-    private final Agent agent;
+    private final ControlledAgent agent;
     private final RecoveryRequests requests;
 
-    VerifyEndpoint(Agent agent, RecoveryRequests requests) {
+    VerifyEndpoint(ControlledAgent agent, RecoveryRequests requests) {
         this.agent = agent;
         this.requests = requests;
     }

@@ -5,7 +5,6 @@ import static io.mtagent.agent.control.RecoveryRequests.resolve;
 import static io.mtagent.agent.control.RecoveryRequests.text;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.mtagent.agent.Agent;
 import io.mtagent.agent.disk.ReplicatedDisk;
 import io.mtagent.agent.recovery.ExportPathPolicy;
 import io.mtagent.agent.recovery.ExportService;
@@ -36,12 +35,12 @@ import java.util.concurrent.TimeoutException;
 final class ViewEndpoints {
     private static final Duration VIEW_WAIT = Duration.ofSeconds(30);
 
-    private final Agent agent;
+    private final ControlledAgent agent;
     private final RecoveryRequests requests;
     /** NBD export name → the view that pins its point while it is published. */
     private final Map<String, PointInTimeView> published = new ConcurrentHashMap<>();
 
-    ViewEndpoints(Agent agent, RecoveryRequests requests) {
+    ViewEndpoints(ControlledAgent agent, RecoveryRequests requests) {
         this.agent = agent;
         this.requests = requests;
     }

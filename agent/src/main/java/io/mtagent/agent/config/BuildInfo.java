@@ -1,4 +1,4 @@
-package io.mtagent.agent;
+package io.mtagent.agent.config;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -34,7 +34,7 @@ public record BuildInfo(String version, String revision) {
 
     private static BuildInfo load() {
         Properties p = new Properties();
-        try (InputStream in = BuildInfo.class.getResourceAsStream("build.properties")) {
+        try (InputStream in = BuildInfo.class.getResourceAsStream("/io/mtagent/agent/build.properties")) {
             if (in != null) {
                 p.load(in);
             }
