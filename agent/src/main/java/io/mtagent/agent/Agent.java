@@ -1,40 +1,56 @@
 package io.mtagent.agent;
 
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.mtagent.agent.config.AgentConfig;
+import io.mtagent.agent.control.ControlServer;
+import io.mtagent.agent.control.ControlledAgent;
+import io.mtagent.agent.control.HeartbeatClient;
+import io.mtagent.agent.control.PinnedTrust;
+import io.mtagent.agent.control.RuntimeSettings;
 import io.mtagent.agent.disk.CacheBudget;
 import io.mtagent.agent.disk.DiskRegistry;
 import io.mtagent.agent.disk.TargetOpener;
+import io.mtagent.agent.log.AtomicFile;
+import io.mtagent.agent.recovery.ExportPathPolicy;
 import io.mtagent.agent.recovery.NbdServer;
 import io.mtagent.agent.recovery.NbdSetup;
+import io.mtagent.agent.resync.ChecksumService;
+import io.mtagent.agent.retention.JournalScrub;
 import io.mtagent.agent.retention.RetentionEnforcer;
+import io.mtagent.agent.retention.RetentionJournal;
+import io.mtagent.agent.retention.RetentionVolumeCheck;
+import io.mtagent.agent.retention.RollbackService;
+import io.mtagent.agent.retention.SpacePolicy;
 import io.mtagent.agent.security.AgentIdentity;
 import io.mtagent.agent.security.AuthFailureLimiter;
+import io.mtagent.agent.security.ControlToken;
+import io.mtagent.agent.security.DataDirectoryCheck;
 import io.mtagent.agent.security.FileGroup;
 import io.mtagent.agent.security.PassphraseStore;
 import io.mtagent.agent.server.DataServer;
 import io.mtagent.agent.server.DataServerStats;
 import io.mtagent.agent.storage.ApplierOptions;
 import io.mtagent.agent.storage.IngestLogOptions;
-import io.mtagent.agent.control.ControlServer;
-import io.mtagent.agent.control.ControlledAgent;
-import io.mtagent.agent.control.HeartbeatClient;
-import io.mtagent.agent.control.PinnedTrust;
-import io.mtagent.agent.control.RuntimeSettings;
-import io.mtagent.agent.security.ControlToken;
+import io.mtagent.agent.storage.IngestMemory;
 import io.mtagent.protocol.HandshakeCrypto;
 import java.io.IOException;
-import java.security.GeneralSecurityException;
-import java.time.Duration;
-import javax.net.ssl.SSLContext;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.logging.Logger;
+import javax.net.ssl.SSLContext;
 
 /**
  * The assembled daemon: identity, passphrase verifier, disks (recovered), data server. {@link #start} returns
@@ -52,9 +68,9 @@ public final class Agent implements ControlledAgent, AutoCloseable {
     private final DiskRegistry disks;
     private final DataServer dataServer;
     private final CacheBudget cacheBudget;
-    private final io.mtagent.agent.retention.RetentionEnforcer retention;
-    private final io.mtagent.agent.retention.JournalScrub scrub;
-    private final java.util.concurrent.ScheduledExecutorService housekeeping;
+    private final RetentionEnforcer retention;
+    private final JournalScrub scrub;
+    private final ScheduledExecutorService housekeeping;
     private final long startedNanos = System.nanoTime();
     private final RuntimeSettings runtimeSettings;
     private volatile ControlServer controlServer;
@@ -72,22 +88,22 @@ public final class Agent implements ControlledAgent, AutoCloseable {
         this.dataServer = dataServer;
         this.cacheBudget = cacheBudget;
         this.runtimeSettings = new RuntimeSettings(config);
-        this.housekeeping = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "housekeeping");
             t.setDaemon(true);
             return t;
         });
         if (config.retentionDir().isPresent()) {
             long capacity = Files.getFileStore(config.retentionDir().get()).getTotalSpace();
-            this.retention = new io.mtagent.agent.retention.RetentionEnforcer(disks::all, config.retentionWindow(),
+            this.retention = new RetentionEnforcer(disks::all, config.retentionWindow(),
                     config.retentionMaxBytesFor(capacity),
-                    io.mtagent.agent.retention.SpacePolicy.ofLabel(config.retentionSpacePolicy()),
+                    SpacePolicy.ofLabel(config.retentionSpacePolicy()),
                     () -> System.currentTimeMillis() * 1000);
             // At once, then every 2 s (a pass lists and stats the journal directories). It first ran 5 s after
             // start: an agent restarted more often than that, as in the power-loss test, never pruned at all.
-            housekeeping.scheduleWithFixedDelay(this::enforceRetention, 0, 2, java.util.concurrent.TimeUnit.SECONDS);
-            this.scrub = io.mtagent.agent.retention.JournalScrub.start(disks::all, config.retentionScrubDelay());
-            io.mtagent.agent.retention.RetentionEnforcer enforcer = this.retention;
+            housekeeping.scheduleWithFixedDelay(this::enforceRetention, 0, 2, TimeUnit.SECONDS);
+            this.scrub = JournalScrub.start(disks::all, config.retentionScrubDelay());
+            RetentionEnforcer enforcer = this.retention;
             RetentionJournalFull full = new RetentionJournalFull(enforcer);
             for (var d : disks.all()) {
                 if (d.journal() != null) {
@@ -101,15 +117,15 @@ public final class Agent implements ControlledAgent, AutoCloseable {
     }
 
     /** ENOSPC on the retention volume follows the retention policy (see RetentionEnforcer#onJournalFull). */
-    private record RetentionJournalFull(io.mtagent.agent.retention.RetentionEnforcer enforcer)
-            implements io.mtagent.agent.retention.RetentionJournal.FullHandler {
+    private record RetentionJournalFull(RetentionEnforcer enforcer)
+            implements RetentionJournal.FullHandler {
         @Override
-        public boolean onFull(io.mtagent.agent.retention.RetentionJournal journal) throws IOException {
+        public boolean onFull(RetentionJournal journal) throws IOException {
             return enforcer.onJournalFull(journal);
         }
 
         @Override
-        public void recovered(io.mtagent.agent.retention.RetentionJournal journal) {
+        public void recovered(RetentionJournal journal) {
             enforcer.journalRecovered();
         }
     }
@@ -144,18 +160,18 @@ public final class Agent implements ControlledAgent, AutoCloseable {
     public static Agent start(AgentConfig config, MeterRegistry registry, Consumer<String> progress,
                               TargetOpener targets) throws IOException, InterruptedException {
         // First: every file from here on is private (or readable by files.group).
-        io.mtagent.agent.security.DataDirectoryCheck.restrictUmask(config.filesGroup());
-        io.mtagent.agent.log.AtomicFile.createDirectories(config.stateDir()); // durably: power-loss test
-        io.mtagent.agent.log.AtomicFile.createDirectories(config.cacheDir());
+        DataDirectoryCheck.restrictUmask(config.filesGroup());
+        AtomicFile.createDirectories(config.stateDir()); // durably: power-loss test
+        AtomicFile.createDirectories(config.cacheDir());
         if (config.retentionDir().isPresent()) {
-            io.mtagent.agent.log.AtomicFile.createDirectories(config.retentionDir().get()); // files.group sets it up
+            AtomicFile.createDirectories(config.retentionDir().get()); // files.group sets it up
         }
-        java.util.Map<String, Path> dataDirs = new java.util.LinkedHashMap<>();
+        Map<String, Path> dataDirs = new LinkedHashMap<>();
         dataDirs.put("state.dir", config.stateDir());
         dataDirs.put("cache.dir", config.cacheDir());
         config.retentionDir().ifPresent(d -> dataDirs.put("retention.dir", d));
-        io.mtagent.agent.security.DataDirectoryCheck.check(dataDirs);
-        io.mtagent.agent.recovery.ExportPathPolicy.of(config).prepare();
+        DataDirectoryCheck.check(dataDirs);
+        ExportPathPolicy.of(config).prepare();
         if (config.filesGroup().isPresent()) {
             List<Path> shared = new ArrayList<>(dataDirs.values());
             shared.addAll(config.exportDirs());
@@ -172,8 +188,8 @@ public final class Agent implements ControlledAgent, AutoCloseable {
                 throw new IllegalStateException(problem);
             }
         }
-        io.mtagent.agent.retention.RetentionJournal.setIndexCacheBytes(config.retentionIndexCacheBytes());
-        io.mtagent.agent.storage.IngestMemory ingestMemory = new io.mtagent.agent.storage.IngestMemory();
+        RetentionJournal.setIndexCacheBytes(config.retentionIndexCacheBytes());
+        IngestMemory ingestMemory = new IngestMemory();
         IngestLogOptions logOptions = IngestLogOptions.builder()
                 .memory(ingestMemory)
                 .segmentBytes(config.ingestSegmentBytes())
@@ -193,15 +209,15 @@ public final class Agent implements ControlledAgent, AutoCloseable {
             }
             for (var d : disks.all()) {
                 if (d.journal() != null) {
-                    io.mtagent.agent.retention.RollbackService.resume(d);
+                    RollbackService.resume(d);
                 }
             }
             long cap = config.cacheMaxBytesFor(Files.getFileStore(config.cacheDir()).getUsableSpace());
             CacheBudget budget = new CacheBudget(cap, disks::totalBacklog,
                     config.dataMemoryMaxBytesFor(Runtime.getRuntime().maxMemory()), ingestMemory::held);
             ingestMemory.onRelease(budget::drained);
-            io.micrometer.core.instrument.Gauge.builder("mtagent.data.memory.held", ingestMemory,
-                    io.mtagent.agent.storage.IngestMemory::held).baseUnit("bytes")
+            Gauge.builder("mtagent.data.memory.held", ingestMemory,
+                    IngestMemory::held).baseUnit("bytes")
                     .description("Received write bytes in memory before their group commit wrote them, all disks;"
                             + " at data.memory.max.bytes the data server stops reading until it falls below 90 %")
                     .register(registry);
@@ -215,7 +231,7 @@ public final class Agent implements ControlledAgent, AutoCloseable {
                     config.dataMaxWriteBytes(), (int) Math.min(Integer.MAX_VALUE, config.dataCreditWindowBytes()),
                     new DataServerStats(registry), Math.max(2, Runtime.getRuntime().availableProcessors()));
             server.idleTimeout(config.dataIdleTimeout());
-            server.useChecksumService(new io.mtagent.agent.resync.ChecksumService(config.resyncHashThreads(),
+            server.useChecksumService(new ChecksumService(config.resyncHashThreads(),
                     config.resyncHashRate()));
             try {
                 server.start();
@@ -252,9 +268,9 @@ public final class Agent implements ControlledAgent, AutoCloseable {
         } catch (Exception e) {
             // unknown install location: that rule is skipped
         }
-        var failures = io.mtagent.agent.retention.RetentionVolumeCheck.check(config.retentionDir().get(), install,
+        var failures = RetentionVolumeCheck.check(config.retentionDir().get(), install,
                 config.cacheDir(), config.disks().stream().map(d -> d.path()).toList(), config.retentionAllowSharedVolume(),
-                io.mtagent.agent.retention.RetentionVolumeCheck.minimumBytes(config.retentionSegmentBytes(),
+                RetentionVolumeCheck.minimumBytes(config.retentionSegmentBytes(),
                         config.disks().size()));
         if (!failures.isEmpty()) {
             StringBuilder sb = new StringBuilder("the retention volume retention.dir=" + config.retentionDir().get()

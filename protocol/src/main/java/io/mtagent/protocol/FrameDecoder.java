@@ -3,6 +3,7 @@ package io.mtagent.protocol;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.util.ReferenceCountUtil;
 import java.util.List;
 
 /**
@@ -150,7 +151,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                     + " is not defined in protocol version " + version);
         }
         if (frame.isReadable()) {
-            io.netty.util.ReferenceCountUtil.release(f);
+            ReferenceCountUtil.release(f);
             throw new ProtocolException(ErrorCode.MALFORMED_FRAME,
                     frame.readableBytes() + " trailing bytes after a " + type + " frame");
         }

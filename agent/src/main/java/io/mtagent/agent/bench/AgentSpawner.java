@@ -7,11 +7,16 @@ import io.mtagent.agent.storage.ScratchFolder;
 import io.mtagent.protocol.HandshakeCrypto;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.security.cert.CertificateFactory;
 import java.util.ArrayList;
@@ -128,8 +133,8 @@ public final class AgentSpawner implements AutoCloseable {
 
     private static void writeOwnerOnly(Path file, String text) throws IOException {
         try {
-            Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+            Files.createFile(file, PosixFilePermissions.asFileAttribute(
+                    PosixFilePermissions.fromString("rw-------")));
         } catch (UnsupportedOperationException e) {
             return; // not POSIX (Windows): keep no copy rather than a readable one
         }
@@ -167,7 +172,7 @@ public final class AgentSpawner implements AutoCloseable {
     }
 
     private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }
     }
@@ -192,11 +197,11 @@ public final class AgentSpawner implements AutoCloseable {
      * agent's before-image reads reach the device as they would on a real disk (the fio baseline lays its files
      * out the same way). A sparse file's holes read as zeros with no I/O at all.
      */
-    static void writeFull(Path file, long bytes) throws java.io.IOException {
+    static void writeFull(Path file, long bytes) throws IOException {
         Files.createDirectories(file.getParent());
-        java.nio.ByteBuffer zeros = java.nio.ByteBuffer.allocateDirect(8 << 20);
-        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
-                java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+        ByteBuffer zeros = ByteBuffer.allocateDirect(8 << 20);
+        try (FileChannel ch = FileChannel.open(file,
+                StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             for (long at = 0; at < bytes; ) {
                 zeros.clear().limit((int) Math.min(zeros.capacity(), bytes - at));
                 at += ch.write(zeros, at);

@@ -1,9 +1,11 @@
 package io.mtagent.agent.bench;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.PrintStream;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -38,7 +40,7 @@ public final class BenchReport {
      * @param loadGeneratorCpuSeconds CPU seconds the bench process itself used while measuring (NaN if unknown)
      */
     public BenchReport(LoadOptions o, int disks, Boolean retention, LoadRunner.Result r, AgentUsage usage,
-                       BaselineResult baseline, java.util.List<Double> baselineRunsMBps, double loadGeneratorCpuSeconds) {
+                       BaselineResult baseline, List<Double> baselineRunsMBps, double loadGeneratorCpuSeconds) {
         doc.put("profile", o.profile().label());
         doc.put("disks", disks);
         doc.put("connections", o.connections());
@@ -131,7 +133,7 @@ public final class BenchReport {
     public String json() {
         try {
             return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(doc);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot render the summary", e);
         }
     }

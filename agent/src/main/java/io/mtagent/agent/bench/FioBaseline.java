@@ -2,6 +2,7 @@ package io.mtagent.agent.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.mtagent.agent.storage.FileTrees;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -111,7 +112,7 @@ public final class FioBaseline {
         }
         long bytes = bytesByKind.values().stream().mapToLong(Long::longValue).min().orElse(0);
         try {
-            io.mtagent.agent.storage.FileTrees.deleteRecursively(spec.dir());
+            FileTrees.deleteRecursively(spec.dir());
         } catch (IOException ignored) {
             // a leftover temp folder is not worth failing the run for
         }

@@ -1,5 +1,6 @@
 package io.mtagent.agent.bench;
 
+import io.mtagent.agent.storage.FileTrees;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -43,7 +44,7 @@ public final class JavaBaseline {
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         try {
-            io.mtagent.agent.storage.FileTrees.deleteRecursively(spec.dir());
+            FileTrees.deleteRecursively(spec.dir());
         } catch (IOException ignored) {
             // a leftover temp folder is not worth failing the run for
         }

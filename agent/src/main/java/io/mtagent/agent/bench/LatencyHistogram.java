@@ -1,5 +1,6 @@
 package io.mtagent.agent.bench;
 
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
@@ -16,7 +17,7 @@ public final class LatencyHistogram {
     private static final int MIN_SHIFT = 10; // values below 1024 ns share the first buckets
     private static final int MAGNITUDES = 40 - MIN_SHIFT;
     private final AtomicLongArray counts = new AtomicLongArray(MAGNITUDES * SUB + SUB);
-    private final java.util.concurrent.atomic.AtomicLong max = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong max = new AtomicLong();
 
     public void record(long nanos) {
         long v = Math.max(0, nanos);

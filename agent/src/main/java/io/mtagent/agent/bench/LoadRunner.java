@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
@@ -187,7 +188,7 @@ public final class LoadRunner {
             for (Sender s : senders) {
                 try {
                     s.stream.awaitAcked(s.lastSeq, Duration.ofMinutes(2));
-                } catch (java.util.concurrent.TimeoutException e) {
+                } catch (TimeoutException e) {
                     allAcked = false;
                 }
                 unacked += Math.max(0, s.lastSeq - s.stream.ackedSeq());

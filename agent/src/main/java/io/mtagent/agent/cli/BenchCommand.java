@@ -20,6 +20,8 @@ import io.mtagent.agent.storage.ScratchFolder;
 import io.mtagent.protocol.ErrorCode;
 import io.mtagent.protocol.client.ClientOptions;
 import io.mtagent.protocol.client.ReplicationException;
+import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -351,7 +353,7 @@ final class BenchCommand implements Callable<Integer> {
         return r.allAcked() && r.unacked() == 0 ? 0 : 1;
     }
 
-    private char[] passphrase() throws java.io.IOException {
+    private char[] passphrase() throws IOException {
         if (passphraseFile != null) {
             String text = Files.readString(passphraseFile, StandardCharsets.UTF_8).strip();
             return text.toCharArray();
@@ -364,7 +366,7 @@ final class BenchCommand implements Callable<Integer> {
 
     /** Progress lines: rewritten in place on a terminal, else one line each (stderr with --json). */
     private void progress(String line) {
-        java.io.PrintStream out = json ? System.err : System.out;
+        PrintStream out = json ? System.err : System.out;
         if (line == null) {
             if (terminal) {
                 out.println();

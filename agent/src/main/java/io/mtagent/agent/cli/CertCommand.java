@@ -2,6 +2,7 @@ package io.mtagent.agent.cli;
 
 import io.mtagent.agent.config.AgentConfig;
 import io.mtagent.agent.security.AgentIdentity;
+import java.nio.file.Files;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -23,7 +24,7 @@ final class CertCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         AgentConfig config = configOptions.load();
-        java.nio.file.Files.createDirectories(config.stateDir());
+        Files.createDirectories(config.stateDir());
         AgentIdentity id = AgentIdentity.loadOrCreate(config.stateDir(), config.agentName());
         if (json) {
             Map<String, Object> doc = new LinkedHashMap<>();

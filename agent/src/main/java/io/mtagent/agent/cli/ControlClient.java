@@ -1,5 +1,6 @@
 package io.mtagent.agent.cli;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mtagent.agent.config.AgentConfig;
@@ -7,10 +8,14 @@ import io.mtagent.agent.control.PinnedTrust;
 import io.mtagent.agent.security.AgentIdentity;
 import io.mtagent.agent.security.ControlToken;
 import java.io.IOException;
+import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.NoSuchFileException;
+import java.security.GeneralSecurityException;
 import java.time.Duration;
 
 /**
@@ -43,7 +48,7 @@ final class ControlClient {
                 + config.controlListen().port() + "/");
         try {
             this.token = ControlToken.read(config.controlTokenFile());
-        } catch (java.nio.file.NoSuchFileException e) {
+        } catch (NoSuchFileException e) {
             throw new Unreachable("no control token at " + config.controlTokenFile() + ": the agent has not been"
                     + " started with this configuration", e);
         } catch (IOException e) {
@@ -54,10 +59,10 @@ final class ControlClient {
         try {
             this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
                     .sslContext(PinnedTrust.pinnedFile(config.stateDir().resolve(AgentIdentity.CERT_FILE))).build();
-        } catch (java.nio.file.NoSuchFileException e) {
+        } catch (NoSuchFileException e) {
             throw new Unreachable("no agent certificate in " + config.stateDir() + " (state.dir): the agent has not"
                     + " been started with this configuration", e);
-        } catch (IOException | java.security.GeneralSecurityException e) {
+        } catch (IOException | GeneralSecurityException e) {
             throw new IllegalStateException("cannot read the agent certificate in " + config.stateDir() + ": "
                     + e.getMessage(), e);
         }
@@ -77,7 +82,7 @@ final class ControlClient {
         try {
             return send(HttpRequest.newBuilder(base.resolve(path)).header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(body))));
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot render the request", e);
         }
     }
@@ -98,7 +103,7 @@ final class ControlClient {
         try {
             HttpResponse<byte[]> r = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
             return new Response(r.statusCode(), json.readTree(r.body()));
-        } catch (java.net.ConnectException | java.net.http.HttpConnectTimeoutException e) {
+        } catch (ConnectException | HttpConnectTimeoutException e) {
             throw new Unreachable("cannot reach the agent's control API at " + base + " (" + e
                     + "): is 'mtagent run' running with this configuration?", e);
         } catch (IOException e) {

@@ -5,11 +5,12 @@ import io.mtagent.agent.Agent;
 import io.mtagent.agent.config.AgentConfig;
 import io.mtagent.agent.config.DiskConfig;
 import io.mtagent.agent.disk.ReplicatedDisk;
-import io.mtagent.agent.security.PassphraseStore;
 import io.mtagent.agent.recovery.TerminalLine;
+import io.mtagent.agent.retention.PointCatalog;
+import io.mtagent.agent.security.PassphraseStore;
 import io.mtagent.agent.sim.DiskModel;
-import io.mtagent.agent.storage.ScratchFolder;
 import io.mtagent.agent.sim.ProcessServerSimulator;
+import io.mtagent.agent.storage.ScratchFolder;
 import io.mtagent.protocol.client.ClientOptions;
 import io.mtagent.protocol.client.DiskStream;
 import io.mtagent.protocol.client.ReplicationClient;
@@ -18,6 +19,7 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -142,7 +144,7 @@ final class DemoCommand implements Callable<Integer> {
     /** Lists the first disk's recovery points and checks its view at the captured app-consistent tag. */
     private static boolean verifyRecoveryPoint(Agent agent, String diskId, ProcessServerSimulator sim) throws Exception {
         ReplicatedDisk disk = agent.disks().byId(diskId);
-        var points = io.mtagent.agent.retention.PointCatalog.points(disk);
+        var points = PointCatalog.points(disk);
         long tags = points.stream().filter(p -> p.kind().ordinal() <= 2).count();
         say("%s holds %d recovery points (tags), plus latest and latest processed", diskId, tags);
         if (sim.capturedSeq() == 0) {
@@ -157,7 +159,7 @@ final class DemoCommand implements Callable<Integer> {
             int chunk = 1 << 20;
             for (int at = 0; same && at < expected.length; at += chunk) {
                 int n = Math.min(chunk, expected.length - at);
-                same = java.util.Arrays.equals(view.read(at, n), 0, n, expected, at, at + n);
+                same = Arrays.equals(view.read(at, n), 0, n, expected, at, at + n);
             }
             double secs = (System.nanoTime() - t0) / 1e9;
             if (same) {

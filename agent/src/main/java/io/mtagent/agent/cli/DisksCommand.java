@@ -4,6 +4,7 @@ import io.mtagent.agent.config.AgentConfig;
 import io.mtagent.agent.config.DiskConfig;
 import io.mtagent.nativeio.DiskDiscovery;
 import io.mtagent.nativeio.DiskInfo;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -145,7 +146,7 @@ final class DisksCommand implements Callable<Integer> {
                 if (Files.exists(c.path()) && c.path().toRealPath().toString().equals(d.devNode())) {
                     return c.id();
                 }
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 // unreadable path: not this disk
             }
         }

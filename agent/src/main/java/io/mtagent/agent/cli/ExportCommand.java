@@ -1,5 +1,6 @@
 package io.mtagent.agent.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.mtagent.agent.config.AgentConfig;
 import io.mtagent.agent.config.DiskConfig;
 import io.mtagent.agent.recovery.ExportPathPolicy;
@@ -11,6 +12,7 @@ import io.mtagent.agent.retention.RetentionJournal;
 import io.mtagent.nativeio.FileBlockDevice;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -71,7 +73,7 @@ final class ExportCommand implements Callable<Integer> {
     }
 
     private int throughAgent(ControlClient client) throws InterruptedException {
-        ControlClient.Response r = client.post("v1/export", java.util.Map.of("disk", disk, "point", point,
+        ControlClient.Response r = client.post("v1/export", Map.of("disk", disk, "point", point,
                 "out", out.toAbsolutePath().toString(), "overwrite", overwrite));
         if (r.status() != 202) {
             System.err.println("mtagent: " + r.error());
@@ -82,12 +84,12 @@ final class ExportCommand implements Callable<Integer> {
         if (r.body().hasNonNull("warning")) {
             System.out.println("WARNING: " + r.body().path("warning").asText());
         }
-        com.fasterxml.jackson.databind.JsonNode end = JobWatcher.await(client, r.body().path("job").asText());
+        JsonNode end = JobWatcher.await(client, r.body().path("job").asText());
         if (!end.path("state").asText().equals("done")) {
             System.err.println("mtagent: export failed: " + end.path("error").asText());
             return 2;
         }
-        com.fasterxml.jackson.databind.JsonNode res = end.path("result");
+        JsonNode res = end.path("result");
         System.out.printf("done: %,d bytes in %.1f s (%.1f MB/s), synced%n", res.path("bytes").asLong(),
                 res.path("seconds").asDouble(), res.path("mbps").asDouble());
         return 0;

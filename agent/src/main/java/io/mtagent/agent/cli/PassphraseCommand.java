@@ -4,8 +4,10 @@ import io.mtagent.agent.config.AgentConfig;
 import io.mtagent.agent.security.PassphraseStore;
 import java.io.BufferedReader;
 import java.io.Console;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
@@ -36,7 +38,7 @@ final class PassphraseCommand {
         @Override
         public Integer call() throws Exception {
             AgentConfig config = configOptions.load();
-            java.nio.file.Files.createDirectories(config.stateDir());
+            Files.createDirectories(config.stateDir());
             if (fromFile != null) {
                 PassphraseStore.setFromFile(config.stateDir(), fromFile, config.authIterations());
             } else {
@@ -50,7 +52,7 @@ final class PassphraseCommand {
             return 0;
         }
 
-        private static char[] readStdin() throws java.io.IOException {
+        private static char[] readStdin() throws IOException {
             String line = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
             return line == null ? new char[0] : line.toCharArray();
         }

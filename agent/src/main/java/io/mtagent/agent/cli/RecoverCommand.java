@@ -2,6 +2,7 @@ package io.mtagent.agent.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -123,7 +124,7 @@ final class RecoverCommand implements Callable<Integer> {
         return 0;
     }
 
-    static boolean confirm() throws java.io.IOException {
+    static boolean confirm() throws IOException {
         if (System.console() == null) {
             System.err.println("mtagent: not a terminal, so nobody can confirm: add --yes to proceed");
             return false;

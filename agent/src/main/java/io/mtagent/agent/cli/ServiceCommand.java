@@ -10,6 +10,7 @@ import java.io.File;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -99,7 +100,7 @@ final class ServiceCommand implements Callable<Integer> {
             case "install" -> l.execute(l.installSteps(), dryRun, true);
             case "uninstall" -> l.execute(l.uninstallSteps(), dryRun, true);
             case "status" -> l.execute(l.statusSteps(), dryRun, false);
-            case "start", "stop" -> l.execute(java.util.List.of(new LinuxServiceInstaller.Step(
+            case "start", "stop" -> l.execute(List.of(new LinuxServiceInstaller.Step(
                     "run: systemctl " + action + " mtagent.service", () -> {
                         int rc = new ProcessBuilder("systemctl", action, "mtagent.service").inheritIO().start().waitFor();
                         if (rc != 0) {

@@ -1,6 +1,7 @@
 package io.mtagent.agent.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -42,7 +43,7 @@ final class StatusCommand implements Callable<Integer> {
         } else {
             JsonNode a = s.path("agent");
             System.out.printf("agent %s %s, up %d s, health %s%n", a.path("name").asText(), a.path("version").asText(),
-                    a.path("uptimeSeconds").asLong(), health.toUpperCase(java.util.Locale.ROOT));
+                    a.path("uptimeSeconds").asLong(), health.toUpperCase(Locale.ROOT));
             JsonNode d = s.path("dataServer");
             System.out.printf("data server %s, %s, %d session(s); cache free %s%n", d.path("address").asText(),
                     d.path("listening").asBoolean() ? "listening" : "NOT LISTENING", d.path("sessions").asInt(),

@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 
 /**
  * The agent's validated, typed configuration: a {@code java.util.Properties} file and command-line overrides read
@@ -186,7 +187,7 @@ public final class AgentConfig {
 
     /** Replication group of each disk that has one: disk id → group name. */
     public Map<String, String> diskGroups() {
-        Map<String, String> groups = new java.util.TreeMap<>();
+        Map<String, String> groups = new TreeMap<>();
         for (String name : values.instances(DISKS)) {
             String group = values.get(DISKS, name, DISK_GROUP);
             if (group != null && !group.isEmpty()) {

@@ -2,6 +2,7 @@ package io.mtagent.agent.config;
 
 import java.io.IOException;
 import java.io.Reader;
+import java.io.StringReader;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -54,7 +55,7 @@ final class PropertiesSource {
             }
         };
         try {
-            properties.load(new java.io.StringReader(text));
+            properties.load(new StringReader(text));
         } catch (IOException | IllegalArgumentException e) { // IAE: a malformed \\uXXXX escape
             throw new ConfigException("cannot parse the configuration file " + file + ": " + e.getMessage(), e);
         }

@@ -3,6 +3,7 @@ package io.mtagent.agent.config;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
@@ -57,7 +58,7 @@ public interface Validator<T> {
                 format -> Arrays.stream(validators).map(v -> v.describe(format)).collect(Collectors.joining(", ")));
     }
 
-    private static <T> Validator<T> of(java.util.function.Predicate<T> test,
+    private static <T> Validator<T> of(Predicate<T> test,
             Function<Function<? super T, String>, String> description) {
         return new Validator<>() {
             @Override

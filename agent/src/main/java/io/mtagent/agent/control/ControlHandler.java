@@ -1,6 +1,7 @@
 package io.mtagent.agent.control;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.mtagent.agent.config.AgentConfig;
@@ -20,12 +21,15 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -225,13 +229,13 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         return null;
     }
 
-    private Reply withBody(Call call, java.util.function.Function<com.fasterxml.jackson.databind.JsonNode,
+    private Reply withBody(Call call, Function<JsonNode,
             ApiResult> action) {
-        com.fasterxml.jackson.databind.JsonNode body;
+        JsonNode body;
         try {
             body = call.body().length == 0 ? c.json().createObjectNode() : c.json().readTree(call.body());
-        } catch (java.io.IOException e) {
-            return error(HttpResponseStatus.BAD_REQUEST, "the body is not JSON: " + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()));
+        } catch (IOException e) {
+            return error(HttpResponseStatus.BAD_REQUEST, "the body is not JSON: " + (e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()));
         }
         if (body == null || !body.isObject()) {
             return error(HttpResponseStatus.BAD_REQUEST, "the body must be a JSON object");
@@ -243,15 +247,15 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         return json(r.status(), r.document());
     }
 
-    private Reply get(HttpMethod method, java.util.function.Supplier<Reply> action) {
+    private Reply get(HttpMethod method, Supplier<Reply> action) {
         return method.equals(HttpMethod.GET) ? action.get() : methodNotAllowed("GET");
     }
 
-    private Reply post(HttpMethod method, java.util.function.Supplier<Reply> action) {
+    private Reply post(HttpMethod method, Supplier<Reply> action) {
         return method.equals(HttpMethod.POST) ? action.get() : methodNotAllowed("POST");
     }
 
-    private Reply guarded(boolean allowed, java.util.function.Supplier<Reply> action) {
+    private Reply guarded(boolean allowed, Supplier<Reply> action) {
         return allowed ? action.get() : unauthorized();
     }
 
@@ -283,7 +287,7 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             return error(HttpResponseStatus.UNPROCESSABLE_ENTITY, "the configuration file has problems: " + e.getMessage());
         } catch (IllegalArgumentException e) {
             return error(HttpResponseStatus.CONFLICT, e.getMessage());
-        } catch (java.io.IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             return error(HttpResponseStatus.INTERNAL_SERVER_ERROR, "rescan failed: " + e.getMessage());
         }
     }

@@ -4,11 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.mtagent.agent.disk.ReplicatedDisk;
 import io.mtagent.protocol.DiskState;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeoutException;
 
 /**
  * The control API's disk operations: release and clear-failure run as {@link Jobs} (they wait for an applier or
@@ -55,7 +57,7 @@ final class DiskControlApi {
             boolean changed;
             try {
                 changed = agent.disks().release(id, RELEASE_TIMEOUT);
-            } catch (java.util.concurrent.TimeoutException e) {
+            } catch (TimeoutException e) {
                 throw new IllegalStateException("disk " + id + " did not finish applying within " + RELEASE_MINUTES
                         + " min (" + e.getMessage() + "); it takes streams again. Resume it if it is paused, check its"
                         + " target's speed, and release again");
@@ -88,7 +90,7 @@ final class DiskControlApi {
             return ApiResult.ok(m);
         } catch (IllegalArgumentException e) {
             return ApiResult.error(HttpResponseStatus.NOT_FOUND, e.getMessage());
-        } catch (java.io.IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             return ApiResult.error(HttpResponseStatus.INTERNAL_SERVER_ERROR, "attaching disk " + id
                     + " failed: " + e.getMessage());
         }

@@ -1,5 +1,7 @@
 package io.mtagent.agent.control;
 
+import java.util.Locale;
+
 /**
  * The health rules with their stable codes: operators search for the code, so a code never changes meaning and is
  * never reused. Warnings are 1xxx, critical problems 2xxx. The README's troubleshooting table lists each one with
@@ -28,7 +30,7 @@ public enum HealthRule {
         OK, WARNING, CRITICAL;
 
         public String label() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
 
         /** The Nagios-style exit code: 0 ok, 1 warning, 2 critical. */

@@ -3,6 +3,7 @@ package io.mtagent.agent.control;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mtagent.agent.config.DiskConfig;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
 import java.net.URI;
@@ -148,7 +149,7 @@ public final class HeartbeatClient implements AutoCloseable {
         String host;
         try {
             host = InetAddress.getLocalHost().getHostName();
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             host = agent.config().agentName();
         }
         m.put("hostName", host);
@@ -176,7 +177,7 @@ public final class HeartbeatClient implements AutoCloseable {
                     ni.inetAddresses().forEach(a -> list.add(a.getHostAddress()));
                 }
             }
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             LOG.fine(() -> "cannot list network interfaces: " + e);
         }
         return list;
@@ -188,14 +189,14 @@ public final class HeartbeatClient implements AutoCloseable {
                 .POST(HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(body))).build();
         HttpResponse<byte[]> response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
         if (response.statusCode() / 100 != 2) {
-            throw new java.io.IOException(uri + " answered HTTP " + response.statusCode());
+            throw new IOException(uri + " answered HTTP " + response.statusCode());
         }
         byte[] b = response.body();
         if (b == null || b.length == 0) {
             return null;
         }
         if (b.length > 1 << 20) {
-            throw new java.io.IOException(uri + " answered with " + b.length + " bytes; at most 1 MiB is read");
+            throw new IOException(uri + " answered with " + b.length + " bytes; at most 1 MiB is read");
         }
         return json.readTree(b);
     }

@@ -6,6 +6,7 @@ import java.util.Collection;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -111,7 +112,7 @@ final class Jobs implements AutoCloseable {
             m.put("id", id);
             m.put("kind", kind);
             m.put("disks", disks);
-            m.put("state", state.name().toLowerCase(java.util.Locale.ROOT));
+            m.put("state", state.name().toLowerCase(Locale.ROOT));
             m.put("started", started.toString());
             m.put("step", step);
             long d = done;
@@ -253,7 +254,7 @@ final class Jobs implements AutoCloseable {
      */
     String cancel(Job job) {
         if (job.state != State.RUNNING) {
-            return "job " + job.id + " has already ended (" + job.state.name().toLowerCase(java.util.Locale.ROOT) + ")";
+            return "job " + job.id + " has already ended (" + job.state.name().toLowerCase(Locale.ROOT) + ")";
         }
         if (!job.cancellable) {
             return "a " + job.kind + " job cannot be stopped midway" + (job.kind.equals("recover")

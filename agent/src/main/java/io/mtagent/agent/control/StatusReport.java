@@ -4,19 +4,22 @@ import io.mtagent.agent.config.BuildInfo;
 import io.mtagent.agent.config.DiskConfig;
 import io.mtagent.agent.disk.DiskRegistry;
 import io.mtagent.agent.disk.ReplicatedDisk;
-import io.mtagent.protocol.DiskState;
-import java.io.IOException;
 import io.mtagent.agent.retention.PointCatalog;
 import io.mtagent.agent.retention.RecoveryPoint;
 import io.mtagent.agent.retention.RetentionEnforcer;
 import io.mtagent.agent.retention.RollbackService;
 import io.mtagent.agent.retention.SpacePolicy;
+import io.mtagent.agent.storage.DiskStateStore;
+import io.mtagent.protocol.DiskState;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Builds the documents of {@code /status}, {@code /health} and {@code /v1/disks} (plain maps and lists that
@@ -28,7 +31,7 @@ public final class StatusReport {
     private final ControlledAgent agent;
     private final RuntimeSettings settings;
     private final RateTracker rates;
-    private final java.util.function.Supplier<List<Map<String, Object>>> jobs;
+    private final Supplier<List<Map<String, Object>>> jobs;
 
     public StatusReport(ControlledAgent agent, RuntimeSettings settings, RateTracker rates) {
         this(agent, settings, rates, List::of);
@@ -36,7 +39,7 @@ public final class StatusReport {
 
     /** @param jobs the control API's jobs (long operations report their progress in {@code /status}) */
     public StatusReport(ControlledAgent agent, RuntimeSettings settings, RateTracker rates,
-                        java.util.function.Supplier<List<Map<String, Object>>> jobs) {
+                        Supplier<List<Map<String, Object>>> jobs) {
         this.agent = agent;
         this.settings = settings;
         this.rates = rates;
@@ -242,9 +245,9 @@ public final class StatusReport {
     }
 
     /** The resync in progress (SPEC.md §12) with its hashing progress and ETA, or hashing counters, or null. */
-    static Map<String, Object> resync(io.mtagent.agent.disk.ReplicatedDisk d) {
+    static Map<String, Object> resync(ReplicatedDisk d) {
         Map<String, Object> m = d.resyncStats().status();
-        io.mtagent.agent.storage.DiskStateStore.Resync r = d.resync();
+        DiskStateStore.Resync r = d.resync();
         if (m != null && r != null) {
             Map<String, Object> withId = new LinkedHashMap<>();
             withId.put("id", Long.toUnsignedString(r.id()));
@@ -345,7 +348,7 @@ public final class StatusReport {
             }
             Double rpo = d.rpoSeconds();
             if (rpo != null && rpo > threshold) {
-                findings.add(HealthFinding.of(HealthRule.RPO_OVER_THRESHOLD, String.format(java.util.Locale.ROOT,
+                findings.add(HealthFinding.of(HealthRule.RPO_OVER_THRESHOLD, String.format(Locale.ROOT,
                         "disk %s: RPO %.1f s is over the threshold of %.0f s", d.id(), rpo, threshold), d.id()));
             }
             long app = d.lastAppConsistentMicros();
@@ -357,7 +360,7 @@ public final class StatusReport {
         }
         HealthRule.Severity worst = HealthRule.Severity.OK;
         for (HealthFinding f : findings) {
-            HealthRule.Severity s = HealthRule.Severity.valueOf(f.severity().toUpperCase(java.util.Locale.ROOT));
+            HealthRule.Severity s = HealthRule.Severity.valueOf(f.severity().toUpperCase(Locale.ROOT));
             if (s.compareTo(worst) > 0) {
                 worst = s;
             }

@@ -2,22 +2,25 @@ package io.mtagent.agent.disk;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.mtagent.agent.config.DiskConfig;
+import io.mtagent.agent.log.AtomicFile;
+import io.mtagent.agent.resync.ResyncApplyStage;
+import io.mtagent.agent.retention.DiscardedHistory;
+import io.mtagent.agent.retention.JournalingApplyStage;
+import io.mtagent.agent.retention.RetentionJournal;
+import io.mtagent.agent.retention.RollbackService;
 import io.mtagent.agent.storage.Applier;
 import io.mtagent.agent.storage.ApplierOptions;
 import io.mtagent.agent.storage.ApplyStage;
 import io.mtagent.agent.storage.DiskStateStore;
 import io.mtagent.agent.storage.IngestLog;
 import io.mtagent.agent.storage.IngestLogOptions;
-import io.mtagent.agent.retention.DiscardedHistory;
-import io.mtagent.agent.retention.JournalingApplyStage;
-import io.mtagent.agent.retention.RetentionJournal;
-import io.mtagent.agent.retention.RollbackService;
 import io.mtagent.nativeio.BlockDevice;
 import io.mtagent.nativeio.BlockDeviceException;
 import io.mtagent.nativeio.DiskDiscovery;
-
+import io.mtagent.protocol.DiskState;
 import java.io.Closeable;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,6 +29,7 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
@@ -53,14 +57,14 @@ public final class DiskRegistry implements Closeable {
     private final ApplierOptions applierOptions;
     private final long quotaBytes;
     private final MeterRegistry registry;
-    private final java.util.Optional<Path> retentionDir;
+    private final Optional<Path> retentionDir;
     private final long journalSegmentBytes;
     private final TargetOpener opener;
     /** Disk discovery needs sysfs (Linux); elsewhere device targets are not checked against the mount table. */
     private static final boolean DISCOVERY_USABLE = Files.isDirectory(Path.of("/sys/block"));
     private volatile CacheBudget budget;
 
-    private DiskRegistry(Path cacheDir, Path stateDir, java.util.Optional<Path> retentionDir, long journalSegmentBytes,
+    private DiskRegistry(Path cacheDir, Path stateDir, Optional<Path> retentionDir, long journalSegmentBytes,
                          IngestLogOptions logOptions, ApplierOptions applierOptions, long quotaBytes,
                          MeterRegistry registry, TargetOpener opener) {
         this.opener = opener;
@@ -82,7 +86,7 @@ public final class DiskRegistry implements Closeable {
     public static DiskRegistry open(Collection<DiskConfig> disks, Path cacheDir, Path stateDir, IngestLogOptions logOptions,
                                     ApplierOptions applierOptions, long quotaBytes, MeterRegistry registry,
                                     Consumer<String> progress) throws IOException {
-        return open(disks, cacheDir, stateDir, java.util.Optional.empty(), 64L << 20, logOptions, applierOptions,
+        return open(disks, cacheDir, stateDir, Optional.empty(), 64L << 20, logOptions, applierOptions,
                 quotaBytes, registry, progress, TargetOpener.NATIVE);
     }
 
@@ -95,14 +99,14 @@ public final class DiskRegistry implements Closeable {
      * applied, and the other disks carry on.
      */
     public static DiskRegistry open(Collection<DiskConfig> disks, Path cacheDir, Path stateDir,
-                                    java.util.Optional<Path> retentionDir, long journalSegmentBytes,
+                                    Optional<Path> retentionDir, long journalSegmentBytes,
                                     IngestLogOptions logOptions, ApplierOptions applierOptions, long quotaBytes,
                                     MeterRegistry registry, Consumer<String> progress, TargetOpener opener)
             throws IOException {
         DiskRegistry r = new DiskRegistry(cacheDir, stateDir, retentionDir, journalSegmentBytes, logOptions,
                 applierOptions, quotaBytes, registry, opener);
         try {
-            io.mtagent.agent.log.AtomicFile.createDirectories(stateDir.resolve("disks"));
+            AtomicFile.createDirectories(stateDir.resolve("disks"));
             for (DiskConfig d : disks) {
                 if (Files.exists(r.releasedMarker(d))) {
                     r.declareReleased(d);
@@ -213,7 +217,7 @@ public final class DiskRegistry implements Closeable {
             }
             stage = new JournalingApplyStage(journal, s.applyTimes());
         }
-        io.mtagent.agent.resync.ResyncApplyStage resyncStage = new io.mtagent.agent.resync.ResyncApplyStage(stage);
+        ResyncApplyStage resyncStage = new ResyncApplyStage(stage);
         Applier applier = new Applier(d.name(), log, target, resyncStage, applierOptions, s.applyTimes());
         ReplicatedDisk disk = new ReplicatedDisk(d.name(), d.id(), target, log, applier, state, quotaBytes, s, journal);
         resyncStage.setListener(disk::progressApplied);
@@ -222,7 +226,7 @@ public final class DiskRegistry implements Closeable {
             disk.attach(b);
         }
         applier.onFailure(t -> disk.markFailed(failureReason(target, t)));
-        if (disk.state() == io.mtagent.protocol.DiskState.FAILED) {
+        if (disk.state() == DiskState.FAILED) {
             recheckFailed(disk, "at start");
         }
         if (journal != null && RollbackService.rolledBack(journal.directory())) {
@@ -279,7 +283,7 @@ public final class DiskRegistry implements Closeable {
             disk.beginRelease();
         }
         try {
-            if (disk.state() != io.mtagent.protocol.DiskState.FAILED) {
+            if (disk.state() != DiskState.FAILED) {
                 disk.quiesce(timeout);
             }
         } catch (IOException | InterruptedException | TimeoutException | RuntimeException e) {
@@ -289,8 +293,8 @@ public final class DiskRegistry implements Closeable {
         synchronized (mutation) {
             byId.remove(id, disk);
             disk.close();
-            io.mtagent.agent.log.AtomicFile.write(releasedMarker(declared.get(id)),
-                    ("released at applied seq " + disk.appliedSeq() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            AtomicFile.write(releasedMarker(declared.get(id)),
+                    ("released at applied seq " + disk.appliedSeq() + "\n").getBytes(StandardCharsets.UTF_8));
         }
         LOG.info(() -> "disk " + id + " released: applied up to seq " + disk.appliedSeq() + ", target closed");
         return true;
@@ -324,7 +328,7 @@ public final class DiskRegistry implements Closeable {
             }
             // Last: a restart before this keeps the disk released (attach again), never opens it half-attached.
             Files.deleteIfExists(releasedMarker(d));
-            io.mtagent.agent.log.AtomicFile.fsyncDirectory(releasedMarker(d).getParent());
+            AtomicFile.fsyncDirectory(releasedMarker(d).getParent());
             LOG.info(() -> "disk " + id + " attached again" + (writtenOutside ? " (written outside the agent)" : ""));
             return true;
         }
@@ -346,7 +350,7 @@ public final class DiskRegistry implements Closeable {
                 throw new IllegalArgumentException("disk " + id + " is released; attach it (a failed target is checked"
                         + " when it is opened)");
             }
-            if (disk.state() != io.mtagent.protocol.DiskState.FAILED) {
+            if (disk.state() != DiskState.FAILED) {
                 throw new IllegalStateException("disk " + id + " is " + disk.state().label() + ", not failed: nothing"
                         + " to clear");
             }

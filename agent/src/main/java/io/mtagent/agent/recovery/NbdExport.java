@@ -3,6 +3,7 @@ package io.mtagent.agent.recovery;
 import io.mtagent.agent.disk.ReplicatedDisk;
 import io.mtagent.agent.retention.PointInTimeView;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.TimeoutException;
@@ -36,7 +37,7 @@ public record NbdExport(String name, String description, long size, Opener opene
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(description, "description");
         Objects.requireNonNull(opener, "opener");
-        if (name.isEmpty() || name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 4096) {
+        if (name.isEmpty() || name.getBytes(StandardCharsets.UTF_8).length > 4096) {
             throw new IllegalArgumentException("an NBD export name has 1 to 4096 UTF-8 bytes: '" + name + "'");
         }
         if (size < 0 || size % 512 != 0) {

@@ -12,6 +12,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.BitSet;
+import java.util.Set;
 
 /**
  * A writable disk for a test failover: a point-in-time view underneath, the writes on top in a scratch file,
@@ -57,7 +58,7 @@ public final class ScratchDisk implements AutoCloseable {
         FileAttribute<?>[] privateFile = FileSystems.getDefault().supportedFileAttributeViews().contains("posix")
                 ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))}
                 : new FileAttribute<?>[0];
-        this.channel = FileChannel.open(file, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+        this.channel = FileChannel.open(file, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                 StandardOpenOption.WRITE), privateFile);
         try (RandomAccessFile sizer = new RandomAccessFile(file.toFile(), "rw")) {
             sizer.setLength(size); // sparse: only written blocks take space

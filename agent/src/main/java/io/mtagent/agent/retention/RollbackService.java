@@ -3,6 +3,7 @@ package io.mtagent.agent.retention;
 import io.mtagent.agent.disk.ReplicatedDisk;
 import io.mtagent.agent.log.AtomicFile;
 import io.mtagent.agent.log.LogFileNames;
+import io.mtagent.agent.storage.FileTrees;
 import io.mtagent.nativeio.BlockDevice;
 import io.mtagent.protocol.DiskState;
 import java.io.IOException;
@@ -21,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeoutException;
 import java.util.function.BiConsumer;
 import java.util.logging.Logger;
 
@@ -85,7 +87,7 @@ public final class RollbackService {
      *         is outside the retention window
      */
     public static void recover(ReplicatedDisk disk, long point, boolean irreversible, Progress progress)
-            throws IOException, InterruptedException, java.util.concurrent.TimeoutException {
+            throws IOException, InterruptedException, TimeoutException {
         RetentionJournal journal = journal(disk);
         if (point < journal.earliestSeq() || point > disk.lastDurableSeq()) {
             throw new IllegalStateException("disk " + disk.id() + ": seq " + point + " is not a recoverable point (earliest "
@@ -316,7 +318,7 @@ public final class RollbackService {
     }
 
     /** True when a rollback (in progress or not yet undone) means the target is not the disk at latest. */
-    public static boolean rolledBack(java.nio.file.Path journalDir) throws IOException {
+    public static boolean rolledBack(Path journalDir) throws IOException {
         Path f = journalDir.resolve(STATE_FILE);
         if (!Files.exists(f)) {
             return false;
@@ -390,7 +392,7 @@ public final class RollbackService {
         if (!Files.exists(dir)) {
             return;
         }
-        io.mtagent.agent.storage.FileTrees.deleteRecursively(dir);
+        FileTrees.deleteRecursively(dir);
         AtomicFile.fsyncDirectory(dir.getParent());
     }
 

@@ -3,6 +3,7 @@ package io.mtagent.agent.security;
 import io.mtagent.protocol.HandshakeCrypto;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.IdentityCipherSuiteFilter;
+import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
@@ -32,6 +33,8 @@ import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
 import java.util.Objects;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import javax.net.ssl.SSLException;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.x500.X500Name;
@@ -103,8 +106,8 @@ public final class AgentIdentity {
      * that is the documented choice of {@link #serverSslContext(SslProvider)}, not news for the operator's log at
      * each start. Held in a field because java.util.logging keeps loggers (and so their level) weakly.
      */
-    private static final java.util.logging.Logger NETTY_TLS13_SUITES_NOTICE =
-            java.util.logging.Logger.getLogger("io.netty.handler.ssl.ReferenceCountedOpenSslContext");
+    private static final Logger NETTY_TLS13_SUITES_NOTICE =
+            Logger.getLogger("io.netty.handler.ssl.ReferenceCountedOpenSslContext");
     private static final String SIGNATURE_ALGORITHM = "SHA256withECDSA";
 
     private final X509Certificate certificate;
@@ -183,12 +186,12 @@ public final class AgentIdentity {
      * per ingested GB (mtagent bench: 1.7-2.1 against 3.1-3.4 core-seconds per GB of TLS + LZ4).
      */
     public static SslProvider tlsProvider() {
-        NETTY_TLS13_SUITES_NOTICE.setLevel(java.util.logging.Level.WARNING);
+        NETTY_TLS13_SUITES_NOTICE.setLevel(Level.WARNING);
         String forced = System.getProperty("mtagent.tls.provider", "auto");
         if ("jdk".equalsIgnoreCase(forced)) {
             return SslProvider.JDK;
         }
-        return io.netty.handler.ssl.OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
+        return OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
     }
 
     /**

@@ -2,8 +2,10 @@ package io.mtagent.agent.server;
 
 import io.mtagent.agent.disk.CacheBudget;
 import io.mtagent.agent.disk.DiskRegistry;
+import io.mtagent.agent.resync.ChecksumService;
 import io.mtagent.agent.security.AuthFailureLimiter;
 import io.mtagent.agent.security.PassphraseStore;
+import io.mtagent.agent.security.PeerStats;
 import io.mtagent.protocol.FrameDecoder;
 import io.mtagent.protocol.FrameEncoder;
 import io.mtagent.protocol.Protocol;
@@ -23,9 +25,11 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.flush.FlushConsolidationHandler;
+import io.netty.handler.ssl.ReferenceCountedOpenSslContext;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
@@ -94,7 +98,7 @@ public final class DataServer implements AutoCloseable {
                 });
         serverChannel = b.bind(listen).sync().channel();
         InetSocketAddress bound = (InetSocketAddress) serverChannel.localAddress();
-        String tls = sslContext instanceof io.netty.handler.ssl.ReferenceCountedOpenSslContext ? "BoringSSL" : "JDK";
+        String tls = sslContext instanceof ReferenceCountedOpenSslContext ? "BoringSSL" : "JDK";
         LOG.info(() -> "data server listening on " + bound + (sslContext == null
                 ? " WITHOUT TLS (data.insecure.plaintext=true: test use only)" : " (TLS, " + tls + ")"));
         return bound;
@@ -113,7 +117,7 @@ public final class DataServer implements AutoCloseable {
     }
 
     /** What this port refused or cut off (connection caps, handshake time-outs, proofs refused unchecked). */
-    public io.mtagent.agent.security.PeerStats peerStats() {
+    public PeerStats peerStats() {
         return context.peerStats();
     }
 
@@ -122,7 +126,7 @@ public final class DataServer implements AutoCloseable {
     }
 
     /** A session handler sharing this server's context, for in-memory channels (the pipeline fuzz test). */
-    public io.netty.channel.ChannelHandler newSessionHandler() {
+    public ChannelHandler newSessionHandler() {
         return new ServerSession(context);
     }
 
@@ -172,7 +176,7 @@ public final class DataServer implements AutoCloseable {
     static final long LINGER_MILLIS = 2_000;
 
     /** Closes authenticated sessions that received nothing for {@code timeout} (SPEC.md §5.14); before start. */
-    public void idleTimeout(java.time.Duration timeout) {
+    public void idleTimeout(Duration timeout) {
         context.idleTimeoutMillis(timeout.toMillis());
     }
 
@@ -180,7 +184,7 @@ public final class DataServer implements AutoCloseable {
      * Uses {@code service} for CHECKSUM_REQUESTs (its worker count and rate come from the configuration, keys
      * {@code resync.hash.*}); call before {@link #start}. The server closes it.
      */
-    public void useChecksumService(io.mtagent.agent.resync.ChecksumService service) {
+    public void useChecksumService(ChecksumService service) {
         context.checksums(service);
     }
 

@@ -2,10 +2,12 @@ package io.mtagent.agent.server;
 
 import io.mtagent.agent.disk.CacheBudget;
 import io.mtagent.agent.disk.DiskRegistry;
+import io.mtagent.agent.resync.ChecksumService;
 import io.mtagent.agent.security.AuthFailureLimiter;
 import io.mtagent.agent.security.PassphraseStore;
 import io.mtagent.agent.security.PeerStats;
 import io.mtagent.agent.security.RateLimitedLog;
+import io.mtagent.protocol.Protocol;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -27,13 +29,13 @@ final class DataServerContext {
     private final DataServerStats stats;
     private final AtomicLong sessionIds = new AtomicLong();
     private final Set<ServerSession> sessions = ConcurrentHashMap.newKeySet();
-    private volatile long idleTimeoutMillis = io.mtagent.protocol.Protocol.IDLE_TIMEOUT_SECONDS * 1000L;
+    private volatile long idleTimeoutMillis = Protocol.IDLE_TIMEOUT_SECONDS * 1000L;
     private final HandshakeAdmission admission = new HandshakeAdmission(HandshakeAdmission.DEFAULT_PER_ADDRESS,
             HandshakeAdmission.DEFAULT_TOTAL);
     private final PeerStats peerStats = new PeerStats();
     private final RateLimitedLog peerLog = new RateLimitedLog(System.getLogger(ServerSession.class.getName()));
     /** Hash workers for CHECKSUM_REQUEST (protocol v2); replaced once at start-up with the configured one. */
-    private volatile io.mtagent.agent.resync.ChecksumService checksums = new io.mtagent.agent.resync.ChecksumService(2, 0);
+    private volatile ChecksumService checksums = new ChecksumService(2, 0);
 
     DataServerContext(String agentName, byte[] fingerprint, PassphraseStore passphrase, AuthFailureLimiter limiter,
                       DiskRegistry disks, CacheBudget cacheBudget, int maxWriteBytes, int creditWindow,
@@ -62,7 +64,7 @@ final class DataServerContext {
     DiskRegistry disks() { return disks; }
     CacheBudget cacheBudget() { return cacheBudget; }
     int maxWriteBytes() { return maxWriteBytes; }
-    int maxFrameLength() { return io.mtagent.protocol.Protocol.maxFrameLengthFor(maxWriteBytes); }
+    int maxFrameLength() { return Protocol.maxFrameLengthFor(maxWriteBytes); }
     int creditWindow() { return creditWindow; }
     long handshakeTimeoutMillis() { return handshakeTimeoutMillis; }
     /** An authenticated session that received nothing for this long is closed (SPEC.md §5.14). */
@@ -70,9 +72,9 @@ final class DataServerContext {
     void idleTimeoutMillis(long millis) { idleTimeoutMillis = millis; }
     DataServerStats stats() { return stats; }
     long nextSessionId() { return sessionIds.incrementAndGet(); }
-    io.mtagent.agent.resync.ChecksumService checksums() { return checksums; }
-    void checksums(io.mtagent.agent.resync.ChecksumService service) {
-        io.mtagent.agent.resync.ChecksumService old = checksums;
+    ChecksumService checksums() { return checksums; }
+    void checksums(ChecksumService service) {
+        ChecksumService old = checksums;
         checksums = service;
         old.close();
     }

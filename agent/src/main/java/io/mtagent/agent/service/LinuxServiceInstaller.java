@@ -7,6 +7,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -198,7 +199,7 @@ public final class LinuxServiceInstaller {
     private Step copy(Path from, Path target, String what) {
         return new Step("write " + target + " from " + from + ": " + what, () -> {
             Files.createDirectories(target.getParent());
-            Files.copy(from, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(from, target, StandardCopyOption.REPLACE_EXISTING);
         });
     }
 

@@ -1,9 +1,11 @@
 package io.mtagent.agent.storage;
 
-import io.mtagent.protocol.DiskState;
 import io.mtagent.agent.log.AtomicFile;
+import io.mtagent.protocol.DiskState;
 import java.io.IOException;
 import java.io.StringReader;
+import java.io.StringWriter;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -79,7 +81,7 @@ public final class DiskStateStore {
             }
             return new DiskStateStore(path, new Snapshot(Long.parseLong(p.getProperty("epoch")),
                     DiskState.ofLabel(p.getProperty("state")), p.getProperty("reason", ""), resync));
-        } catch (RuntimeException | java.nio.charset.CharacterCodingException e) {
+        } catch (RuntimeException | CharacterCodingException e) {
             throw new IOException("disk state file " + path + " is damaged (" + e.getMessage() + "); restore it or"
                     + " delete it (the disk then starts at epoch 0 as protected)", e);
         }
@@ -105,7 +107,7 @@ public final class DiskStateStore {
             p.setProperty("resync.startSeq", Long.toString(r.startSeq()));
             p.setProperty("resync.done", Long.toString(r.doneOffset()));
         }
-        java.io.StringWriter w = new java.io.StringWriter();
+        StringWriter w = new StringWriter();
         p.store(w, "mtagent disk state; written atomically by the agent, do not edit while it runs");
         byte[] content = w.toString().getBytes(StandardCharsets.UTF_8);
         if (!directoryMade) {

@@ -1,6 +1,7 @@
 package io.mtagent.agent.storage;
 
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -30,7 +31,7 @@ public final class DiskTaskPool {
     public static ThreadPoolExecutor bounded(String prefix, int threads) {
         AtomicInteger n = new AtomicInteger();
         ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 10, TimeUnit.SECONDS,
-                new java.util.concurrent.LinkedBlockingQueue<>(), task -> {
+                new LinkedBlockingQueue<>(), task -> {
                     Thread t = new Thread(task, prefix + "-" + n.incrementAndGet());
                     t.setDaemon(true);
                     return t;

@@ -1,5 +1,7 @@
 package io.mtagent.agent.storage;
 
+import java.util.Objects;
+
 /**
  * Tuning of an {@link IngestLog}. Immutable; {@link #builder()} starts from the defaults.
  *
@@ -27,7 +29,7 @@ public record IngestLogOptions(long segmentBytes, long commitMaxBytes, long comm
         if (spareSegments < 0) {
             throw new IllegalArgumentException("spareSegments must not be negative");
         }
-        java.util.Objects.requireNonNull(memory, "memory");
+        Objects.requireNonNull(memory, "memory");
     }
 
     public static Builder builder() {

@@ -1,5 +1,8 @@
 package io.mtagent.agent.storage;
 
+import java.nio.charset.StandardCharsets;
+import java.util.zip.CRC32C;
+
 /**
  * The metadata of one ingest-log record (its payload travels separately). Immutable.
  *
@@ -24,8 +27,8 @@ public record IngestRecord(Type type, long seq, long epoch, long timestampMicros
     }
 
     public static IngestRecord tag(long seq, long epoch, long ts, byte tagType, String name) {
-        java.util.zip.CRC32C c = new java.util.zip.CRC32C();
-        c.update(name.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        CRC32C c = new CRC32C();
+        c.update(name.getBytes(StandardCharsets.UTF_8));
         return new IngestRecord(Type.TAG, seq, epoch, ts, 0, 0, (int) c.getValue() ^ tagType, false, tagType, name);
     }
 }

@@ -3,6 +3,7 @@ package io.mtagent.agent.storage;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
 
 /**
  * Temporary shortages (docs/ARCHITECTURE.md, "Hostile neighbours"): a full volume (ENOSPC, EDQUOT) or no file descriptor left
@@ -63,7 +64,7 @@ public final class Shortage {
         /** Records the shortage (logged once per stall) and runs {@code retry} after the next delay. */
         public void hold(String shortage, Runnable retry) {
             if (current == null) {
-                java.util.logging.Logger.getLogger(Shortage.class.getName()).warning(who
+                Logger.getLogger(Shortage.class.getName()).warning(who
                         + ": held by a temporary shortage, retrying until it ends: " + shortage);
             }
             current = shortage;
@@ -74,7 +75,7 @@ public final class Shortage {
         public void clear() {
             attempts = 0;
             if (current != null) {
-                java.util.logging.Logger.getLogger(Shortage.class.getName()).info(who + ": the shortage ended ("
+                Logger.getLogger(Shortage.class.getName()).info(who + ": the shortage ended ("
                         + current + ")");
                 current = null;
             }

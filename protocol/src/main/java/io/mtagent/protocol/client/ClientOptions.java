@@ -1,6 +1,7 @@
 package io.mtagent.protocol.client;
 
 import io.mtagent.protocol.HandshakeCrypto;
+import io.mtagent.protocol.Protocol;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -56,7 +57,7 @@ public final class ClientOptions {
         private Duration connectTimeout = Duration.ofSeconds(10);
         private Duration handshakeTimeout = Duration.ofSeconds(30);
         private boolean compress = true;
-        private int[] versionRange = {io.mtagent.protocol.Protocol.MIN_VERSION, io.mtagent.protocol.Protocol.MAX_VERSION};
+        private int[] versionRange = {Protocol.MIN_VERSION, Protocol.MAX_VERSION};
 
         private Builder(String host, int port) {
             this.host = Objects.requireNonNull(host);

@@ -11,6 +11,7 @@ import io.mtagent.protocol.ResyncFrames;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -21,17 +22,20 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.flush.FlushConsolidationHandler;
+import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
-import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import java.io.Closeable;
 import java.security.SecureRandom;
 import java.security.cert.Certificate;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -75,9 +79,9 @@ public final class ReplicationClient implements Closeable {
                 .protocols("TLSv1.3", "TLSv1.2")
                 // BoringSSL where netty-tcnative is on the class path (the agent's jar, so demo, bench and send):
                 // about half the CPU of the JDK engine per byte; the JDK engine otherwise.
-                .sslProvider(io.netty.handler.ssl.OpenSsl.isAvailable() && !"jdk".equalsIgnoreCase(
-                        System.getProperty("mtagent.tls.provider")) ? io.netty.handler.ssl.SslProvider.OPENSSL
-                        : io.netty.handler.ssl.SslProvider.JDK)
+                .sslProvider(OpenSsl.isAvailable() && !"jdk".equalsIgnoreCase(
+                        System.getProperty("mtagent.tls.provider")) ? SslProvider.OPENSSL
+                        : SslProvider.JDK)
                 .ciphers(List.of("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
                         "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
                         "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"))
@@ -221,7 +225,7 @@ public final class ReplicationClient implements Closeable {
                         ch.pipeline().addLast("client", c);
                     }
                 });
-        io.netty.channel.ChannelFuture cf = b.connect(options.host, options.port);
+        ChannelFuture cf = b.connect(options.host, options.port);
         if (!cf.await(options.connectTimeout.toMillis() + 1000)) {
             cf.cancel(true);
             throw new ReplicationException(null, "connect to " + options.host + ":" + options.port + " timed out");
@@ -287,7 +291,7 @@ public final class ReplicationClient implements Closeable {
         volatile long clockOffsetMicros;
         volatile int maxWriteBytes;
         /** DISK_OPENED of a resyncing disk, waiting for its RESYNC_STATE; event loop only. */
-        final Map<Integer, Frames.DiskOpened> heldOpens = new java.util.HashMap<>();
+        final Map<Integer, Frames.DiskOpened> heldOpens = new HashMap<>();
         /** The version the agent chose in CHALLENGE. */
         volatile int version = Protocol.VERSION_1;
         byte[] fingerprint = new byte[HandshakeCrypto.FINGERPRINT_LENGTH];
