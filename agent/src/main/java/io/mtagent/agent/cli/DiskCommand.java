@@ -101,16 +101,7 @@ final class DiskCommand {
 
         @Override
         public Integer call() {
-            ControlClient.Response r = new ControlClient(configOptions.load()).post("v1/disks/"
-                    + PointsCommand.enc(disk) + "/attach",
-                    Map.of("written", written.outside));
-            if (r.status() != 200) {
-                System.err.println("mtagent: " + r.error());
-                return 2;
-            }
-            output.document(r.body());
-            output.text().printf("%s: %s (%s)%n", disk, r.body().path("state").asText(), r.body().path("reason").asText());
-            return 0;
+            return DiskSwitches.post(configOptions, disk, "attach", Map.of("written", written.outside), output);
         }
     }
 

@@ -3,6 +3,7 @@ package io.mtagent.agent.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -18,8 +19,14 @@ final class DiskSwitches {
 
     /** POSTs {@code v1/disks/<disk>/<action>} and prints the disk's new state; exit 0, or 2 with the reason. */
     static int post(ConfigOptions config, String disk, String action, JsonOutput output) {
-        ControlClient.Response r = new ControlClient(config.load()).post("v1/disks/" + PointsCommand.enc(disk) + "/"
-                + action);
+        return post(config, disk, action, Map.of(), output);
+    }
+
+    /** The same with a request body (e.g. attach's {@code written}). */
+    static int post(ConfigOptions config, String disk, String action, Map<String, Object> body, JsonOutput output) {
+        ControlClient client = new ControlClient(config.load());
+        String path = "v1/disks/" + PointsCommand.enc(disk) + "/" + action;
+        ControlClient.Response r = body.isEmpty() ? client.post(path) : client.post(path, body);
         if (r.status() != 200) {
             System.err.println("mtagent: " + r.error());
             return OperatorErrors.ERROR;
