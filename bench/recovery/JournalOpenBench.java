@@ -1,4 +1,4 @@
-import io.mtagent.agent.retention.RetentionJournal;
+import io.mtagent.agent.journal.RetentionJournal;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -121,12 +121,12 @@ class CrashRecoveryTest {
         // re-captured after a crash (the new data recorded as the old) would show up here.
         int checked = 0;
         for (int d = 0; d < DISKS; d++) {
-            try (var journal = io.mtagent.agent.retention.RetentionJournal.open(dir.resolve("retention").resolve("d" + d),
+            try (var journal = io.mtagent.agent.journal.RetentionJournal.open(dir.resolve("retention").resolve("d" + d),
                     64L << 20);
                  var target = io.mtagent.nativeio.FileBlockDevice.open(TestAgents.target(dir, d))) {
                 for (Map.Entry<Long, byte[]> e : snapshots.get(d).entrySet()) {
                     byte[] image;
-                    try (var view = new io.mtagent.agent.retention.PointInTimeView(target, journal, e.getKey())) {
+                    try (var view = new io.mtagent.agent.journal.PointInTimeView(target, journal, e.getKey())) {
                         image = view.read(0, DISK_BYTES);
                     }
                     assertThat(java.util.Arrays.mismatch(image, e.getValue()))

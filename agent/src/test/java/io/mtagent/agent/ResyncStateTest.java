@@ -4,9 +4,9 @@ import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mtagent.agent.disk.ReplicatedDisk;
+import io.mtagent.agent.journal.PointInTimeView;
+import io.mtagent.agent.journal.RecoveryPoint;
 import io.mtagent.agent.retention.PointCatalog;
-import io.mtagent.agent.retention.PointInTimeView;
-import io.mtagent.agent.retention.RecoveryPoint;
 import io.mtagent.protocol.DiskState;
 import io.mtagent.protocol.ErrorCode;
 import io.mtagent.protocol.Frames;

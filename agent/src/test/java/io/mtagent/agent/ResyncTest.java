@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mtagent.agent.disk.ReplicatedDisk;
+import io.mtagent.agent.journal.RecoveryPoint;
 import io.mtagent.agent.retention.PointCatalog;
-import io.mtagent.agent.retention.RecoveryPoint;
 import io.mtagent.protocol.DiskState;
 import io.mtagent.protocol.Protocol;
 import io.mtagent.protocol.ResyncFrames;

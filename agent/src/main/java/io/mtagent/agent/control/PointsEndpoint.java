@@ -5,8 +5,8 @@ import static io.mtagent.agent.control.RecoveryRequests.journaled;
 
 import io.mtagent.agent.config.AgentConfig;
 import io.mtagent.agent.disk.ReplicatedDisk;
+import io.mtagent.agent.journal.RecoveryPoint;
 import io.mtagent.agent.retention.PointCatalog;
-import io.mtagent.agent.retention.RecoveryPoint;
 import io.mtagent.agent.retention.TestedPoints;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;

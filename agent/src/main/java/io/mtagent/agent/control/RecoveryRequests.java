@@ -2,9 +2,9 @@ package io.mtagent.agent.control;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.mtagent.agent.disk.ReplicatedDisk;
+import io.mtagent.agent.journal.RecoveryPoint;
 import io.mtagent.agent.retention.PointCatalog;
 import io.mtagent.agent.retention.PointSpec;
-import io.mtagent.agent.retention.RecoveryPoint;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.time.Instant;
 import java.util.ArrayList;

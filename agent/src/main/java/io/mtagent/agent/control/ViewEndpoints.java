@@ -6,6 +6,8 @@ import static io.mtagent.agent.control.RecoveryRequests.text;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.mtagent.agent.disk.ReplicatedDisk;
+import io.mtagent.agent.journal.PointInTimeView;
+import io.mtagent.agent.journal.RecoveryPoint;
 import io.mtagent.agent.recovery.ExportPathPolicy;
 import io.mtagent.agent.recovery.ExportService;
 import io.mtagent.agent.recovery.NbdExport;
@@ -13,8 +15,6 @@ import io.mtagent.agent.recovery.NbdServer;
 import io.mtagent.agent.recovery.NbdUrls;
 import io.mtagent.agent.recovery.ViewLease;
 import io.mtagent.agent.retention.PointCatalog;
-import io.mtagent.agent.retention.PointInTimeView;
-import io.mtagent.agent.retention.RecoveryPoint;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
 import java.nio.file.InvalidPathException;

@@ -2,11 +2,11 @@ package io.mtagent.agent.disk;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.mtagent.agent.config.DiskConfig;
+import io.mtagent.agent.journal.DiscardedHistory;
+import io.mtagent.agent.journal.JournalingApplyStage;
+import io.mtagent.agent.journal.RetentionJournal;
 import io.mtagent.agent.log.AtomicFile;
 import io.mtagent.agent.resync.ResyncApplyStage;
-import io.mtagent.agent.retention.DiscardedHistory;
-import io.mtagent.agent.retention.JournalingApplyStage;
-import io.mtagent.agent.retention.RetentionJournal;
 import io.mtagent.agent.retention.RollbackService;
 import io.mtagent.agent.storage.Applier;
 import io.mtagent.agent.storage.ApplierOptions;

@@ -1,8 +1,8 @@
 package io.mtagent.agent.disk;
 
-import io.mtagent.agent.retention.DiscardedHistory;
-import io.mtagent.agent.retention.PointInTimeView;
-import io.mtagent.agent.retention.RetentionJournal;
+import io.mtagent.agent.journal.DiscardedHistory;
+import io.mtagent.agent.journal.PointInTimeView;
+import io.mtagent.agent.journal.RetentionJournal;
 import io.mtagent.agent.retention.RollbackService;
 import io.mtagent.agent.storage.IngestLog;
 import java.io.IOException;

@@ -1,7 +1,7 @@
 package io.mtagent.agent.disk;
 
-import io.mtagent.agent.retention.RecoveryPoint;
-import io.mtagent.agent.retention.RetentionJournal;
+import io.mtagent.agent.journal.RecoveryPoint;
+import io.mtagent.agent.journal.RetentionJournal;
 import io.mtagent.agent.storage.IngestLog;
 import io.mtagent.agent.storage.IngestRecord;
 import io.mtagent.protocol.TagType;

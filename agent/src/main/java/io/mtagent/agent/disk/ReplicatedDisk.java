@@ -1,9 +1,9 @@
 package io.mtagent.agent.disk;
 
+import io.mtagent.agent.journal.PointInTimeView;
+import io.mtagent.agent.journal.RetentionJournal;
 import io.mtagent.agent.resync.ResyncMarkers;
 import io.mtagent.agent.resync.ResyncStats;
-import io.mtagent.agent.retention.PointInTimeView;
-import io.mtagent.agent.retention.RetentionJournal;
 import io.mtagent.agent.storage.Applier;
 import io.mtagent.agent.storage.DiskStateStore;
 import io.mtagent.agent.storage.IngestLog;

@@ -17,7 +17,7 @@ import java.util.Arrays;
  *       across segments</td><td>48 bytes</td><td>chainSeed u32 at 40 (header CRC at 44)</td></tr>
  * </table>
  * The record bodies beyond offset 24 are the log's own (ingest: {@code storage/SegmentFormat}, journal:
- * {@code retention/JournalFormat}).
+ * {@code journal/JournalFormat}).
  */
 public enum SegmentKind {
     /** The ingest log: the redo log each received write lands in before it is acknowledged. */

@@ -1,7 +1,7 @@
 package io.mtagent.agent.recovery;
 
 import io.mtagent.agent.disk.ReplicatedDisk;
-import io.mtagent.agent.retention.PointInTimeView;
+import io.mtagent.agent.journal.PointInTimeView;
 import io.mtagent.nativeio.AlignedBufferPool;
 import java.io.IOException;
 import java.io.InterruptedIOException;

@@ -1,9 +1,9 @@
 package io.mtagent.agent.recovery;
 
 import io.mtagent.agent.disk.ReplicatedDisk;
-import io.mtagent.agent.retention.PointInTimeView;
-import io.mtagent.agent.retention.TestedPoints;
+import io.mtagent.agent.journal.PointInTimeView;
 import io.mtagent.agent.log.AtomicFile;
+import io.mtagent.agent.retention.TestedPoints;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;

@@ -1,6 +1,6 @@
 package io.mtagent.agent.resync;
 
-import io.mtagent.agent.retention.RecoveryPoint;
+import io.mtagent.agent.journal.RecoveryPoint;
 import java.util.ArrayList;
 import java.util.List;
 

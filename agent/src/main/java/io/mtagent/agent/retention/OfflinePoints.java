@@ -1,5 +1,7 @@
 package io.mtagent.agent.retention;
 
+import io.mtagent.agent.journal.RetentionJournal;
+
 /**
  * Resolves a point ({@link PointSpec}'s syntax) against the retention journal of a stopped agent, for
  * {@code mtagent export --offline}, through the same resolver as the running agent ({@link PointCatalog} over

@@ -1,6 +1,7 @@
 package io.mtagent.agent.retention;
 
 import io.mtagent.agent.disk.ReplicatedDisk;
+import io.mtagent.agent.journal.RetentionJournal;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Collection;

@@ -1,6 +1,9 @@
 package io.mtagent.agent.retention;
 
 import io.mtagent.agent.disk.ReplicatedDisk;
+import io.mtagent.agent.journal.DiscardedHistory;
+import io.mtagent.agent.journal.RetentionJournal;
+import io.mtagent.agent.journal.RollbackWriter;
 import io.mtagent.agent.log.AtomicFile;
 import io.mtagent.agent.log.LogFileNames;
 import io.mtagent.agent.storage.FileTrees;

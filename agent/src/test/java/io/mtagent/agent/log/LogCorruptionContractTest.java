@@ -3,7 +3,7 @@ package io.mtagent.agent.log;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.mtagent.agent.retention.RetentionJournal;
+import io.mtagent.agent.journal.RetentionJournal;
 import io.mtagent.agent.storage.IngestLog;
 import io.mtagent.agent.storage.IngestLogOptions;
 import io.mtagent.agent.storage.IngestRecord;

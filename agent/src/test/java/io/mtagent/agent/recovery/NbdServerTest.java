@@ -3,8 +3,8 @@ package io.mtagent.agent.recovery;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.mtagent.agent.retention.PointInTimeView;
-import io.mtagent.agent.retention.RetentionJournal;
+import io.mtagent.agent.journal.PointInTimeView;
+import io.mtagent.agent.journal.RetentionJournal;
 import io.mtagent.agent.security.AgentIdentity;
 import io.mtagent.nativeio.FileBlockDevice;
 import java.io.IOException;

@@ -7,6 +7,8 @@ import io.mtagent.agent.Agent;
 import io.mtagent.agent.GroupWorkload;
 import io.mtagent.agent.TestAgents;
 import io.mtagent.agent.disk.ReplicatedDisk;
+import io.mtagent.agent.journal.PointInTimeView;
+import io.mtagent.agent.journal.RecoveryPoint;
 import io.mtagent.protocol.DiskState;
 import io.mtagent.protocol.TagType;
 import io.mtagent.protocol.client.DiskStream;

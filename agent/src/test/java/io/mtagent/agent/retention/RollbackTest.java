@@ -4,11 +4,12 @@ import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.mtagent.agent.log.CorruptLogException;
-import io.mtagent.agent.log.SegmentHeader;
 import io.mtagent.agent.Agent;
 import io.mtagent.agent.TestAgents;
 import io.mtagent.agent.disk.ReplicatedDisk;
+import io.mtagent.agent.journal.JournalDamage;
+import io.mtagent.agent.journal.PointInTimeView;
+import io.mtagent.agent.log.CorruptLogException;
 import io.mtagent.agent.sim.DiskModel;
 import io.mtagent.protocol.DiskState;
 import io.mtagent.protocol.ErrorCode;
@@ -180,24 +181,7 @@ class RollbackTest {
         }
         assertThat(segments.size()).as("sealed segments").isGreaterThan(2);
         Path sealedSegment = segments.get(segments.size() - 2);
-        long flipped = -1;
-        try (var ch = java.nio.channels.FileChannel.open(sealedSegment, java.nio.file.StandardOpenOption.READ,
-                java.nio.file.StandardOpenOption.WRITE)) {
-            long pos = SegmentHeader.LENGTH;
-            java.nio.ByteBuffer rec = java.nio.ByteBuffer.allocate(8 + JournalFormat.BODY_HEADER_LENGTH);
-            while (pos < ch.size()) {
-                ch.read(rec.clear(), pos);
-                long seq = rec.getLong(8 + 16);
-                if (rec.get(8) == JournalFormat.TYPE_BEFORE_IMAGE && seq > seq0) {
-                    flipped = pos + 8 + JournalFormat.BODY_HEADER_LENGTH + 100; // inside the before-image
-                    java.nio.ByteBuffer one = java.nio.ByteBuffer.allocate(1);
-                    ch.read(one, flipped);
-                    ch.write(java.nio.ByteBuffer.wrap(new byte[] {(byte) (one.get(0) ^ 0x40)}), flipped);
-                    break;
-                }
-                pos += JournalFormat.recordLength(rec.getInt(8 + 4));
-            }
-        }
+        long flipped = JournalDamage.flipBeforeImageAfter(sealedSegment, seq0);
         assertThat(flipped).isPositive();
 
         Map<String, String> s = settings();

@@ -3,9 +3,9 @@ package io.mtagent.agent.storage;
 import static io.mtagent.agent.storage.LogFixtures.offer;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.mtagent.agent.retention.JournalingApplyStage;
-import io.mtagent.agent.retention.PointInTimeView;
-import io.mtagent.agent.retention.RetentionJournal;
+import io.mtagent.agent.journal.JournalingApplyStage;
+import io.mtagent.agent.journal.PointInTimeView;
+import io.mtagent.agent.journal.RetentionJournal;
 import io.mtagent.nativeio.BlockDevice;
 import io.mtagent.nativeio.FileBlockDevice;
 import java.io.IOException;

@@ -1,6 +1,6 @@
 package io.mtagent.bench;
 
-import io.mtagent.agent.retention.RetentionJournal;
+import io.mtagent.agent.journal.RetentionJournal;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;

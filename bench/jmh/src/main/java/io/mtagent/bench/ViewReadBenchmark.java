@@ -1,7 +1,7 @@
 package io.mtagent.bench;
 
-import io.mtagent.agent.retention.PointInTimeView;
-import io.mtagent.agent.retention.RetentionJournal;
+import io.mtagent.agent.journal.PointInTimeView;
+import io.mtagent.agent.journal.RetentionJournal;
 import io.mtagent.nativeio.BlockDevice;
 import io.mtagent.nativeio.FileBlockDevice;
 import java.nio.ByteBuffer;

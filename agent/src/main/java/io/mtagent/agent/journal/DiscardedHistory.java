@@ -1,8 +1,8 @@
-package io.mtagent.agent.retention;
+package io.mtagent.agent.journal;
 
 import io.mtagent.agent.log.AtomicFile;
-import io.mtagent.agent.log.LogFileNames;
 import io.mtagent.agent.log.CorruptLogException;
+import io.mtagent.agent.log.LogFileNames;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;

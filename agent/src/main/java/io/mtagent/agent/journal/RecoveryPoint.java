@@ -1,4 +1,4 @@
-package io.mtagent.agent.retention;
+package io.mtagent.agent.journal;
 
 /**
  * A point a disk can be brought back to: everything up to and including {@code seq}.

@@ -1,4 +1,4 @@
-package io.mtagent.agent.retention;
+package io.mtagent.agent.journal;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.mtagent.agent.retention;
+package io.mtagent.agent.journal;
 
 import io.mtagent.nativeio.BlockDevice;
 import java.io.IOException;
@@ -27,14 +27,14 @@ import java.util.List;
  *
  * <p>Not thread-safe: one rollback of a disk at a time (the caller holds a lease at P so nothing is pruned).
  */
-final class RollbackWriter {
+public final class RollbackWriter {
     /** Largest target write (and undo record). */
     static final int RUN_BYTES = 4 << 20;
     /** Target writes of the roll under way at once (disjoint ranges; a virtual disk serves queued writes faster). */
     static final int WRITES_IN_FLIGHT = 4;
 
     /** Progress through the disk: bytes of the disk passed, of the disk's size. */
-    interface Progress {
+    public interface Progress {
         void passed(long bytes, long of);
     }
 
@@ -47,7 +47,7 @@ final class RollbackWriter {
      *
      * @return bytes the roll will write (distinct bytes of the disk changed after the point)
      */
-    static long capture(RetentionJournal journal, long point, BlockDevice target, RetentionJournal undo,
+    public static long capture(RetentionJournal journal, long point, BlockDevice target, RetentionJournal undo,
                         Progress progress) throws IOException {
         long size = target.size();
         long covered = 0;
@@ -72,7 +72,7 @@ final class RollbackWriter {
     }
 
     /** The roll pass: writes the disk's content at {@code point} over every range changed after it; flushes. */
-    static void roll(RetentionJournal journal, long point, BlockDevice target, Progress progress) throws IOException {
+    public static void roll(RetentionJournal journal, long point, BlockDevice target, Progress progress) throws IOException {
         long size = target.size();
         try (RollbackWindows windows = new RollbackWindows(journal, point, target, false)) {
             for (RollbackWindows.Window next = windows.next(); next != null; next = windows.next()) {

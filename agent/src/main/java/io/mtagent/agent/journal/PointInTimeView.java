@@ -1,11 +1,11 @@
-package io.mtagent.agent.retention;
+package io.mtagent.agent.journal;
 
-import io.mtagent.nativeio.BlockDevice;
-import java.io.IOException;
 import io.mtagent.agent.storage.IngestLog;
 import io.mtagent.agent.storage.IngestRecord;
 import io.mtagent.agent.storage.RecordPayloads;
 import io.mtagent.agent.storage.StoredRecord;
+import io.mtagent.nativeio.BlockDevice;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.function.LongSupplier;

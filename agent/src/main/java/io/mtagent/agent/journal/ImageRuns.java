@@ -1,4 +1,4 @@
-package io.mtagent.agent.retention;
+package io.mtagent.agent.journal;
 
 import io.mtagent.agent.log.CorruptLogException;
 import io.mtagent.agent.log.RecordDamageException;

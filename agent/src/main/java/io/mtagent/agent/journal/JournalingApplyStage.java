@@ -1,8 +1,8 @@
-package io.mtagent.agent.retention;
+package io.mtagent.agent.journal;
 
 import io.mtagent.agent.storage.ApplyStage;
-import io.mtagent.agent.storage.ApplyStageTimes;
 import io.mtagent.agent.storage.ApplyStageTimes.Stage;
+import io.mtagent.agent.storage.ApplyStageTimes;
 import io.mtagent.agent.storage.IngestRecord;
 import io.mtagent.agent.storage.RecordPayloads;
 import io.mtagent.agent.storage.StoredRecord;

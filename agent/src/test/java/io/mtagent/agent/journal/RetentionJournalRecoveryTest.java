@@ -1,12 +1,12 @@
-package io.mtagent.agent.retention;
+package io.mtagent.agent.journal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.mtagent.agent.log.SegmentKind;
+import io.mtagent.agent.log.CorruptLogException;
 import io.mtagent.agent.log.LogFileNames;
 import io.mtagent.agent.log.SegmentHeader;
-import io.mtagent.agent.log.CorruptLogException;
+import io.mtagent.agent.log.SegmentKind;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
