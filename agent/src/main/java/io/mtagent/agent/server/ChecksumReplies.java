@@ -1,6 +1,5 @@
 package io.mtagent.agent.server;
 
-import io.mtagent.agent.resync.ChecksumService;
 import io.mtagent.protocol.ResyncFrames;
 
 /**

@@ -2,7 +2,6 @@ package io.mtagent.agent.server;
 
 import io.mtagent.agent.disk.CacheBudget;
 import io.mtagent.agent.disk.DiskRegistry;
-import io.mtagent.agent.resync.ChecksumService;
 import io.mtagent.agent.security.AuthFailureLimiter;
 import io.mtagent.agent.security.PassphraseStore;
 import io.mtagent.agent.security.PeerStats;

@@ -1,4 +1,4 @@
-package io.mtagent.agent.resync;
+package io.mtagent.agent.server;
 
 /**
  * A token bucket in bytes per second shared by every hash worker: {@link #acquire} blocks until the bytes may be

@@ -1,6 +1,7 @@
-package io.mtagent.agent.resync;
+package io.mtagent.agent.server;
 
 import io.mtagent.agent.disk.ReplicatedDisk;
+import io.mtagent.agent.resync.ResyncStats;
 import io.mtagent.nativeio.AlignedBufferPool;
 import io.mtagent.protocol.ResyncFrames;
 import java.io.Closeable;
