@@ -5,9 +5,9 @@ import io.mtagent.agent.config.DiskConfig;
 import io.mtagent.agent.journal.DiscardedHistory;
 import io.mtagent.agent.journal.JournalingApplyStage;
 import io.mtagent.agent.journal.RetentionJournal;
+import io.mtagent.agent.journal.RollbackState;
 import io.mtagent.agent.log.AtomicFile;
 import io.mtagent.agent.resync.ResyncApplyStage;
-import io.mtagent.agent.retention.RollbackService;
 import io.mtagent.agent.storage.Applier;
 import io.mtagent.agent.storage.ApplierOptions;
 import io.mtagent.agent.storage.ApplyStage;
@@ -229,7 +229,7 @@ public final class DiskRegistry implements Closeable {
         if (disk.state() == DiskState.FAILED) {
             recheckFailed(disk, "at start");
         }
-        if (journal != null && RollbackService.rolledBack(journal.directory())) {
+        if (journal != null && RollbackState.rolledBack(journal.directory())) {
             // A rollback was in progress or not yet committed: the target is not at latest, so the applier must not
             // write on it; the agent finishes the rollback (RollbackService.resume) after start.
             applier.setPaused(true);

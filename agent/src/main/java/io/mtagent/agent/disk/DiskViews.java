@@ -3,7 +3,7 @@ package io.mtagent.agent.disk;
 import io.mtagent.agent.journal.DiscardedHistory;
 import io.mtagent.agent.journal.PointInTimeView;
 import io.mtagent.agent.journal.RetentionJournal;
-import io.mtagent.agent.retention.RollbackService;
+import io.mtagent.agent.journal.RollbackState;
 import io.mtagent.agent.storage.IngestLog;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -34,7 +34,7 @@ final class DiskViews {
                     + "; point " + point + " is not there yet");
         }
         try {
-            if (RollbackService.rolledBack(journal.directory())) {
+            if (RollbackState.rolledBack(journal.directory())) {
                 throw new IllegalStateException("disk " + disk.id() + " is rolled back to an earlier point: views are"
                         + " available again after 'mtagent commit' or a recover to latest");
             }

@@ -3,17 +3,15 @@ package io.mtagent.agent.retention;
 import io.mtagent.agent.disk.ReplicatedDisk;
 import io.mtagent.agent.journal.DiscardedHistory;
 import io.mtagent.agent.journal.RetentionJournal;
+import io.mtagent.agent.journal.RollbackState;
+import io.mtagent.agent.journal.RollbackState.Phase;
 import io.mtagent.agent.journal.RollbackWriter;
 import io.mtagent.agent.log.AtomicFile;
-import io.mtagent.agent.log.LogFileNames;
 import io.mtagent.agent.storage.FileTrees;
 import io.mtagent.nativeio.BlockDevice;
 import io.mtagent.protocol.DiskState;
 import java.io.IOException;
-import java.io.StringReader;
-import java.io.StringWriter;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,19 +45,16 @@ import java.util.logging.Logger;
  * rollback is refused up front with the bytes it needs, unless {@code irreversible}. {@link #commit} at latest
  * resumes replication; at an earlier point it leaves the disk {@code needs-resync}.
  *
- * <p>Phases are kept in {@code rollback.state} (written atomically) in the disk's journal directory, and
+ * <p>Phases are kept in {@code rollback.state} ({@link RollbackState}) in the disk's journal directory, and
  * {@link #resume} finishes an interrupted operation at start. Not thread-safe per disk: one operation at a time
  * (the control API serialises jobs per disk).
  */
 public final class RollbackService {
     private static final Logger LOG = Logger.getLogger(RollbackService.class.getName());
-    static final String STATE_FILE = LogFileNames.ROLLBACK_STATE;
+    static final String STATE_FILE = RollbackState.FILE;
     static final String UNDO_DIR = "undo";
     /** Space kept free on the retention volume beyond the undo journal's size. */
     private static final long SPACE_MARGIN = 16L << 20;
-
-    /** Persisted phase of a disk's rollback. */
-    enum Phase { CAPTURING, ROLLING, AT_POINT, RESTORING, AT_LATEST }
 
     /** Progress: bytes done and bytes in all. */
     public interface Progress extends BiConsumer<Long, Long> {
@@ -320,17 +315,6 @@ public final class RollbackService {
         return next;
     }
 
-    /** True when a rollback (in progress or not yet undone) means the target is not the disk at latest. */
-    public static boolean rolledBack(Path journalDir) throws IOException {
-        Path f = journalDir.resolve(STATE_FILE);
-        if (!Files.exists(f)) {
-            return false;
-        }
-        Properties p = new Properties();
-        p.load(new StringReader(Files.readString(f, StandardCharsets.UTF_8)));
-        return Phase.valueOf(p.getProperty("phase")) != Phase.AT_LATEST;
-    }
-
     /** True when the discarded history records the commit at {@code point} of everything the disk received. */
     private static boolean committedAt(ReplicatedDisk disk, long point) {
         DiscardedHistory.Range r = journal(disk).discarded().rangeOf(point + 1);
@@ -372,23 +356,11 @@ public final class RollbackService {
     }
 
     private static Properties readState(ReplicatedDisk disk) throws IOException {
-        Path f = journal(disk).directory().resolve(STATE_FILE);
-        if (!Files.exists(f)) {
-            return null;
-        }
-        Properties p = new Properties();
-        p.load(new StringReader(Files.readString(f, StandardCharsets.UTF_8)));
-        return p;
+        return RollbackState.read(journal(disk).directory());
     }
 
     private static void writeState(ReplicatedDisk disk, Phase phase, long point, boolean irreversible) throws IOException {
-        Properties p = new Properties();
-        p.setProperty("phase", phase.name());
-        p.setProperty("point", Long.toString(point));
-        p.setProperty("irreversible", Boolean.toString(irreversible));
-        StringWriter w = new StringWriter();
-        p.store(w, "mtagent rollback state; do not edit");
-        AtomicFile.write(journal(disk).directory().resolve(STATE_FILE), w.toString().getBytes(StandardCharsets.UTF_8));
+        RollbackState.write(journal(disk).directory(), phase, point, irreversible);
     }
 
     private static void deleteTree(Path dir) throws IOException {
