@@ -37,7 +37,7 @@ class SlowDiskTest {
             ReplicatedDisk slowDisk = agent.disks().byId("disk-0");
 
             double baseline = Math.max(measure(slow, fast, 1500), measure(slow, fast, 1500));
-            slowDisk.applier().setPaused(true);
+            slowDisk.applyControl().hold();
             double heldBack = Math.max(measure(slow, fast, 1500), measure(slow, fast, 1500));
             long stalledAt = slow.ackedSeq();
             long fastSeq = fast.write(0, new byte[4096]); // the agent keeps serving the other disk meanwhile
@@ -48,7 +48,7 @@ class SlowDiskTest {
                     baseline / 1e6, heldBack / 1e6);
             assertThat(heldBack).as("fast disk speed with the slow one held back vs baseline").isGreaterThanOrEqualTo(baseline / 2);
 
-            slowDisk.applier().setPaused(false);
+            slowDisk.applyControl().resume();
             slow.flush(Duration.ofSeconds(30));
             fast.flush(Duration.ofSeconds(30));
         }

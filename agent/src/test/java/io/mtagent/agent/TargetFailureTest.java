@@ -76,11 +76,11 @@ class TargetFailureTest {
             // Hold the applier while these 20 writes are acked, so the failure cannot race the acks (a disk that
             // is already failed refuses new writes: that is right, but this test is about writes acked before).
             ReplicatedDisk failed = agent.disks().byId("disk-0");
-            failed.applier().setPaused(true);
+            failed.applyControl().hold();
             pump(d0, model0, r, 20);
             d0.flush(Duration.ofSeconds(30)); // acked: durable in the ingest log, whatever the target does
             broken.set(true);
-            failed.applier().setPaused(false);
+            failed.applyControl().resume();
             await().atMost(Duration.ofSeconds(30)).until(() -> failed.state() == DiskState.FAILED);
             assertThat(failed.state()).isEqualTo(DiskState.FAILED);
             assertThat(failed.stateReason()).contains(errno == Errno.EIO ? "(MEDIA_ERROR)" : "(NO_SPACE)")

@@ -234,7 +234,7 @@ public final class StatusReport {
             long app = d.lastAppConsistentMicros();
             m.put("lastAppConsistentAgeSeconds", app == 0 ? null
                     : Math.max(0, System.currentTimeMillis() * 1000 - app) / 1_000_000);
-            Throwable applierError = d.applier().lastError();
+            Throwable applierError = d.applyControl().lastError();
             IOException logError = d.ingestLog().failure();
             m.put("lastError", logError != null ? logError.getMessage()
                     : applierError != null ? String.valueOf(applierError.getMessage()) : null);
@@ -326,10 +326,10 @@ public final class StatusReport {
                         + ": the retention journal is damaged (" + damage + "); recovery points before it cannot be"
                         + " read. Stop the agent, copy the journal directory, run 'mtagent verify --repair'", d.id()));
             }
-            if (state == DiskState.FAILED && journalFailure(d.applier().lastError())) {
+            if (state == DiskState.FAILED && journalFailure(d.applyControl().lastError())) {
                 findings.add(HealthFinding.of(HealthRule.RETENTION_VOLUME_UNUSABLE, "disk " + d.id()
                         + ": the retention journal failed, so the applier stopped: "
-                        + d.applier().lastError().getMessage(), d.id()));
+                        + d.applyControl().lastError().getMessage(), d.id()));
             }
             if (state == DiskState.FAILED) {
                 findings.add(HealthFinding.of(HealthRule.DISK_FAILED, "disk " + d.id() + " failed: "
@@ -340,7 +340,7 @@ public final class StatusReport {
                 findings.add(HealthFinding.of(HealthRule.DISK_NEEDS_RESYNC, "disk " + d.id() + " needs a resync: "
                         + d.stateReason(), d.id()));
             }
-            String stalled = d.ingestLog().stalled() != null ? d.ingestLog().stalled() : d.applier().stalled();
+            String stalled = d.ingestLog().stalled() != null ? d.ingestLog().stalled() : d.applyControl().stalled();
             if (stalled != null) {
                 findings.add(HealthFinding.of(HealthRule.DISK_STALLED, "disk " + d.id() + ": writes are held, not"
                         + " lost, and its process server waits (no acknowledgement, no credit) until this ends: "

@@ -38,6 +38,7 @@ public final class ReplicatedDisk implements Closeable {
     private final BlockDevice target;
     private final IngestLog log;
     private final Applier applier;
+    private final ApplyControl applyControl;
     private final DiskStateStore stateStore;
     private final long quotaBytes;
     private final DurableWaiters waiters;
@@ -72,6 +73,7 @@ public final class ReplicatedDisk implements Closeable {
         this.target = target;
         this.log = log;
         this.applier = applier;
+        this.applyControl = new ApplyControl(applier, log);
         this.stateStore = stateStore;
         this.quotaBytes = quotaBytes;
         DiskStateStore.Snapshot s = stateStore.current();
@@ -146,11 +148,14 @@ public final class ReplicatedDisk implements Closeable {
     public long lastDurableSeq() { return log.lastDurableSeq(); }
     public long appliedSeq() { return log.appliedSeq(); }
     public long backlogBytes() { return log.backlogBytes(); }
-    public Applier applier() { return applier; }
+    /** What services may do with the applier; the applier itself stays the disk's. */
+    public ApplyControl applyControl() { return applyControl; }
+    /** For readers (point resolution, status, verify); writes reach it only through the {@code offer*} methods. */
     public IngestLog ingestLog() { return log; }
+    /** For the rollback, which writes onto it while the disk is recovering and its applier is held. */
     public BlockDevice target() { return target; }
 
-    /** The retention journal, or null when none is kept (retention.dir unset). */
+    /** The retention journal, or null when none is kept (retention.dir unset): for points, views, pruning, rollback. */
     public RetentionJournal journal() { return journal; }
 
     /**

@@ -184,7 +184,11 @@ public final class RetentionEnforcer {
                         : "retention volume back under its cap: resuming");
                 for (ReplicatedDisk d : disks.get()) {
                     if (policy == SpacePolicy.PAUSE_APPLY) {
-                        d.applier().setPaused(hold);
+                        if (hold) {
+                            d.applyControl().hold();
+                        } else {
+                            d.applyControl().resume();
+                        }
                     } else {
                         d.setAcceptingWrites(!hold && !fullHolding);
                     }

@@ -105,14 +105,11 @@ public final class RollbackService {
         // No write is accepted any more: make what was accepted durable, let the applier apply all of it, hold it.
         // (It may be paused here, by a restart that resumed a rollback, or by the restore above: the target is at
         // latest again, so let it run, or the wait below never ends.)
-        disk.flush();
-        disk.applier().setPaused(false);
-        disk.applier().awaitApplied(disk.lastDurableSeq(), Duration.ofMinutes(10));
-        disk.applier().setPaused(true);
-        // Before the target changes: a restart must find everything applied, or it would re-apply the tail that
-        // was applied since the last periodic persist onto the rolled-back target (found by the failback soak:
-        // after a commit at an earlier point and a kill -9, the discarded branch's last writes came back).
-        disk.ingestLog().persistAppliedNow();
+        // Before the target changes, the applied point is persisted too: a restart must find everything applied, or
+        // it would re-apply the tail that was applied since the last periodic persist onto the rolled-back target
+        // (found by the failback soak: after a commit at an earlier point and a kill -9, the discarded branch's last
+        // writes came back).
+        disk.applyControl().applyAllAndHold(Duration.ofMinutes(10));
         Plan plan = plan(disk, point);
         if (!irreversible) {
             requireRoom(disk, plan);
@@ -151,7 +148,7 @@ public final class RollbackService {
             commit(disk);
             return;
         }
-        disk.applier().setPaused(true);
+        disk.applyControl().hold();
         switch (phase) {
             case CAPTURING, ROLLING -> {
                 LOG.warning("disk " + disk.id() + ": finishing the rollback to seq " + point + " a restart interrupted ("
@@ -311,7 +308,7 @@ public final class RollbackService {
         DiskState next = phase == Phase.AT_LATEST ? DiskState.PROTECTED : DiskState.NEEDS_RESYNC;
         disk.setRecoveryState(next, next == DiskState.PROTECTED ? "recovery committed at latest; replicating"
                 : "recovery committed at seq " + point + ": the target no longer matches the source; resync it");
-        disk.applier().setPaused(false);
+        disk.applyControl().resume();
         return next;
     }
 
@@ -338,7 +335,7 @@ public final class RollbackService {
         disk.setRecoveryState(atPoint ? DiskState.NEEDS_RESYNC : DiskState.PROTECTED, atPoint
                 ? "recovery committed at seq " + r.at() + ": the target no longer matches the source; resync it"
                 : "recovery committed at latest; replicating");
-        disk.applier().setPaused(false);
+        disk.applyControl().resume();
     }
 
     /** "at-point seq N", "at-latest", "rolling" … for status; null when no recovery is in progress. */

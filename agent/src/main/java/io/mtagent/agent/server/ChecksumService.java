@@ -172,7 +172,7 @@ public final class ChecksumService implements Closeable {
         ByteBuffer buf = BUFFERS.acquire(n);
         CompletableFuture<Unit> f = CompletableFuture.supplyAsync(() -> {
             try {
-                return disk.applier().readBetweenBatches(t -> t.read(at, buf.duplicate()));
+                return disk.applyControl().readBetweenBatches(t -> t.read(at, buf.duplicate()));
             } catch (IOException e) {
                 throw new CompletionException(e);
             }

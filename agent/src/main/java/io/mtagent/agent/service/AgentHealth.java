@@ -75,10 +75,10 @@ public final class AgentHealth {
             @Override public String id() { return disk.id(); }
             @Override public Applier.State applierState() {
                 disk.state();
-                return disk.applier().state();
+                return disk.applyControl().state();
             }
-            @Override public boolean applierLoopAlive() { return disk.applier().loopAlive(); }
-            @Override public long appliedSeq() { return disk.applier().appliedSeq(); }
+            @Override public boolean applierLoopAlive() { return disk.applyControl().loopAlive(); }
+            @Override public long appliedSeq() { return disk.applyControl().appliedSeq(); }
             @Override public long durableSeq() { return disk.lastDurableSeq(); }
         };
     }

@@ -191,7 +191,7 @@ class DiskControlTest {
             ControlHttp c = new ControlHttp(agent);
             DiskStream d0 = client.openDisk("disk-0", 1);
             ReplicatedDisk disk = agent.disks().byId("disk-0");
-            disk.applier().setPaused(true);
+            disk.applyControl().hold();
             long seq = 0;
             for (int i = 0; i < 30; i++) {
                 byte[] data = new byte[4096];
@@ -202,7 +202,7 @@ class DiskControlTest {
             }
             d0.awaitAcked(seq, Duration.ofSeconds(10));
             broken.set(true);
-            disk.applier().setPaused(false);
+            disk.applyControl().resume();
             Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> disk.state() == DiskState.FAILED);
 
             // Resume does not pretend: it names the command that does.

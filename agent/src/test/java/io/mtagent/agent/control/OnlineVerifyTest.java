@@ -49,7 +49,7 @@ class OnlineVerifyTest {
             s.tag(TagType.CRASH_CONSISTENT, "t", 1);
             s.flush(Duration.ofSeconds(10));
             TestAgents.awaitApplied(agent, Duration.ofSeconds(10));
-            d.applier().setPaused(true); // these stay unapplied in the ingest log
+            d.applyControl().hold(); // these stay unapplied in the ingest log
             for (int i = 0; i < 10; i++) {
                 byte[] data = new byte[8192];
                 r.nextBytes(data);

@@ -71,7 +71,7 @@ class PointInTimeModelTest {
                 }
             }
             // A tag between two overlapping writes that the applier takes in one batch.
-            disk.applier().setPaused(true);
+            disk.applyControl().hold();
             byte[] a = new byte[8192];
             byte[] b = new byte[8192];
             rnd.nextBytes(a);
@@ -92,14 +92,14 @@ class PointInTimeModelTest {
             assertThat(disk.appliedSeq()).isLessThan(between);
             assertView(disk, between, snapshots.get(between), "seed " + seed + ", beyond the applied point");
             assertView(disk, last, snapshots.get(last), "seed " + seed + ", latest, beyond the applied point");
-            disk.applier().setPaused(false);
+            disk.applyControl().resume();
 
             for (Map.Entry<Long, byte[]> e : snapshots.entrySet()) {
                 assertView(disk, e.getKey(), e.getValue(), "seed " + seed);
             }
             assertThat(verifiedWhileWriting).isPositive();
             // Time points: the longest prefix whose writes are at or before T (the journal holds applied records).
-            disk.applier().awaitApplied(last, java.time.Duration.ofSeconds(30));
+            disk.applyControl().awaitApplied(last, java.time.Duration.ofSeconds(30));
             for (int i = 0; i < 10; i++) {
                 long[] t = times.get(rnd.nextInt(times.size()));
                 long seqAtTime = disk.journal().seqAtOrBefore(t[0]);

@@ -129,9 +129,9 @@ class RetentionPolicyTest {
         RetentionEnforcer pause = enforcer(Duration.ofDays(1), size / 2, SpacePolicy.PAUSE_APPLY);
         pause.enforce();
         assertThat(pause.holding()).isTrue();
-        assertThat(disk.applier().state()).isEqualTo(io.mtagent.agent.storage.Applier.State.PAUSED);
+        assertThat(disk.applyControl().state()).isEqualTo(io.mtagent.agent.storage.Applier.State.PAUSED);
         assertThat(disk.journal().sizeBytes()).as("nothing pruned inside the window").isEqualTo(size);
-        disk.applier().setPaused(false);
+        disk.applyControl().resume();
 
         RetentionEnforcer stop = enforcer(Duration.ofDays(1), size / 2, SpacePolicy.STOP_WRITES);
         stop.enforce();
