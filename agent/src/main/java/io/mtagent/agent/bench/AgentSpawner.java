@@ -1,9 +1,9 @@
 package io.mtagent.agent.bench;
 
 import io.mtagent.agent.config.AgentConfig;
+import io.mtagent.agent.ingest.ScratchFolder;
 import io.mtagent.agent.security.AgentIdentity;
 import io.mtagent.agent.security.PassphraseStore;
-import io.mtagent.agent.storage.ScratchFolder;
 import io.mtagent.protocol.HandshakeCrypto;
 import java.io.IOException;
 import java.io.InputStream;

@@ -2,7 +2,7 @@ package io.mtagent.agent.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.mtagent.agent.storage.FileTrees;
+import io.mtagent.agent.ingest.FileTrees;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

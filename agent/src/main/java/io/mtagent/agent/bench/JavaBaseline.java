@@ -1,6 +1,6 @@
 package io.mtagent.agent.bench;
 
-import io.mtagent.agent.storage.FileTrees;
+import io.mtagent.agent.ingest.FileTrees;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;

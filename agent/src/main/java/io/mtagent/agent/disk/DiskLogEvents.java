@@ -1,7 +1,7 @@
 package io.mtagent.agent.disk;
 
-import io.mtagent.agent.storage.Applier;
-import io.mtagent.agent.storage.IngestLog;
+import io.mtagent.agent.ingest.Applier;
+import io.mtagent.agent.ingest.IngestLog;
 import java.io.IOException;
 
 /**

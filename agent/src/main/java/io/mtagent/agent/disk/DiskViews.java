@@ -1,10 +1,10 @@
 package io.mtagent.agent.disk;
 
+import io.mtagent.agent.ingest.IngestLog;
 import io.mtagent.agent.journal.DiscardedHistory;
 import io.mtagent.agent.journal.PointInTimeView;
 import io.mtagent.agent.journal.RetentionJournal;
 import io.mtagent.agent.journal.RollbackState;
-import io.mtagent.agent.storage.IngestLog;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 

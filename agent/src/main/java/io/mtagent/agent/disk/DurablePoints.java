@@ -1,9 +1,9 @@
 package io.mtagent.agent.disk;
 
+import io.mtagent.agent.ingest.IngestLog;
+import io.mtagent.agent.ingest.IngestRecord;
 import io.mtagent.agent.journal.RecoveryPoint;
 import io.mtagent.agent.journal.RetentionJournal;
-import io.mtagent.agent.storage.IngestLog;
-import io.mtagent.agent.storage.IngestRecord;
 import io.mtagent.protocol.TagType;
 import java.util.ArrayDeque;
 

@@ -1,14 +1,14 @@
 package io.mtagent.agent.disk;
 
+import io.mtagent.agent.ingest.Applier;
+import io.mtagent.agent.ingest.DiskStateStore;
+import io.mtagent.agent.ingest.IngestLog;
+import io.mtagent.agent.ingest.IngestRecord;
+import io.mtagent.agent.ingest.OfferResult;
 import io.mtagent.agent.journal.PointInTimeView;
 import io.mtagent.agent.journal.RetentionJournal;
 import io.mtagent.agent.resync.ResyncMarkers;
 import io.mtagent.agent.resync.ResyncStats;
-import io.mtagent.agent.storage.Applier;
-import io.mtagent.agent.storage.DiskStateStore;
-import io.mtagent.agent.storage.IngestLog;
-import io.mtagent.agent.storage.IngestRecord;
-import io.mtagent.agent.storage.OfferResult;
 import io.mtagent.nativeio.BlockDevice;
 import io.mtagent.protocol.DiskState;
 import io.mtagent.protocol.ErrorCode;

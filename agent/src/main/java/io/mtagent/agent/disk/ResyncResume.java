@@ -1,9 +1,9 @@
 package io.mtagent.agent.disk;
 
+import io.mtagent.agent.ingest.DiskStateStore;
+import io.mtagent.agent.ingest.IngestLog;
+import io.mtagent.agent.ingest.IngestRecord;
 import io.mtagent.agent.resync.ResyncMarkers;
-import io.mtagent.agent.storage.DiskStateStore;
-import io.mtagent.agent.storage.IngestLog;
-import io.mtagent.agent.storage.IngestRecord;
 
 /** Where a resync persisted in a disk's state resumes after a restart. Stateless. */
 final class ResyncResume {

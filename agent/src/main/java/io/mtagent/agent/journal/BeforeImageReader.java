@@ -1,6 +1,6 @@
 package io.mtagent.agent.journal;
 
-import io.mtagent.agent.storage.IngestRecord;
+import io.mtagent.agent.ingest.IngestRecord;
 import io.mtagent.nativeio.AlignedBufferPool;
 import io.mtagent.nativeio.BlockDevice;
 import java.io.IOException;

@@ -1,11 +1,11 @@
 package io.mtagent.agent.journal;
 
-import io.mtagent.agent.storage.ApplyStage;
-import io.mtagent.agent.storage.ApplyStageTimes.Stage;
-import io.mtagent.agent.storage.ApplyStageTimes;
-import io.mtagent.agent.storage.IngestRecord;
-import io.mtagent.agent.storage.RecordPayloads;
-import io.mtagent.agent.storage.StoredRecord;
+import io.mtagent.agent.ingest.ApplyStage;
+import io.mtagent.agent.ingest.ApplyStageTimes.Stage;
+import io.mtagent.agent.ingest.ApplyStageTimes;
+import io.mtagent.agent.ingest.IngestRecord;
+import io.mtagent.agent.ingest.RecordPayloads;
+import io.mtagent.agent.ingest.StoredRecord;
 import io.mtagent.nativeio.BlockDevice;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -1,9 +1,9 @@
 package io.mtagent.agent.journal;
 
-import io.mtagent.agent.storage.IngestLog;
-import io.mtagent.agent.storage.IngestRecord;
-import io.mtagent.agent.storage.RecordPayloads;
-import io.mtagent.agent.storage.StoredRecord;
+import io.mtagent.agent.ingest.IngestLog;
+import io.mtagent.agent.ingest.IngestRecord;
+import io.mtagent.agent.ingest.RecordPayloads;
+import io.mtagent.agent.ingest.StoredRecord;
 import io.mtagent.nativeio.BlockDevice;
 import java.io.IOException;
 import java.nio.ByteBuffer;

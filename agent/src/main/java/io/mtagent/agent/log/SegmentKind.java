@@ -16,7 +16,7 @@ import java.util.Arrays;
  *   <tr><td>JOURNAL</td><td>MTJOURNL</td><td>.jrn</td><td>chained: CRC-32C of (previous record's CRC ‖ body),
  *       across segments</td><td>48 bytes</td><td>chainSeed u32 at 40 (header CRC at 44)</td></tr>
  * </table>
- * The record bodies beyond offset 24 are the log's own (ingest: {@code storage/SegmentFormat}, journal:
+ * The record bodies beyond offset 24 are the log's own (ingest: {@code ingest/SegmentFormat}, journal:
  * {@code journal/JournalFormat}).
  */
 public enum SegmentKind {

@@ -1,8 +1,8 @@
 package io.mtagent.agent.resync;
 
-import io.mtagent.agent.storage.ApplyStage;
-import io.mtagent.agent.storage.IngestRecord;
-import io.mtagent.agent.storage.StoredRecord;
+import io.mtagent.agent.ingest.ApplyStage;
+import io.mtagent.agent.ingest.IngestRecord;
+import io.mtagent.agent.ingest.StoredRecord;
 import io.mtagent.nativeio.BlockDevice;
 import java.io.IOException;
 import java.util.List;

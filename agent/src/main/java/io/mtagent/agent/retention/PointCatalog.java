@@ -1,11 +1,11 @@
 package io.mtagent.agent.retention;
 
 import io.mtagent.agent.disk.ReplicatedDisk;
+import io.mtagent.agent.ingest.IngestRecord;
 import io.mtagent.agent.journal.DiscardedHistory;
 import io.mtagent.agent.journal.RecoveryPoint;
 import io.mtagent.agent.journal.RetentionJournal;
 import io.mtagent.agent.resync.ResyncMarkers;
-import io.mtagent.agent.storage.IngestRecord;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;

@@ -1,9 +1,9 @@
 package io.mtagent.agent.retention;
 
 import io.mtagent.agent.disk.ReplicatedDisk;
+import io.mtagent.agent.ingest.IngestRecord;
 import io.mtagent.agent.journal.DiscardedHistory;
 import io.mtagent.agent.journal.RetentionJournal;
-import io.mtagent.agent.storage.IngestRecord;
 import java.util.List;
 
 /**

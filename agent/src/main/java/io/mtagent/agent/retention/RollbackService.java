@@ -1,13 +1,13 @@
 package io.mtagent.agent.retention;
 
 import io.mtagent.agent.disk.ReplicatedDisk;
+import io.mtagent.agent.ingest.FileTrees;
 import io.mtagent.agent.journal.DiscardedHistory;
 import io.mtagent.agent.journal.RetentionJournal;
-import io.mtagent.agent.journal.RollbackState;
 import io.mtagent.agent.journal.RollbackState.Phase;
+import io.mtagent.agent.journal.RollbackState;
 import io.mtagent.agent.journal.RollbackWriter;
 import io.mtagent.agent.log.AtomicFile;
-import io.mtagent.agent.storage.FileTrees;
 import io.mtagent.nativeio.BlockDevice;
 import io.mtagent.protocol.DiskState;
 import java.io.IOException;

@@ -3,7 +3,7 @@ package io.mtagent.agent.server;
 import io.mtagent.agent.disk.OpenOutcome;
 import io.mtagent.agent.disk.ReplicatedDisk;
 import io.mtagent.agent.disk.WriteOutcome;
-import io.mtagent.agent.storage.DiskStateStore;
+import io.mtagent.agent.ingest.DiskStateStore;
 import io.mtagent.protocol.DiskState;
 import io.mtagent.protocol.ErrorCode;
 import io.mtagent.protocol.Frame;

@@ -2,7 +2,7 @@ package io.mtagent.agent.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.mtagent.agent.storage.ScratchFolder;
+import io.mtagent.agent.ingest.ScratchFolder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;

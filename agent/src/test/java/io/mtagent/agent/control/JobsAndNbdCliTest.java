@@ -11,7 +11,7 @@ import io.mtagent.agent.TestAgents;
 import io.mtagent.agent.cli.Captured;
 import io.mtagent.agent.config.AgentConfig;
 import io.mtagent.agent.disk.TargetOpener;
-import io.mtagent.agent.storage.ForwardingBlockDevice;
+import io.mtagent.agent.ingest.ForwardingBlockDevice;
 import io.mtagent.protocol.client.DiskStream;
 import io.mtagent.protocol.client.ReplicationClient;
 import java.io.IOException;

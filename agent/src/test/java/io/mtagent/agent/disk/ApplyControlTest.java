@@ -5,9 +5,9 @@ import static org.awaitility.Awaitility.await;
 
 import io.mtagent.agent.Agent;
 import io.mtagent.agent.TestAgents;
+import io.mtagent.agent.ingest.Applier;
 import io.mtagent.agent.log.AppliedPoint;
 import io.mtagent.agent.log.LogFileNames;
-import io.mtagent.agent.storage.Applier;
 import io.mtagent.protocol.client.DiskStream;
 import io.mtagent.protocol.client.ReplicationClient;
 import java.io.IOException;

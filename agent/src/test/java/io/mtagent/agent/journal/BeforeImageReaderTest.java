@@ -3,8 +3,8 @@ package io.mtagent.agent.journal;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.mtagent.agent.storage.ForwardingBlockDevice;
-import io.mtagent.agent.storage.IngestRecord;
+import io.mtagent.agent.ingest.ForwardingBlockDevice;
+import io.mtagent.agent.ingest.IngestRecord;
 import io.mtagent.nativeio.FileBlockDevice;
 import java.io.IOException;
 import java.nio.ByteBuffer;

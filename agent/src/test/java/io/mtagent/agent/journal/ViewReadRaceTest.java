@@ -8,7 +8,7 @@ import io.mtagent.agent.TestAgents;
 import io.mtagent.agent.config.AgentConfig;
 import io.mtagent.agent.disk.ReplicatedDisk;
 import io.mtagent.agent.disk.TargetOpener;
-import io.mtagent.agent.storage.ForwardingBlockDevice;
+import io.mtagent.agent.ingest.ForwardingBlockDevice;
 import io.mtagent.nativeio.BlockDevice;
 import io.mtagent.protocol.TagType;
 import io.mtagent.protocol.client.DiskStream;

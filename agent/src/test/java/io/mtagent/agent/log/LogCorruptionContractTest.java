@@ -3,11 +3,11 @@ package io.mtagent.agent.log;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.mtagent.agent.ingest.IngestLog;
+import io.mtagent.agent.ingest.IngestLogOptions;
+import io.mtagent.agent.ingest.IngestRecord;
+import io.mtagent.agent.ingest.OfferResult;
 import io.mtagent.agent.journal.RetentionJournal;
-import io.mtagent.agent.storage.IngestLog;
-import io.mtagent.agent.storage.IngestLogOptions;
-import io.mtagent.agent.storage.IngestRecord;
-import io.mtagent.agent.storage.OfferResult;
 import io.netty.buffer.Unpooled;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -1,8 +1,8 @@
 package io.mtagent.agent.powerloss;
 
 import io.mtagent.agent.cli.MtAgentCli;
+import io.mtagent.agent.ingest.BrokenSegmentReuse;
 import io.mtagent.agent.log.LogIO;
-import io.mtagent.agent.storage.BrokenSegmentReuse;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;

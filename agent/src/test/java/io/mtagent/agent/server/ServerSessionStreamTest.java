@@ -6,7 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.mtagent.agent.Agent;
 import io.mtagent.agent.TestAgents;
 import io.mtagent.agent.disk.ReplicatedDisk;
-import io.mtagent.agent.storage.IngestLogSeams;
+import io.mtagent.agent.ingest.IngestLogSeams;
 import io.mtagent.protocol.DiskState;
 import io.mtagent.protocol.ErrorCode;
 import io.mtagent.protocol.Frame;

@@ -58,7 +58,7 @@ public class JournalAppendBenchmark {
     @TearDown(Level.Trial)
     public void tearDown() throws Exception {
         journal.close();
-        io.mtagent.agent.storage.FileTrees.deleteRecursively(dir);
+        io.mtagent.agent.ingest.FileTrees.deleteRecursively(dir);
     }
 
     @Benchmark

@@ -70,7 +70,7 @@ public class ViewReadBenchmark {
         view.close();
         journal.close();
         target.close();
-        io.mtagent.agent.storage.FileTrees.deleteRecursively(dir);
+        io.mtagent.agent.ingest.FileTrees.deleteRecursively(dir);
     }
 
     @Benchmark
