@@ -2,6 +2,7 @@ package io.mtagent.agent;
 
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.mtagent.agent.apply.ApplierOptions;
 import io.mtagent.agent.config.AgentConfig;
 import io.mtagent.agent.control.ControlServer;
 import io.mtagent.agent.control.ControlledAgent;
@@ -11,7 +12,6 @@ import io.mtagent.agent.control.RuntimeSettings;
 import io.mtagent.agent.disk.CacheBudget;
 import io.mtagent.agent.disk.DiskRegistry;
 import io.mtagent.agent.disk.TargetOpener;
-import io.mtagent.agent.ingest.ApplierOptions;
 import io.mtagent.agent.ingest.IngestLogOptions;
 import io.mtagent.agent.ingest.IngestMemory;
 import io.mtagent.agent.journal.RetentionJournal;

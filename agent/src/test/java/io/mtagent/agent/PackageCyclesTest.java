@@ -29,14 +29,14 @@ class PackageCyclesTest {
     private static final String ROOT = "io.mtagent.agent";
 
     /**
-     * The agent's packages bottom to top, the order data flows through the daemon: the log layer, the ingest log
-     * and its applier, the retention journal, the resync markers and apply stage, one replicated disk; then what
+     * The agent's packages bottom to top, the order data flows through the daemon: the log layer, the ingest log,
+     * the applier that moves its records to the target, the retention journal, the resync markers and apply stage, one replicated disk; then what
      * works on disks (retention policy and rollback, export/NBD/test failover), the network front ends, the tools
      * and the service wrapper; "" is the root package ({@code Agent}), which the command line and the service
      * start. A package may import only packages that come before it.
      */
     private static final List<String> ORDER = List.of(
-            "log", "ingest", "journal", "resync", "disk",
+            "log", "ingest", "apply", "journal", "resync", "disk",
             "retention", "recovery", "server", "control", "",
             "send", "bench", "sim", "service", "cli");
 

@@ -1,6 +1,6 @@
 package io.mtagent.agent.disk;
 
-import io.mtagent.agent.ingest.Applier;
+import io.mtagent.agent.apply.Applier;
 import io.mtagent.agent.ingest.IngestLog;
 import java.io.IOException;
 import java.time.Duration;

@@ -1,10 +1,10 @@
 package io.mtagent.agent.disk;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.mtagent.agent.apply.Applier;
+import io.mtagent.agent.apply.ApplierOptions;
+import io.mtagent.agent.apply.ApplyStage;
 import io.mtagent.agent.config.DiskConfig;
-import io.mtagent.agent.ingest.Applier;
-import io.mtagent.agent.ingest.ApplierOptions;
-import io.mtagent.agent.ingest.ApplyStage;
 import io.mtagent.agent.ingest.DiskStateStore;
 import io.mtagent.agent.ingest.IngestLog;
 import io.mtagent.agent.ingest.IngestLogOptions;

@@ -1,5 +1,6 @@
 package io.mtagent.agent.ingest;
 
+import io.mtagent.agent.apply.ApplyStage;
 import io.mtagent.nativeio.AlignedBufferPool;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;

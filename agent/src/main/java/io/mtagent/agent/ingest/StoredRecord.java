@@ -1,5 +1,6 @@
 package io.mtagent.agent.ingest;
 
+import io.mtagent.agent.apply.ApplyStage;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.zip.CRC32C;
@@ -34,7 +35,7 @@ public record StoredRecord(IngestRecord record, byte[] payload, int payloadCrc, 
     }
 
     /** The uncompressed bytes of the writes among {@code records} (tags carry none). */
-    static long writeBytes(List<StoredRecord> records) {
+    public static long writeBytes(List<StoredRecord> records) {
         long sum = 0;
         for (StoredRecord r : records) {
             if (r.record().type() == IngestRecord.Type.WRITE) {

@@ -1,8 +1,8 @@
 package io.mtagent.agent.journal;
 
-import io.mtagent.agent.ingest.ApplyStage;
-import io.mtagent.agent.ingest.ApplyStageTimes.Stage;
-import io.mtagent.agent.ingest.ApplyStageTimes;
+import io.mtagent.agent.apply.ApplyStage;
+import io.mtagent.agent.apply.ApplyStageTimes.Stage;
+import io.mtagent.agent.apply.ApplyStageTimes;
 import io.mtagent.agent.ingest.IngestRecord;
 import io.mtagent.agent.ingest.RecordPayloads;
 import io.mtagent.agent.ingest.StoredRecord;

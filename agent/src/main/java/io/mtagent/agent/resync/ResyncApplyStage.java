@@ -1,6 +1,6 @@
 package io.mtagent.agent.resync;
 
-import io.mtagent.agent.ingest.ApplyStage;
+import io.mtagent.agent.apply.ApplyStage;
 import io.mtagent.agent.ingest.IngestRecord;
 import io.mtagent.agent.ingest.StoredRecord;
 import io.mtagent.nativeio.BlockDevice;

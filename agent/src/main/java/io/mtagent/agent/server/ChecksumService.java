@@ -36,7 +36,7 @@ import java.util.logging.Logger;
  *
  * <ul>
  *   <li><b>Reads</b> are large and sequential, into page-aligned buffers so an O_DIRECT target takes them as they
- *       are, each between two of the applier's batches ({@link io.mtagent.agent.ingest.Applier#readBetweenBatches},
+ *       are, each between two of the applier's batches ({@link io.mtagent.agent.apply.Applier#readBetweenBatches},
  *       a lock readers share) so no chunk is torn by a concurrent apply.</li>
  *   <li><b>Bounded:</b> at most {@code threads} requests are served at once and at most {@code threads} units are
  *       hashed at once, agent-wide (the rest wait in order): with the {@link ByteRateLimiter}, that is what keeps

@@ -1,7 +1,7 @@
 package io.mtagent.agent.service;
 
+import io.mtagent.agent.apply.Applier;
 import io.mtagent.agent.disk.ReplicatedDisk;
-import io.mtagent.agent.ingest.Applier;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.HashMap;

@@ -5,7 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.mtagent.agent.Agent;
 import io.mtagent.agent.TestAgents;
-import io.mtagent.agent.ingest.Applier;
+import io.mtagent.agent.apply.Applier;
 import io.mtagent.agent.log.AppliedPoint;
 import io.mtagent.agent.log.LogFileNames;
 import io.mtagent.protocol.client.DiskStream;

@@ -15,41 +15,41 @@ import net.jpountz.lz4.LZ4Compressor;
 import net.jpountz.lz4.LZ4Factory;
 
 /** Shared generators and checks for the storage tests: real records, real LZ4, real files. */
-final class LogFixtures {
-    static final LZ4Compressor LZ4 = LZ4Factory.fastestInstance().fastCompressor();
+public final class LogFixtures {
+    public static final LZ4Compressor LZ4 = LZ4Factory.fastestInstance().fastCompressor();
 
     private LogFixtures() {
     }
 
     /** A record as offered: metadata plus the payload bytes as stored (compressed when flagged; null for tags). */
-    record Rec(IngestRecord record, byte[] payload, byte[] data) {
+    public record Rec(IngestRecord record, byte[] payload, byte[] data) {
     }
 
     /** Small segments, and no time-driven checkpoints, so checkpoints happen only at open, roll and close. */
-    static IngestLogOptions smallSegments() {
+    public static IngestLogOptions smallSegments() {
         return IngestLogOptions.builder().segmentBytes(64 * 1024).checkpointIntervalMillis(3_600_000).build();
     }
 
     /** 1 MiB segments, the other settings default: the applier tests' log. */
-    static IngestLogOptions mebibyteSegments() {
+    public static IngestLogOptions mebibyteSegments() {
         return IngestLogOptions.builder().segmentBytes(1 << 20).build();
     }
 
     /** The whole target, read into a heap array (to compare with a model). */
-    static byte[] readTarget(io.mtagent.nativeio.BlockDevice dev) throws IOException {
+    public static byte[] readTarget(io.mtagent.nativeio.BlockDevice dev) throws IOException {
         java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) dev.size());
         dev.read(0, b);
         return b.array();
     }
 
-    static int crc(byte[] b) {
+    public static int crc(byte[] b) {
         CRC32C c = new CRC32C();
         c.update(b);
         return (int) c.getValue();
     }
 
     /** Data that is partly compressible (runs) and partly random. */
-    static byte[] data(SplittableRandom r, int length) {
+    public static byte[] data(SplittableRandom r, int length) {
         byte[] d = new byte[length];
         int i = 0;
         while (i < length) {
@@ -66,14 +66,14 @@ final class LogFixtures {
         return d;
     }
 
-    static Rec write(long seq, long offset, byte[] data, boolean compress) {
+    public static Rec write(long seq, long offset, byte[] data, boolean compress) {
         byte[] payload = compress ? LZ4.compress(data) : data;
         return new Rec(IngestRecord.write(seq, 7, 1_000_000L + seq, offset, data.length, crc(data), compress),
                 payload, data);
     }
 
     /** The segment files of a log directory, in order. */
-    static List<java.nio.file.Path> segments(java.nio.file.Path dir) throws IOException {
+    public static List<java.nio.file.Path> segments(java.nio.file.Path dir) throws IOException {
         try (java.util.stream.Stream<java.nio.file.Path> s = java.nio.file.Files.list(dir)) {
             return s.filter(p -> LogFileNames.isSegment(SegmentKind.INGEST, p.getFileName().toString())).sorted().toList();
         }
@@ -83,7 +83,7 @@ final class LogFixtures {
      * Copies a live log like a crash would leave it: the small files first (they can only be older), then the
      * segment and spare files.
      */
-    static void crashCopy(java.nio.file.Path from, java.nio.file.Path to) throws IOException {
+    public static void crashCopy(java.nio.file.Path from, java.nio.file.Path to) throws IOException {
         java.nio.file.Files.createDirectories(to);
         for (String f : List.of(LogFileNames.CHECKPOINT, LogFileNames.APPLIED)) {
             if (java.nio.file.Files.exists(from.resolve(f))) {
@@ -101,7 +101,7 @@ final class LogFixtures {
     }
 
     /** Flips bits of one byte of {@code file} in place (a second call at the same place restores it). */
-    static void flipByte(java.nio.file.Path file, long at) throws IOException {
+    public static void flipByte(java.nio.file.Path file, long at) throws IOException {
         try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
                 java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
             java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1);
@@ -112,12 +112,12 @@ final class LogFixtures {
         }
     }
 
-    static Rec tag(long seq, String name) {
+    public static Rec tag(long seq, String name) {
         return new Rec(IngestRecord.tag(seq, 7, 1_000_000L + seq, (byte) 1, name), null, null);
     }
 
     /** A random mix: 85 % writes of 512 B..6 KiB (half LZ4-compressed), 15 % tags. */
-    static Rec random(SplittableRandom r, long seq) {
+    public static Rec random(SplittableRandom r, long seq) {
         if (r.nextInt(100) < 15) {
             return tag(seq, "tag-" + seq + "-" + Long.toHexString(r.nextLong()));
         }
@@ -125,11 +125,11 @@ final class LogFixtures {
         return write(seq, 512L * r.nextInt(4096), data(r, len), r.nextBoolean());
     }
 
-    static OfferResult offer(IngestLog log, Rec rec) {
+    public static OfferResult offer(IngestLog log, Rec rec) {
         return log.offer(rec.record(), rec.payload() == null ? null : Unpooled.wrappedBuffer(rec.payload()));
     }
 
-    static List<Rec> offerRandom(IngestLog log, SplittableRandom r, long firstSeq, int n) {
+    public static List<Rec> offerRandom(IngestLog log, SplittableRandom r, long firstSeq, int n) {
         List<Rec> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             Rec rec = random(r, firstSeq + i);
@@ -139,7 +139,7 @@ final class LogFixtures {
         return out;
     }
 
-    static List<StoredRecord> readAll(IngestLog log, long afterSeq) throws IOException {
+    public static List<StoredRecord> readAll(IngestLog log, long afterSeq) throws IOException {
         List<StoredRecord> out = new ArrayList<>();
         long after = afterSeq;
         while (true) {
@@ -153,7 +153,7 @@ final class LogFixtures {
     }
 
     /** The log holds exactly {@code expected} (in order, after {@code afterSeq}), with equal metadata and bytes. */
-    static void assertHolds(IngestLog log, long afterSeq, List<Rec> expected, String context) throws IOException {
+    public static void assertHolds(IngestLog log, long afterSeq, List<Rec> expected, String context) throws IOException {
         List<StoredRecord> got = readAll(log, afterSeq);
         assertThat(got).as("%s: record count", context).hasSize(expected.size());
         for (int i = 0; i < expected.size(); i++) {

@@ -6,6 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.awaitility.Awaitility.await;
 
+import io.mtagent.agent.apply.Applier;
+import io.mtagent.agent.apply.ApplierOptions;
+import io.mtagent.agent.apply.ApplyStage;
 import io.mtagent.nativeio.FileBlockDevice;
 import java.io.IOException;
 import java.nio.file.Path;

@@ -129,7 +129,7 @@ class RetentionPolicyTest {
         RetentionEnforcer pause = enforcer(Duration.ofDays(1), size / 2, SpacePolicy.PAUSE_APPLY);
         pause.enforce();
         assertThat(pause.holding()).isTrue();
-        assertThat(disk.applyControl().state()).isEqualTo(io.mtagent.agent.ingest.Applier.State.PAUSED);
+        assertThat(disk.applyControl().state()).isEqualTo(io.mtagent.agent.apply.Applier.State.PAUSED);
         assertThat(disk.journal().sizeBytes()).as("nothing pruned inside the window").isEqualTo(size);
         disk.applyControl().resume();
 

@@ -2,7 +2,7 @@ package io.mtagent.agent.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.mtagent.agent.ingest.Applier;
+import io.mtagent.agent.apply.Applier;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;

@@ -1,5 +1,8 @@
-package io.mtagent.agent.ingest;
+package io.mtagent.agent.apply;
 
+import io.mtagent.agent.ingest.IngestRecord;
+import io.mtagent.agent.ingest.RecordPayloads;
+import io.mtagent.agent.ingest.StoredRecord;
 import io.mtagent.nativeio.AlignedBufferPool;
 import java.io.IOException;
 import java.nio.ByteBuffer;

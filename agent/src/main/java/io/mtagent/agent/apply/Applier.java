@@ -1,5 +1,11 @@
-package io.mtagent.agent.ingest;
+package io.mtagent.agent.apply;
 
+import io.mtagent.agent.ingest.DirectPayloadBuffers;
+import io.mtagent.agent.ingest.DiskTaskPool;
+import io.mtagent.agent.ingest.IngestLog;
+import io.mtagent.agent.ingest.IngestRecord;
+import io.mtagent.agent.ingest.Shortage;
+import io.mtagent.agent.ingest.StoredRecord;
 import io.mtagent.nativeio.AlignedBufferPool;
 import io.mtagent.nativeio.BlockDevice;
 import java.io.Closeable;

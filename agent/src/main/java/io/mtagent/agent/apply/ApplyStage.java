@@ -1,5 +1,8 @@
-package io.mtagent.agent.ingest;
+package io.mtagent.agent.apply;
 
+import io.mtagent.agent.ingest.DirectPayloadBuffers;
+import io.mtagent.agent.ingest.RecordPayloads;
+import io.mtagent.agent.ingest.StoredRecord;
 import io.mtagent.nativeio.BlockDevice;
 import java.io.IOException;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.mtagent.agent.ingest;
+package io.mtagent.agent.apply;
 
 import java.io.IOException;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package io.mtagent.agent.ingest;
+package io.mtagent.agent.apply;
 
 /**
  * @param batchBytes the most payload bytes one apply batch reads (one target flush per batch)

@@ -1,8 +1,14 @@
-package io.mtagent.agent.ingest;
+package io.mtagent.agent.apply;
 
 import static io.mtagent.agent.ingest.LogFixtures.offer;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.mtagent.agent.ingest.DirectPayloadBuffers;
+import io.mtagent.agent.ingest.ForwardingBlockDevice;
+import io.mtagent.agent.ingest.IngestLog;
+import io.mtagent.agent.ingest.IngestLogOptions;
+import io.mtagent.agent.ingest.LogFixtures;
+import io.mtagent.agent.ingest.OfferResult;
 import io.mtagent.agent.journal.JournalingApplyStage;
 import io.mtagent.agent.journal.PointInTimeView;
 import io.mtagent.agent.journal.RetentionJournal;

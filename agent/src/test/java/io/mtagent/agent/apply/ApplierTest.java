@@ -1,9 +1,17 @@
-package io.mtagent.agent.ingest;
+package io.mtagent.agent.apply;
 
 import static org.awaitility.Awaitility.await;
 import static io.mtagent.agent.ingest.LogFixtures.offer;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.mtagent.agent.ingest.DirectPayloadBuffers;
+import io.mtagent.agent.ingest.ForwardingBlockDevice;
+import io.mtagent.agent.ingest.IngestLog;
+import io.mtagent.agent.ingest.IngestRecord;
+import io.mtagent.agent.ingest.LogFixtures;
+import io.mtagent.agent.ingest.OfferResult;
+import io.mtagent.agent.ingest.RecordPayloads;
+import io.mtagent.agent.ingest.StoredRecord;
 import io.mtagent.nativeio.BlockDevice;
 import io.mtagent.nativeio.FileBlockDevice;
 import java.io.IOException;

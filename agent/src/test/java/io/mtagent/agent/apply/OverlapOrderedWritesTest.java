@@ -1,4 +1,4 @@
-package io.mtagent.agent.ingest;
+package io.mtagent.agent.apply;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
