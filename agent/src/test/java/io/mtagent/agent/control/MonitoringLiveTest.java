@@ -164,9 +164,12 @@ class MonitoringLiveTest {
             TestAgents.awaitApplied(agent, Duration.ofSeconds(10));
             ControlHttp http = new ControlHttp(agent);
             // A value that becomes known (the first write's RPO) gets its series at the next refresh, within 1 s.
+            // The refresh sets the families one after the other, so a scrape in between sees the RPO without the
+            // RPO forecast set after it: wait for the forecast too.
             Set<String> exported = await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(200))
                     .until(() -> names(http.send("GET", "/metrics", null, null).body()),
-                            n -> n.contains("mtagent_disk_rpo_seconds"));
+                            n -> n.contains("mtagent_disk_rpo_seconds")
+                                    && n.contains("mtagent_disk_rpo_forecast_seconds"));
             exported.add("up"); // Prometheus' own series for every target
 
             String dashboard = Files.readString(PromTools.MONITORING.resolve("mtagent-dashboard.json"));
