@@ -2,6 +2,7 @@ package io.mtagent.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.mtagent.agent.apply.Applier.Hold;
 import io.mtagent.agent.disk.ReplicatedDisk;
 import io.mtagent.protocol.client.DiskStream;
 import io.mtagent.protocol.client.ReplicationClient;
@@ -37,7 +38,7 @@ class SlowDiskTest {
             ReplicatedDisk slowDisk = agent.disks().byId("disk-0");
 
             double baseline = Math.max(measure(slow, fast, 1500), measure(slow, fast, 1500));
-            slowDisk.applyControl().hold();
+            slowDisk.applyControl().hold(Hold.OPERATOR);
             double heldBack = Math.max(measure(slow, fast, 1500), measure(slow, fast, 1500));
             long stalledAt = slow.ackedSeq();
             long fastSeq = fast.write(0, new byte[4096]); // the agent keeps serving the other disk meanwhile
@@ -48,7 +49,7 @@ class SlowDiskTest {
                     baseline / 1e6, heldBack / 1e6);
             assertThat(heldBack).as("fast disk speed with the slow one held back vs baseline").isGreaterThanOrEqualTo(baseline / 2);
 
-            slowDisk.applyControl().resume();
+            slowDisk.applyControl().resume(Hold.OPERATOR);
             slow.flush(Duration.ofSeconds(30));
             fast.flush(Duration.ofSeconds(30));
         }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.mtagent.agent.apply.Applier.Hold;
 import io.mtagent.agent.config.AgentConfig;
 import io.mtagent.agent.disk.ReplicatedDisk;
 import io.mtagent.agent.disk.TargetOpener;
@@ -76,11 +77,11 @@ class TargetFailureTest {
             // Hold the applier while these 20 writes are acked, so the failure cannot race the acks (a disk that
             // is already failed refuses new writes: that is right, but this test is about writes acked before).
             ReplicatedDisk failed = agent.disks().byId("disk-0");
-            failed.applyControl().hold();
+            failed.applyControl().hold(Hold.OPERATOR);
             pump(d0, model0, r, 20);
             d0.flush(Duration.ofSeconds(30)); // acked: durable in the ingest log, whatever the target does
             broken.set(true);
-            failed.applyControl().resume();
+            failed.applyControl().resume(Hold.OPERATOR);
             await().atMost(Duration.ofSeconds(30)).until(() -> failed.state() == DiskState.FAILED);
             assertThat(failed.state()).isEqualTo(DiskState.FAILED);
             assertThat(failed.stateReason()).contains(errno == Errno.EIO ? "(MEDIA_ERROR)" : "(NO_SPACE)")

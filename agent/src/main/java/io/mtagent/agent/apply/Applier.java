@@ -3,17 +3,15 @@ package io.mtagent.agent.apply;
 import io.mtagent.agent.ingest.DirectPayloadBuffers;
 import io.mtagent.agent.ingest.DiskTaskPool;
 import io.mtagent.agent.ingest.IngestLog;
-import io.mtagent.agent.ingest.IngestRecord;
 import io.mtagent.agent.ingest.Shortage;
 import io.mtagent.agent.ingest.StoredRecord;
-import io.mtagent.nativeio.AlignedBufferPool;
 import io.mtagent.nativeio.BlockDevice;
 import java.io.Closeable;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
@@ -21,7 +19,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Consumer;
 import java.util.logging.Logger;
 
@@ -47,7 +44,7 @@ import java.util.logging.Logger;
  * loop ends. Records that do not fit the shared budget are read onto the heap.
  *
  * <p>Within a batch, up to {@code apply.target.lanes} target writes are under way at once, a write starting only
- * after every earlier overlapping write of the batch finished ({@link OverlapOrderedWrites}): the target ends as if
+ * after every earlier overlapping write of the batch finished ({@link TargetBatchWriter}, {@link OverlapOrderedWrites}): the target ends as if
  * the batch were written in order.
  *
  * <p>Threads: thread-safe control methods. The apply loop is a task on a pooled thread ({@link DiskTaskPool}, named
@@ -64,6 +61,20 @@ public final class Applier implements Closeable {
     /** Run state as operators see it. */
     public enum State { RUNNING, PAUSED, FAILED, STOPPED }
 
+    /**
+     * Why the applier is held. Each reason is held and released on its own and the applier applies only while none
+     * is held, so one party's release never ends another's hold (an operator's resume does not lift the retention
+     * volume's pause-apply, and the retention volume's release does not resume a disk the operator paused).
+     */
+    public enum Hold {
+        /** The operator paused the disk (control API, CLI), or a test holds the backlog. */
+        OPERATOR,
+        /** The retention volume is over its cap under the pause-apply policy. */
+        RETENTION_CAP,
+        /** A rollback changes the target, or is rolled back and not yet committed. */
+        ROLLBACK
+    }
+
     private final String diskName;
     private final IngestLog log;
     private final BlockDevice target;
@@ -75,6 +86,10 @@ public final class Applier implements Closeable {
     /** Decodes the payloads the target writes take (lane 0 into its own aligned buffer). */
     private final TargetPayloads payloads;
     // Guarded by lock.
+    private final EnumSet<Hold> holds = EnumSet.noneOf(Hold.class);
+    /** {@link #applyAllAndHold}: applying everything durable, whatever is held; then the rollback's hold. */
+    private boolean draining;
+    /** Guarded by lock: some hold is in force and no drain overrides it. */
     private boolean paused;
     private volatile boolean stopping;
     private boolean newData = true;
@@ -101,13 +116,8 @@ public final class Applier implements Closeable {
     private volatile long appliedSeq;
     private volatile Consumer<Throwable> onFailure = t -> { };
     private final Shortage.Stall stall;
-    /**
-     * Held exclusively while a batch's target writes run, so a reader (resync hashing) never sees a chunk
-     * half-written by one batch; readers share it, so several reads between two batches are under way at once.
-     * {@link #writtenSeq} is the last seq whose data is on the target, read under it.
-     */
-    private final ReentrantReadWriteLock targetLock = new ReentrantReadWriteLock();
-    private long writtenSeq;
+    /** Writes batches onto the target; lets readers in between two of them. */
+    private final TargetBatchWriter batches;
     /**
      * Where a pipelined applier's batch N target writes and flush run while its own thread reads and captures
      * batch N+1; null when the stage does not pipeline. One pool for all disks, unbounded and without a queue
@@ -152,7 +162,7 @@ public final class Applier implements Closeable {
         this.stage = stage;
         this.options = options;
         this.appliedSeq = log.appliedSeq();
-        this.writtenSeq = appliedSeq;
+        this.batches = new TargetBatchWriter(target, payloads, options, times, TARGET_WRITERS, appliedSeq);
         this.captured = appliedSeq;
         this.writer = stage.pipelines() && options.pipelined() ? TARGET_WRITERS : null;
         log.addListener(new IngestLog.Listener() {
@@ -209,18 +219,76 @@ public final class Applier implements Closeable {
         this.onFailure = listener;
     }
 
-    /** Holds the applier after its current batch (tests; operator pause later); the log keeps absorbing writes. */
+    /** The operator's hold ({@link Hold#OPERATOR}) set or released; see {@link #hold}. */
     public void setPaused(boolean p) {
+        hold(Hold.OPERATOR, p);
+    }
+
+    /**
+     * Sets or releases one reason to hold the applier after its current batch; it applies again once no reason is
+     * held. The ingest log keeps absorbing writes meanwhile (up to its quota).
+     */
+    public void hold(Hold why, boolean held) {
         lock.lock();
         try {
-            paused = p;
-            if (state != State.FAILED && state != State.STOPPED) {
-                state = p ? State.PAUSED : State.RUNNING;
+            if (held) {
+                holds.add(why);
+            } else {
+                holds.remove(why);
             }
-            scheduleLoop();
+            updatePaused();
         } finally {
             lock.unlock();
         }
+    }
+
+    /** The reasons held now (a copy). */
+    public Set<Hold> holds() {
+        lock.lock();
+        try {
+            return holds.isEmpty() ? Set.of() : EnumSet.copyOf(holds);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Applies every record up to {@code seq} whatever is held (a rollback must find the target at latest before it
+     * changes it), then holds the applier for {@link Hold#ROLLBACK}. On a time-out the holds in force before stay as
+     * they were (the rollback's is not added).
+     */
+    public void applyAllAndHold(long seq, Duration timeout) throws InterruptedException, TimeoutException {
+        lock.lock();
+        try {
+            draining = true;
+            updatePaused();
+        } finally {
+            lock.unlock();
+        }
+        boolean done = false;
+        try {
+            awaitApplied(seq, timeout);
+            done = true;
+        } finally {
+            lock.lock();
+            try {
+                draining = false;
+                if (done) {
+                    holds.add(Hold.ROLLBACK);
+                }
+                updatePaused();
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    private void updatePaused() {
+        paused = !holds.isEmpty() && !draining;
+        if (state != State.FAILED && state != State.STOPPED) {
+            state = paused ? State.PAUSED : State.RUNNING;
+        }
+        scheduleLoop();
     }
 
     public long appliedSeq() { return appliedSeq; }
@@ -340,7 +408,7 @@ public final class Applier implements Closeable {
                             String pooled = me.getName();
                             me.setName("applier-" + diskName + "-target"); // for thread dumps and profiles
                             try {
-                                writeBatch(batch);
+                                batches.write(batch);
                             } finally {
                                 me.setName(pooled);
                             }
@@ -351,7 +419,7 @@ public final class Applier implements Closeable {
                         inFlightWriteBytes = writeBytes;
                         inFlightLease = lease;
                     } else {
-                        writeBatch(batch);
+                        batches.write(batch);
                         markApplied(last, writeBytes);
                     }
                 } finally {
@@ -454,71 +522,6 @@ public final class Applier implements Closeable {
         return appliedWriteBytes;
     }
 
-    /** Target writes of one batch, then the flush: on the writer thread when pipelined, else the applier's. */
-    private void writeBatch(List<StoredRecord> batch) throws IOException {
-        long writeStart = System.nanoTime();
-        targetLock.writeLock().lock();
-        try {
-            List<TargetWrite> writes = new ArrayList<>(batch.size());
-            int largest = 0;
-            for (StoredRecord r : batch) {
-                IngestRecord rec = r.record();
-                if (rec.type() == IngestRecord.Type.WRITE) { // a tag only moves the applied point
-                    writes.add(new TargetWrite(rec.offset(), rec.length(), r));
-                    boolean decoded = r.directPayload() == null || rec.compressed(); // else written as stored
-                    if (decoded && rec.length() <= options.maxWriteBytes()) { // a bad length fails in decode
-                        largest = Math.max(largest, rec.length());
-                    }
-                }
-            }
-            if (options.targetLanes() < 2 || writes.size() < MIN_WRITES_FOR_LANES) {
-                for (TargetWrite w : writes) {
-                    target.write(w.offset(), payloads.dataOf(w.stored(), null));
-                }
-            } else {
-                writeInLanes(writes, largest);
-            }
-            writtenSeq = batch.get(batch.size() - 1).record().seq();
-        } finally {
-            targetLock.writeLock().unlock();
-        }
-        times.since(ApplyStageTimes.Stage.TARGET_WRITE, writeStart);
-        long flushStart = System.nanoTime();
-        target.flush();
-        times.since(ApplyStageTimes.Stage.TARGET_FLUSH, flushStart);
-    }
-
-    /** Below this many writes a batch is written on one thread (a second lane's handoff would cost more). */
-    static final int MIN_WRITES_FOR_LANES = 4;
-
-    private record TargetWrite(long offset, int length, StoredRecord stored) implements OverlapOrderedWrites.Write {
-    }
-
-    /**
-     * The batch's writes with up to {@code apply.target.lanes} under way at once, overlapping ones in order
-     * ({@link OverlapOrderedWrites}). Lane 0 decodes into the applier's own buffer; the other lanes into buffers
-     * from the shared pool, held only for this batch (with hundreds of disks only the busy ones hold one).
-     */
-    private void writeInLanes(List<TargetWrite> writes, int largest) throws IOException {
-        int lanes = Math.min(options.targetLanes(), writes.size());
-        ByteBuffer[] laneBuffers = new ByteBuffer[lanes];
-        for (int l = 1; l < lanes && largest > 0; l++) { // none when every write goes as stored
-            laneBuffers[l] = AlignedBufferPool.SHARED.acquire(largest);
-        }
-        try {
-            OverlapOrderedWrites.run(writes, lanes, TARGET_WRITERS, (i, lane) -> {
-                TargetWrite w = writes.get(i);
-                target.write(w.offset(), payloads.dataOf(w.stored(), lane == 0 ? null : laneBuffers[lane]));
-            });
-        } finally {
-            for (int l = 1; l < lanes; l++) {
-                if (laneBuffers[l] != null) {
-                    AlignedBufferPool.SHARED.release(laneBuffers[l]);
-                }
-            }
-        }
-    }
-
     /** A read of the target that no batch's writes interleave with. */
     @FunctionalInterface
     public interface TargetRead {
@@ -532,13 +535,7 @@ public final class Applier implements Closeable {
      * while a writer waits). Thread-safe.
      */
     public long readBetweenBatches(TargetRead read) throws IOException {
-        targetLock.readLock().lock();
-        try {
-            read.read(target);
-            return writtenSeq;
-        } finally {
-            targetLock.readLock().unlock();
-        }
+        return batches.readBetween(read);
     }
 
     /** Asks the applier to stop after its current batch without waiting (see {@link #close()}). */

@@ -1,9 +1,11 @@
 package io.mtagent.agent.disk;
 
 import io.mtagent.agent.apply.Applier;
+import io.mtagent.agent.apply.Applier.Hold;
 import io.mtagent.agent.ingest.IngestLog;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.Set;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -13,8 +15,10 @@ import java.util.concurrent.TimeoutException;
  * and the watchdog. Building, starting, stopping and failing the applier stay the disk's own
  * ({@link ReplicatedDisk}, {@link DiskRegistry}).
  *
- * <p>{@link #hold}/{@link #resume} are one switch, shared with the operator's pause
- * ({@link ReplicatedDisk#setPaused}): the last caller wins. Thread-safe (the applier's and the log's operations are).
+ * <p>Each party holds with its own reason ({@link Hold}) and releases only that one: the applier applies while no
+ * reason is held, so the retention volume's release never resumes a disk the operator paused
+ * ({@link ReplicatedDisk#setPaused}, {@link Hold#OPERATOR}), and an operator's resume never lifts the retention
+ * volume's pause-apply. Thread-safe (the applier's and the log's operations are).
  */
 public final class ApplyControl {
     private final Applier applier;
@@ -25,28 +29,31 @@ public final class ApplyControl {
         this.log = log;
     }
 
-    /** Holds the applier after its current batch; the ingest log keeps taking writes up to its quota. */
-    public void hold() {
-        applier.setPaused(true);
+    /** Holds the applier for {@code why} after its current batch; the ingest log keeps taking writes up to its quota. */
+    public void hold(Hold why) {
+        applier.hold(why, true);
     }
 
-    /** Lets a held applier apply again. */
-    public void resume() {
-        applier.setPaused(false);
+    /** Releases {@code why}'s hold; the applier applies again once no other reason holds it. */
+    public void resume(Hold why) {
+        applier.hold(why, false);
+    }
+
+    /** The reasons holding the applier now. */
+    public Set<Hold> holds() {
+        return applier.holds();
     }
 
     /**
-     * Lets the applier apply every durable record, waits until it has, holds it, and persists the applied point
-     * (so a restart finds everything applied and re-applies nothing onto a target that changes after this). For a
-     * disk that accepts no more writes.
+     * Lets the applier apply every durable record whatever holds it, waits until it has, holds it for
+     * {@link Hold#ROLLBACK}, and persists the applied point (so a restart finds everything applied and re-applies
+     * nothing onto a target that changes after this). For a disk that accepts no more writes; the other holds stay.
      *
-     * @throws TimeoutException when the applier does not catch up within {@code timeout} (it is left running)
+     * @throws TimeoutException when the applier does not catch up within {@code timeout} (the holds stay as they were)
      */
     public void applyAllAndHold(Duration timeout) throws IOException, InterruptedException, TimeoutException {
         log.flush();
-        resume();
-        applier.awaitApplied(log.lastDurableSeq(), timeout);
-        hold();
+        applier.applyAllAndHold(log.lastDurableSeq(), timeout);
         log.persistAppliedNow();
     }
 

@@ -1,6 +1,7 @@
 package io.mtagent.agent.disk;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.mtagent.agent.apply.Applier.Hold;
 import io.mtagent.agent.apply.Applier;
 import io.mtagent.agent.apply.ApplierOptions;
 import io.mtagent.agent.apply.ApplyStage;
@@ -232,7 +233,7 @@ public final class DiskRegistry implements Closeable {
         if (journal != null && RollbackState.rolledBack(journal.directory())) {
             // A rollback was in progress or not yet committed: the target is not at latest, so the applier must not
             // write on it; the agent finishes the rollback (RollbackService.resume) after start.
-            applier.setPaused(true);
+            applier.hold(Hold.ROLLBACK, true);
         }
         applier.start();
         LOG.info(() -> "disk " + d.id() + " (" + d.path() + ", " + target.size() + " bytes): "

@@ -1,5 +1,6 @@
 package io.mtagent.agent.disk;
 
+import io.mtagent.agent.apply.Applier.Hold;
 import io.mtagent.agent.apply.Applier;
 import io.mtagent.agent.ingest.DiskStateStore;
 import io.mtagent.agent.ingest.IngestLog;
@@ -86,7 +87,7 @@ public final class ReplicatedDisk implements Closeable {
             resyncStats.started(resync.offset(), resync.length(), resync.doneOffset());
         }
         if (operatorPaused) {
-            applier.setPaused(true);
+            applier.hold(Hold.OPERATOR, true);
         }
         this.points = DurablePoints.recover(log, journal);
         this.waiters = new DurableWaiters(log::lastDurableSeq);
@@ -381,7 +382,7 @@ public final class ReplicatedDisk implements Closeable {
     /** Operator pause (applying stops, the ingest log keeps taking writes up to its quota) or resume. */
     public synchronized void setPaused(boolean paused, String why) {
         operatorPaused = paused;
-        applier.setPaused(paused);
+        applier.hold(Hold.OPERATOR, paused);
         if (state == DiskState.PROTECTED || state == DiskState.PAUSED) {
             state = paused ? DiskState.PAUSED : DiskState.PROTECTED;
             reason = why;

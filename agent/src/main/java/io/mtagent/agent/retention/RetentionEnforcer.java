@@ -1,5 +1,6 @@
 package io.mtagent.agent.retention;
 
+import io.mtagent.agent.apply.Applier.Hold;
 import io.mtagent.agent.disk.ReplicatedDisk;
 import io.mtagent.agent.journal.RetentionJournal;
 import java.io.IOException;
@@ -185,9 +186,9 @@ public final class RetentionEnforcer {
                 for (ReplicatedDisk d : disks.get()) {
                     if (policy == SpacePolicy.PAUSE_APPLY) {
                         if (hold) {
-                            d.applyControl().hold();
+                            d.applyControl().hold(Hold.RETENTION_CAP);
                         } else {
-                            d.applyControl().resume();
+                            d.applyControl().resume(Hold.RETENTION_CAP);
                         }
                     } else {
                         d.setAcceptingWrites(!hold && !fullHolding);

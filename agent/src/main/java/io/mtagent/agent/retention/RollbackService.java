@@ -1,5 +1,6 @@
 package io.mtagent.agent.retention;
 
+import io.mtagent.agent.apply.Applier.Hold;
 import io.mtagent.agent.disk.ReplicatedDisk;
 import io.mtagent.agent.ingest.FileTrees;
 import io.mtagent.agent.journal.DiscardedHistory;
@@ -148,7 +149,7 @@ public final class RollbackService {
             commit(disk);
             return;
         }
-        disk.applyControl().hold();
+        disk.applyControl().hold(Hold.ROLLBACK);
         switch (phase) {
             case CAPTURING, ROLLING -> {
                 LOG.warning("disk " + disk.id() + ": finishing the rollback to seq " + point + " a restart interrupted ("
@@ -308,7 +309,7 @@ public final class RollbackService {
         DiskState next = phase == Phase.AT_LATEST ? DiskState.PROTECTED : DiskState.NEEDS_RESYNC;
         disk.setRecoveryState(next, next == DiskState.PROTECTED ? "recovery committed at latest; replicating"
                 : "recovery committed at seq " + point + ": the target no longer matches the source; resync it");
-        disk.applyControl().resume();
+        disk.applyControl().resume(Hold.ROLLBACK);
         return next;
     }
 
@@ -335,7 +336,7 @@ public final class RollbackService {
         disk.setRecoveryState(atPoint ? DiskState.NEEDS_RESYNC : DiskState.PROTECTED, atPoint
                 ? "recovery committed at seq " + r.at() + ": the target no longer matches the source; resync it"
                 : "recovery committed at latest; replicating");
-        disk.applyControl().resume();
+        disk.applyControl().resume(Hold.ROLLBACK);
     }
 
     /** "at-point seq N", "at-latest", "rolling" … for status; null when no recovery is in progress. */

@@ -8,6 +8,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.mtagent.agent.Agent;
 import io.mtagent.agent.TestAgents;
+import io.mtagent.agent.apply.Applier.Hold;
 import io.mtagent.agent.cli.MtAgentCli;
 import io.mtagent.agent.config.AgentConfig;
 import io.mtagent.agent.disk.ReplicatedDisk;
@@ -191,7 +192,7 @@ class DiskControlTest {
             ControlHttp c = new ControlHttp(agent);
             DiskStream d0 = client.openDisk("disk-0", 1);
             ReplicatedDisk disk = agent.disks().byId("disk-0");
-            disk.applyControl().hold();
+            disk.applyControl().hold(Hold.OPERATOR);
             long seq = 0;
             for (int i = 0; i < 30; i++) {
                 byte[] data = new byte[4096];
@@ -202,7 +203,7 @@ class DiskControlTest {
             }
             d0.awaitAcked(seq, Duration.ofSeconds(10));
             broken.set(true);
-            disk.applyControl().resume();
+            disk.applyControl().resume(Hold.OPERATOR);
             Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> disk.state() == DiskState.FAILED);
 
             // Resume does not pretend: it names the command that does.

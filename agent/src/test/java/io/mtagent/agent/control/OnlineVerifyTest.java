@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.mtagent.agent.Agent;
 import io.mtagent.agent.TestAgents;
+import io.mtagent.agent.apply.Applier.Hold;
 import io.mtagent.agent.cli.MtAgentCli;
 import io.mtagent.agent.config.AgentConfig;
 import io.mtagent.agent.disk.ReplicatedDisk;
@@ -49,7 +50,7 @@ class OnlineVerifyTest {
             s.tag(TagType.CRASH_CONSISTENT, "t", 1);
             s.flush(Duration.ofSeconds(10));
             TestAgents.awaitApplied(agent, Duration.ofSeconds(10));
-            d.applyControl().hold(); // these stay unapplied in the ingest log
+            d.applyControl().hold(Hold.OPERATOR); // these stay unapplied in the ingest log
             for (int i = 0; i < 10; i++) {
                 byte[] data = new byte[8192];
                 r.nextBytes(data);

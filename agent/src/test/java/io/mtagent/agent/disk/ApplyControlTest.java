@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.mtagent.agent.Agent;
 import io.mtagent.agent.TestAgents;
 import io.mtagent.agent.apply.Applier;
+import io.mtagent.agent.apply.Applier.Hold;
 import io.mtagent.agent.log.AppliedPoint;
 import io.mtagent.agent.log.LogFileNames;
 import io.mtagent.protocol.client.DiskStream;
@@ -42,7 +43,7 @@ class ApplyControlTest {
             long first = write(stream, 0);
             await().atMost(Duration.ofSeconds(30)).until(() -> disk.appliedSeq() >= first);
 
-            apply.hold();
+            apply.hold(Hold.OPERATOR);
             await().atMost(Duration.ofSeconds(10)).until(() -> apply.state() == Applier.State.PAUSED);
             long held = disk.appliedSeq();
             long last = write(stream, WRITES);
@@ -52,11 +53,16 @@ class ApplyControlTest {
             apply.applyAllAndHold(Duration.ofSeconds(30));
             assertThat(disk.appliedSeq()).as("drained").isEqualTo(last);
             assertThat(apply.state()).as("held again after the drain").isEqualTo(Applier.State.PAUSED);
+            assertThat(apply.holds()).as("the drain overrode the operator's hold, kept it, and added the rollback's")
+                    .containsExactlyInAnyOrder(Hold.OPERATOR, Hold.ROLLBACK);
             assertThat(AppliedPoint.read(appliedFile()).seq()).as("the applied point on disk").isEqualTo(last);
 
             long more = write(stream, 2 * WRITES);
             assertThat(disk.appliedSeq()).as("still held after the drain").isEqualTo(last).isLessThan(more);
-            apply.resume();
+            apply.resume(Hold.OPERATOR);
+            assertThat(apply.state()).as("the rollback's hold remains").isEqualTo(Applier.State.PAUSED);
+            assertThat(disk.appliedSeq()).isEqualTo(last);
+            apply.resume(Hold.ROLLBACK);
             await().atMost(Duration.ofSeconds(30)).until(() -> disk.appliedSeq() == more);
             assertThat(apply.state()).isEqualTo(Applier.State.RUNNING);
             assertThat(apply.lastError()).isNull();

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mtagent.agent.Agent;
 import io.mtagent.agent.TestAgents;
+import io.mtagent.agent.apply.Applier.Hold;
 import io.mtagent.agent.disk.ReplicatedDisk;
 import io.mtagent.agent.sim.DiskModel;
 import io.mtagent.protocol.TagType;
@@ -71,7 +72,7 @@ class PointInTimeModelTest {
                 }
             }
             // A tag between two overlapping writes that the applier takes in one batch.
-            disk.applyControl().hold();
+            disk.applyControl().hold(Hold.OPERATOR);
             byte[] a = new byte[8192];
             byte[] b = new byte[8192];
             rnd.nextBytes(a);
@@ -92,7 +93,7 @@ class PointInTimeModelTest {
             assertThat(disk.appliedSeq()).isLessThan(between);
             assertView(disk, between, snapshots.get(between), "seed " + seed + ", beyond the applied point");
             assertView(disk, last, snapshots.get(last), "seed " + seed + ", latest, beyond the applied point");
-            disk.applyControl().resume();
+            disk.applyControl().resume(Hold.OPERATOR);
 
             for (Map.Entry<Long, byte[]> e : snapshots.entrySet()) {
                 assertView(disk, e.getKey(), e.getValue(), "seed " + seed);

@@ -5,11 +5,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mtagent.agent.Agent;
 import io.mtagent.agent.TestAgents;
+import io.mtagent.agent.apply.Applier;
+import io.mtagent.agent.apply.Applier.Hold;
 import io.mtagent.agent.disk.ReplicatedDisk;
 import io.mtagent.agent.journal.PointInTimeView;
 import io.mtagent.agent.journal.RecoveryPoint;
 import io.mtagent.agent.journal.RetentionJournal;
 import io.mtagent.agent.sim.DiskModel;
+import io.mtagent.protocol.DiskState;
 import io.mtagent.protocol.TagType;
 import io.mtagent.protocol.client.DiskStream;
 import io.mtagent.protocol.client.ReplicationClient;
@@ -123,15 +126,44 @@ class RetentionPolicyTest {
         }
     }
 
+    /**
+     * The operator's pause and the retention volume's pause-apply are separate holds: releasing one never lifts the
+     * other, and the applier runs only when neither holds (the disk's reported state stays true to what it does).
+     */
+    @Test
+    void theRetentionCapAndTheOperatorHoldTheApplierEachOnTheirOwn() throws Exception {
+        long size = disk.journal().sizeBytes();
+        RetentionEnforcer cap = enforcer(Duration.ofDays(1), size / 2, SpacePolicy.PAUSE_APPLY);
+        cap.enforce();
+        disk.setPaused(true, "test: paused by the operator");
+        cap.changePolicy(Duration.ofDays(1), Long.MAX_VALUE);
+        cap.enforce();
+        assertThat(cap.holding()).as("back under the cap").isFalse();
+        assertThat(disk.applyControl().holds()).containsExactly(Hold.OPERATOR);
+        assertThat(disk.applyControl().state()).as("still paused by the operator").isEqualTo(Applier.State.PAUSED);
+        assertThat(disk.state()).isEqualTo(DiskState.PAUSED);
+
+        cap.changePolicy(Duration.ofDays(1), size / 2);
+        cap.enforce();
+        disk.setPaused(false, "test: resumed by the operator");
+        assertThat(disk.applyControl().holds()).containsExactly(Hold.RETENTION_CAP);
+        assertThat(disk.applyControl().state()).as("still held by the retention cap").isEqualTo(Applier.State.PAUSED);
+
+        cap.changePolicy(Duration.ofDays(1), Long.MAX_VALUE);
+        cap.enforce();
+        assertThat(disk.applyControl().holds()).isEmpty();
+        assertThat(disk.applyControl().state()).isEqualTo(Applier.State.RUNNING);
+    }
+
     @Test
     void pauseApplyAndStopWritesHoldReplicationInsteadOfPruning() throws Exception {
         long size = disk.journal().sizeBytes();
         RetentionEnforcer pause = enforcer(Duration.ofDays(1), size / 2, SpacePolicy.PAUSE_APPLY);
         pause.enforce();
         assertThat(pause.holding()).isTrue();
-        assertThat(disk.applyControl().state()).isEqualTo(io.mtagent.agent.apply.Applier.State.PAUSED);
+        assertThat(disk.applyControl().state()).isEqualTo(Applier.State.PAUSED);
         assertThat(disk.journal().sizeBytes()).as("nothing pruned inside the window").isEqualTo(size);
-        disk.applyControl().resume();
+        disk.applyControl().resume(Hold.RETENTION_CAP);
 
         RetentionEnforcer stop = enforcer(Duration.ofDays(1), size / 2, SpacePolicy.STOP_WRITES);
         stop.enforce();
