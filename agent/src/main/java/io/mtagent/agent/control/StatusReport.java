@@ -227,6 +227,10 @@ public final class StatusReport {
             m.put("lastAcceptedSeq", d.lastAcceptedSeq());
             m.put("lastDurableSeq", d.lastDurableSeq());
             m.put("appliedSeq", d.appliedSeq());
+            // Who holds the applier (operator, retention-cap, rollback): a disk whose state is protected can still be
+            // held by the retention volume's pause-apply, and that is why its backlog grows.
+            m.put("applyHeldBy", d.applyControl().holds().stream()
+                    .map(h -> h.name().toLowerCase(Locale.ROOT).replace('_', '-')).sorted().toList());
             m.put("resync", resync(d));
             RateTracker.Rates r = rates.rates(d.id());
             m.put("ingestBytesPerSecond", r.ingestBytesPerSecond());

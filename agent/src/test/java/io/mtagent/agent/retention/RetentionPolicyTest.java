@@ -7,6 +7,9 @@ import io.mtagent.agent.Agent;
 import io.mtagent.agent.TestAgents;
 import io.mtagent.agent.apply.Applier;
 import io.mtagent.agent.apply.Applier.Hold;
+import io.mtagent.agent.control.RateTracker;
+import io.mtagent.agent.control.RuntimeSettings;
+import io.mtagent.agent.control.StatusReport;
 import io.mtagent.agent.disk.ReplicatedDisk;
 import io.mtagent.agent.journal.PointInTimeView;
 import io.mtagent.agent.journal.RecoveryPoint;
@@ -19,6 +22,7 @@ import io.mtagent.protocol.client.ReplicationClient;
 import io.netty.buffer.Unpooled;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
@@ -148,6 +152,9 @@ class RetentionPolicyTest {
         disk.setPaused(false, "test: resumed by the operator");
         assertThat(disk.applyControl().holds()).containsExactly(Hold.RETENTION_CAP);
         assertThat(disk.applyControl().state()).as("still held by the retention cap").isEqualTo(Applier.State.PAUSED);
+        assertThat(new StatusReport(agent, new RuntimeSettings(agent.config()), new RateTracker(30)).disks().get(0)
+                .get("applyHeldBy")).as("status says who holds it")
+                .isEqualTo(List.of("retention-cap"));
 
         cap.changePolicy(Duration.ofDays(1), Long.MAX_VALUE);
         cap.enforce();
