@@ -113,6 +113,64 @@ final class ImageRuns {
         }
     }
 
+    /**
+     * Receives an extent's bytes (absolute disk offset; the buffer's position..limit, valid only during the call).
+     * Called on several threads at once: implementations are thread-safe.
+     */
+    interface Pieces {
+        void accept(long offset, ByteBuffer bytes) throws IOException;
+    }
+
+    /**
+     * Hands every extent's bytes to {@code pieces}, reading the journal in file order: one plan for all the extents
+     * (their records sorted by segment and position, coalesced into runs, {@link #plan}), the runs started in that
+     * order, {@link #RUNS_IN_FLIGHT} at once (each reader takes the next run when it is done). For a reader that
+     * can put the bytes anywhere (an export to a file): over a whole disk the journal is read front to back once,
+     * instead of once per window with seeks back and forth between windows. Every record is verified before any of
+     * its bytes is handed over; on a failure the remaining runs are not started, and the first failure is thrown
+     * once every reader has stopped (no call to {@code pieces} follows the return).
+     */
+    static void stream(RetentionJournal journal, List<ViewExtents.Extent> extents, Pieces pieces) throws IOException {
+        if (extents.isEmpty()) {
+            return;
+        }
+        List<Run> runs = plan(extents);
+        AtomicInteger next = new AtomicInteger();
+        Runnable reader = () -> {
+            for (int i = next.getAndIncrement(); i < runs.size(); i = next.getAndIncrement()) {
+                try {
+                    read(journal, runs.get(i), pieces);
+                } catch (IOException e) {
+                    next.set(runs.size()); // the others stop after the run they are reading
+                    throw new UncheckedIOException(e);
+                } catch (RuntimeException e) {
+                    next.set(runs.size());
+                    throw e;
+                }
+            }
+        };
+        List<CompletableFuture<Void>> pending = new ArrayList<>();
+        for (int i = 1; i < Math.min(RUNS_IN_FLIGHT, runs.size()); i++) {
+            pending.add(CompletableFuture.runAsync(reader, READERS));
+        }
+        pending.add(CompletableFuture.runAsync(reader, Runnable::run)); // the calling thread reads too
+        awaitAll(pending);
+    }
+
+    /**
+     * The journal reads {@link #stream} issues for {@code extents}, in the order it starts them: [segment, start,
+     * end) of each run.
+     */
+    static List<long[]> readPlan(List<ViewExtents.Extent> extents) {
+        List<long[]> reads = new ArrayList<>();
+        if (!extents.isEmpty()) {
+            for (Run r : plan(extents)) {
+                reads.add(new long[] {r.segment(), r.start(), r.end()});
+            }
+        }
+        return reads;
+    }
+
     private static void awaitAll(List<CompletableFuture<Void>> pending) throws IOException {
         IOException failure = null;
         for (CompletableFuture<Void> f : pending) {
@@ -169,6 +227,11 @@ final class ImageRuns {
     }
 
     private static void read(RetentionJournal journal, Run run, long base, ByteBuffer dst) throws IOException {
+        read(journal, run, (offset, bytes) -> dst.put((int) (offset - base), bytes, bytes.position(), bytes.remaining()));
+    }
+
+    /** Reads one run, verifies each of its records, and hands each extent's bytes to {@code pieces}. */
+    private static void read(RetentionJournal journal, Run run, Pieces pieces) throws IOException {
         int length = (int) (run.end() - run.start());
         ByteBuffer buf = BUFFERS.acquire(length);
         try {
@@ -182,7 +245,7 @@ final class ImageRuns {
                 int payload = at + JournalFormat.PAYLOAD_OFFSET;
                 for (ViewExtents.Extent x : e.getValue()) {
                     int from = payload + (int) (x.offset() - r.offset());
-                    dst.put((int) (x.offset() - base), buf, from, x.length());
+                    pieces.accept(x.offset(), buf.duplicate().limit(from + x.length()).position(from));
                 }
             }
         } finally {

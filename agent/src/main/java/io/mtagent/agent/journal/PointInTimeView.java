@@ -116,6 +116,41 @@ public final class PointInTimeView implements AutoCloseable {
     }
 
     /**
+     * Receives the view's bytes at a disk offset (the buffer's position..limit, valid only during the call). Called on
+     * several threads at once: implementations are thread-safe. A piece flagged {@code overwrites} replaces bytes
+     * handed over before (it must be written even where it holds zeros).
+     */
+    public interface Pieces {
+        void accept(long offset, ByteBuffer bytes, boolean overwrites) throws IOException;
+    }
+
+    /**
+     * True when the point is at or below the disk's applied point: the view is the target and the journal only, and
+     * {@link #stream} can hand it over in any order (a point beyond reads the ingest log too: read it with
+     * {@link #read}). Once true, it stays true (the applied point only grows).
+     */
+    public boolean streamable() {
+        return applied == null || point <= applied.getAsLong();
+    }
+
+    /**
+     * Hands [{@code from}, {@code to}) of the view to {@code pieces} in whatever order reads fastest: the journal's
+     * before-images in file order and the target where none lies ({@link ViewStreamer}, which says how pieces that
+     * overwrite come about). Applying the pieces in the order received gives exactly what {@link #read} returns.
+     *
+     * @throws IllegalStateException when the view is not {@link #streamable()}
+     */
+    public void stream(long from, long to, Pieces pieces) throws IOException {
+        if (!streamable()) {
+            throw new IllegalStateException("the view at seq " + point + " is beyond the applied point: read it");
+        }
+        if (from % 512 != 0 || to % 512 != 0 || from < 0 || from > to || to > target.size()) {
+            throw new IllegalArgumentException("view ranges must be 512-aligned and inside the disk: " + from + ".." + to);
+        }
+        ViewStreamer.stream(target, journal, point, from, to, pieces);
+    }
+
+    /**
      * Reads into {@code buf} the target's bytes of [offset, offset+buf.remaining()) that the journal does not
      * overlay at {@code base} (only the gaps between the extents: on a disk rewritten since the point most of the
      * range comes from the journal, and reading it from the target too was half the I/O of an export), and

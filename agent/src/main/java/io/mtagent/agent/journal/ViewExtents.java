@@ -179,6 +179,35 @@ public final class ViewExtents {
         return runs;
     }
 
+    /**
+     * The parts of this overlay's extents that {@code earlier} (an overlay of the same range at the same point,
+     * resolved before this one) does not cover, in offset order. Since a later resolution only adds coverage (an
+     * image appended later is never the earliest for a byte already covered), these are exactly its new bytes.
+     */
+    public List<Extent> beyond(ViewExtents earlier) {
+        List<Extent> out = new ArrayList<>();
+        List<Extent> old = earlier.extents;
+        int j = 0;
+        for (Extent e : extents) {
+            long pos = e.offset();
+            while (j < old.size() && old.get(j).end() <= pos) {
+                j++;
+            }
+            for (int k = j; pos < e.end(); k++) {
+                Extent o = k < old.size() ? old.get(k) : null;
+                long stop = o == null ? e.end() : Math.min(e.end(), o.offset());
+                if (stop > pos) {
+                    out.add(new Extent(pos, (int) (stop - pos), e.image()));
+                }
+                if (o == null || o.offset() >= e.end()) {
+                    break;
+                }
+                pos = Math.max(pos, o.end());
+            }
+        }
+        return out;
+    }
+
     /** Covered intervals of the range and the extents that cover them. Not thread-safe (one resolution). */
     private static final class Coverage {
         final long from;

@@ -169,6 +169,9 @@ public final class ExportService {
      */
     private static long copy(PointInTimeView view, FileChannel ch, boolean sparse, long start,
                              ProgressListener listener) throws IOException {
+        if (view.streamable()) {
+            return StreamedCopy.copy(view, ch, sparse, start, REPORT_NANOS, listener);
+        }
         long size = view.size();
         ArrayDeque<Window> ahead = new ArrayDeque<>();
         long next = 0;
@@ -230,7 +233,7 @@ public final class ExportService {
         }
     }
 
-    private static long writeAll(FileChannel ch, long offset, ByteBuffer buf) throws IOException {
+    static long writeAll(FileChannel ch, long offset, ByteBuffer buf) throws IOException {
         ByteBuffer b = buf.duplicate();
         while (b.hasRemaining()) {
             ch.write(b, offset + b.position());
@@ -239,11 +242,13 @@ public final class ExportService {
     }
 
     /** Writes the runs of non-zero {@link #HOLE_BYTES} blocks; zero blocks are left as holes. */
-    private static long writeSparse(FileChannel ch, long offset, ByteBuffer buf) throws IOException {
+    static long writeSparse(FileChannel ch, long offset, ByteBuffer buf) throws IOException {
         int n = buf.limit();
         long written = 0;
         int runStart = -1;
-        for (int at = 0; at <= n; at += HOLE_BYTES) {
+        // One step past the end, so the last run is written also when n is not a multiple of HOLE_BYTES (a piece of
+        // a streamed export, or the tail of a disk whose size is not).
+        for (int at = 0; at < n + HOLE_BYTES; at += HOLE_BYTES) {
             boolean data = at < n && !isZero(buf, at, Math.min(HOLE_BYTES, n - at));
             if (data && runStart < 0) {
                 runStart = at;
@@ -259,7 +264,7 @@ public final class ExportService {
     static boolean isZero(ByteBuffer buf, int at, int length) {
         return buf.slice(at, length).mismatch(ZEROS.duplicate().limit(length)) == -1;
     }
-    private static ProgressListener.Progress progress(long done, long total, long elapsedNanos, boolean finished) {
+    static ProgressListener.Progress progress(long done, long total, long elapsedNanos, boolean finished) {
         double rate = elapsedNanos <= 0 ? 0 : done / (elapsedNanos / 1e9);
         Duration eta = finished ? Duration.ZERO : rate <= 0 ? null
                 : Duration.ofMillis((long) ((total - done) / rate * 1000));

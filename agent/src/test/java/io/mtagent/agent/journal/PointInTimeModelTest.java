@@ -127,10 +127,33 @@ class PointInTimeModelTest {
 
     private static void assertView(ReplicatedDisk disk, long point, byte[] expected, String context) throws Exception {
         byte[] image;
+        byte[] streamed = null;
         try (PointInTimeView view = disk.view(point, WAIT)) {
             image = view.read(0, DISK_BYTES);
+            if (view.streamable()) {
+                streamed = stream(view);
+            }
         }
         int mismatch = java.util.Arrays.mismatch(image, expected);
         assertThat(mismatch).as("%s: first differing byte of the view at seq %d", context, point).isEqualTo(-1);
+        if (streamed != null) {
+            assertThat(java.util.Arrays.mismatch(streamed, expected))
+                    .as("%s: first differing byte of the view streamed at seq %d", context, point).isEqualTo(-1);
+        }
+    }
+
+    /**
+     * The view as an export writes it: pieces laid at their offsets in the order received, onto bytes that are not
+     * zeros (pieces that skip nothing: every byte must come from a piece).
+     */
+    static byte[] stream(PointInTimeView view) throws Exception {
+        byte[] image = new byte[(int) view.size()];
+        java.util.Arrays.fill(image, (byte) 0x5a);
+        view.stream(0, view.size(), (offset, bytes, overwrites) -> {
+            synchronized (image) {
+                bytes.duplicate().get(image, (int) offset, bytes.remaining());
+            }
+        });
+        return image;
     }
 }
