@@ -97,6 +97,26 @@ public final class RetentionJournal implements Closeable {
 
     static RetentionJournal open(Path dir, long segmentBytes, IndexCache cache) throws IOException {
         AtomicFile.createDirectories(dir); // durably (power-loss test)
+        return openIn(dir, segmentBytes, cache);
+    }
+
+    /**
+     * Opens (recovering) a journal in {@code dir}, a directory directly inside the directory of an open journal
+     * (a rollback's undo journal): that parent was made durable up to the root when its journal opened and is never
+     * moved, so only {@code dir}'s own entry in it needs a sync here, not every ancestor up to the root again
+     * (fewer fixed syncs in front of every rollback). The journal's files and their entries in {@code dir} are
+     * synced by the journal itself as for any journal.
+     */
+    static RetentionJournal openInside(RetentionJournal parent, Path dir, long segmentBytes) throws IOException {
+        if (!dir.toAbsolutePath().getParent().equals(parent.directory().toAbsolutePath())) {
+            throw new IllegalArgumentException(dir + " is not directly inside " + parent.directory());
+        }
+        Files.createDirectories(dir);
+        AtomicFile.fsyncDirectory(dir.toAbsolutePath().getParent()); // dir's name, durable before anything in it counts
+        return openIn(dir, segmentBytes, IndexCache.shared());
+    }
+
+    private static RetentionJournal openIn(Path dir, long segmentBytes, IndexCache cache) throws IOException {
         DirectoryLock lock = DirectoryLock.acquire(dir);
         RetentionJournal j = new RetentionJournal(dir, segmentBytes, cache);
         j.lock = lock;

@@ -219,7 +219,7 @@ public final class RollbackService {
             // Before the target changes: every before-image the rollback will write is read and verified (a damaged
             // journal refuses here, with the target untouched), and unless irreversible, what the rollback
             // overwrites goes to the undo journal.
-            try (RetentionJournal undo = irreversible ? null : RetentionJournal.open(undoDir, 64L << 20)) {
+            try (RetentionJournal undo = irreversible ? null : RetentionJournal.openInside(journal, undoDir, 64L << 20)) {
                 RollbackWriter.capture(journal, point, target, undo, (done, of) -> progress.accept(done, 2 * of));
             } catch (IOException e) {
                 // The target was not touched: back to where the operator started (replication stays stopped).
@@ -258,7 +258,7 @@ public final class RollbackService {
                         + " way back to latest; commit, then resync");
             }
             writeState(disk, Phase.RESTORING, point, false);
-            try (RetentionJournal undo = RetentionJournal.open(undoDir, 64L << 20)) {
+            try (RetentionJournal undo = RetentionJournal.openInside(journal(disk), undoDir, 64L << 20)) {
                 long total = undo.imagesAfter(0)[1];
                 long[] done = {0};
                 undo.forEachImageAfter(0, false, r -> {
