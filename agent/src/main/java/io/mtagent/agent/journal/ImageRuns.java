@@ -42,6 +42,15 @@ final class ImageRuns {
     static final int MAX_RUN = 4 << 20;
     /** Journal reads under way at once for one call (a virtual disk serves queued reads faster). */
     static final int RUNS_IN_FLIGHT = 8;
+    /**
+     * {@link #stream}'s gap: over a whole section the reads are many and queued deep (the device reorders and merges
+     * them), so skipping the unneeded records between needed ones costs less than reading them.
+     */
+    static final int STREAM_MAX_GAP = 16 << 10;
+    /** {@link #stream}'s reads under way at once. */
+    static final int STREAM_RUNS_IN_FLIGHT = 16;
+    /** {@link #stream}'s largest read (bounds its buffers: STREAM_RUNS_IN_FLIGHT of them). */
+    static final int STREAM_MAX_RUN = 1 << 20;
 
     private static final AlignedBufferPool BUFFERS = new AlignedBufferPool(AlignedBufferPool.DEFAULT_ALIGNMENT, 8);
     /** Threads for all journals: they only wait on reads; a call has at most RUNS_IN_FLIGHT - 1 of them. */
@@ -124,7 +133,8 @@ final class ImageRuns {
     /**
      * Hands every extent's bytes to {@code pieces}, reading the journal in file order: one plan for all the extents
      * (their records sorted by segment and position, coalesced into runs, {@link #plan}), the runs started in that
-     * order, {@link #RUNS_IN_FLIGHT} at once (each reader takes the next run when it is done). For a reader that
+     * order, {@link #STREAM_RUNS_IN_FLIGHT} at once (each reader takes the next run when it is done); records at most
+     * {@link #STREAM_MAX_GAP} apart share a read of at most {@link #STREAM_MAX_RUN}. For a reader that
      * can put the bytes anywhere (an export to a file): over a whole disk the journal is read front to back once,
      * instead of once per window with seeks back and forth between windows. Every record is verified before any of
      * its bytes is handed over; on a failure the remaining runs are not started, and the first failure is thrown
@@ -134,7 +144,7 @@ final class ImageRuns {
         if (extents.isEmpty()) {
             return;
         }
-        List<Run> runs = plan(extents);
+        List<Run> runs = plan(extents, STREAM_MAX_GAP, STREAM_MAX_RUN);
         AtomicInteger next = new AtomicInteger();
         Runnable reader = () -> {
             for (int i = next.getAndIncrement(); i < runs.size(); i = next.getAndIncrement()) {
@@ -150,7 +160,7 @@ final class ImageRuns {
             }
         };
         List<CompletableFuture<Void>> pending = new ArrayList<>();
-        for (int i = 1; i < Math.min(RUNS_IN_FLIGHT, runs.size()); i++) {
+        for (int i = 1; i < Math.min(STREAM_RUNS_IN_FLIGHT, runs.size()); i++) {
             pending.add(CompletableFuture.runAsync(reader, READERS));
         }
         pending.add(CompletableFuture.runAsync(reader, Runnable::run)); // the calling thread reads too
@@ -164,7 +174,7 @@ final class ImageRuns {
     static List<long[]> readPlan(List<ViewExtents.Extent> extents) {
         List<long[]> reads = new ArrayList<>();
         if (!extents.isEmpty()) {
-            for (Run r : plan(extents)) {
+            for (Run r : plan(extents, STREAM_MAX_GAP, STREAM_MAX_RUN)) {
                 reads.add(new long[] {r.segment(), r.start(), r.end()});
             }
         }
@@ -195,6 +205,11 @@ final class ImageRuns {
 
     /** The runs that read the records behind {@code extents}, in segment and position order. */
     private static List<Run> plan(List<ViewExtents.Extent> extents) {
+        return plan(extents, MAX_GAP, MAX_RUN);
+    }
+
+    /** The same, joining records at most {@code maxGap} bytes apart into reads of at most {@code maxRun}. */
+    private static List<Run> plan(List<ViewExtents.Extent> extents, int maxGap, int maxRun) {
         Map<RetentionJournal.ImageRef, List<ViewExtents.Extent>> byImage = new LinkedHashMap<>();
         for (ViewExtents.Extent e : extents) {
             byImage.computeIfAbsent(e.image(), k -> new ArrayList<>()).add(e);
@@ -209,8 +224,8 @@ final class ImageRuns {
         long end = 0;
         for (RetentionJournal.ImageRef r : images) {
             long recEnd = r.position() + JournalFormat.recordLength(r.length());
-            boolean joins = records != null && r.segment() == segment && r.position() - end <= MAX_GAP
-                    && recEnd - start <= MAX_RUN;
+            boolean joins = records != null && r.segment() == segment && r.position() - end <= maxGap
+                    && recEnd - start <= maxRun;
             if (!joins) {
                 if (records != null) {
                     runs.add(new Run(segment, start, end, records));
