@@ -26,9 +26,10 @@ import java.util.concurrent.TimeoutException;
 import java.util.logging.Logger;
 
 /**
- * Writes a point-in-time view to a file or a block device at the disk's speed: the view is read in windows of
- * {@link #CHUNK_BYTES} (each window one large target read plus the journal's extents on top, read in runs),
- * {@link #WINDOWS_IN_FLIGHT} windows at once on reader threads, and written in order by the calling thread.
+ * Writes a point-in-time view to a file or a block device at the disk's speed. A view at or below the applied
+ * point is streamed ({@link StreamedCopy}: the journal read front to back, each piece written at its place); one
+ * beyond it (read with the ingest log) is read in windows of {@link #CHUNK_BYTES}, {@link #WINDOWS_IN_FLIGHT}
+ * windows at once on reader threads, and written in order by the calling thread.
  *
  * <p>Sparse: to a file, blocks of {@link #HOLE_BYTES} that read as zeros are not written; the file is sized up
  * front, so they stay holes (an export of a mostly empty disk takes the space of its data). A device is written
