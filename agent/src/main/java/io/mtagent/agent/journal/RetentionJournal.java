@@ -107,7 +107,7 @@ public final class RetentionJournal implements Closeable {
      * (fewer fixed syncs in front of every rollback). The journal's files and their entries in {@code dir} are
      * synced by the journal itself as for any journal.
      */
-    static RetentionJournal openInside(RetentionJournal parent, Path dir, long segmentBytes) throws IOException {
+    public static RetentionJournal openInside(RetentionJournal parent, Path dir, long segmentBytes) throws IOException {
         if (!dir.toAbsolutePath().getParent().equals(parent.directory().toAbsolutePath())) {
             throw new IllegalArgumentException(dir + " is not directly inside " + parent.directory());
         }

@@ -1,6 +1,6 @@
 package io.mtagent.agent.recovery;
 
-import io.mtagent.agent.retention.PointInTimeView;
+import io.mtagent.agent.journal.PointInTimeView;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;

@@ -1,4 +1,4 @@
-package io.mtagent.agent.retention;
+package io.mtagent.agent.journal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

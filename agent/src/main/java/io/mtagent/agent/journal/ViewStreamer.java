@@ -1,4 +1,4 @@
-package io.mtagent.agent.retention;
+package io.mtagent.agent.journal;
 
 import io.mtagent.nativeio.AlignedBufferPool;
 import io.mtagent.nativeio.BlockDevice;
